@@ -1,0 +1,241 @@
+//! The content-addressed object store on local disk (the cache): immutable, read-only
+//! objects under `b3/<2 hex>/<62 hex>`, each written to a temporary file in the same file
+//! system and renamed into place only after its bytes were hashed and matched.
+
+use crate::hash::{self, Hash};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The object store format this build reads and writes, recorded at the store's root.
+pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_FILE: &str = "format.toml";
+const TMP_DIR: &str = "tmp";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(
+        "the cache at `{path}` has format version {found}, newer than this git-mlv understands ({FORMAT_VERSION})\nhint: upgrade git-mlv"
+    )]
+    Newer { path: PathBuf, found: u32 },
+    #[error("the cache at `{path}` has a damaged format file\nhint: check `{path}/{FORMAT_FILE}`")]
+    BadFormat { path: PathBuf },
+    #[error(
+        "object {hash} is not in the cache at `{path}`\nhint: fetch it from a remote, or re-add the data"
+    )]
+    Missing { hash: Hash, path: PathBuf },
+    #[error(
+        "object {hash} in the cache is damaged: its content hashes to {actual}\nhint: remove `{path}` and fetch it again from a remote"
+    )]
+    Corrupt {
+        hash: Hash,
+        actual: Hash,
+        path: PathBuf,
+    },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+pub struct Cache {
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl Cache {
+    /// Opens (creating when needed) the store at `root`, checking its format version.
+    pub fn open(root: &Path, fsync: bool) -> Result<Self, CacheError> {
+        let format = root.join(FORMAT_FILE);
+        match fs_err::read_to_string(&format) {
+            Ok(text) => {
+                let found = text
+                    .parse::<toml::Table>()
+                    .ok()
+                    .and_then(|t| t.get("version").and_then(|v| v.as_integer()))
+                    .ok_or_else(|| CacheError::BadFormat {
+                        path: root.to_path_buf(),
+                    })?;
+                if found > FORMAT_VERSION as i64 {
+                    return Err(CacheError::Newer {
+                        path: root.to_path_buf(),
+                        found: found as u32,
+                    });
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs_err::create_dir_all(root.join(TMP_DIR))?;
+                crate::fsutil::write_atomic(&format, format_file_text().as_bytes())?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        fs_err::create_dir_all(root.join(TMP_DIR))?;
+        Ok(Cache {
+            root: root.to_path_buf(),
+            fsync,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn object_path(&self, hash: &Hash) -> PathBuf {
+        self.root.join(hash.key())
+    }
+
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.object_path(hash).is_file()
+    }
+
+    /// Stores the file at `src`, reading it once: its bytes are hashed as they are copied
+    /// into a temporary file, which is renamed into place under the hash it was given.
+    pub fn insert_file(&self, src: &Path, size_hint: u64) -> Result<(Hash, u64), CacheError> {
+        if size_hint <= hash::SMALL_FILE {
+            let bytes = fs_err::read(src)?;
+            let hash = Hash::of(&bytes);
+            if !self.contains(&hash) {
+                self.write_object(&hash, |f| f.write_all(&bytes))?;
+            }
+            return Ok((hash, bytes.len() as u64));
+        }
+        let reader = fs_err::File::open(src)?;
+        let mut tmp = self.temp_file()?;
+        let (hash, size) = hash::hash_copy(reader, tmp.as_file_mut()).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("storing `{}` in the cache: {e}", src.display()),
+            )
+        })?;
+        self.persist(tmp, &hash)?;
+        Ok((hash, size))
+    }
+
+    /// Stores bytes already in memory (a manifest, a metrics file).
+    pub fn insert_bytes(&self, bytes: &[u8]) -> Result<Hash, CacheError> {
+        let hash = Hash::of(bytes);
+        if !self.contains(&hash) {
+            self.write_object(&hash, |f| f.write_all(bytes))?;
+        }
+        Ok(hash)
+    }
+
+    /// Reads a small object (a manifest) whole, checking its hash.
+    pub fn read_verified(&self, hash: &Hash) -> Result<Vec<u8>, CacheError> {
+        let path = self.object_path(hash);
+        let bytes = match fs_err::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(CacheError::Missing {
+                    hash: *hash,
+                    path: self.root.clone(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let actual = Hash::of(&bytes);
+        if actual != *hash {
+            return Err(CacheError::Corrupt {
+                hash: *hash,
+                actual,
+                path,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Re-hashes an object from disk; returns the hash its bytes have now.
+    pub fn rehash(&self, hash: &Hash) -> Result<Hash, CacheError> {
+        let path = self.object_path(hash);
+        let file = fs_err::File::open(&path)?;
+        Ok(hash_reader(file)?)
+    }
+
+    fn temp_file(&self) -> io::Result<tempfile::NamedTempFile> {
+        tempfile::Builder::new()
+            .prefix("obj")
+            .permissions(std::fs::Permissions::from_mode(0o444))
+            .tempfile_in(self.root.join(TMP_DIR))
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "creating a temporary file in `{}`: {e}",
+                        self.root.join(TMP_DIR).display()
+                    ),
+                )
+            })
+    }
+
+    fn write_object(
+        &self,
+        hash: &Hash,
+        write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+    ) -> Result<(), CacheError> {
+        let mut tmp = self.temp_file()?;
+        write(tmp.as_file_mut()).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "writing object {hash} to the cache at `{}`: {e}",
+                    self.root.display()
+                ),
+            )
+        })?;
+        self.persist(tmp, hash)
+    }
+
+    /// Renames a fully written temporary file into place as object `hash`. A concurrent
+    /// writer of the same object is harmless: both hold the same bytes.
+    fn persist(&self, tmp: tempfile::NamedTempFile, hash: &Hash) -> Result<(), CacheError> {
+        if self.fsync {
+            tmp.as_file().sync_all()?;
+        }
+        let dest = self.object_path(hash);
+        if dest.is_file() {
+            return Ok(()); // dropping `tmp` removes it
+        }
+        let parent = dest.parent().expect("object paths have a parent");
+        fs_err::create_dir_all(parent)?;
+        tmp.persist(&dest).map_err(|e| {
+            io::Error::new(
+                e.error.kind(),
+                format!(
+                    "moving object {hash} into `{}`: {}",
+                    dest.display(),
+                    e.error
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Every object in the store, by walking its `b3/` folders.
+    pub fn list(&self) -> io::Result<Vec<Hash>> {
+        let mut out = Vec::new();
+        let b3 = self.root.join("b3");
+        let Ok(dirs) = fs_err::read_dir(&b3) else {
+            return Ok(out);
+        };
+        for dir in dirs {
+            let dir = dir?;
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            for obj in fs_err::read_dir(dir.path())? {
+                let name = obj?.file_name().to_string_lossy().into_owned();
+                if let Some(h) = Hash::from_key(&format!("b3/{prefix}/{name}")) {
+                    out.push(h);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Hashes everything `reader` yields with bounded memory.
+pub fn hash_reader<R: Read + Send>(reader: R) -> io::Result<Hash> {
+    hash::hash_copy(reader, &mut io::sink()).map(|(h, _)| h)
+}
+
+fn format_file_text() -> String {
+    format!(
+        "# git-mlv object store: objects under b3/<2 hex>/<62 hex>\nversion = {FORMAT_VERSION}\n"
+    )
+}

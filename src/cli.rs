@@ -1,0 +1,46 @@
+//! The command line: clap derive structs only; each command's arguments live with it.
+
+use crate::commands;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "git-mlv",
+    bin_name = "git mlv",
+    version,
+    about = "Version data and models next to your code",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Print only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more detail
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Print a JSON report on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Set up git-mlv in this repository (idempotent)
+    Init(commands::init::Args),
+    /// Track files or directories: store them in the cache and write pointers
+    Add(commands::add::Args),
+    /// Show tracked data that differs from its pointer, is missing, or is not cached
+    Status(commands::status::Args),
+    /// Make workspace data match its pointer files
+    Checkout(commands::checkout::Args),
+    /// List tracked artifacts with hash, size and file count
+    Ls(commands::ls::Args),
+}

@@ -1,0 +1,82 @@
+//! `git mlv add <path>…`: track files and directories.
+
+use crate::repo::Repo;
+use crate::ui::{self, Ui};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files or directories to track (a directory becomes one pointer)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    let _lock = repo.lock(ui)?;
+    if crate::commands::init::ensure(&repo)? {
+        ui.info("initialized git-mlv in `.mlv/`");
+    }
+    let cache = repo.cache()?;
+    let mut stat = repo.stat_cache();
+    let tracked = repo.tracked()?;
+    let mut targets = Vec::new();
+    for arg in &args.paths {
+        let path = repo.resolve(arg)?;
+        let meta = crate::track::check_addable(&repo, &tracked, &path)?;
+        targets.push((path, meta));
+    }
+    if repo.config.links_read_only() {
+        ui.warn("cache.link allows hardlink/symlink: workspace files become read-only links into the cache; root can still write through them, which damages the cache (`git mlv status` reports it)");
+    }
+    let mut added = Vec::new();
+    let mut to_stage = vec![];
+    for (path, meta) in &targets {
+        let bar = ui.bar("adding");
+        let result = crate::track::add(&repo, &cache, &mut stat, path, meta, &bar);
+        drop(bar);
+        // Keep what earlier paths recorded even if this one failed.
+        stat.save()?;
+        let a = result?;
+        let what = match a.pointer.files {
+            Some(n) => format!("{n} files, {}", ui::size(a.pointer.size)),
+            None => ui::size(a.pointer.size),
+        };
+        let verb = if a.changed { "added" } else { "unchanged" };
+        ui.info(&format!(
+            "{verb} {} ({what}) {}",
+            repo.display(&a.path),
+            a.pointer.hash.short()
+        ));
+        to_stage.push(repo.display(&a.path.pointer()));
+        if let Some(g) = &a.gitignore {
+            to_stage.push(repo.display(g));
+        }
+        added.push(a);
+    }
+    stat.save()?;
+    if ui.json {
+        let list: Vec<_> = added
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "path": a.path.as_str(),
+                    "pointer": a.path.pointer().as_str(),
+                    "hash": a.pointer.hash,
+                    "size": a.pointer.size,
+                    "files": a.pointer.files,
+                    "changed": a.changed,
+                })
+            })
+            .collect();
+        ui.print_json(&serde_json::json!({ "added": list }))?;
+    } else if added.iter().any(|a| a.changed || a.gitignore.is_some()) {
+        to_stage.sort();
+        to_stage.dedup();
+        ui.hint(&format!(
+            "record it in git with `git add {}`",
+            to_stage.join(" ")
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! `git mlv checkout [<path>…]`: make workspace data match the pointer files.
+
+use crate::error::failed;
+use crate::repo::Repo;
+use crate::restore::{self, Plan};
+use crate::ui::{self, Ui};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Tracked paths to restore (all when none); a file inside a tracked directory works too
+    pub paths: Vec<PathBuf>,
+    /// Overwrite or remove workspace files even when their content is not in the cache
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    let _lock = repo.lock(ui)?;
+    let cache = repo.cache()?;
+    let mut stat = repo.stat_cache();
+    let selected = repo.select(&args.paths)?;
+    let mut plan = Plan::default();
+    let target = restore::Target {
+        dest_root: repo.root(),
+        force: args.force,
+    };
+    for (t, sub) in &selected {
+        restore::plan(
+            &repo,
+            &cache,
+            &mut stat,
+            t,
+            sub.as_deref(),
+            &target,
+            &mut plan,
+        )?;
+    }
+    if !plan.conflicts.is_empty() {
+        stat.save()?;
+        let shown: Vec<String> = plan
+            .conflicts
+            .iter()
+            .take(20)
+            .map(|p| format!("  {p}"))
+            .collect();
+        let more = plan.conflicts.len().saturating_sub(20);
+        return Err(failed(format!(
+            "checkout would overwrite or remove {} workspace file(s) whose content is not in the cache; nothing was changed:\n{}{}\nhint: `git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
+            plan.conflicts.len(),
+            shown.join("\n"),
+            if more > 0 {
+                format!("\n  … and {more} more")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    let missing = std::mem::take(&mut plan.missing);
+    let bar = ui.bar("checkout");
+    let summary = restore::apply(&repo, &cache, &mut stat, plan, &bar);
+    drop(bar);
+    stat.save()?;
+    let summary = summary?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "summary": summary, "missing_from_cache": missing }))?;
+    } else if summary.written + summary.removed > 0 {
+        ui.info(&format!(
+            "checked out {} file(s) ({}), removed {}, {} already up to date",
+            summary.written,
+            ui::size(summary.bytes),
+            summary.removed,
+            summary.unchanged
+        ));
+    } else if missing.is_empty() {
+        ui.info("data already matches its pointers");
+    }
+    if !missing.is_empty() {
+        return Err(failed(format!(
+            "not in the cache, so not checked out: {}\nhint: run `git mlv pull` to fetch them from a remote",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `git mlv init`: the `.mlv/` folder with the team config and its ignore entry.
+
+use crate::config;
+use crate::repo::Repo;
+use crate::ui::Ui;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+const CONFIG_TEMPLATE: &str = r#"# git-mlv settings shared by the team (committed). A machine's own overrides go in
+# .mlv/config.local.toml, which git ignores. Every key is described in docs/config.md.
+
+[cache]
+# dir = "/mnt/fast/mlv-cache"   # default: $(git rev-parse --git-common-dir)/mlv/cache
+# link = ["reflink", "copy"]    # also "hardlink", "symlink" (workspace files become read-only)
+# fsync = false                 # fsync each object before it is renamed into place
+"#;
+
+pub fn run(_args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    if ensure(&repo)? {
+        ui.info("initialized git-mlv: created `.mlv/config.toml`");
+        ui.hint("commit it with `git add .mlv && git commit -m \"git-mlv init\"`");
+    } else {
+        ui.info("git-mlv is already initialized here");
+    }
+    Ok(())
+}
+
+/// Creates what is missing of `.mlv/`; returns whether anything was created.
+pub fn ensure(repo: &Repo) -> anyhow::Result<bool> {
+    let dir = repo.root().join(config::DIR);
+    fs_err::create_dir_all(&dir)?;
+    let mut created = false;
+    let config_file = dir.join(config::FILE);
+    if !config_file.exists() {
+        crate::fsutil::write_atomic(&config_file, CONFIG_TEMPLATE.as_bytes())?;
+        created = true;
+    }
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        crate::fsutil::write_atomic(&ignore, format!("/{}\n", config::LOCAL_FILE).as_bytes())?;
+        created = true;
+    }
+    repo.cache()?;
+    Ok(created)
+}

@@ -1,0 +1,20 @@
+//! One module per command: its clap arguments and a `run` that calls the domain.
+
+pub mod add;
+pub mod checkout;
+pub mod init;
+pub mod ls;
+pub mod status;
+
+use crate::cli::Command;
+use crate::ui::Ui;
+
+pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
+    match command {
+        Command::Init(args) => init::run(args, ui),
+        Command::Add(args) => add::run(args, ui),
+        Command::Status(args) => status::run(args, ui),
+        Command::Checkout(args) => checkout::run(args, ui),
+        Command::Ls(args) => ls::run(args, ui),
+    }
+}

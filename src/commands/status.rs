@@ -1,0 +1,117 @@
+//! `git mlv status`: what differs between tracked data and its pointers.
+
+use crate::compare::{self, ArtifactStatus, State};
+use crate::repo::Repo;
+use crate::ui::Ui;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Limit to these tracked paths (or folders containing them)
+    pub paths: Vec<PathBuf>,
+    /// Exit 1 when anything is not clean (for scripts and CI)
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    let cache = repo.cache()?;
+    let mut stat = repo.stat_cache();
+    let selected = repo.select(&args.paths)?;
+    let bar = ui.bar("checking");
+    let mut report = Vec::new();
+    for (t, _) in &selected {
+        report.push(compare::status(&repo, &cache, &mut stat, t, &bar)?);
+    }
+    drop(bar);
+    // Hashes learnt here make the next status free; failing to save them loses nothing.
+    if let Err(e) = stat.save() {
+        ui.detail(&format!("could not save the stat cache: {e}"));
+    }
+    let clean = report.iter().all(ArtifactStatus::is_clean);
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "clean": clean, "artifacts": report }))?;
+    } else {
+        print_human(&repo, ui, &report)?;
+    }
+    if args.check && !clean {
+        return Err(crate::error::CliError::Silent(1).into());
+    }
+    Ok(())
+}
+
+fn print_human(repo: &Repo, ui: &Ui, report: &[ArtifactStatus]) -> anyhow::Result<()> {
+    let mut hints = Vec::new();
+    for s in report.iter().filter(|s| !s.is_clean()) {
+        let shown = repo.display(&crate::paths::RepoPath::new(&s.path));
+        let mut what = Vec::new();
+        match s.state {
+            State::Unchanged => {}
+            State::Modified => {
+                what.push("modified".to_string());
+                hints.push(format!("`git mlv add {shown}` records the new data; `git mlv checkout --force {shown}` discards it"));
+            }
+            State::OutOfStep => {
+                what.push(
+                    "out of step with its pointer (the workspace holds another cached version)"
+                        .to_string(),
+                );
+                hints.push(format!(
+                    "`git mlv checkout {shown}` brings the data in line with `{shown}.mlv`"
+                ));
+            }
+            State::Missing => {
+                what.push("missing from workspace".to_string());
+                hints.push(format!("`git mlv checkout {shown}` restores it"));
+            }
+            State::DamagedCache => {
+                what.push(
+                    "damaged: a read-only link into the cache was written through".to_string(),
+                );
+                hints.push(format!(
+                    "run `git mlv fsck`, then restore `{shown}` from a remote"
+                ));
+            }
+            State::Unknown => what.push("not comparable".to_string()),
+        }
+        if !s.in_cache {
+            what.push(
+                if s.kind == "dir" && s.missing_objects > 0 && s.state != State::Unknown {
+                    format!("{} objects missing from cache", s.missing_objects)
+                } else {
+                    "missing from cache".to_string()
+                },
+            );
+            if s.state == State::Unchanged {
+                hints.push(format!(
+                    "`git mlv add {shown}` stores the workspace copy in the cache again"
+                ));
+            }
+        }
+        ui.out(&format!("{shown}: {}", what.join(", ")))?;
+        for (label, files) in [
+            ("modified", &s.changes.modified),
+            ("added", &s.changes.added),
+            ("removed", &s.changes.removed),
+        ] {
+            for f in files {
+                ui.out(&format!(
+                    "    {label}: {}",
+                    repo.display(&crate::paths::RepoPath::new(f))
+                ))?;
+            }
+        }
+    }
+    if report.iter().all(ArtifactStatus::is_clean) {
+        ui.info(if report.is_empty() {
+            "nothing is tracked yet"
+        } else {
+            "data and pointers are up to date"
+        });
+    }
+    for h in hints {
+        ui.hint(&h);
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Comparing workspace data with its pointer (`status`): unchanged, modified (which files),
+//! missing, out of step with the pointer, or a damaged cache object behind a link.
+
+use crate::cache::{Cache, CacheError};
+use crate::hash::Hash;
+use crate::manifest::{self, Manifest};
+use crate::progress::Progress;
+use crate::repo::{Repo, Tracked};
+use crate::stat_cache::StatCache;
+use crate::workspace::{self, Kind};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Unchanged,
+    /// Changed by the user since the last `add`: `git mlv add` records it.
+    Modified,
+    /// The workspace holds another version that git-mlv knows (in the cache), as after
+    /// `git reset --hard`, `git stash` or `git checkout` without the hook: `git mlv checkout`.
+    OutOfStep,
+    /// Not in the workspace at all.
+    Missing,
+    /// A workspace link into the cache no longer matches: the cache object was written through.
+    DamagedCache,
+    /// The directory's manifest is not in the cache, so its files cannot be compared.
+    Unknown,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub modified: Vec<String>,
+}
+
+impl Changes {
+    fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.modified.is_empty()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArtifactStatus {
+    pub path: String,
+    pub kind: &'static str,
+    pub hash: Hash,
+    pub state: State,
+    /// Every object the pointer needs is in the cache.
+    pub in_cache: bool,
+    /// Objects the pointer needs that the cache lacks.
+    pub missing_objects: usize,
+    pub changes: Changes,
+}
+
+impl ArtifactStatus {
+    pub fn is_clean(&self) -> bool {
+        self.state == State::Unchanged && self.in_cache
+    }
+}
+
+pub fn status(
+    repo: &Repo,
+    cache: &Cache,
+    stat: &mut StatCache,
+    t: &Tracked,
+    progress: &dyn Progress,
+) -> anyhow::Result<ArtifactStatus> {
+    let abs = t.path.to_abs(repo.root());
+    let mut out = ArtifactStatus {
+        path: t.path.to_string(),
+        kind: if t.pointer.is_dir() { "dir" } else { "file" },
+        hash: t.pointer.hash,
+        state: State::Unchanged,
+        in_cache: true,
+        missing_objects: 0,
+        changes: Changes::default(),
+    };
+    let lmeta = match std::fs::symlink_metadata(&abs) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(io::Error::new(e.kind(), format!("reading `{}`: {e}", t.path)).into());
+        }
+    };
+    if !t.pointer.is_dir() {
+        out.in_cache = cache.contains(&t.pointer.hash);
+        out.missing_objects = usize::from(!out.in_cache);
+        let Some(lmeta) = lmeta else {
+            out.state = State::Missing;
+            return Ok(out);
+        };
+        let (meta, kind) = workspace::classify(&abs, lmeta, cache.root())?;
+        if matches!(kind, Kind::Other(_)) {
+            out.state = State::Modified;
+            return Ok(out);
+        }
+        let (hash, fresh) = workspace::hash_one(t.path.as_str(), &abs, &meta, stat, None)?;
+        progress.inc(1, meta.len());
+        if fresh {
+            stat.record(t.path.to_string(), &meta, hash);
+        }
+        if hash != t.pointer.hash {
+            let linked = matches!(kind, Kind::CacheLink(h) if h == t.pointer.hash)
+                || workspace::is_hardlink_to(&meta, &cache.object_path(&t.pointer.hash));
+            out.state = if linked {
+                State::DamagedCache
+            } else if cache.contains(&hash) {
+                State::OutOfStep
+            } else {
+                State::Modified
+            };
+        }
+        return Ok(out);
+    }
+    let manifest = match cache.read_verified(&t.pointer.hash) {
+        Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)?,
+        Err(CacheError::Missing { .. }) => {
+            out.in_cache = false;
+            out.missing_objects = 1;
+            out.state = if lmeta.is_some() {
+                State::Unknown
+            } else {
+                State::Missing
+            };
+            return Ok(out);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    out.missing_objects = manifest
+        .entries()
+        .par_iter()
+        .filter(|e| !cache.contains(&e.hash))
+        .count();
+    out.in_cache = out.missing_objects == 0;
+    let files = match lmeta {
+        None => {
+            out.state = State::Missing;
+            return Ok(out);
+        }
+        Some(m) if !m.is_dir() => {
+            out.state = State::Modified;
+            return Ok(out);
+        }
+        Some(_) => workspace::list_dir(&abs, cache.root())?,
+    };
+    let (regular, other): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|f| !matches!(f.kind, Kind::Other(_)));
+    let hashes = workspace::hash_all(
+        &regular,
+        |f| format!("{}/{}", t.path, f.rel),
+        stat,
+        None,
+        progress,
+    )?;
+    let current: HashMap<&str, (Hash, &workspace::FileEntry)> = regular
+        .iter()
+        .zip(&hashes)
+        .map(|(f, h)| (f.rel.as_str(), (*h, f)))
+        .collect();
+    let mut damaged = false;
+    for e in manifest.entries() {
+        match current.get(e.path.as_str()) {
+            None => out.changes.removed.push(format!("{}/{}", t.path, e.path)),
+            Some((h, f)) if *h != e.hash => {
+                damaged |= matches!(f.kind, Kind::CacheLink(l) if l == e.hash)
+                    || workspace::is_hardlink_to(&f.meta, &cache.object_path(&e.hash));
+                out.changes.modified.push(format!("{}/{}", t.path, e.path));
+            }
+            Some(_) => {}
+        }
+    }
+    for f in regular.iter().chain(&other) {
+        if manifest.get(&f.rel).is_none() {
+            out.changes.added.push(format!("{}/{}", t.path, f.rel));
+        }
+    }
+    out.changes.added.sort();
+    if !out.changes.is_empty() {
+        out.state = if damaged {
+            State::DamagedCache
+        } else if other.is_empty() && cache.contains(&workspace_manifest_hash(&regular, &hashes)) {
+            State::OutOfStep
+        } else {
+            State::Modified
+        };
+    }
+    Ok(out)
+}
+
+/// The hash the workspace directory would get if it were added now.
+fn workspace_manifest_hash(files: &[workspace::FileEntry], hashes: &[Hash]) -> Hash {
+    let entries = files
+        .iter()
+        .zip(hashes)
+        .map(|(f, h)| manifest::Entry {
+            path: f.rel.clone(),
+            hash: *h,
+            size: f.meta.len(),
+            exec: f.exec(),
+        })
+        .collect();
+    Hash::of(&Manifest::new(entries).to_bytes())
+}

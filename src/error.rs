@@ -1,0 +1,74 @@
+//! How an error becomes an exit code: 2 when the request itself is wrong, 1 when the
+//! operation ran and something failed (the table in SPEC.md).
+
+use std::io;
+
+/// Errors raised by the command layer itself, with the exit code they stand for.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The request is wrong: bad arguments, a path outside the repository or not found.
+    #[error("{0}")]
+    Usage(String),
+    /// The operation ran and something failed.
+    #[error("{0}")]
+    Failed(String),
+    /// The command already told the user what happened (e.g. `status --check`); just exit.
+    #[error("exit status {0}")]
+    Silent(u8),
+}
+
+/// Shorthand for a usage error with a message (and usually a `hint:` line).
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    CliError::Usage(msg.into()).into()
+}
+
+/// Shorthand for a failure with a message.
+pub fn failed(msg: impl Into<String>) -> anyhow::Error {
+    CliError::Failed(msg.into()).into()
+}
+
+/// The exit code for an error: the first error in the chain that knows its kind decides.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<CliError>() {
+            return match e {
+                CliError::Usage(_) => 2,
+                CliError::Failed(_) => 1,
+                CliError::Silent(code) => *code,
+            };
+        }
+        if cause
+            .downcast_ref::<crate::pointer::PointerError>()
+            .is_some()
+            || cause
+                .downcast_ref::<crate::manifest::ManifestError>()
+                .is_some()
+            || cause.downcast_ref::<crate::config::ConfigError>().is_some()
+            || cause.downcast_ref::<crate::paths::PathError>().is_some()
+        {
+            return 2;
+        }
+        if let Some(e) = cause.downcast_ref::<crate::gitx::GitError>() {
+            return e.exit_code();
+        }
+    }
+    1
+}
+
+/// True when the message was already shown and only the exit code remains.
+pub fn is_silent(err: &anyhow::Error) -> bool {
+    matches!(err.downcast_ref::<CliError>(), Some(CliError::Silent(_)))
+}
+
+/// A closed stdout (`git mlv ls | head`) is not an error worth a message.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// True when an I/O error means the disk is full, so the message can say so.
+pub fn is_disk_full(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(28) || err.kind() == io::ErrorKind::StorageFull
+}

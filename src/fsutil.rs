@@ -1,0 +1,39 @@
+//! The one way small files in the work tree are written: to a temporary file in the same
+//! folder, then renamed over the target, so a crash never leaves half a file.
+
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically, with ordinary (0644) permissions.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mlv-tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("creating a temporary file in `{}`: {e}", dir.display()),
+            )
+        })?;
+    tmp.write_all(bytes)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing `{}`: {e}", path.display())))?;
+    tmp.persist(path).map_err(|e| {
+        io::Error::new(
+            e.error.kind(),
+            format!("replacing `{}`: {}", path.display(), e.error),
+        )
+    })?;
+    Ok(())
+}
+
+/// Nanoseconds since the epoch, as the file system records them.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mtime() * 1_000_000_000 + meta.mtime_nsec()
+}

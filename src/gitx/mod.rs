@@ -1,0 +1,75 @@
+//! All access to git goes through here, on gix: gix changes its API between minor
+//! versions, so that churn touches this one folder. Returns git-mlv types only.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error(
+        "`{0}` is not inside a git repository\nhint: run `git init` first; git-mlv versions data next to git"
+    )]
+    NotARepo(PathBuf),
+    #[error("`{0}` is a bare repository; git-mlv needs a work tree")]
+    Bare(PathBuf),
+    #[error("reading git's index in `{path}`: {reason}")]
+    Index { path: PathBuf, reason: String },
+}
+
+impl GitError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            GitError::NotARepo(_) | GitError::Bare(_) => 2,
+            GitError::Index { .. } => 1,
+        }
+    }
+}
+
+/// Where a repository keeps things, as `git rev-parse` would say.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The work tree root (`--show-toplevel`), canonical.
+    pub workdir: PathBuf,
+    /// This worktree's git dir (`--git-dir`): per-worktree state.
+    pub git_dir: PathBuf,
+    /// The git dir shared by all worktrees (`--git-common-dir`): the shared cache.
+    pub common_dir: PathBuf,
+}
+
+pub struct GitRepo {
+    repo: gix::Repository,
+}
+
+/// Finds the repository containing `cwd`, honouring `GIT_DIR` like git does.
+pub fn discover(cwd: &Path) -> Result<(Layout, GitRepo), GitError> {
+    let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(cwd)
+        .map_err(|_| GitError::NotARepo(cwd.to_path_buf()))?
+        .to_thread_local();
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| GitError::Bare(repo.git_dir().to_path_buf()))?;
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let layout = Layout {
+        workdir: canon(workdir),
+        git_dir: canon(repo.git_dir()),
+        common_dir: canon(repo.common_dir()),
+    };
+    Ok((layout, GitRepo { repo }))
+}
+
+impl GitRepo {
+    /// Paths in git's index at or below `path` (`/`-separated, relative to the root):
+    /// data that git already tracks must not also be handed to git-mlv.
+    pub fn indexed_under(&self, path: &str) -> Result<Vec<String>, GitError> {
+        let index = self.repo.index_or_empty().map_err(|e| GitError::Index {
+            path: self.repo.git_dir().to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let dir_prefix = format!("{path}/");
+        Ok(index
+            .entries()
+            .iter()
+            .map(|e| e.path(&index).to_string())
+            .filter(|p| p == path || p.starts_with(&dir_prefix))
+            .collect())
+    }
+}

@@ -1,0 +1,214 @@
+//! Content hashes: BLAKE3 digests written `b3:<64 hex>`, so `b3sum` checks a file by hand,
+//! and the hashing of files with bounded memory however big they are.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::str::FromStr;
+use std::sync::mpsc;
+
+/// Files at or below this size are read whole and hashed on one thread; the parallelism
+/// for many small files comes from hashing many files at once.
+pub const SMALL_FILE: u64 = 4 << 20;
+/// Chunk size for big files: large enough for blake3's multithreaded hashing to pay off,
+/// small enough that a few chunks in flight bound memory (~32 MiB whatever the file size).
+const CHUNK: usize = 8 << 20;
+const PREFIX: &str = "b3:";
+
+/// A BLAKE3 digest of some bytes: a file, or a directory's manifest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash([u8; 32]);
+
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a git-mlv hash: expected `b3:` followed by 64 lowercase hex digits")]
+pub struct ParseHashError(pub String);
+
+impl Hash {
+    pub fn of(bytes: &[u8]) -> Self {
+        Hash(*blake3::hash(bytes).as_bytes())
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Hash(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lowercase hex digest without the `b3:` prefix.
+    pub fn hex(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+
+    /// The object key shared by the cache and every remote: `b3/<2 hex>/<62 hex>`.
+    pub fn key(&self) -> String {
+        let hex = self.hex();
+        format!("b3/{}/{}", &hex[..2], &hex[2..])
+    }
+
+    /// A short form for messages.
+    pub fn short(&self) -> String {
+        format!("{PREFIX}{}", &self.hex()[..12])
+    }
+
+    /// The hash an object key names, for keys of the form `b3/xx/<62 hex>`.
+    pub fn from_key(key: &str) -> Option<Self> {
+        let rest = key.strip_prefix("b3/")?;
+        let (dir, file) = rest.split_once('/')?;
+        if dir.len() != 2 || file.len() != 62 {
+            return None;
+        }
+        format!("{PREFIX}{dir}{file}").parse().ok()
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{PREFIX}{}", self.hex())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Hash {
+    type Err = ParseHashError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseHashError(s.to_string());
+        let hex = s.strip_prefix(PREFIX).ok_or_else(err)?;
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(err());
+        }
+        blake3::Hash::from_hex(hex)
+            .map(|h| Hash(*h.as_bytes()))
+            .map_err(|_| err())
+    }
+}
+
+impl serde::Serialize for Hash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Hash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads `reader` to the end and returns the hash of its bytes, copying them to `sink` on
+/// the way. Reading runs on its own thread so disk reads overlap hashing and writing: a big
+/// file is read exactly once, whether it is only hashed or also stored.
+pub fn hash_copy<R: Read + Send, W: Write + Send>(
+    reader: R,
+    sink: &mut W,
+) -> io::Result<(Hash, u64)> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
+    let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(3);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_chunks(reader, full_tx, empty_rx));
+        let mut hasher = blake3::Hasher::new();
+        let mut total = 0u64;
+        for chunk in full_rx {
+            let chunk = chunk?;
+            total += chunk.len() as u64;
+            let (_, written) =
+                rayon::join(|| hasher.update_rayon(&chunk), || sink.write_all(&chunk));
+            written?;
+            // The reader may have stopped already; a lost buffer is then just freed.
+            let _ = empty_tx.send(chunk);
+        }
+        Ok((Hash(*hasher.finalize().as_bytes()), total))
+    })
+}
+
+fn read_chunks<R: Read>(
+    mut reader: R,
+    full: mpsc::SyncSender<io::Result<Vec<u8>>>,
+    empty: mpsc::Receiver<Vec<u8>>,
+) {
+    let mut spare = 3;
+    loop {
+        let mut buf = match empty.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if spare > 0 => {
+                spare -= 1;
+                Vec::with_capacity(CHUNK)
+            }
+            Err(_) => match empty.recv() {
+                Ok(buf) => buf,
+                Err(_) => return,
+            },
+        };
+        buf.clear();
+        match (&mut reader).take(CHUNK as u64).read_to_end(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {
+                if full.send(Ok(buf)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = full.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_and_parse_round_trip() {
+        let h = Hash::of(b"hello");
+        let s = h.to_string();
+        assert!(s.starts_with("b3:"));
+        assert_eq!(s.len(), 67);
+        assert_eq!(s.parse::<Hash>().unwrap(), h);
+        assert_eq!(Hash::from_key(&h.key()), Some(h));
+    }
+
+    #[test]
+    fn matches_b3sum_of_known_input() {
+        // b3sum of the empty input
+        assert_eq!(
+            Hash::of(b"").to_string(),
+            "b3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_hashes() {
+        for bad in [
+            "",
+            "b3:",
+            "sha256:00",
+            "b3:ABCDEF",
+            &format!("b3:{}", "g".repeat(64)),
+        ] {
+            assert!(bad.parse::<Hash>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hash_copy_matches_one_shot_hash_across_chunks() {
+        let data: Vec<u8> = (0..(CHUNK * 2 + 12345)).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        let (h, n) = hash_copy(&data[..], &mut out).unwrap();
+        assert_eq!(n as usize, data.len());
+        assert_eq!(out, data);
+        assert_eq!(h, Hash::of(&data));
+    }
+}

@@ -1,0 +1,31 @@
+//! git-mlv: version data and models next to code. A library with a thin binary, so every
+//! behaviour is reachable from tests. Layers: `cli` parses, `commands` run one command
+//! each, and the domain modules below them never print.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod ui;
+
+pub mod cache;
+pub mod compare;
+pub mod config;
+pub mod fsutil;
+pub mod gitignore;
+pub mod gitx;
+pub mod hash;
+pub mod link;
+pub mod manifest;
+pub mod paths;
+pub mod pointer;
+pub mod progress;
+pub mod repo;
+pub mod restore;
+pub mod stat_cache;
+pub mod track;
+pub mod workspace;
+
+/// Runs one parsed command line.
+pub fn run(cli: cli::Cli, ui: &ui::Ui) -> anyhow::Result<()> {
+    commands::run(cli.command, ui)
+}

@@ -1,0 +1,171 @@
+//! A directory's manifest: the canonical listing of its files (path, hash, size, executable
+//! bit), stored as an object in the cache like any file. Canonical so equal directories get
+//! equal hashes; JSON because a 20,000-entry listing then parses in milliseconds.
+
+use crate::hash::Hash;
+use serde::{Deserialize, Serialize};
+
+/// The manifest format this build reads and writes.
+pub const VERSION: u32 = 1;
+const FORMAT: &str = "git-mlv-manifest";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error(
+        "manifest {hash} is not valid: {reason}\nhint: the cache object may be damaged; run `git mlv fsck`"
+    )]
+    Invalid { hash: String, reason: String },
+    #[error(
+        "manifest {hash} has format version {version}, newer than this git-mlv understands ({VERSION})\nhint: upgrade git-mlv"
+    )]
+    Newer { hash: String, version: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Relative, `/`-separated, never absolute, never with `.` or `..` segments.
+    pub path: String,
+    pub hash: Hash,
+    pub size: u64,
+    pub exec: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Document {
+    format: String,
+    version: u32,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Manifest {
+    entries: Vec<Entry>,
+}
+
+impl Manifest {
+    /// Builds a manifest, sorting entries by the bytes of their path.
+    pub fn new(mut entries: Vec<Entry>) -> Self {
+        entries.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        Manifest { entries }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn total_size(&self) -> u64 {
+        self.entries.iter().map(|e| e.size).sum()
+    }
+
+    /// The entry for a relative path, by binary search over the sorted entries.
+    pub fn get(&self, path: &str) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.path.as_bytes().cmp(path.as_bytes()))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// The canonical bytes: compact JSON, fields in fixed order, one trailing newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let doc = DocumentRef {
+            format: FORMAT,
+            version: VERSION,
+            entries: &self.entries,
+        };
+        let mut out = serde_json::to_vec(&doc).expect("manifest serializes");
+        out.push(b'\n');
+        out
+    }
+
+    /// Parses and validates a manifest object; `hash` names it in errors.
+    pub fn from_bytes(bytes: &[u8], hash: &Hash) -> Result<Self, ManifestError> {
+        let invalid = |reason: String| ManifestError::Invalid {
+            hash: hash.to_string(),
+            reason,
+        };
+        let doc: Document = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        if doc.format != FORMAT {
+            return Err(invalid(format!("unknown format `{}`", doc.format)));
+        }
+        if doc.version > VERSION {
+            return Err(ManifestError::Newer {
+                hash: hash.to_string(),
+                version: doc.version,
+            });
+        }
+        for pair in doc.entries.windows(2) {
+            if pair[0].path.as_bytes() >= pair[1].path.as_bytes() {
+                return Err(invalid(format!(
+                    "entries not sorted or repeated at `{}`",
+                    pair[1].path
+                )));
+            }
+        }
+        if let Some(bad) = doc
+            .entries
+            .iter()
+            .find(|e| !crate::paths::is_safe_relative(&e.path))
+        {
+            return Err(invalid(format!(
+                "unsafe path `{}` (absolute, or with `.`/`..` segments)",
+                bad.path
+            )));
+        }
+        Ok(Manifest {
+            entries: doc.entries,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct DocumentRef<'a> {
+    format: &'a str,
+    version: u32,
+    entries: &'a [Entry],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> Entry {
+        Entry {
+            path: path.into(),
+            hash: Hash::of(path.as_bytes()),
+            size: 1,
+            exec: false,
+        }
+    }
+
+    #[test]
+    fn canonical_regardless_of_input_order() {
+        let a = Manifest::new(vec![entry("b"), entry("a/z"), entry("a")]);
+        let b = Manifest::new(vec![entry("a"), entry("b"), entry("a/z")]);
+        assert_eq!(a.to_bytes(), b.to_bytes());
+        let paths: Vec<_> = a.entries().iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["a", "a/z", "b"]);
+        let h = Hash::of(&a.to_bytes());
+        assert_eq!(Manifest::from_bytes(&a.to_bytes(), &h).unwrap(), a);
+        assert!(a.get("a/z").is_some() && a.get("c").is_none());
+    }
+
+    #[test]
+    fn refuses_unsafe_or_unsorted_entries() {
+        let h = Hash::of(b"");
+        for bad in ["../etc/passwd", "/abs", "a/./b"] {
+            let m = Manifest {
+                entries: vec![entry(bad)],
+            };
+            assert!(Manifest::from_bytes(&m.to_bytes(), &h).is_err(), "{bad}");
+        }
+        let unsorted = Manifest {
+            entries: vec![entry("b"), entry("a")],
+        };
+        assert!(Manifest::from_bytes(&unsorted.to_bytes(), &h).is_err());
+        let newer = br#"{"format":"git-mlv-manifest","version":9,"entries":[]}"#;
+        assert!(matches!(
+            Manifest::from_bytes(newer, &h),
+            Err(ManifestError::Newer { .. })
+        ));
+    }
+}

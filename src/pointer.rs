@@ -1,0 +1,206 @@
+//! The pointer file `<path>.mlv`: the small TOML text committed to git in place of the data.
+
+use crate::hash::Hash;
+use std::path::{Path, PathBuf};
+
+/// The suffix of pointer files.
+pub const EXT: &str = ".mlv";
+/// The pointer format this build reads and writes.
+pub const VERSION: i64 = 1;
+const HEADER: &str = "# git-mlv pointer: the bytes live in the git-mlv cache and remotes\n";
+const KNOWN: [&str; 5] = ["version", "hash", "size", "kind", "files"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PointerError {
+    #[error(
+        "pointer `{path}` is not valid: {reason}\nhint: restore it with `git checkout -- {path}`, or re-add the data with `git mlv add`"
+    )]
+    Invalid { path: PathBuf, reason: String },
+    #[error(
+        "pointer `{path}` has format version {version}, newer than this git-mlv understands ({VERSION})\nhint: upgrade git-mlv"
+    )]
+    Newer { path: PathBuf, version: i64 },
+    #[error("reading pointer `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What a pointer says: the hash and size of a file, or of a directory's manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pointer {
+    pub hash: Hash,
+    pub size: u64,
+    /// `Some(file count)` for a directory.
+    pub files: Option<u64>,
+    /// Fields this version does not know, kept on rewrite.
+    extra: toml::Table,
+}
+
+impl Pointer {
+    pub fn file(hash: Hash, size: u64) -> Self {
+        Pointer {
+            hash,
+            size,
+            files: None,
+            extra: toml::Table::new(),
+        }
+    }
+
+    pub fn dir(hash: Hash, size: u64, files: u64) -> Self {
+        Pointer {
+            hash,
+            size,
+            files: Some(files),
+            extra: toml::Table::new(),
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.files.is_some()
+    }
+
+    /// Keeps the unknown fields of the pointer this one replaces.
+    pub fn keeping_extra_of(mut self, old: &Pointer) -> Self {
+        self.extra = old.extra.clone();
+        self
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, PointerError> {
+        let invalid = |reason: String| PointerError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
+        let version = match table.get("version") {
+            Some(toml::Value::Integer(v)) => *v,
+            Some(_) => return Err(invalid("`version` is not an integer".into())),
+            None => return Err(invalid("`version` is missing".into())),
+        };
+        if version > VERSION {
+            return Err(PointerError::Newer {
+                path: path.to_path_buf(),
+                version,
+            });
+        }
+        if version < 1 {
+            return Err(invalid(format!("unknown version {version}")));
+        }
+        let hash = match table.get("hash") {
+            Some(toml::Value::String(s)) => {
+                s.parse::<Hash>().map_err(|e| invalid(e.to_string()))?
+            }
+            _ => return Err(invalid("`hash` is missing or not a string".into())),
+        };
+        let size = match table.get("size") {
+            Some(toml::Value::Integer(n)) if *n >= 0 => *n as u64,
+            _ => {
+                return Err(invalid(
+                    "`size` is missing or not a non-negative integer".into(),
+                ));
+            }
+        };
+        let files = match (table.get("kind"), table.get("files")) {
+            (None, None) => None,
+            (Some(toml::Value::String(k)), Some(toml::Value::Integer(n)))
+                if k == "dir" && *n >= 0 =>
+            {
+                Some(*n as u64)
+            }
+            (Some(toml::Value::String(k)), None) if k == "file" => None,
+            _ => return Err(invalid("`kind = \"dir\"` needs `files = <count>`".into())),
+        };
+        for k in KNOWN {
+            table.remove(k);
+        }
+        Ok(Pointer {
+            hash,
+            size,
+            files,
+            extra: table,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, PointerError> {
+        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::InvalidData => PointerError::Invalid {
+                path: path.to_path_buf(),
+                reason: "not UTF-8 text".into(),
+            },
+            _ => PointerError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// The exact bytes of the pointer: stable field order, unknown fields last.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{HEADER}version = {VERSION}\nhash = \"{}\"\nsize = {}\n",
+            self.hash, self.size
+        );
+        if let Some(files) = self.files {
+            out.push_str(&format!("kind = \"dir\"\nfiles = {files}\n"));
+        }
+        if !self.extra.is_empty() {
+            out.push_str(&toml::to_string(&self.extra).expect("a parsed TOML table serializes"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_unknown_fields_in_order() {
+        let h = Hash::of(b"x");
+        let text = format!("version = 1\nhash = \"{h}\"\nsize = 1\nowner = \"ml-team\"\n");
+        let p = Pointer::parse(&text, Path::new("a.mlv")).unwrap();
+        let out = p.render();
+        assert!(out.starts_with(HEADER));
+        assert!(out.ends_with("size = 1\nowner = \"ml-team\"\n"), "{out}");
+        assert_eq!(Pointer::parse(&out, Path::new("a.mlv")).unwrap(), p);
+    }
+
+    #[test]
+    fn dir_pointer_has_kind_and_files() {
+        let p = Pointer::dir(Hash::of(b"m"), 10, 3);
+        let out = p.render();
+        assert!(out.contains("kind = \"dir\"\nfiles = 3\n"));
+        assert_eq!(
+            Pointer::parse(&out, Path::new("d.mlv")).unwrap().files,
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn newer_and_corrupt_pointers_are_refused() {
+        let h = Hash::of(b"x");
+        let newer = format!("version = 2\nhash = \"{h}\"\nsize = 1\n");
+        assert!(matches!(
+            Pointer::parse(&newer, Path::new("a")),
+            Err(PointerError::Newer { .. })
+        ));
+        for bad in [
+            "",
+            "version = 1\nhash = \"b3:00\"\nsize = 1\n",
+            "version = 1\nhash = \"",
+            "garbage",
+        ] {
+            assert!(
+                matches!(
+                    Pointer::parse(bad, Path::new("a")),
+                    Err(PointerError::Invalid { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The repository as git-mlv sees it: the work tree, its git dirs, config, cache, stat
+//! cache and lock, and the pointer files found in the work tree.
+
+use crate::cache::{Cache, CacheError};
+use crate::config::{self, Config};
+use crate::gitx::{self, GitRepo, Layout};
+use crate::paths::{self, PathError, RepoPath};
+use crate::pointer::{self, Pointer, PointerError};
+use crate::stat_cache::StatCache;
+use std::path::{Path, PathBuf};
+
+pub struct Repo {
+    pub layout: Layout,
+    pub config: Config,
+    pub git: GitRepo,
+    cwd: PathBuf,
+}
+
+/// A tracked path and what its pointer says.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    pub path: RepoPath,
+    pub pointer: Pointer,
+}
+
+/// Held while a command changes the work tree, so two git-mlv processes in the same
+/// worktree never interleave their pointer, `.gitignore` and stat cache writes.
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+impl Repo {
+    pub fn discover() -> anyhow::Result<Repo> {
+        let cwd = std::env::current_dir()?;
+        let cwd = cwd.canonicalize().unwrap_or(cwd);
+        let (layout, git) = gitx::discover(&cwd)?;
+        let config = Config::load(&layout.workdir)?;
+        Ok(Repo {
+            layout,
+            config,
+            git,
+            cwd,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.layout.workdir
+    }
+
+    /// Per-worktree state: stat cache and lock.
+    pub fn state_dir(&self) -> PathBuf {
+        self.layout.git_dir.join("mlv")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        match &self.config.cache.dir {
+            Some(dir) => self.root().join(dir),
+            None => self.layout.common_dir.join("mlv").join("cache"),
+        }
+    }
+
+    pub fn cache(&self) -> Result<Cache, CacheError> {
+        Cache::open(&self.cache_dir(), self.config.cache.fsync)
+    }
+
+    pub fn stat_cache(&self) -> StatCache {
+        StatCache::load(&self.state_dir().join("stat-cache"))
+    }
+
+    /// Takes the worktree lock, waiting (and saying so) while another git-mlv holds it.
+    pub fn lock(&self, ui: &crate::ui::Ui) -> anyhow::Result<Lock> {
+        let dir = self.state_dir();
+        fs_err::create_dir_all(&dir)?;
+        let path = dir.join("lock");
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?
+            .into_parts()
+            .0;
+        if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
+            ui.info(&format!(
+                "waiting for another git-mlv process in this worktree (lock `{}`)",
+                path.display()
+            ));
+            file.lock()?;
+        }
+        Ok(Lock(file))
+    }
+
+    /// Resolves a path the user typed, relative to the current folder. `x.mlv` means `x`.
+    pub fn resolve(&self, arg: &Path) -> Result<RepoPath, PathError> {
+        let p = paths::resolve(self.root(), &self.cwd, arg)?;
+        Ok(match p.as_str().strip_suffix(pointer::EXT) {
+            Some(stripped) if !stripped.is_empty() && !stripped.ends_with('/') => {
+                RepoPath::new(stripped)
+            }
+            _ => p,
+        })
+    }
+
+    /// A repository path as the user should see it, relative to the current folder.
+    pub fn display(&self, p: &RepoPath) -> String {
+        let abs = p.to_abs(self.root());
+        match abs.strip_prefix(&self.cwd) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+            _ if self.cwd == *self.root() => p.to_string(),
+            _ => pathdiff(&abs, &self.cwd),
+        }
+    }
+
+    /// Every pointer file in the work tree, sorted by path. Git-ignored folders (the data
+    /// itself) are not entered, so this stays fast however much data there is.
+    pub fn tracked(&self) -> anyhow::Result<Vec<Tracked>> {
+        let root = self.root().to_path_buf();
+        let mut found = Vec::new();
+        let walker = ignore::WalkBuilder::new(&root)
+            .hidden(false)
+            .git_global(false)
+            .git_exclude(true)
+            .parents(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker {
+            let entry = entry?;
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let Some(name) = entry.file_name().to_str() else {
+                continue;
+            };
+            if name.len() <= pointer::EXT.len() || !name.ends_with(pointer::EXT) {
+                continue;
+            }
+            let Some(rel) = entry
+                .path()
+                .strip_prefix(&root)
+                .ok()
+                .and_then(|r| r.to_str())
+            else {
+                continue;
+            };
+            let path = RepoPath::new(&rel[..rel.len() - pointer::EXT.len()]);
+            found.push(path);
+        }
+        found.sort();
+        found
+            .into_iter()
+            .map(|path| {
+                let pointer = self.load_pointer(&path)?;
+                Ok(Tracked { path, pointer })
+            })
+            .collect()
+    }
+
+    pub fn load_pointer(&self, path: &RepoPath) -> Result<Pointer, PointerError> {
+        Pointer::load(&path.pointer().to_abs(self.root()))
+    }
+
+    /// The tracked entries selected by the user's path arguments (all when none): an
+    /// argument selects a tracked path, everything tracked below a folder, or the tracked
+    /// directory that contains it. An argument that selects nothing is an error.
+    pub fn select(&self, args: &[PathBuf]) -> anyhow::Result<Vec<(Tracked, Option<String>)>> {
+        let all = self.tracked()?;
+        if args.is_empty() {
+            return Ok(all.into_iter().map(|t| (t, None)).collect());
+        }
+        let mut out: Vec<(Tracked, Option<String>)> = Vec::new();
+        for arg in args {
+            let p = self.resolve(arg)?;
+            let mut hit = false;
+            for t in &all {
+                let sub = if p.starts_with(&t.path) {
+                    p.strip_prefix(&t.path).map(str::to_owned)
+                } else if t.path.starts_with(&p) {
+                    None
+                } else {
+                    continue;
+                };
+                hit = true;
+                if !out.iter().any(|(o, s)| o.path == t.path && *s == sub) {
+                    out.push((t.clone(), sub));
+                }
+            }
+            if !hit {
+                return Err(crate::error::usage(format!(
+                    "`{}` is not tracked by git-mlv\nhint: run `git mlv ls` to list tracked data, or `git mlv add {}` to track it",
+                    arg.display(),
+                    arg.display()
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `.mlv/` folder's files exist: config and its ignore entry.
+    pub fn is_initialized(&self) -> bool {
+        self.root().join(config::DIR).join(config::FILE).is_file()
+    }
+}
+
+/// `abs` relative to `base` with `..` segments, for display from a sub-folder.
+fn pathdiff(abs: &Path, base: &Path) -> String {
+    let a: Vec<_> = abs.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &a[common..] {
+        out.push(c);
+    }
+    out.display().to_string()
+}

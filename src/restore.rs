@@ -1,0 +1,319 @@
+//! Making data match its pointer (`checkout`): plan first, refuse if any workspace file
+//! whose content is not safe in the cache would be overwritten or removed, then write.
+
+use crate::cache::{Cache, CacheError};
+use crate::hash::Hash;
+use crate::manifest::Manifest;
+use crate::paths::RepoPath;
+use crate::progress::Progress;
+use crate::repo::{Repo, Tracked};
+use crate::stat_cache::StatCache;
+use crate::workspace::{self, FileEntry, Kind};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+struct Write {
+    abs: PathBuf,
+    hash: Hash,
+    exec: bool,
+    size: u64,
+    /// Stat cache key, when writing into the work tree.
+    key: Option<String>,
+}
+
+/// What a checkout will do; nothing is changed until `apply`.
+#[derive(Default)]
+pub struct Plan {
+    writes: Vec<Write>,
+    removes: Vec<PathBuf>,
+    /// Folders whose now-empty sub-folders are pruned after removals.
+    prune: Vec<PathBuf>,
+    make_dirs: Vec<PathBuf>,
+    /// Workspace files that would lose content not in the cache (refused without `--force`).
+    pub conflicts: Vec<String>,
+    /// Tracked paths whose objects are not in the cache.
+    pub missing: Vec<String>,
+    pub unchanged: u64,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub written: u64,
+    pub bytes: u64,
+    pub removed: u64,
+    pub unchanged: u64,
+}
+
+/// Where and how a checkout writes.
+pub struct Target<'a> {
+    /// The work tree, or a `--to` folder.
+    pub dest_root: &'a Path,
+    /// Overwrite and remove files whose content is not in the cache.
+    pub force: bool,
+}
+
+/// Plans the checkout of `t`; `sub` limits a directory to the files at or below that
+/// relative path.
+pub fn plan(
+    repo: &Repo,
+    cache: &Cache,
+    stat: &mut StatCache,
+    t: &Tracked,
+    sub: Option<&str>,
+    target: &Target,
+    plan: &mut Plan,
+) -> anyhow::Result<()> {
+    let Target { dest_root, force } = *target;
+    let in_workspace = dest_root == repo.root();
+    let abs = t.path.to_abs(dest_root);
+    let key_of = |rel: &str| in_workspace.then(|| format!("{}/{rel}", t.path));
+    let lmeta = match std::fs::symlink_metadata(&abs) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(
+                io::Error::new(e.kind(), format!("reading `{}`: {e}", abs.display())).into(),
+            );
+        }
+    };
+    if !t.pointer.is_dir() {
+        if !cache.contains(&t.pointer.hash) {
+            plan.missing.push(t.path.to_string());
+            return Ok(());
+        }
+        if let Some(lmeta) = lmeta {
+            if lmeta.is_dir() {
+                let files = workspace::list_dir(&abs, cache.root())?;
+                let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
+                judge_removals(cache, &files, &hashes, &t.path, force, plan);
+                plan.removes.push(abs.clone());
+            } else {
+                let (meta, kind) = workspace::classify(&abs, lmeta, cache.root())?;
+                let current = match kind {
+                    Kind::Other(_) => None,
+                    _ => Some(workspace::hash_one(t.path.as_str(), &abs, &meta, stat, None)?.0),
+                };
+                if current == Some(t.pointer.hash) {
+                    plan.unchanged += 1;
+                    return Ok(());
+                }
+                if !force && !current.is_some_and(|h| cache.contains(&h)) {
+                    plan.conflicts.push(t.path.to_string());
+                    return Ok(());
+                }
+            }
+        }
+        let key = in_workspace.then(|| t.path.to_string());
+        plan.writes.push(Write {
+            abs,
+            hash: t.pointer.hash,
+            exec: false,
+            size: t.pointer.size,
+            key,
+        });
+        return Ok(());
+    }
+
+    let manifest = match cache.read_verified(&t.pointer.hash) {
+        Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)?,
+        Err(CacheError::Missing { .. }) => {
+            plan.missing.push(t.path.to_string());
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let within = |rel: &str| {
+        sub.is_none_or(|s| rel == s || rel.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
+    };
+    let files = match &lmeta {
+        Some(m) if m.is_dir() => workspace::list_dir(&abs, cache.root())?,
+        Some(m) => {
+            // A file where the directory belongs.
+            let (meta, kind) = workspace::classify(&abs, m.clone(), cache.root())?;
+            let safe = kind == Kind::Regular
+                && cache.contains(&workspace::hash_one("", &abs, &meta, stat, None)?.0);
+            if !safe && !force {
+                plan.conflicts.push(t.path.to_string());
+                return Ok(());
+            }
+            plan.removes.push(abs.clone());
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let files: Vec<FileEntry> = files.into_iter().filter(|f| within(&f.rel)).collect();
+    let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
+    let current: HashMap<&str, (Option<Hash>, &FileEntry)> = files
+        .iter()
+        .zip(&hashes)
+        .map(|(f, h)| (f.rel.as_str(), (*h, f)))
+        .collect();
+    let mut missing_objects = false;
+    for e in manifest.entries().iter().filter(|e| within(&e.path)) {
+        let dest = abs.join(&e.path);
+        match current.get(e.path.as_str()) {
+            Some((Some(h), f))
+                if *h == e.hash && (f.exec() == e.exec || f.kind != Kind::Regular) =>
+            {
+                plan.unchanged += 1;
+                continue;
+            }
+            Some((h, _)) if !force && !h.is_some_and(|h| cache.contains(&h)) => {
+                plan.conflicts.push(format!("{}/{}", t.path, e.path));
+                continue;
+            }
+            _ => {}
+        }
+        if !cache.contains(&e.hash) {
+            missing_objects = true;
+            continue;
+        }
+        plan.writes.push(Write {
+            abs: dest,
+            hash: e.hash,
+            exec: e.exec,
+            size: e.size,
+            key: key_of(&e.path),
+        });
+    }
+    if missing_objects {
+        plan.missing.push(t.path.to_string());
+    }
+    let extras: Vec<(FileEntry, Option<Hash>)> = files
+        .into_iter()
+        .zip(hashes)
+        .filter(|(f, _)| manifest.get(&f.rel).is_none())
+        .collect();
+    let (extra_files, extra_hashes): (Vec<_>, Vec<_>) = extras.into_iter().unzip();
+    judge_removals(cache, &extra_files, &extra_hashes, &t.path, force, plan);
+    plan.prune.push(abs.clone());
+    if manifest.entries().is_empty() || lmeta.is_none() {
+        plan.make_dirs.push(abs);
+    }
+    Ok(())
+}
+
+/// Hashes listed workspace files (not symlinks or special files, which have no hash here).
+fn hash_listed(
+    files: &[FileEntry],
+    base: &RepoPath,
+    in_workspace: bool,
+    stat: &mut StatCache,
+) -> anyhow::Result<Vec<Option<Hash>>> {
+    let regular: Vec<&FileEntry> = files
+        .iter()
+        .filter(|f| !matches!(f.kind, Kind::Other(_)))
+        .collect();
+    let hashed: Vec<(Hash, bool)> = regular
+        .par_iter()
+        .map(|f| {
+            let key = if in_workspace {
+                format!("{base}/{}", f.rel)
+            } else {
+                String::new()
+            };
+            workspace::hash_one(&key, &f.abs, &f.meta, stat, None)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut by_path: HashMap<&str, Hash> = HashMap::new();
+    for (f, (h, fresh)) in regular.iter().zip(&hashed) {
+        if *fresh && in_workspace {
+            stat.record(format!("{base}/{}", f.rel), &f.meta, *h);
+        }
+        by_path.insert(f.rel.as_str(), *h);
+    }
+    Ok(files
+        .iter()
+        .map(|f| by_path.get(f.rel.as_str()).copied())
+        .collect())
+}
+
+/// Extra workspace files are removed only when their content is safe in the cache.
+fn judge_removals(
+    cache: &Cache,
+    files: &[FileEntry],
+    hashes: &[Option<Hash>],
+    base: &RepoPath,
+    force: bool,
+    plan: &mut Plan,
+) {
+    for (f, h) in files.iter().zip(hashes) {
+        if force || h.is_some_and(|h| cache.contains(&h)) {
+            plan.removes.push(f.abs.clone());
+        } else {
+            plan.conflicts.push(format!("{base}/{}", f.rel));
+        }
+    }
+}
+
+/// Carries out a plan that has no conflicts (or was forced).
+pub fn apply(
+    repo: &Repo,
+    cache: &Cache,
+    stat: &mut StatCache,
+    plan: Plan,
+    progress: &dyn Progress,
+) -> anyhow::Result<Summary> {
+    let mut summary = Summary {
+        unchanged: plan.unchanged,
+        ..Summary::default()
+    };
+    for path in &plan.removes {
+        let removed = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => fs_err::remove_dir_all(path),
+            Ok(_) => fs_err::remove_file(path),
+            Err(_) => Ok(()),
+        };
+        removed?;
+        summary.removed += 1;
+    }
+    for dir in &plan.make_dirs {
+        fs_err::create_dir_all(dir)?;
+    }
+    let links = &repo.config.cache.link;
+    progress.start(
+        plan.writes.len() as u64,
+        plan.writes.iter().map(|w| w.size).sum(),
+    );
+    let done: Vec<(Option<String>, std::fs::Metadata, Hash)> = plan
+        .writes
+        .par_iter()
+        .map(|w| {
+            let object = cache.object_path(&w.hash);
+            crate::link::materialize(&object, &w.abs, w.exec, links)?;
+            let meta = fs_err::metadata(&w.abs)?;
+            progress.inc(1, meta.len());
+            Ok((w.key.clone(), meta, w.hash))
+        })
+        .collect::<io::Result<_>>()?;
+    for (key, meta, hash) in done {
+        summary.written += 1;
+        summary.bytes += meta.len();
+        if let Some(key) = key {
+            stat.record(key, &meta, hash);
+        }
+    }
+    if summary.removed > 0 {
+        for dir in &plan.prune {
+            prune_empty_dirs(dir);
+        }
+    }
+    Ok(summary)
+}
+
+/// Removes empty folders below `dir` (not `dir` itself), deepest first.
+fn prune_empty_dirs(dir: &Path) {
+    let mut dirs: Vec<PathBuf> = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.depth() > 0 && e.file_type().is_some_and(|t| t.is_dir()))
+        .map(|e| e.into_path())
+        .collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs {
+        let _ = std::fs::remove_dir(d); // fails, as intended, when not empty
+    }
+}

@@ -1,0 +1,177 @@
+//! Tracking data (`add`): hash files in parallel into the cache, build a directory's
+//! manifest, write the pointer and the `.gitignore` entry.
+
+use crate::cache::Cache;
+use crate::config::LinkType;
+use crate::error::usage;
+use crate::manifest::{self, Manifest};
+use crate::paths::RepoPath;
+use crate::pointer::Pointer;
+use crate::progress::Progress;
+use crate::repo::{Repo, Tracked};
+use crate::stat_cache::StatCache;
+use crate::workspace::{self, Kind};
+use anyhow::Context;
+
+pub struct Added {
+    pub path: RepoPath,
+    pub pointer: Pointer,
+    /// False when the pointer already said exactly this.
+    pub changed: bool,
+    pub gitignore: Option<RepoPath>,
+}
+
+/// Refuses paths git-mlv cannot track, before any byte is read.
+pub fn check_addable(
+    repo: &Repo,
+    tracked: &[Tracked],
+    path: &RepoPath,
+) -> anyhow::Result<std::fs::Metadata> {
+    let abs = path.to_abs(repo.root());
+    let meta = match std::fs::symlink_metadata(&abs) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(crate::paths::PathError::NotFound(abs).into());
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading `{path}`")),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(usage(format!(
+            "`{path}` is a symbolic link; git-mlv versions the bytes of regular files and directories\nhint: add the file it points to, or replace the link with a copy"
+        )));
+    }
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(usage(format!(
+            "`{path}` is a special file (FIFO, socket or device); git-mlv versions regular files and directories"
+        )));
+    }
+    for t in tracked {
+        if path != &t.path && path.starts_with(&t.path) {
+            return Err(usage(format!(
+                "`{path}` is inside `{}`, which git-mlv already tracks as one directory\nhint: run `git mlv add {}` to record changes inside it",
+                t.path, t.path
+            )));
+        }
+        if path != &t.path && t.path.starts_with(path) {
+            return Err(usage(format!(
+                "`{path}` contains `{}`, which git-mlv already tracks on its own\nhint: delete `{}` and its `.gitignore` line first, then add the whole directory",
+                t.path,
+                t.path.pointer()
+            )));
+        }
+    }
+    let in_git = repo.git.indexed_under(path.as_str())?;
+    if let Some(first) = in_git.first() {
+        return Err(usage(format!(
+            "`{first}` is already tracked by git, so git-mlv cannot take `{path}` over\nhint: run `git rm -r --cached {path}` first, then `git mlv add {path}`"
+        )));
+    }
+    Ok(meta)
+}
+
+/// Adds one path (file or directory) to the cache and writes its pointer.
+pub fn add(
+    repo: &Repo,
+    cache: &Cache,
+    stat: &mut StatCache,
+    path: &RepoPath,
+    meta: &std::fs::Metadata,
+    progress: &dyn Progress,
+) -> anyhow::Result<Added> {
+    let abs = path.to_abs(repo.root());
+    let links = &repo.config.cache.link;
+    let link_back = matches!(links.first(), Some(LinkType::Hardlink | LinkType::Symlink));
+    let pointer = if meta.is_file() {
+        progress.start(1, meta.len());
+        let (hash, fresh) = workspace::hash_one(path.as_str(), &abs, meta, stat, Some(cache))
+            .map_err(|e| with_data_safe(e.into(), path))?;
+        progress.inc(1, meta.len());
+        if fresh {
+            stat.record(path.to_string(), meta, hash);
+        }
+        if link_back {
+            crate::link::materialize(&cache.object_path(&hash), &abs, false, links)?;
+            stat.record(path.to_string(), &fs_err::metadata(&abs)?, hash);
+        }
+        Pointer::file(hash, meta.len())
+    } else {
+        let files =
+            workspace::list_dir(&abs, cache.root()).with_context(|| format!("listing `{path}`"))?;
+        if let Some(bad) = files.iter().find(|f| matches!(f.kind, Kind::Other(_))) {
+            let Kind::Other(what) = bad.kind else {
+                unreachable!()
+            };
+            return Err(usage(format!(
+                "`{}` inside `{path}` is {what}; git-mlv versions only regular files, so it would be lost on checkout\nhint: replace it with a regular file or move it out of `{path}`, then add again",
+                path.join(&bad.rel)
+            )));
+        }
+        if let Some(p) = files.iter().find(|f| f.rel.ends_with(crate::pointer::EXT)) {
+            return Err(usage(format!(
+                "`{}` inside `{path}` is a git-mlv pointer; a tracked directory cannot hold tracked paths\nhint: delete it (and its `.gitignore` line) first",
+                path.join(&p.rel)
+            )));
+        }
+        let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
+        progress.start(files.len() as u64, files.iter().map(|f| f.meta.len()).sum());
+        let hashes = workspace::hash_all(&files, key, stat, Some(cache), progress)
+            .map_err(|e| with_data_safe(e.into(), path))?;
+        let entries: Vec<_> = files
+            .iter()
+            .zip(&hashes)
+            .map(|(f, h)| manifest::Entry {
+                path: f.rel.clone(),
+                hash: *h,
+                size: f.meta.len(),
+                exec: f.exec(),
+            })
+            .collect();
+        let manifest = Manifest::new(entries);
+        let hash = cache
+            .insert_bytes(&manifest.to_bytes())
+            .map_err(|e| with_data_safe(e.into(), path))?;
+        if link_back {
+            for (f, h) in files.iter().zip(&hashes) {
+                crate::link::materialize(&cache.object_path(h), &f.abs, false, links)?;
+                stat.record(key(f), &fs_err::metadata(&f.abs)?, *h);
+            }
+        }
+        Pointer::dir(hash, manifest.total_size(), manifest.entries().len() as u64)
+    };
+    let pointer_abs = path.pointer().to_abs(repo.root());
+    let old = match pointer_abs.exists() {
+        true => Some(repo.load_pointer(path)?),
+        false => None,
+    };
+    let pointer = match &old {
+        Some(old) => pointer.keeping_extra_of(old),
+        None => pointer,
+    };
+    let changed = old.as_ref() != Some(&pointer);
+    if changed {
+        crate::fsutil::write_atomic(&pointer_abs, pointer.render().as_bytes())?;
+    }
+    let gitignore = crate::gitignore::ensure(repo.root(), path)?;
+    Ok(Added {
+        path: path.clone(),
+        pointer,
+        changed,
+        gitignore,
+    })
+}
+
+/// Says plainly that a failed add did not touch the user's data, and why it failed.
+fn with_data_safe(err: anyhow::Error, path: &RepoPath) -> anyhow::Error {
+    let full = err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(crate::error::is_disk_full)
+    });
+    let msg = if full {
+        format!(
+            "the disk holding the git-mlv cache is full while adding `{path}`; `{path}` itself is intact and its pointer unchanged\nhint: free some space (or move the cache with `cache.dir` in `.mlv/config.local.toml`), then run `git mlv add {path}` again"
+        )
+    } else {
+        format!("adding `{path}` failed; `{path}` itself is intact and its pointer unchanged")
+    };
+    err.context(msg)
+}

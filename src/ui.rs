@@ -1,0 +1,157 @@
+//! Everything the user sees: messages on stderr, data on stdout, progress bars drawn with
+//! indicatif only on a terminal (never with `-q`, `--json` or `MLV_NO_PROGRESS=1`).
+
+use crate::cli::GlobalArgs;
+use crate::progress::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub struct Ui {
+    pub quiet: bool,
+    pub verbose: bool,
+    pub json: bool,
+    progress: bool,
+    color: bool,
+}
+
+impl Ui {
+    pub fn new(global: &GlobalArgs) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let no_progress = std::env::var_os("MLV_NO_PROGRESS").is_some_and(|v| v == "1");
+        Ui {
+            quiet: global.quiet,
+            verbose: global.verbose,
+            json: global.json,
+            progress: tty && !global.quiet && !global.json && !no_progress,
+            color: tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A message about what happened; silent with `-q`.
+    pub fn info(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Detail shown with `-v` only.
+    pub fn detail(&self, msg: &str) {
+        if self.verbose && !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        eprintln!("{} {msg}", self.paint("33", "warning:"));
+    }
+
+    pub fn hint(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{} {msg}", self.paint("36", "hint:"));
+        }
+    }
+
+    /// Prints an error with its causes joined by `: `; every `hint:` line any of them
+    /// carries goes last, on its own line.
+    pub fn error(&self, err: &anyhow::Error) {
+        let mut msgs = Vec::new();
+        let mut hints = Vec::new();
+        for cause in err.chain() {
+            let text = cause.to_string();
+            let (msg, hint) = match text.split_once("\nhint: ") {
+                Some((m, h)) => (m.to_string(), Some(h.to_string())),
+                None => (text, None),
+            };
+            // anyhow repeats a source's text when a context wraps it verbatim.
+            if msgs.last() != Some(&msg) {
+                msgs.push(msg);
+            }
+            hints.extend(hint);
+        }
+        eprintln!("{} {}", self.paint("31", "error:"), msgs.join(": "));
+        for h in hints {
+            eprintln!("{} {h}", self.paint("36", "hint:"));
+        }
+    }
+
+    /// A line of data on stdout.
+    pub fn out(&self, line: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+    }
+
+    /// A JSON document on stdout.
+    pub fn print_json(&self, value: &impl serde::Serialize) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+        writeln!(out)
+    }
+
+    /// A progress bar, drawn once the operation reports its totals; nothing when progress is off.
+    pub fn bar(&self, verb: &str) -> Bar {
+        if !self.progress {
+            return Bar(None);
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} ({prefix} files)")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(verb.to_string());
+        Bar(Some(BarState {
+            bar,
+            files: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        }))
+    }
+}
+
+struct BarState {
+    bar: ProgressBar,
+    files: AtomicU64,
+    total: AtomicU64,
+}
+
+pub struct Bar(Option<BarState>);
+
+impl Progress for Bar {
+    fn start(&self, files: u64, bytes: u64) {
+        if let Some(s) = &self.0 {
+            s.total.store(files, Ordering::Relaxed);
+            s.bar.set_length(bytes);
+            s.bar.set_prefix(format!("0/{files}"));
+        }
+    }
+
+    fn inc(&self, files: u64, bytes: u64) {
+        if let Some(s) = &self.0 {
+            let n = s.files.fetch_add(files, Ordering::Relaxed) + files;
+            s.bar
+                .set_prefix(format!("{n}/{}", s.total.load(Ordering::Relaxed)));
+            s.bar.inc(bytes);
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(s) = &self.0 {
+            s.bar.finish_and_clear();
+        }
+    }
+}
+
+/// A byte count for people: `1.5 MiB`.
+pub fn size(bytes: u64) -> String {
+    indicatif::BinaryBytes(bytes).to_string()
+}

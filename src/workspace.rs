@@ -1,0 +1,177 @@
+//! Reading tracked data in the work tree: listing a directory's files and hashing them in
+//! parallel, trusting the stat cache for files that provably did not change.
+
+use crate::cache::{Cache, CacheError};
+use crate::hash::Hash;
+use crate::progress::Progress;
+use crate::stat_cache::StatCache;
+use rayon::prelude::*;
+use std::fs::Metadata;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Regular,
+    /// A symlink into the cache, as the `symlink` link type makes.
+    CacheLink(Hash),
+    /// Any other symlink, a FIFO, socket or device: not data git-mlv can version.
+    Other(&'static str),
+}
+
+#[derive(Debug)]
+pub struct FileEntry {
+    /// Path relative to the directory that was listed, `/`-separated.
+    pub rel: String,
+    pub abs: PathBuf,
+    /// For a cache link, the metadata of the object it points at.
+    pub meta: Metadata,
+    pub kind: Kind,
+}
+
+impl FileEntry {
+    pub fn exec(&self) -> bool {
+        self.kind == Kind::Regular && self.meta.permissions().mode() & 0o111 != 0
+    }
+}
+
+/// Classifies one path from its `lstat` metadata.
+pub fn classify(abs: &Path, lmeta: Metadata, cache_root: &Path) -> io::Result<(Metadata, Kind)> {
+    let ft = lmeta.file_type();
+    if ft.is_file() {
+        return Ok((lmeta, Kind::Regular));
+    }
+    if ft.is_symlink() {
+        let target = fs_err::read_link(abs)?;
+        if let Ok(key) = target.strip_prefix(cache_root)
+            && let Some(hash) = key.to_str().and_then(Hash::from_key)
+            && let Ok(meta) = std::fs::metadata(abs)
+        {
+            return Ok((meta, Kind::CacheLink(hash)));
+        }
+        return Ok((lmeta, Kind::Other("a symbolic link")));
+    }
+    let what = if ft.is_dir() {
+        "a directory"
+    } else {
+        "a special file (FIFO, socket or device)"
+    };
+    Ok((lmeta, Kind::Other(what)))
+}
+
+/// Lists every file below `dir` (hidden ones too; nothing is ignored), in parallel.
+pub fn list_dir(dir: &Path, cache_root: &Path) -> io::Result<Vec<FileEntry>> {
+    let found = Mutex::new(Vec::new());
+    let first_err: Mutex<Option<io::Error>> = Mutex::new(None);
+    let walker = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .follow_links(false)
+        .threads(rayon::current_num_threads().min(4))
+        .build_parallel();
+    walker.run(|| {
+        let found = &found;
+        let first_err = &first_err;
+        Box::new(move |res| {
+            let fail = |e: io::Error| {
+                first_err.lock().expect("not poisoned").get_or_insert(e);
+                ignore::WalkState::Quit
+            };
+            let entry = match res {
+                Ok(e) => e,
+                Err(e) => {
+                    return fail(
+                        e.into_io_error()
+                            .unwrap_or_else(|| io::Error::other("walking the directory failed")),
+                    );
+                }
+            };
+            if entry.depth() == 0 || entry.file_type().is_some_and(|t| t.is_dir()) {
+                return ignore::WalkState::Continue;
+            }
+            let abs = entry.path().to_path_buf();
+            let Some(rel) = abs
+                .strip_prefix(dir)
+                .ok()
+                .and_then(|r| r.to_str())
+                .map(str::to_owned)
+            else {
+                return fail(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("`{}` is not a UTF-8 path; rename it", abs.display()),
+                ));
+            };
+            let classified =
+                fs_err::symlink_metadata(&abs).and_then(|m| classify(&abs, m, cache_root));
+            match classified {
+                Ok((meta, kind)) => found.lock().expect("not poisoned").push(FileEntry {
+                    rel,
+                    abs,
+                    meta,
+                    kind,
+                }),
+                Err(e) => return fail(e),
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    if let Some(e) = first_err.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    let mut files = found.into_inner().expect("not poisoned");
+    files.sort_unstable_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
+    Ok(files)
+}
+
+/// The hash of a workspace file: from the stat cache when it provably did not change, else
+/// by reading it (and, with `store`, copying it into the cache on the way).
+pub fn hash_one(
+    key: &str,
+    abs: &Path,
+    meta: &Metadata,
+    stat: &StatCache,
+    store: Option<&Cache>,
+) -> Result<(Hash, bool), CacheError> {
+    if let Some(h) = stat.lookup(key, meta)
+        && store.is_none_or(|c| c.contains(&h))
+    {
+        return Ok((h, false));
+    }
+    let hash = match store {
+        Some(cache) => cache.insert_file(abs, meta.len())?.0,
+        None if meta.len() <= crate::hash::SMALL_FILE => Hash::of(&fs_err::read(abs)?),
+        None => crate::cache::hash_reader(fs_err::File::open(abs)?)?,
+    };
+    Ok((hash, true))
+}
+
+/// Hashes many files in parallel; `key_of` gives each file's stat cache key. Returns each
+/// file's hash, recording fresh ones in the stat cache.
+pub fn hash_all(
+    files: &[FileEntry],
+    key_of: impl Fn(&FileEntry) -> String + Sync,
+    stat: &mut StatCache,
+    store: Option<&Cache>,
+    progress: &dyn Progress,
+) -> Result<Vec<Hash>, CacheError> {
+    let results: Vec<(Hash, bool)> = files
+        .par_iter()
+        .map(|f| {
+            let r = hash_one(&key_of(f), &f.abs, &f.meta, stat, store);
+            progress.inc(1, f.meta.len());
+            r
+        })
+        .collect::<Result<_, _>>()?;
+    for (f, (h, fresh)) in files.iter().zip(&results) {
+        if *fresh {
+            stat.record(key_of(f), &f.meta, *h);
+        }
+    }
+    Ok(results.into_iter().map(|(h, _)| h).collect())
+}
+
+/// True when `meta` is the very inode of the cache object (a hardlink into the cache).
+pub fn is_hardlink_to(meta: &Metadata, object: &Path) -> bool {
+    std::fs::metadata(object).is_ok_and(|o| o.ino() == meta.ino() && o.dev() == meta.dev())
+}
