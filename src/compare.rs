@@ -54,6 +54,8 @@ pub struct ArtifactStatus {
     /// Objects the pointer needs that the cache lacks.
     pub missing_objects: usize,
     pub changes: Changes,
+    /// Files whose bytes had to be read (the stat cache vouched for the rest).
+    pub files_read: u64,
 }
 
 impl ArtifactStatus {
@@ -78,6 +80,7 @@ pub fn status(
         in_cache: true,
         missing_objects: 0,
         changes: Changes::default(),
+        files_read: 0,
     };
     let lmeta = match std::fs::symlink_metadata(&abs) {
         Ok(m) => Some(m),
@@ -102,6 +105,7 @@ pub fn status(
         progress.inc(1, meta.len());
         if fresh {
             stat.record(t.path.to_string(), &meta, hash);
+            out.files_read = 1;
         }
         if hash != t.pointer.hash {
             let linked = matches!(kind, Kind::CacheLink(h) if h == t.pointer.hash)
@@ -150,13 +154,14 @@ pub fn status(
     let (regular, other): (Vec<_>, Vec<_>) = files
         .into_iter()
         .partition(|f| !matches!(f.kind, Kind::Other(_)));
-    let hashes = workspace::hash_all(
+    let (hashes, read) = workspace::hash_all(
         &regular,
         |f| format!("{}/{}", t.path, f.rel),
         stat,
         None,
         progress,
     )?;
+    out.files_read = read;
     let current: HashMap<&str, (Hash, &workspace::FileEntry)> = regular
         .iter()
         .zip(&hashes)

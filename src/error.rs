@@ -68,7 +68,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// True when an I/O error means the disk is full, so the message can say so.
-pub fn is_disk_full(err: &io::Error) -> bool {
-    err.raw_os_error() == Some(28) || err.kind() == io::ErrorKind::StorageFull
+/// True when an error was caused by a full disk, so the message can say so.
+pub fn is_disk_full(err: &anyhow::Error) -> bool {
+    let full =
+        |e: &io::Error| e.raw_os_error() == Some(28) || e.kind() == io::ErrorKind::StorageFull;
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(full)
+            || matches!(c.downcast_ref::<crate::cache::CacheError>(), Some(crate::cache::CacheError::Io(e)) if full(e))
+    })
 }

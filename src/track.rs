@@ -19,6 +19,8 @@ pub struct Added {
     /// False when the pointer already said exactly this.
     pub changed: bool,
     pub gitignore: Option<RepoPath>,
+    /// Files whose bytes had to be read (the stat cache vouched for the rest).
+    pub files_read: u64,
 }
 
 /// Refuses paths git-mlv cannot track, before any byte is read.
@@ -31,7 +33,7 @@ pub fn check_addable(
     let meta = match std::fs::symlink_metadata(&abs) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(crate::paths::PathError::NotFound(abs).into());
+            return Err(crate::paths::PathError::NotFound(repo.display(path).into()).into());
         }
         Err(e) => return Err(e).with_context(|| format!("reading `{path}`")),
     };
@@ -81,6 +83,7 @@ pub fn add(
     let abs = path.to_abs(repo.root());
     let links = &repo.config.cache.link;
     let link_back = matches!(links.first(), Some(LinkType::Hardlink | LinkType::Symlink));
+    let mut files_read = 0;
     let pointer = if meta.is_file() {
         progress.start(1, meta.len());
         let (hash, fresh) = workspace::hash_one(path.as_str(), &abs, meta, stat, Some(cache))
@@ -88,6 +91,7 @@ pub fn add(
         progress.inc(1, meta.len());
         if fresh {
             stat.record(path.to_string(), meta, hash);
+            files_read = 1;
         }
         if link_back {
             crate::link::materialize(&cache.object_path(&hash), &abs, false, links)?;
@@ -114,8 +118,9 @@ pub fn add(
         }
         let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
         progress.start(files.len() as u64, files.iter().map(|f| f.meta.len()).sum());
-        let hashes = workspace::hash_all(&files, key, stat, Some(cache), progress)
+        let (hashes, read) = workspace::hash_all(&files, key, stat, Some(cache), progress)
             .map_err(|e| with_data_safe(e.into(), path))?;
+        files_read = read;
         let entries: Vec<_> = files
             .iter()
             .zip(&hashes)
@@ -157,15 +162,13 @@ pub fn add(
         pointer,
         changed,
         gitignore,
+        files_read,
     })
 }
 
 /// Says plainly that a failed add did not touch the user's data, and why it failed.
 fn with_data_safe(err: anyhow::Error, path: &RepoPath) -> anyhow::Error {
-    let full = err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(crate::error::is_disk_full)
-    });
+    let full = crate::error::is_disk_full(&err);
     let msg = if full {
         format!(
             "the disk holding the git-mlv cache is full while adding `{path}`; `{path}` itself is intact and its pointer unchanged\nhint: free some space (or move the cache with `cache.dir` in `.mlv/config.local.toml`), then run `git mlv add {path}` again"

@@ -147,14 +147,14 @@ pub fn hash_one(
 }
 
 /// Hashes many files in parallel; `key_of` gives each file's stat cache key. Returns each
-/// file's hash, recording fresh ones in the stat cache.
+/// file's hash and how many files had to be read, recording fresh hashes in the stat cache.
 pub fn hash_all(
     files: &[FileEntry],
     key_of: impl Fn(&FileEntry) -> String + Sync,
     stat: &mut StatCache,
     store: Option<&Cache>,
     progress: &dyn Progress,
-) -> Result<Vec<Hash>, CacheError> {
+) -> Result<(Vec<Hash>, u64), CacheError> {
     let results: Vec<(Hash, bool)> = files
         .par_iter()
         .map(|f| {
@@ -163,12 +163,14 @@ pub fn hash_all(
             r
         })
         .collect::<Result<_, _>>()?;
+    let mut read = 0;
     for (f, (h, fresh)) in files.iter().zip(&results) {
         if *fresh {
             stat.record(key_of(f), &f.meta, *h);
+            read += 1;
         }
     }
-    Ok(results.into_iter().map(|(h, _)| h).collect())
+    Ok((results.into_iter().map(|(h, _)| h).collect(), read))
 }
 
 /// True when `meta` is the very inode of the cache object (a hardlink into the cache).

@@ -66,6 +66,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     "size": a.pointer.size,
                     "files": a.pointer.files,
                     "changed": a.changed,
+                    "files_read": a.files_read,
                 })
             })
             .collect();

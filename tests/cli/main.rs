@@ -1,1 +1,10 @@
+//! One integration test binary: every test runs the real `git-mlv` binary with real git in
+//! a temporary repository (see `support::TestEnv`).
 
+mod support;
+
+mod add;
+mod checkout;
+mod errors;
+mod robustness;
+mod status;

@@ -1,0 +1,255 @@
+//! `init`, `add` and `ls`: pointers, `.gitignore`, the cache layout and the stat cache.
+
+use crate::support::{TestEnv, b3};
+use predicates::str::contains;
+
+#[test]
+fn init_is_idempotent_and_ignores_local_config() {
+    let env = TestEnv::new();
+    env.mlv(&["init"])
+        .assert()
+        .success()
+        .stderr(contains("initialized"));
+    let config = env.read_str(".mlv/config.toml");
+    env.mlv(&["init"])
+        .assert()
+        .success()
+        .stderr(contains("already initialized"));
+    assert_eq!(env.read_str(".mlv/config.toml"), config);
+    assert_eq!(env.read_str(".mlv/.gitignore"), "/config.local.toml\n");
+    assert!(
+        env.cache_dir().join("format.toml").is_file(),
+        "the cache carries its format version"
+    );
+}
+
+#[test]
+fn add_file_writes_a_pointer_that_b3sum_reproduces() {
+    let env = TestEnv::new();
+    let bytes = b"label,value\ncat,1\n".repeat(1000);
+    env.write("model.pkl", &bytes);
+    env.mlv(&["add", "model.pkl"])
+        .assert()
+        .success()
+        .stderr(contains("git add"));
+    let pointer = env.read_str("model.pkl.mlv");
+    let expected = format!(
+        "# git-mlv pointer: the bytes live in the git-mlv cache and remotes\nversion = 1\nhash = \"{}\"\nsize = {}\n",
+        b3(&bytes),
+        bytes.len()
+    );
+    assert_eq!(pointer, expected);
+    let object = env.object(&b3(&bytes));
+    assert_eq!(std::fs::read(&object).unwrap(), bytes);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&object).unwrap().permissions().mode() & 0o222,
+        0,
+        "objects are read-only"
+    );
+    assert_eq!(env.read_str(".gitignore"), "/model.pkl\n");
+    // git sees the pointer and not the data.
+    let status = env.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(
+        status.contains("model.pkl.mlv") && !status.contains("model.pkl\n"),
+        "{status}"
+    );
+}
+
+#[test]
+fn add_directory_makes_one_pointer_with_manifest() {
+    let env = TestEnv::new();
+    env.make_dataset("data", 30, "a");
+    env.write("data/.hidden", "dotfiles are data too");
+    env.mlv(&["add", "data"]).assert().success();
+    let table: toml::Table = env.read_str("data.mlv").parse().unwrap();
+    assert_eq!(table["kind"].as_str(), Some("dir"));
+    assert_eq!(table["files"].as_integer(), Some(31));
+    let manifest_hash = table["hash"].as_str().unwrap();
+    let manifest = std::fs::read(env.object(manifest_hash)).unwrap();
+    assert_eq!(
+        b3(&manifest),
+        manifest_hash,
+        "the pointer names the manifest object"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(doc["version"], 1);
+    let paths: Vec<&str> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted, "entries are sorted by path");
+    assert_eq!(paths[0], ".hidden");
+    let size: i64 = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["size"].as_i64().unwrap())
+        .sum();
+    assert_eq!(table["size"].as_integer(), Some(size));
+}
+
+#[test]
+fn equal_directories_get_equal_hashes() {
+    let env = TestEnv::new();
+    env.make_dataset("a", 10, "same");
+    env.make_dataset("b", 10, "same");
+    env.mlv(&["add", "a", "b"]).assert().success();
+    assert_eq!(env.pointer_hash("a"), env.pointer_hash("b"));
+}
+
+#[test]
+fn re_adding_unchanged_data_reads_no_file_and_adds_no_duplicate_ignore_line() {
+    let env = TestEnv::new();
+    env.make_dataset("data", 50, "x");
+    let first = env.json(&["add", "data"]);
+    assert_eq!(first["added"][0]["files_read"], 50);
+    let second = env.json(&["add", "data"]);
+    assert_eq!(
+        second["added"][0]["files_read"], 0,
+        "the stat cache vouches for every file"
+    );
+    assert_eq!(second["added"][0]["changed"], false);
+    assert_eq!(env.read_str(".gitignore"), "/data\n");
+    env.write("data/part0/f0.csv", "changed\n");
+    let third = env.json(&["add", "data"]);
+    assert_eq!(
+        third["added"][0]["files_read"], 1,
+        "only the changed file is read"
+    );
+    assert_eq!(third["added"][0]["changed"], true);
+}
+
+#[test]
+fn stat_cache_lives_in_the_git_dir_not_the_work_tree() {
+    let env = TestEnv::new();
+    env.write("f.bin", "x");
+    env.mlv(&["add", "f.bin"]).assert().success();
+    assert!(env.path(".git/mlv/stat-cache").is_file());
+    let untracked = env.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(!untracked.contains("stat-cache"), "{untracked}");
+}
+
+#[test]
+fn add_keeps_unknown_pointer_fields() {
+    let env = TestEnv::new();
+    env.write("m.bin", "v1");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    let mut text = env.read_str("m.bin.mlv");
+    text.push_str("owner = \"vision-team\"\n");
+    env.write("m.bin.mlv", text);
+    env.write("m.bin", "v2");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    let after = env.read_str("m.bin.mlv");
+    assert!(
+        after.contains(&b3(b"v2")) && after.ends_with("owner = \"vision-team\"\n"),
+        "{after}"
+    );
+}
+
+#[test]
+fn add_from_a_sub_folder_and_through_git() {
+    let env = TestEnv::new();
+    env.write("sub/dir/data.csv", "a,b\n");
+    env.mlv_in("sub", &["add", "dir/data.csv"])
+        .assert()
+        .success();
+    assert!(env.exists("sub/dir/data.csv.mlv"));
+    assert_eq!(env.read_str("sub/dir/.gitignore"), "/data.csv\n");
+    // `git mlv` finds the binary on PATH, as users run it.
+    let bin = assert_cmd::cargo::cargo_bin("git-mlv");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = std::process::Command::new("git")
+        .args(["mlv", "ls"])
+        .env("PATH", path)
+        .current_dir(env.path("sub"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dir/data.csv"));
+}
+
+#[test]
+fn ls_lists_artifacts_with_hash_size_and_count() {
+    let env = TestEnv::new();
+    env.make_dataset("data", 4, "x");
+    env.write("model.pkl", "weights");
+    env.mlv(&["add", "data", "model.pkl"]).assert().success();
+    let ls = env.json(&["ls"]);
+    let arts = ls["artifacts"].as_array().unwrap();
+    assert_eq!(arts.len(), 2);
+    assert_eq!(arts[0]["path"], "data");
+    assert_eq!(arts[0]["files"], 4);
+    assert_eq!(arts[1]["path"], "model.pkl");
+    assert_eq!(arts[1]["hash"], b3(b"weights"));
+    assert_eq!(arts[1]["size"], 7);
+    env.mlv(&["ls"])
+        .assert()
+        .success()
+        .stdout(contains("model.pkl"))
+        .stdout(contains("4 files"));
+}
+
+#[test]
+fn empty_file_and_empty_directory_round_trip() {
+    let env = TestEnv::new();
+    env.write("empty.txt", "");
+    std::fs::create_dir_all(env.path("nothing")).unwrap();
+    env.mlv(&["add", "empty.txt", "nothing"]).assert().success();
+    assert!(env.read_str("nothing.mlv").contains("files = 0"));
+    std::fs::remove_file(env.path("empty.txt")).unwrap();
+    std::fs::remove_dir(env.path("nothing")).unwrap();
+    env.mlv(&["checkout"]).assert().success();
+    assert_eq!(env.read("empty.txt"), b"");
+    assert!(env.path("nothing").is_dir());
+    env.mlv(&["status", "--check"]).assert().success();
+}
+
+#[test]
+fn names_with_spaces_unicode_and_newlines_round_trip() {
+    let env = TestEnv::new();
+    let names = [
+        "data/with space.csv",
+        "data/ünïcødé-数据.csv",
+        "data/new\nline.csv",
+    ];
+    for (i, n) in names.iter().enumerate() {
+        env.write(n, format!("{i}\n"));
+    }
+    env.write("top level file.txt", "spaced");
+    env.mlv(&["add", "data", "top level file.txt"])
+        .assert()
+        .success();
+    assert!(env.read_str(".gitignore").contains("/top level file.txt"));
+    let ignored = env.git(&["check-ignore", "top level file.txt"]);
+    assert_eq!(ignored.trim(), "top level file.txt");
+    std::fs::remove_dir_all(env.path("data")).unwrap();
+    std::fs::remove_file(env.path("top level file.txt")).unwrap();
+    env.mlv(&["checkout"]).assert().success();
+    for (i, n) in names.iter().enumerate() {
+        assert_eq!(env.read_str(n), format!("{i}\n"));
+    }
+    assert_eq!(env.read_str("top level file.txt"), "spaced");
+}
+
+#[test]
+fn a_big_file_is_stored_whole_and_verified() {
+    let env = TestEnv::new();
+    // Larger than the small-file threshold, so the streaming copy-while-hashing path runs.
+    let bytes: Vec<u8> = (0..(9u32 << 20))
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    env.write("big.bin", &bytes);
+    env.mlv(&["add", "big.bin"]).assert().success();
+    assert_eq!(env.pointer_hash("big.bin"), b3(&bytes));
+    assert_eq!(std::fs::read(env.object(&b3(&bytes))).unwrap(), bytes);
+    crate::support::assert_cache_sound(&env.cache_dir());
+}

@@ -1,0 +1,137 @@
+//! Concurrency and failures mid-write: two adds at once, an add killed with SIGKILL, and
+//! a full disk. The cache never holds a partial object and the user's data stays intact.
+
+use crate::support::{TestEnv, assert_cache_sound, b3};
+use predicates::str::contains;
+use std::time::{Duration, Instant};
+
+#[test]
+fn two_adds_at_the_same_time_leave_a_sound_cache_and_stat_cache() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.make_dataset("a", 300, "a");
+    env.make_dataset("b", 300, "b");
+    env.make_dataset("shared1", 200, "same");
+    env.make_dataset("shared2", 200, "same");
+    let p1 = env.mlv_process(&["add", "a", "shared1"]).spawn().unwrap();
+    let p2 = env.mlv_process(&["add", "b", "shared2"]).spawn().unwrap();
+    let (o1, o2) = (
+        p1.wait_with_output().unwrap(),
+        p2.wait_with_output().unwrap(),
+    );
+    assert!(
+        o1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o1.stderr)
+    );
+    assert!(
+        o2.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o2.stderr)
+    );
+    assert_cache_sound(&env.cache_dir());
+    let ignore = env.read_str(".gitignore");
+    for p in ["/a", "/b", "/shared1", "/shared2"] {
+        assert_eq!(ignore.lines().filter(|l| *l == p).count(), 1, "{ignore}");
+    }
+    let s = env.json(&["status"]);
+    assert_eq!(s["clean"], true, "{s}");
+}
+
+#[test]
+fn an_add_killed_midway_leaves_no_partial_object_and_the_next_add_succeeds() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let bytes: Vec<u8> = (0..(200u32 << 20))
+        .map(|i| (i.wrapping_mul(2246822519) >> 7) as u8)
+        .collect();
+    env.write("big.bin", &bytes);
+    let tmp_dir = env.cache_dir().join("tmp");
+    let mut child = env.mlv_process(&["add", "big.bin"]).spawn().unwrap();
+    let start = Instant::now();
+    // Kill it while the object is being written to a temporary file.
+    loop {
+        let writing = std::fs::read_dir(&tmp_dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.metadata().is_ok_and(|m| m.len() > 0));
+        if writing || start.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            panic!("add finished before it could be killed; use a bigger file");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        !env.object(&b3(&bytes)).exists(),
+        "no object appears before it is complete"
+    );
+    assert_cache_sound(&env.cache_dir());
+    assert!(!env.exists("big.bin.mlv"));
+    env.mlv(&["add", "big.bin"]).assert().success();
+    assert_eq!(std::fs::read(env.object(&b3(&bytes))).unwrap(), bytes);
+    env.mlv(&["status", "--check"]).assert().success();
+}
+
+/// A tmpfs of `size` mounted for the test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: std::path::PathBuf, size: &str) -> Self {
+        std::fs::create_dir_all(&at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .expect("mount runs");
+        assert!(
+            ok.success(),
+            "mounting a tmpfs needs root (CI runs as root)"
+        );
+        Tmpfs(at)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_mid_add_keeps_the_data_and_says_so() {
+    let env = TestEnv::new();
+    let fs = Tmpfs::mount(env.outside().join("small-disk"), "3m");
+    env.mlv(&["init"]).assert().success();
+    env.write(
+        ".mlv/config.local.toml",
+        format!("[cache]\ndir = \"{}\"\n", fs.0.join("cache").display()),
+    );
+    let bytes: Vec<u8> = (0..(8u32 << 20))
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    env.write("big.bin", &bytes);
+    env.make_dataset("data", 5, "fits");
+    env.mlv(&["add", "data"]).assert().success();
+    env.mlv(&["add", "big.bin"])
+        .assert()
+        .code(1)
+        .stderr(contains("full"))
+        .stderr(contains("`big.bin` itself is intact"))
+        .stderr(contains("hint:"));
+    assert_eq!(env.read("big.bin"), bytes, "the original data is intact");
+    assert!(
+        !env.exists("big.bin.mlv"),
+        "no pointer to data the cache lacks"
+    );
+    assert_cache_sound(&fs.0.join("cache"));
+    assert_eq!(
+        std::fs::read_dir(fs.0.join("cache/tmp")).unwrap().count(),
+        0,
+        "no temporary file is left behind"
+    );
+    env.mlv(&["status", "--check", "data"]).assert().success();
+}

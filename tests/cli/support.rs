@@ -1,0 +1,196 @@
+//! The test environment: a temporary git repository with git isolated from the machine's
+//! configuration, and helpers to run git and the real `git-mlv` binary in it.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub struct TestEnv {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    home: PathBuf,
+}
+
+impl TestEnv {
+    /// A fresh repository with one empty commit.
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let base = tmp.path().canonicalize().expect("canonical temp dir");
+        let root = base.join("repo");
+        let home = base.join("home");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        let env = TestEnv {
+            _tmp: tmp,
+            root,
+            home,
+        };
+        env.git(&["init", "-q", "-b", "main"]);
+        env.git(&["commit", "-q", "--allow-empty", "-m", "start"]);
+        env
+    }
+
+    /// The temporary folder that holds the repository (for files outside it).
+    pub fn outside(&self) -> PathBuf {
+        self.root.parent().unwrap().join("outside")
+    }
+
+    fn isolate(&self, cmd: &mut std::process::Command) {
+        cmd.env("HOME", &self.home)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .env("MLV_NO_PROGRESS", "1")
+            .env("NO_COLOR", "1")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE");
+    }
+
+    /// Runs git in the repository root and returns its stdout; panics if git fails.
+    pub fn git(&self, args: &[&str]) -> String {
+        let mut cmd = std::process::Command::new("git");
+        self.isolate(&mut cmd);
+        let out = cmd
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A `git-mlv` command in the repository root, ready to run.
+    pub fn mlv(&self, args: &[&str]) -> Command {
+        self.mlv_in(".", args)
+    }
+
+    /// A `git-mlv` command in a sub-folder of the repository.
+    pub fn mlv_in(&self, dir: &str, args: &[&str]) -> Command {
+        let mut cmd = self.mlv_std(args);
+        cmd.current_dir(self.root.join(dir));
+        Command::from_std(cmd)
+    }
+
+    /// The same as a plain process, for tests that kill, race or wrap it.
+    pub fn mlv_std(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("git-mlv"));
+        self.isolate(&mut cmd);
+        cmd.args(args).current_dir(&self.root);
+        cmd
+    }
+
+    /// A spawnable process with captured output.
+    pub fn mlv_process(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = self.mlv_std(args);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    /// Runs `git mlv <args> --json` successfully and parses its stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .mlv(args)
+            .arg("--json")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).expect("valid JSON on stdout")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        if p.exists() {
+            // Files checked out from a cache with link types may be read-only.
+            let _ = std::fs::remove_file(&p);
+        }
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+    }
+
+    pub fn read_str(&self, rel: &str) -> String {
+        String::from_utf8(self.read(rel)).unwrap()
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).symlink_metadata().is_ok()
+    }
+
+    /// The default cache location.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root.join(".git/mlv/cache")
+    }
+
+    /// Path of the cache object with `hash` (`b3:<hex>`).
+    pub fn object(&self, hash: &str) -> PathBuf {
+        let hex = hash.strip_prefix("b3:").expect("b3 hash");
+        self.cache_dir().join("b3").join(&hex[..2]).join(&hex[2..])
+    }
+
+    /// The `hash` field of a pointer file.
+    pub fn pointer_hash(&self, tracked: &str) -> String {
+        let text = self.read_str(&format!("{tracked}.mlv"));
+        let table: toml::Table = text.parse().unwrap();
+        table["hash"].as_str().unwrap().to_string()
+    }
+
+    /// Writes `n` small files under `dir`, content derived from `seed`.
+    pub fn make_dataset(&self, dir: &str, n: usize, seed: &str) {
+        for i in 0..n {
+            self.write(
+                &format!("{dir}/part{}/f{i}.csv", i % 3),
+                format!("{seed},{i}\n"),
+            );
+        }
+    }
+}
+
+/// `b3:` + the BLAKE3 hex of `bytes`, computed independently of git-mlv, as `b3sum` does.
+pub fn b3(bytes: &[u8]) -> String {
+    format!("b3:{}", blake3::hash(bytes).to_hex())
+}
+
+/// Every object file under a cache hashes to its own name: nothing partial or damaged.
+pub fn assert_cache_sound(cache: &Path) {
+    let b3dir = cache.join("b3");
+    let Ok(dirs) = std::fs::read_dir(&b3dir) else {
+        return;
+    };
+    for d in dirs {
+        let d = d.unwrap();
+        for obj in std::fs::read_dir(d.path()).unwrap() {
+            let obj = obj.unwrap();
+            let name = format!(
+                "{}{}",
+                d.file_name().to_string_lossy(),
+                obj.file_name().to_string_lossy()
+            );
+            let bytes = std::fs::read(obj.path()).unwrap();
+            assert_eq!(
+                blake3::hash(&bytes).to_hex().as_str(),
+                name,
+                "damaged object {}",
+                obj.path().display()
+            );
+        }
+    }
+}
