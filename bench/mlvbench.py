@@ -5,7 +5,7 @@
     mlvbench.py gen-big <file> <mib>
     mlvbench.py report <results.tsv>
 
-results.tsv has one line per timed run: rep, op, tool, seconds, max_rss_kib, rc.
+results.tsv has one line per timed run: rep, op, tool, seconds, max_rss_kib, rc, load1.
 """
 
 import os
@@ -76,10 +76,11 @@ def report(path, labels):
     with open(path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) != 6 or parts[0] == "rep":
+            if len(parts) < 6 or parts[0] == "rep":
                 continue
-            rep, op, tool, secs, rss, rc = parts
-            rows.append((int(rep), op, tool, float(secs), int(rss or 0), int(rc)))
+            rep, op, tool, secs, rss, rc = parts[:6]
+            load = float(parts[6]) if len(parts) > 6 and parts[6] else 0.0
+            rows.append((int(rep), op, tool, float(secs), int(rss or 0), int(rc), load))
 
     def samples(op, tool):
         return [r for r in rows if r[1] == op and r[2] == tool]
@@ -146,6 +147,10 @@ def report(path, labels):
                 rss = " ".join(f"{r[4] / 1024:.0f}" for r in s)
                 print(f"  {op:13s} {TOOL_NAMES[t]:8s} {vals}   (max RSS MB: {rss})")
     print()
+    loads = [r[6] for r in rows]
+    if loads:
+        print(f"1-minute load average when the timed commands started: max {max(loads):.2f}, "
+              f"median {statistics.median(loads):.2f} (the machine was {'busy: numbers may be noisy' if max(loads) > 1.5 else 'quiet'})")
     print(f"targets: {sum(all_met)} of {len(all_met)} met")
 
 
