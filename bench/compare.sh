@@ -10,8 +10,19 @@
 #   BENCH_FOLDERS      folders they are spread over [100]
 #   BENCH_BIG_MB       size of the big file in MiB [1024]
 #   BENCH_REPEAT       repetitions; medians are reported [3]
+#   BENCH_WARMUP       extra first repetitions run the same way but left out of the
+#                      report [1]: the first commands after writing all the repositories
+#                      run 2-4x slower here while the disk catches up
 #   BENCH_STATUS_RUNS  status runs per tool per repetition [3]
+#   BENCH_CHECKOUT_RUNS  delete-and-checkout cycles of the big file per repetition [3]
 #   BENCH_SETTLE       seconds to sleep after `sync` before each timed command [1]
+#   BENCH_IDLE_PCT     before each timed command, wait while other processes keep the
+#                      CPUs busier than this percentage [25] ...
+#   BENCH_IDLE_MAX     ... for at most this many seconds [600]
+#   BENCH_PREFAULT_MB  MiB of memory touched (and freed) right before each timed command,
+#                      so that on a VM that hands free memory back to the host the first
+#                      write to each page does not cost a host fault [2*BENCH_BIG_MB+512];
+#                      0 turns it off (see docs/benchmarks.md)
 #   BENCH_KEEP=1       keep the repositories at the end (default: removed)
 #   BENCH_SKIP_INSTALL=1  do not install dvc / git-lfs / time
 #   CARGO_TARGET_DIR   where `cargo build --release` puts git-mlv [<repo>/target]
@@ -29,8 +40,14 @@ FILE_KIB=${BENCH_FILE_KIB:-8}
 FOLDERS=${BENCH_FOLDERS:-100}
 BIG_MB=${BENCH_BIG_MB:-1024}
 REPEAT=${BENCH_REPEAT:-3}
+WARMUP=${BENCH_WARMUP:-1}
+FIRST=$(( 1 - WARMUP ))
 STATUS_RUNS=${BENCH_STATUS_RUNS:-3}
+CHECKOUT_RUNS=${BENCH_CHECKOUT_RUNS:-3}
 SETTLE=${BENCH_SETTLE:-1}
+IDLE_PCT=${BENCH_IDLE_PCT:-25}
+IDLE_MAX=${BENCH_IDLE_MAX:-600}
+PREFAULT_MB=${BENCH_PREFAULT_MB:-$(( 2 * ${BENCH_BIG_MB:-1024} + 512 ))}
 HELPER="$HERE/mlvbench.py"
 
 die() { echo "compare.sh: $*" >&2; exit 1; }
@@ -100,10 +117,15 @@ if [ "$(cat "$SRC/big.params" 2>/dev/null)" != "$BIG_MB" ]; then
 fi
 
 # Rough space check: each repetition holds ~9 copies of the big file and ~8 of the dir.
-need_mb=$(( REPEAT * (9 * BIG_MB + 8 * FILES * (FILE_KIB + 4) / 1024) ))
+need_mb=$(( (REPEAT + WARMUP) * (9 * BIG_MB + 8 * FILES * (FILE_KIB + 4) / 1024) ))
 avail_mb=$(df -Pm "$BENCH_DIR" | awk 'NR==2 {print $4}')
 if [ "$avail_mb" -lt "$need_mb" ]; then
     echo "warning: about $need_mb MB needed under $BENCH_DIR, $avail_mb MB free" >&2
+fi
+
+avail_mem_mb=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
+if [ "$PREFAULT_MB" -gt $(( avail_mem_mb / 2 )) ]; then
+    PREFAULT_MB=$(( avail_mem_mb / 2 ))
 fi
 
 # ---------------------------------------------------------------- machine and versions
@@ -115,12 +137,17 @@ fi
     echo "$(git lfs version 2>&1)"
     echo "$(git --version)"
     echo "cp: $(cp --version | head -n1)"
-    echo "workload: $FILES files x $FILE_KIB KiB in $FOLDERS folders; one file of $BIG_MB MiB; $REPEAT repetition(s)"
+    echo "workload: $FILES files x $FILE_KIB KiB in $FOLDERS folders; one file of $BIG_MB MiB; $REPEAT repetition(s) + $WARMUP warm-up"
+    echo "settings: status runs $STATUS_RUNS and checkout runs $CHECKOUT_RUNS per repetition, settle ${SETTLE}s after sync, idle below ${IDLE_PCT}% CPU, prefault ${PREFAULT_MB} MiB"
 } | tee "$BENCH_DIR/machine.txt" >&2
 
 # ---------------------------------------------------------------- 3. prepare every repo first
 q() { "$@" >>"$LOG" 2>&1; }
-git_repo() { mkdir -p "$1" && (cd "$1" && q git init -q && q git commit -q --allow-empty -m init); }
+# No automatic gc: a commit of 20k files would start one in the background.
+git_repo() {
+    mkdir -p "$1" && (cd "$1" && q git init -q && git config gc.auto 0 &&
+        git config maintenance.auto false && q git commit -q --allow-empty -m init)
+}
 
 prepare() { # kind dir payload(data|big)
     local kind=$1 dir=$2 payload=$3
@@ -142,8 +169,8 @@ prepare() { # kind dir payload(data|big)
     fi
 }
 
-say "preparing $REPEAT repetition(s) of fresh repositories under $RUN"
-for rep in $(seq 1 "$REPEAT"); do
+say "preparing $REPEAT repetition(s) (+$WARMUP warm-up) of fresh repositories under $RUN"
+for rep in $(seq "$FIRST" "$REPEAT"); do
     R="$RUN/r$rep"
     for k in mlv dvc lfs git cp; do prepare $k "$R/$k-dir" data || die "preparing $R/$k-dir failed (see $LOG)"; done
     for k in mlv dvc lfs cp; do prepare $k "$R/$k-big" big || die "preparing $R/$k-big failed (see $LOG)"; done
@@ -152,40 +179,80 @@ sync
 sleep 3
 
 # ---------------------------------------------------------------- timing
-printf 'rep\top\ttool\tseconds\tmax_rss_kib\trc\tload1\n' >"$RES"
+printf 'rep\top\ttool\tseconds\tmax_rss_kib\trc\tother_cpu_pct\n' >"$RES"
+NCPU=$(nproc)
+
+# Busy jiffies (all CPUs) so far: everything in the `cpu` line but idle and iowait.
+busy_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+total_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+
+# Before each timed command: sync, then sleep BENCH_SETTLE seconds; while other processes
+# keep the CPUs busier than BENCH_IDLE_PCT percent, keep waiting (at most BENCH_IDLE_MAX
+# seconds), so a concurrent compile does not land in the numbers. Then read every file
+# under the command's directory, so that every tool starts with its input in the page
+# cache (this VM evicts cold pages on its own, which otherwise makes some inputs cold and
+# others warm at random), and prefault memory (see BENCH_PREFAULT_MB).
+settle() { # dir
+    local dir=$1
+    sync
+    local waited=0 b0 t0 b1 t1 pct
+    while :; do
+        b0=$(busy_jiffies) t0=$(total_jiffies)
+        sleep "$SETTLE"
+        b1=$(busy_jiffies) t1=$(total_jiffies)
+        pct=$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
+        [ "$pct" -lt "$IDLE_PCT" ] && break
+        if [ "$waited" -ge "$IDLE_MAX" ]; then
+            echo "  note: CPUs still ${pct}% busy with other work after ${waited}s; timing anyway" >&2
+            break
+        fi
+        [ "$waited" = 0 ] && echo "  waiting for the CPUs to go idle (${pct}% busy with other work)" >&2
+        sleep 4
+        waited=$(( waited + 5 ))
+    done
+    find "$dir" -type f -print0 | xargs -0 -r cat >/dev/null 2>&1
+    if [ "$PREFAULT_MB" -gt 0 ]; then
+        python3 "$HELPER" prefault "$PREFAULT_MB"
+    fi
+}
 
 timeit() { # op tool dir cmd...
     local op=$1 tool=$2 dir=$3
     shift 3
-    sync
-    sleep "$SETTLE"
+    settle "$dir"
     echo "== r$rep $op $tool ($dir): $*" >>"$LOG"
-    local t0 t1 rc rss secs load
-    load=$(cut -d' ' -f1 /proc/loadavg)
+    local t0 t1 b0 b1 rc rss secs own other
+    b0=$(busy_jiffies)
     t0=$(date +%s%N)
-    (cd "$dir" && /usr/bin/time -o "$TF" -f '%M' "$@") >>"$LOG" 2>&1
+    (cd "$dir" && /usr/bin/time -o "$TF" -f '%M %U %S' "$@") >>"$LOG" 2>&1
     rc=$?
     t1=$(date +%s%N)
-    rss=$(tail -n1 "$TF" 2>/dev/null)
-    case $rss in '' | *[!0-9]*) rss=0 ;; esac
+    b1=$(busy_jiffies)
+    read -r rss own_u own_s < <(tail -n1 "$TF" 2>/dev/null)
+    case $rss in '' | *[!0-9]*) rss=0 own_u=0 own_s=0 ;; esac
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$op" "$tool" "$secs" "$rss" "$rc" "$load" >>"$RES"
-    printf '  r%s %-13s %-4s %9.3f s %7.1f MB  load %s%s\n' "$rep" "$op" "$tool" "$secs" \
-        "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$load" "$([ $rc = 0 ] || echo "  FAILED rc=$rc, see $LOG")" >&2
+    # CPU time spent by anything but the timed command, as a share of all CPUs' time;
+    # kernel write-back of the command's own writes counts here too. Left empty for
+    # commands under half a second, where the 10 ms tick makes it meaningless.
+    other=$(awk -v b="$(( b1 - b0 ))" -v u="$own_u" -v s="$own_s" -v w="$secs" -v n="$NCPU" \
+        'BEGIN {if (w < 0.5) exit; o = (b / 100 - u - s) / (w * n) * 100; if (o < 0) o = 0; printf "%.0f", o}')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$op" "$tool" "$secs" "$rss" "$rc" "$other" >>"$RES"
+    printf '  r%s %-13s %-4s %9.3f s %7.1f MB  other CPU %4s%s\n' "$rep" "$op" "$tool" "$secs" \
+        "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "${other:+$other%}" "$([ $rc = 0 ] || echo "  FAILED rc=$rc, see $LOG")" >&2
 }
 
 # The tools run in a rotated order in each repetition so none always goes first.
 rotated() { # tools...
     local -a t=("$@")
-    local k=$(( (rep - 1) % ${#t[@]} ))
+    local k=$(( (rep - FIRST) % ${#t[@]} ))
     echo "${t[@]:k}" "${t[@]:0:k}"
 }
 
 commit_all() { (cd "$1" && q git add -A && q git commit -q -m "$2"); }
 
-for rep in $(seq 1 "$REPEAT"); do
+for rep in $(seq "$FIRST" "$REPEAT"); do
     R="$RUN/r$rep"
-    say "repetition $rep of $REPEAT"
+    if [ "$rep" -le 0 ]; then say "warm-up repetition (not counted)"; else say "repetition $rep of $REPEAT"; fi
 
     # add a directory of many small files
     for t in $(rotated mlv dvc lfs cp); do
@@ -239,16 +306,18 @@ for rep in $(seq 1 "$REPEAT"); do
     hash=$(sed -n 's/^hash = "b3:\([0-9a-f]*\)".*/\1/p' "$R/mlv-big/big.bin.mlv" 2>/dev/null)
     obj="$R/mlv-big/.git/mlv/cache/b3/${hash:0:2}/${hash:2}"
     [ -n "$hash" ] && [ -f "$obj" ] || echo "  warning: git-mlv cache object for big.bin not found (hash '$hash')" >&2
-    rm -f "$R/mlv-big/big.bin" "$R/dvc-big/big.bin" "$R/lfs-big/big.bin"
-    sync
-    sleep $(( SETTLE * 3 ))
-    for t in $(rotated mlv dvc lfs cp); do
-        case $t in
-            mlv) timeit checkout_big mlv "$R/mlv-big" git mlv checkout big.bin ;;
-            dvc) timeit checkout_big dvc "$R/dvc-big" dvc checkout big.bin ;;
-            lfs) timeit checkout_big lfs "$R/lfs-big" git checkout -- big.bin ;;
-            cp) timeit checkout_big cp "$R/mlv-big" cp "$obj" big3.bin ;;
-        esac
+    for i in $(seq 1 "$CHECKOUT_RUNS"); do
+        rm -f "$R/mlv-big/big.bin" "$R/dvc-big/big.bin" "$R/lfs-big/big.bin" "$R/mlv-big/big3.bin"
+        sync
+        sleep 3
+        for t in $(rotated mlv dvc lfs cp); do
+            case $t in
+                mlv) timeit checkout_big mlv "$R/mlv-big" git mlv checkout big.bin ;;
+                dvc) timeit checkout_big dvc "$R/dvc-big" dvc checkout big.bin ;;
+                lfs) timeit checkout_big lfs "$R/lfs-big" git checkout -- big.bin ;;
+                cp) timeit checkout_big cp "$R/mlv-big" cp "$obj" big3.bin ;;
+            esac
+        done
     done
     cmp -s "$SRC/big.bin" "$R/mlv-big/big.bin" ||
         echo "  warning: big.bin after \`git mlv checkout\` differs from the original" >&2

@@ -208,6 +208,23 @@ impl Cache {
         Ok(())
     }
 
+    /// Where temporary files of this store live (same file system as the objects).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join(TMP_DIR)
+    }
+
+    /// Moves a fully written and verified temporary file into place as object `hash`.
+    pub fn admit(&self, tmp: &Path, hash: &Hash) -> Result<(), CacheError> {
+        if self.fsync {
+            fs_err::File::open(tmp)?.sync_all()?;
+        }
+        fs_err::set_permissions(tmp, std::fs::Permissions::from_mode(0o444))?;
+        let dest = self.object_path(hash);
+        fs_err::create_dir_all(dest.parent().expect("object paths have a parent"))?;
+        fs_err::rename(tmp, &dest)?;
+        Ok(())
+    }
+
     /// Every object in the store, by walking its `b3/` folders.
     pub fn list(&self) -> io::Result<Vec<Hash>> {
         let mut out = Vec::new();

@@ -43,4 +43,14 @@ pub enum Command {
     Checkout(commands::checkout::Args),
     /// List tracked artifacts with hash, size and file count
     Ls(commands::ls::Args),
+    /// Manage remotes: add, set, list, remove, default
+    Remote(commands::remote::Args),
+    /// Upload tracked data the remote lacks
+    Push(commands::push::Args),
+    /// Download tracked data into the cache (the work tree is not touched)
+    Fetch(commands::fetch::Args),
+    /// Fetch, then check out
+    Pull(commands::pull::Args),
+    /// Re-hash the cache's objects (or a remote's, with -r) and name every bad one
+    Fsck(commands::fsck::Args),
 }

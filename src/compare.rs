@@ -56,11 +56,14 @@ pub struct ArtifactStatus {
     pub changes: Changes,
     /// Files whose bytes had to be read (the stat cache vouched for the rest).
     pub files_read: u64,
+    /// With `status -r`: how many of the objects this path needs the remote lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_on_remote: Option<usize>,
 }
 
 impl ArtifactStatus {
     pub fn is_clean(&self) -> bool {
-        self.state == State::Unchanged && self.in_cache
+        self.state == State::Unchanged && self.in_cache && self.not_on_remote.unwrap_or(0) == 0
     }
 }
 
@@ -81,6 +84,7 @@ pub fn status(
         missing_objects: 0,
         changes: Changes::default(),
         files_read: 0,
+        not_on_remote: None,
     };
     let lmeta = match std::fs::symlink_metadata(&abs) {
         Ok(m) => Some(m),

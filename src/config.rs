@@ -14,6 +14,8 @@ pub enum ConfigError {
         "config `{path}` is not valid: {reason}\nhint: fix the file; `docs/config.md` lists every key"
     )]
     Invalid { path: PathBuf, reason: String },
+    #[error("{0}")]
+    NoRemote(String),
     #[error("reading config `{path}`: {source}")]
     Io {
         path: PathBuf,
@@ -52,10 +54,46 @@ impl Default for CacheConfig {
     }
 }
 
+/// A remote as configured: where, and how to reach it. Secrets are accepted only from
+/// `.mlv/config.local.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    pub url: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub path_style: Option<bool>,
+    /// Transfers in flight for this remote (`-j` overrides).
+    pub jobs: Option<usize>,
+    pub profile: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Keys that hold secrets: refused in the committed config.
+pub const SECRET_KEYS: [&str; 4] = [
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "password",
+];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoreConfig {
+    /// The default remote's name.
+    pub remote: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    pub core: CoreConfig,
     pub cache: CacheConfig,
+    pub remotes: std::collections::BTreeMap<String, RemoteConfig>,
 }
 
 impl Config {
@@ -63,6 +101,7 @@ impl Config {
     /// missing files mean defaults.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
         let mut merged = read_table(&root.join(DIR).join(FILE))?;
+        refuse_secrets(&merged, &root.join(DIR).join(FILE))?;
         merge(&mut merged, read_table(&root.join(DIR).join(LOCAL_FILE))?);
         let path = root.join(DIR).join(FILE);
         let config: Config =
@@ -82,6 +121,29 @@ impl Config {
         Ok(config)
     }
 
+    /// The remote to use: the one named, else the default; an unknown name is a usage error.
+    pub fn remote(&self, name: Option<&str>) -> Result<(String, &RemoteConfig), ConfigError> {
+        let name = match name.or(self.core.remote.as_deref()) {
+            Some(n) => n.to_string(),
+            None if self.remotes.len() == 1 => {
+                self.remotes.keys().next().expect("one remote").clone()
+            }
+            None => {
+                return Err(ConfigError::NoRemote(if self.remotes.is_empty() {
+                    "no remote is configured\nhint: add one with `git mlv remote add <name> <url> --default`".into()
+                } else {
+                    "no default remote is set and none was given with `-r`\nhint: run `git mlv remote default <name>`".into()
+                }));
+            }
+        };
+        match self.remotes.get(&name) {
+            Some(r) => Ok((name, r)),
+            None => Err(ConfigError::NoRemote(format!(
+                "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
+            ))),
+        }
+    }
+
     /// True when workspace files may be links into the cache, which makes them read-only.
     pub fn links_read_only(&self) -> bool {
         self.cache
@@ -89,6 +151,68 @@ impl Config {
             .iter()
             .any(|l| matches!(l, LinkType::Hardlink | LinkType::Symlink))
     }
+}
+
+/// Credentials in the committed file would end up in git history: refuse to use them.
+fn refuse_secrets(table: &toml::Table, path: &Path) -> Result<(), ConfigError> {
+    let Some(remotes) = table.get("remotes").and_then(|r| r.as_table()) else {
+        return Ok(());
+    };
+    for (name, remote) in remotes {
+        let Some(remote) = remote.as_table() else {
+            continue;
+        };
+        let userinfo = remote
+            .get("url")
+            .and_then(|u| u.as_str())
+            .and_then(|u| url::Url::parse(u).ok())
+            .is_some_and(|u| u.password().is_some());
+        if let Some(key) = SECRET_KEYS
+            .iter()
+            .find(|k| remote.contains_key(**k))
+            .map(|k| k.to_string())
+            .or(userinfo.then(|| "url password".to_string()))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "remote `{name}` has `{key}` in the committed config, where it would reach git history; move it to `.mlv/config.local.toml` (git mlv remote set --local {name} ...)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Edits one config file in place, keeping its comments and layout (toml_edit), and
+/// writes it back atomically.
+pub fn edit(
+    path: &Path,
+    f: impl FnOnce(&mut toml_edit::DocumentMut) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+            .into());
+        }
+    };
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                reason: e.message().to_string(),
+            })?;
+    f(&mut doc)?;
+    if let Some(dir) = path.parent() {
+        fs_err::create_dir_all(dir)?;
+    }
+    crate::fsutil::write_atomic(path, doc.to_string().as_bytes())?;
+    Ok(())
 }
 
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {

@@ -10,6 +10,7 @@ pub mod ui;
 pub mod cache;
 pub mod compare;
 pub mod config;
+pub mod credentials;
 pub mod fsutil;
 pub mod gitignore;
 pub mod gitx;
@@ -19,10 +20,13 @@ pub mod manifest;
 pub mod paths;
 pub mod pointer;
 pub mod progress;
+pub mod remote;
 pub mod repo;
 pub mod restore;
 pub mod stat_cache;
+pub mod sync;
 pub mod track;
+pub mod transfer;
 pub mod workspace;
 
 /// Runs one parsed command line.

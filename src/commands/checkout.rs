@@ -17,18 +17,35 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
+    let (summary, missing) = checkout(&repo, &args.paths, args.force, ui)?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "summary": summary, "missing_from_cache": missing }))?;
+    } else {
+        summary_line(ui, &summary, &missing);
+    }
+    missing_error(&missing)
+}
+
+/// Checks out the selected paths; shared with `pull`. Returns what was done and the tracked
+/// paths whose objects the cache lacks. Refuses (changing nothing) when unsaved work would be lost.
+pub fn checkout(
+    repo: &Repo,
+    paths: &[PathBuf],
+    force: bool,
+    ui: &Ui,
+) -> anyhow::Result<(restore::Summary, Vec<String>)> {
     let _lock = repo.lock(ui)?;
     let cache = repo.cache()?;
     let mut stat = repo.stat_cache();
-    let selected = repo.select(&args.paths)?;
+    let selected = repo.select(paths)?;
     let mut plan = Plan::default();
     let target = restore::Target {
         dest_root: repo.root(),
-        force: args.force,
+        force,
     };
     for (t, sub) in &selected {
         restore::plan(
-            &repo,
+            repo,
             &cache,
             &mut stat,
             t,
@@ -59,13 +76,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let missing = std::mem::take(&mut plan.missing);
     let bar = ui.bar("checkout");
-    let summary = restore::apply(&repo, &cache, &mut stat, plan, &bar);
+    let summary = restore::apply(repo, &cache, &mut stat, plan, &bar);
     drop(bar);
     stat.save()?;
-    let summary = summary?;
-    if ui.json {
-        ui.print_json(&serde_json::json!({ "summary": summary, "missing_from_cache": missing }))?;
-    } else if summary.written + summary.removed > 0 {
+    Ok((summary?, missing))
+}
+
+pub fn summary_line(ui: &Ui, summary: &restore::Summary, missing: &[String]) {
+    if summary.written + summary.removed > 0 {
         ui.info(&format!(
             "checked out {} file(s) ({}), removed {}, {} already up to date",
             summary.written,
@@ -76,11 +94,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     } else if missing.is_empty() {
         ui.info("data already matches its pointers");
     }
-    if !missing.is_empty() {
-        return Err(failed(format!(
-            "not in the cache, so not checked out: {}\nhint: run `git mlv pull` to fetch them from a remote",
-            missing.join(", ")
-        )));
+}
+
+pub fn missing_error(missing: &[String]) -> anyhow::Result<()> {
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    Err(failed(format!(
+        "not in the cache, so not checked out: {}\nhint: run `git mlv pull` to fetch them from a remote",
+        missing.join(", ")
+    )))
 }

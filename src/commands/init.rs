@@ -12,8 +12,10 @@ const CONFIG_TEMPLATE: &str = r#"# git-mlv settings shared by the team (committe
 
 [cache]
 # dir = "/mnt/fast/mlv-cache"   # default: $(git rev-parse --git-common-dir)/mlv/cache
-# link = ["reflink", "copy"]    # also "hardlink", "symlink" (workspace files become read-only)
 # fsync = false                 # fsync each object before it is renamed into place
+# How files get from the cache into the work tree, in order of preference; also
+# "hardlink" and "symlink" (no copy, but work tree files become read-only).
+link = ["reflink", "copy"]
 "#;
 
 pub fn run(_args: Args, ui: &Ui) -> anyhow::Result<()> {

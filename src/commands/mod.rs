@@ -2,8 +2,14 @@
 
 pub mod add;
 pub mod checkout;
+pub mod common;
+pub mod fetch;
+pub mod fsck;
 pub mod init;
 pub mod ls;
+pub mod pull;
+pub mod push;
+pub mod remote;
 pub mod status;
 
 use crate::cli::Command;
@@ -16,5 +22,10 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Status(args) => status::run(args, ui),
         Command::Checkout(args) => checkout::run(args, ui),
         Command::Ls(args) => ls::run(args, ui),
+        Command::Remote(args) => remote::run(args, ui),
+        Command::Push(args) => push::run(args, ui),
+        Command::Fetch(args) => fetch::run(args, ui),
+        Command::Pull(args) => pull::run(args, ui),
+        Command::Fsck(args) => fsck::run(args, ui),
     }
 }

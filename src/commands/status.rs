@@ -12,6 +12,9 @@ pub struct Args {
     /// Exit 1 when anything is not clean (for scripts and CI)
     #[arg(long)]
     pub check: bool,
+    /// Also report what this remote lacks
+    #[arg(short = 'r', long = "remote")]
+    pub remote: Option<String>,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -25,6 +28,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         report.push(compare::status(&repo, &cache, &mut stat, t, &bar)?);
     }
     drop(bar);
+    let mut remote_name = None;
+    if args.remote.is_some() {
+        let (name, engine) = super::common::engine(&repo, args.remote.as_deref(), None)?;
+        let missing = super::common::runtime()?
+            .block_on(crate::sync::missing_on_remote(&cache, &engine, &selected))?;
+        for (s, (_, n)) in report.iter_mut().zip(missing) {
+            s.not_on_remote = Some(n);
+        }
+        remote_name = Some(name);
+    }
     // Hashes learnt here make the next status free; failing to save them loses nothing.
     if let Err(e) = stat.save() {
         ui.detail(&format!("could not save the stat cache: {e}"));
@@ -33,7 +46,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     if ui.json {
         ui.print_json(&serde_json::json!({ "clean": clean, "artifacts": report }))?;
     } else {
-        print_human(&repo, ui, &report)?;
+        print_human(&repo, ui, &report, remote_name.as_deref())?;
     }
     if args.check && !clean {
         return Err(crate::error::CliError::Silent(1).into());
@@ -41,7 +54,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_human(repo: &Repo, ui: &Ui, report: &[ArtifactStatus]) -> anyhow::Result<()> {
+fn print_human(
+    repo: &Repo,
+    ui: &Ui,
+    report: &[ArtifactStatus],
+    remote: Option<&str>,
+) -> anyhow::Result<()> {
     let mut hints = Vec::new();
     for s in report.iter().filter(|s| !s.is_clean()) {
         let shown = repo.display(&crate::paths::RepoPath::new(&s.path));
@@ -88,6 +106,10 @@ fn print_human(repo: &Repo, ui: &Ui, report: &[ArtifactStatus]) -> anyhow::Resul
                     "`git mlv add {shown}` stores the workspace copy in the cache again"
                 ));
             }
+        }
+        if let (Some(n), Some(remote)) = (s.not_on_remote.filter(|n| *n > 0), remote) {
+            what.push(format!("{n} object(s) not on remote `{remote}`"));
+            hints.push(format!("`git mlv push -r {remote} {shown}` uploads them"));
         }
         ui.out(&format!("{shown}: {}", what.join(", ")))?;
         for (label, files) in [

@@ -1,10 +1,12 @@
 //! One integration test binary: every test runs the real `git-mlv` binary with real git in
 //! a temporary repository (see `support::TestEnv`).
 
+mod servers;
 mod support;
 
 mod add;
 mod checkout;
 mod errors;
+mod remotes;
 mod robustness;
 mod status;

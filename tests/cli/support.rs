@@ -29,6 +29,34 @@ impl TestEnv {
         env
     }
 
+    /// A fresh `git clone` of this repository beside it, as a teammate or CI runner has.
+    pub fn clone_repo(&self, name: &str) -> TestEnv {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let base = tmp.path().canonicalize().unwrap();
+        let root = base.join(name);
+        let home = base.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let env = TestEnv {
+            _tmp: tmp,
+            root: root.clone(),
+            home,
+        };
+        let mut cmd = std::process::Command::new("git");
+        env.isolate(&mut cmd);
+        let out = cmd
+            .args(["clone", "-q"])
+            .arg(&self.root)
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git clone failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        env
+    }
+
     /// The temporary folder that holds the repository (for files outside it).
     pub fn outside(&self) -> PathBuf {
         self.root.parent().unwrap().join("outside")

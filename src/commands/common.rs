@@ -1,0 +1,96 @@
+//! What push, fetch, pull and fsck share: the remote and job flags, the async runtime,
+//! and how a transfer summary is reported.
+
+use crate::repo::Repo;
+use crate::transfer::{Engine, Summary};
+use crate::ui::{self, Ui};
+use std::path::PathBuf;
+
+/// Default transfers in flight: the link, not the cores, is what they wait on.
+pub const DEFAULT_JOBS: usize = 32;
+
+#[derive(clap::Args, Clone)]
+pub struct TransferArgs {
+    /// Tracked paths to transfer (all when none); `data/train` inside a tracked directory works too
+    pub paths: Vec<PathBuf>,
+    /// The remote to use (default: the configured default remote)
+    #[arg(short = 'r', long = "remote")]
+    pub remote: Option<String>,
+    /// Transfers in flight at once
+    #[arg(short = 'j', long = "jobs")]
+    pub jobs: Option<usize>,
+}
+
+/// The engine for the chosen remote, with its name.
+pub fn engine(
+    repo: &Repo,
+    remote: Option<&str>,
+    jobs: Option<usize>,
+) -> anyhow::Result<(String, Engine)> {
+    let (name, config) = repo.config.remote(remote)?;
+    let backend = crate::remote::open(&name, config, repo.root())?;
+    let jobs = jobs.or(config.jobs).unwrap_or(DEFAULT_JOBS);
+    Ok((name, Engine::new(backend, jobs)))
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// The summary as JSON, with the remote's name and the time taken.
+pub fn summary_json(
+    remote: &str,
+    summary: &Summary,
+    seconds: f64,
+) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(summary)?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("remote".into(), remote.into());
+        obj.insert("seconds".into(), seconds.into());
+    }
+    Ok(v)
+}
+
+/// The one-line summary for people.
+pub fn summary_line(ui: &Ui, verb: &str, summary: &Summary, seconds: f64) {
+    let mut line = format!(
+        "{verb} {} object(s) ({}) in {seconds:.1}s; {} already there",
+        summary.transferred,
+        ui::size(summary.bytes),
+        summary.present
+    );
+    if summary.resumed_bytes > 0 {
+        line.push_str(&format!(
+            "; resumed {} from an interrupted run",
+            ui::size(summary.resumed_bytes)
+        ));
+    }
+    ui.info(&line);
+}
+
+/// An error naming every failed object, when any failed.
+pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
+    if summary.failed.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = summary
+        .failed
+        .iter()
+        .take(10)
+        .map(|f| format!("  {}: {}", f.object, f.error.replace('\n', "\n    ")))
+        .collect();
+    let more = summary.failed.len().saturating_sub(10);
+    Err(crate::error::failed(format!(
+        "{} object(s) failed with remote `{remote}`:\n{}{}\nhint: run the same command again: only what is missing is transferred",
+        summary.failed.len(),
+        shown.join("\n"),
+        if more > 0 {
+            format!("\n  … and {more} more")
+        } else {
+            String::new()
+        }
+    )))
+}

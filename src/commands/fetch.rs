@@ -1,0 +1,41 @@
+//! `git mlv fetch`: download into the cache what tracked data needs; the work tree is not touched.
+
+use super::common::{self, TransferArgs};
+use crate::repo::Repo;
+use crate::ui::Ui;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    let (name, summary, seconds) = fetch(&repo, &args.transfer, ui)?;
+    if ui.json {
+        ui.print_json(&common::summary_json(&name, &summary, seconds)?)?;
+    } else {
+        common::summary_line(ui, "fetched", &summary, seconds);
+    }
+    common::failures(&name, &summary)
+}
+
+/// Fetches the selection; shared with `pull`. Returns the remote's name, the summary and
+/// the seconds it took.
+pub fn fetch(
+    repo: &Repo,
+    args: &TransferArgs,
+    ui: &Ui,
+) -> anyhow::Result<(String, crate::transfer::Summary, f64)> {
+    let cache = repo.cache()?;
+    let selected = repo.select(&args.paths)?;
+    let (name, engine) = common::engine(repo, args.remote.as_deref(), args.jobs)?;
+    let started = std::time::Instant::now();
+    let bar = ui.bar("fetching");
+    let summary = common::runtime()?.block_on(crate::sync::fetch(&cache, &engine, &selected, &bar));
+    drop(bar);
+    let summary = summary
+        .map_err(|e| e.context(format!("fetching from remote `{name}` ({})", engine.url())))?;
+    Ok((name, summary, started.elapsed().as_secs_f64()))
+}

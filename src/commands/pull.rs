@@ -1,0 +1,34 @@
+//! `git mlv pull`: fetch, then checkout the same paths.
+
+use super::common::TransferArgs;
+use crate::repo::Repo;
+use crate::ui::Ui;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+    /// Overwrite or remove workspace files even when their content is not in the cache
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ui)?;
+    // Check out whatever arrived even when some objects failed; the failures are reported after.
+    let (checked, missing) =
+        super::checkout::checkout(&repo, &args.transfer.paths, args.force, ui)?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({
+            "fetch": super::common::summary_json(&name, &fetched, seconds)?,
+            "checkout": checked,
+            "missing_from_cache": missing,
+        }))?;
+    } else {
+        super::common::summary_line(ui, "fetched", &fetched, seconds);
+        super::checkout::summary_line(ui, &checked, &missing);
+    }
+    super::common::failures(&name, &fetched)?;
+    super::checkout::missing_error(&missing)
+}

@@ -1,0 +1,285 @@
+//! `git mlv remote add|set|list|remove|default`: where data is shared.
+
+use crate::config::{self, SECRET_KEYS};
+use crate::error::usage;
+use crate::repo::Repo;
+use crate::ui::Ui;
+use clap::Subcommand;
+use toml_edit::{DocumentMut, Item, Table, value};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Subcommand)]
+pub enum Action {
+    /// Add a remote: a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://
+    Add {
+        name: String,
+        url: String,
+        /// S3-compatible endpoint URL (path-style addressing becomes the default)
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        /// Address buckets in the path, not the host name
+        #[arg(long)]
+        path_style: bool,
+        /// Make it the default remote
+        #[arg(long)]
+        default: bool,
+        /// Write to `.mlv/config.local.toml` (this machine only) instead of the team config
+        #[arg(long)]
+        local: bool,
+    },
+    /// Set one setting of a remote (url, endpoint, region, path_style, jobs, profile, user,
+    /// and — always in the local file — access_key_id, secret_access_key, session_token, password)
+    Set {
+        name: String,
+        key: String,
+        value: String,
+        #[arg(long)]
+        local: bool,
+    },
+    /// List the remotes
+    List,
+    /// Remove a remote
+    Remove { name: String },
+    /// Make a remote the default
+    Default {
+        name: String,
+        #[arg(long)]
+        local: bool,
+    },
+}
+
+const KEYS: [&str; 11] = [
+    "url",
+    "endpoint",
+    "region",
+    "path_style",
+    "jobs",
+    "profile",
+    "user",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "password",
+];
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    let file = |local: bool| {
+        repo.root().join(config::DIR).join(if local {
+            config::LOCAL_FILE
+        } else {
+            config::FILE
+        })
+    };
+    match args.action {
+        Action::Add {
+            name,
+            url,
+            endpoint,
+            region,
+            path_style,
+            default,
+            local,
+        } => {
+            check_name(&name)?;
+            if repo.config.remotes.contains_key(&name) {
+                return Err(usage(format!(
+                    "remote `{name}` already exists\nhint: change it with `git mlv remote set {name} url <url>`"
+                )));
+            }
+            if !local && url::Url::parse(&url).is_ok_and(|u| u.password().is_some()) {
+                return Err(usage(format!(
+                    "the URL of `{name}` holds a password, which must not reach the committed config\nhint: add it with `--local`, or set `user`/`password` with `git mlv remote set --local {name}`"
+                )));
+            }
+            let remote = config::RemoteConfig {
+                url: url.clone(),
+                endpoint: endpoint.clone(),
+                region: region.clone(),
+                ..Default::default()
+            };
+            crate::remote::open(&name, &remote, repo.root())?;
+            crate::commands::init::ensure(&repo)?;
+            config::edit(&file(local), |doc| {
+                let t = remote_table(doc, &name);
+                t.insert("url", value(url.as_str()));
+                if let Some(e) = &endpoint {
+                    t.insert("endpoint", value(e.as_str()));
+                }
+                if let Some(r) = &region {
+                    t.insert("region", value(r.as_str()));
+                }
+                if path_style {
+                    t.insert("path_style", value(true));
+                }
+                if default {
+                    set_default(doc, &name);
+                }
+                Ok(())
+            })?;
+            let shown = crate::remote::redact(&url);
+            ui.info(&format!(
+                "added remote `{name}` at `{shown}`{}",
+                if default { " (default)" } else { "" }
+            ));
+        }
+        Action::Set {
+            name,
+            key,
+            value: val,
+            local,
+        } => {
+            if !repo.config.remotes.contains_key(&name) {
+                return Err(usage(format!(
+                    "there is no remote named `{name}`\nhint: add it with `git mlv remote add {name} <url>`"
+                )));
+            }
+            if !KEYS.contains(&key.as_str()) {
+                return Err(usage(format!(
+                    "`{key}` is not a remote setting; use one of: {}",
+                    KEYS.join(", ")
+                )));
+            }
+            let secret = SECRET_KEYS.contains(&key.as_str());
+            let item = match key.as_str() {
+                "path_style" => value(
+                    val.parse::<bool>()
+                        .map_err(|_| usage("`path_style` takes true or false"))?,
+                ),
+                "jobs" => value(
+                    val.parse::<i64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| usage("`jobs` takes a positive number"))?,
+                ),
+                _ => value(val.as_str()),
+            };
+            config::edit(&file(local || secret), |doc| {
+                remote_table(doc, &name).insert(&key, item);
+                Ok(())
+            })?;
+            if secret {
+                ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
+            } else {
+                ui.info(&format!("set `{key}` of remote `{name}`"));
+            }
+        }
+        Action::List => {
+            let default = repo.config.core.remote.clone();
+            if ui.json {
+                let list: Vec<_> = repo
+                    .config
+                    .remotes
+                    .iter()
+                    .map(|(n, r)| {
+                        serde_json::json!({
+                            "name": n, "url": crate::remote::redact(&r.url), "endpoint": r.endpoint,
+                            "region": r.region, "default": default.as_deref() == Some(n.as_str()),
+                        })
+                    })
+                    .collect();
+                ui.print_json(&serde_json::json!({ "remotes": list }))?;
+            } else {
+                for (n, r) in &repo.config.remotes {
+                    let mark = if default.as_deref() == Some(n.as_str()) {
+                        " (default)"
+                    } else {
+                        ""
+                    };
+                    let endpoint = r
+                        .endpoint
+                        .as_ref()
+                        .map(|e| format!("  endpoint={e}"))
+                        .unwrap_or_default();
+                    ui.out(&format!(
+                        "{n}\t{}{endpoint}{mark}",
+                        crate::remote::redact(&r.url)
+                    ))?;
+                }
+            }
+        }
+        Action::Remove { name } => {
+            if !repo.config.remotes.contains_key(&name) {
+                return Err(usage(format!("there is no remote named `{name}`")));
+            }
+            for local in [false, true] {
+                if !file(local).exists() {
+                    continue;
+                }
+                config::edit(&file(local), |doc| {
+                    if let Some(remotes) = doc.get_mut("remotes").and_then(Item::as_table_mut) {
+                        remotes.remove(&name);
+                    }
+                    if doc
+                        .get("core")
+                        .and_then(|c| c.get("remote"))
+                        .and_then(Item::as_str)
+                        == Some(name.as_str())
+                        && let Some(core) = doc.get_mut("core").and_then(Item::as_table_mut)
+                    {
+                        core.remove("remote");
+                    }
+                    Ok(())
+                })?;
+            }
+            ui.info(&format!("removed remote `{name}`"));
+        }
+        Action::Default { name, local } => {
+            if !repo.config.remotes.contains_key(&name) {
+                return Err(usage(format!(
+                    "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
+                )));
+            }
+            config::edit(&file(local), |doc| {
+                set_default(doc, &name);
+                Ok(())
+            })?;
+            ui.info(&format!("`{name}` is now the default remote"));
+        }
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> anyhow::Result<()> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(usage(format!(
+            "`{name}` is not a valid remote name: use letters, digits, `-` and `_`"
+        )));
+    }
+    Ok(())
+}
+
+fn remote_table<'a>(doc: &'a mut DocumentMut, name: &str) -> &'a mut Table {
+    let remotes = doc.entry("remotes").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    remotes
+        .as_table_mut()
+        .expect("`remotes` is a table")
+        .entry(name)
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .expect("a remote is a table")
+}
+
+fn set_default(doc: &mut DocumentMut, name: &str) {
+    let core = doc
+        .entry("core")
+        .or_insert_with(|| Item::Table(Table::new()));
+    if let Some(t) = core.as_table_mut() {
+        t.insert("remote", value(name));
+    }
+}

@@ -1,0 +1,225 @@
+//! HTTP(S) remotes served WebDAV-style (nginx's dav module, rclone, any server that takes
+//! GET, HEAD and PUT). reqwest does the protocol; uploads stream from the file, so memory
+//! stays bounded; downloads resume with `Range`. Listing is not offered (many servers
+//! refuse `PROPFIND Depth: infinity`), so existence is checked per object.
+
+use super::{Backend, ErrorKind, RemoteError};
+use crate::config::RemoteConfig;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use reqwest::StatusCode;
+use std::path::Path;
+use std::time::Duration;
+
+pub struct Http {
+    client: reqwest::Client,
+    base: url::Url,
+    /// The URL for messages: user info removed.
+    shown: String,
+    auth: Option<(String, Option<String>)>,
+}
+
+impl Http {
+    pub fn open(url: &url::Url, remote: &RemoteConfig) -> anyhow::Result<Self> {
+        let mut base = url.clone();
+        let mut auth = None;
+        if !url.username().is_empty() {
+            auth = Some((
+                url.username().to_string(),
+                url.password().map(str::to_owned),
+            ));
+        }
+        if let Some(user) = &remote.user {
+            auth = Some((user.clone(), remote.password.clone()));
+        }
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(60))
+            .build()?;
+        let shown = super::redact(url.as_str());
+        Ok(Http {
+            client,
+            base,
+            shown,
+            auth,
+        })
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        key: &str,
+    ) -> Result<reqwest::RequestBuilder, RemoteError> {
+        let url = self.base.join(key).map_err(|e| {
+            RemoteError::new(
+                ErrorKind::Fatal,
+                format!("`{key}` on remote `{}`: {e}", self.shown),
+            )
+        })?;
+        let req = self.client.request(method, url);
+        Ok(match &self.auth {
+            Some((user, pass)) => req.basic_auth(user, pass.as_ref()),
+            None => req,
+        })
+    }
+
+    fn send_error(&self, key: &str, e: reqwest::Error) -> RemoteError {
+        // reqwest's message carries the URL; ours was built without credentials.
+        let kind = if e.is_builder() {
+            ErrorKind::Fatal
+        } else {
+            ErrorKind::Transient
+        };
+        RemoteError::new(
+            kind,
+            format!("`{key}` on remote `{}`: {}", self.shown, error_chain(&e)),
+        )
+    }
+
+    fn status_error(&self, key: &str, op: &str, status: StatusCode) -> RemoteError {
+        let (kind, hint) = match status {
+            StatusCode::NOT_FOUND => (ErrorKind::NotFound, ""),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (
+                ErrorKind::Auth,
+                "\nhint: set `user` and `password` for this remote in `.mlv/config.local.toml`",
+            ),
+            s if s.is_server_error()
+                || s == StatusCode::TOO_MANY_REQUESTS
+                || s == StatusCode::REQUEST_TIMEOUT =>
+            {
+                (ErrorKind::Transient, "")
+            }
+            _ => (ErrorKind::Fatal, ""),
+        };
+        RemoteError::new(
+            kind,
+            format!(
+                "{op} `{key}` on remote `{}`: server answered {status}{hint}",
+                self.shown
+            ),
+        )
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut cur: Option<&dyn std::error::Error> = e.source();
+    while let Some(c) = cur {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    if out.is_empty() {
+        "request failed".to_string()
+    } else {
+        out
+    }
+}
+
+#[async_trait]
+impl Backend for Http {
+    fn url(&self) -> &str {
+        &self.shown
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
+        let resp = self
+            .request(reqwest::Method::HEAD, key)?
+            .send()
+            .await
+            .map_err(|e| self.send_error(key, e))?;
+        match resp.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            s => Err(self.status_error(key, "checking", s)),
+        }
+    }
+
+    async fn list(&self, _prefix: &str) -> Result<Option<Vec<String>>, RemoteError> {
+        Ok(None)
+    }
+
+    async fn get(
+        &self,
+        key: &str,
+        offset: u64,
+    ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError> {
+        let mut req = self.request(reqwest::Method::GET, key)?;
+        if offset > 0 {
+            req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        }
+        let resp = req.send().await.map_err(|e| self.send_error(key, e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(self.status_error(key, "downloading", status));
+        }
+        if offset > 0 && status != StatusCode::PARTIAL_CONTENT {
+            return Err(RemoteError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "remote `{}` ignored the range request for `{key}`",
+                    self.shown
+                ),
+            ));
+        }
+        let (shown, key) = (self.shown.clone(), key.to_string());
+        Ok(resp
+            .bytes_stream()
+            .map(move |r| {
+                r.map_err(|e| {
+                    RemoteError::new(
+                        ErrorKind::Transient,
+                        format!(
+                            "downloading `{key}` from remote `{shown}`: {}",
+                            error_chain(&e)
+                        ),
+                    )
+                })
+            })
+            .boxed())
+    }
+
+    async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
+        let file = tokio::fs::File::open(path).await.map_err(|e| {
+            RemoteError::new(
+                ErrorKind::Fatal,
+                format!("reading `{}` to upload it: {e}", path.display()),
+            )
+        })?;
+        let body =
+            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+        let resp = self
+            .request(reqwest::Method::PUT, key)?
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.send_error(key, e))?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            s => Err(self.status_error(key, "uploading", s)),
+        }
+    }
+
+    async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
+        let resp = self
+            .request(reqwest::Method::PUT, key)?
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| self.send_error(key, e))?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            s => Err(self.status_error(key, "uploading", s)),
+        }
+    }
+}

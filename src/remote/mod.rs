@@ -1,0 +1,120 @@
+//! Remote storage behind one trait: a folder (the embedded default), S3 and S3-compatible
+//! servers, GCS and Azure (through the `object_store` crate), and HTTP/WebDAV servers.
+//! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
+
+mod http;
+mod local;
+mod objstore;
+
+use crate::config::RemoteConfig;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What went wrong talking to a remote; every message names the remote (credentials
+/// redacted) and the object.
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct RemoteError {
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The object is not there.
+    NotFound,
+    /// Credentials missing or refused.
+    Auth,
+    /// Worth retrying: connection refused or reset, timeout, 5xx.
+    Transient,
+    /// Anything else: retrying would not help.
+    Fatal,
+}
+
+impl RemoteError {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        RemoteError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The remote storage protocol every backend speaks. Keys are relative to the remote root.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The remote's URL for messages, without credentials.
+    fn url(&self) -> &str;
+    async fn exists(&self, key: &str) -> Result<bool, RemoteError>;
+    /// Every key under `prefix`, or `None` when the protocol cannot list (plain HTTP).
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, RemoteError>;
+    /// The object's bytes from `offset` on, as a stream, so a broken download resumes.
+    async fn get(
+        &self,
+        key: &str,
+        offset: u64,
+    ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError>;
+    /// Uploads a cache file, streaming it with bounded memory; create-only where the
+    /// protocol allows, so an existing object is never rewritten.
+    async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError>;
+    async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError>;
+}
+
+/// Opens the backend for a remote's URL and settings. A malformed URL or unknown scheme is
+/// a usage error.
+pub fn open(name: &str, remote: &RemoteConfig, root: &Path) -> anyhow::Result<Arc<dyn Backend>> {
+    let url = remote.url.as_str();
+    let bad = |why: &str| {
+        crate::error::usage(format!(
+            "remote `{name}` has URL `{}` that {why}\nhint: use a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://; fix it with `git mlv remote set {name} url <url>`",
+            redact(url)
+        ))
+    };
+    if !url.contains("://") {
+        return Ok(Arc::new(local::Local::new(&root.join(url), url)));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| bad(&format!("does not parse ({e})")))?;
+    match parsed.scheme() {
+        "file" => {
+            let path = parsed
+                .to_file_path()
+                .map_err(|_| bad("is not a local path"))?;
+            Ok(Arc::new(local::Local::new(&path, url)))
+        }
+        "s3" | "gs" | "az" | "azure" | "abfs" => {
+            Ok(Arc::new(objstore::ObjStore::open(name, &parsed, remote)?))
+        }
+        "http" | "https" => Ok(Arc::new(http::Http::open(&parsed, remote)?)),
+        other => Err(bad(&format!("has the unknown scheme `{other}`"))),
+    }
+}
+
+/// The URL without a user name or password, for every message and listing.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("***");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials_in_urls() {
+        assert_eq!(
+            redact("https://alice:s3cret@host/data"),
+            "https://***@host/data"
+        );
+        assert_eq!(redact("s3://bucket/prefix"), "s3://bucket/prefix");
+        assert_eq!(redact("/mnt/nas/store"), "/mnt/nas/store");
+    }
+}

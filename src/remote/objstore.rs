@@ -1,0 +1,269 @@
+//! S3 (and S3-compatible servers), Google Cloud Storage and Azure Blob Storage, through the
+//! `object_store` crate: request signing, multipart uploads and listing are its job.
+//! Retries are the transfer engine's, the same for every backend, so the crate's own are off.
+
+use super::{Backend, ErrorKind, RemoteError};
+use crate::config::RemoteConfig;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as StorePath;
+use object_store::{
+    ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, RetryConfig, WriteMultipart,
+};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// Objects above this size are uploaded in parts.
+const MULTIPART_THRESHOLD: u64 = 16 << 20;
+const PART_SIZE: usize = 16 << 20;
+/// Parts of one object in flight at once: bounds memory to ~4 parts per big upload.
+const PARTS_IN_FLIGHT: usize = 3;
+
+pub struct ObjStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    url: String,
+}
+
+impl ObjStore {
+    pub fn open(name: &str, url: &url::Url, remote: &RemoteConfig) -> anyhow::Result<Self> {
+        let bucket = url.host_str().unwrap_or_default().to_string();
+        if bucket.is_empty() {
+            return Err(crate::error::usage(format!(
+                "remote `{name}` has URL `{url}` without a bucket or container\nhint: write it as {}://bucket/prefix",
+                url.scheme()
+            )));
+        }
+        let prefix = url.path().trim_matches('/').to_string();
+        let client = ClientOptions::new()
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_timeout(Duration::from_secs(120))
+            .with_allow_http(true);
+        let retry = RetryConfig {
+            max_retries: 0,
+            retry_timeout: Duration::from_secs(1),
+            ..RetryConfig::default()
+        };
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "s3" => {
+                let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(&bucket)
+                    .with_client_options(client)
+                    .with_retry(retry);
+                if let Some(endpoint) = &remote.endpoint {
+                    // botocore's rule: with a custom endpoint, path-style is the default.
+                    b = b
+                        .with_endpoint(endpoint)
+                        .with_virtual_hosted_style_request(false);
+                }
+                if let Some(path_style) = remote.path_style {
+                    b = b.with_virtual_hosted_style_request(!path_style);
+                }
+                let region = remote
+                    .region
+                    .clone()
+                    .or_else(|| std::env::var("AWS_REGION").ok())
+                    .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok());
+                b = b.with_region(region.unwrap_or_else(|| "us-east-1".into()));
+                if let Some(creds) = crate::credentials::aws(remote)? {
+                    b = b
+                        .with_access_key_id(creds.access_key_id)
+                        .with_secret_access_key(creds.secret_access_key);
+                    if let Some(t) = creds.session_token {
+                        b = b.with_token(t);
+                    }
+                }
+                Arc::new(b.build().map_err(|e| config_error(name, e))?)
+            }
+            "gs" => Arc::new(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_bucket_name(&bucket)
+                    .with_client_options(client)
+                    .with_retry(retry)
+                    .build()
+                    .map_err(|e| config_error(name, e))?,
+            ),
+            _ => {
+                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_container_name(&bucket)
+                    .with_client_options(client)
+                    .with_retry(retry);
+                if let Some(endpoint) = &remote.endpoint {
+                    b = b.with_endpoint(endpoint.clone()).with_allow_http(true);
+                }
+                Arc::new(b.build().map_err(|e| config_error(name, e))?)
+            }
+        };
+        Ok(ObjStore {
+            store,
+            prefix,
+            url: url.to_string(),
+        })
+    }
+
+    fn path(&self, key: &str) -> StorePath {
+        if self.prefix.is_empty() {
+            StorePath::from(key)
+        } else {
+            StorePath::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    fn err(&self, key: &str, e: object_store::Error) -> RemoteError {
+        map_error(&self.url, key, e)
+    }
+}
+
+fn config_error(name: &str, e: object_store::Error) -> anyhow::Error {
+    crate::error::usage(format!(
+        "remote `{name}` cannot be opened: {e}\nhint: check its URL, endpoint and region with `git mlv remote list`"
+    ))
+}
+
+pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteError {
+    use object_store::Error as E;
+    let (kind, hint) = match &e {
+        E::NotFound { .. } => (ErrorKind::NotFound, ""),
+        E::Unauthenticated { .. } | E::PermissionDenied { .. } => (
+            ErrorKind::Auth,
+            "\nhint: check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or `.mlv/config.local.toml`)",
+        ),
+        E::Generic { .. } => {
+            let text = format!("{e:?}");
+            if text.contains("SignatureDoesNotMatch")
+                || text.contains("InvalidAccessKeyId")
+                || text.contains("AccessDenied")
+            {
+                (
+                    ErrorKind::Auth,
+                    "\nhint: check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or `.mlv/config.local.toml`)",
+                )
+            } else if text.contains("Missing") && text.contains("credential")
+                || text.contains("NoCredentials")
+            {
+                (
+                    ErrorKind::Auth,
+                    "\nhint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, for this remote",
+                )
+            } else {
+                (ErrorKind::Transient, "")
+            }
+        }
+        _ => (ErrorKind::Fatal, ""),
+    };
+    RemoteError::new(kind, format!("`{key}` on remote `{url}`: {e}{hint}"))
+}
+
+#[async_trait]
+impl Backend for ObjStore {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
+        match self.store.head(&self.path(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.err(key, e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, RemoteError> {
+        let base = self.path(prefix);
+        let strip = if self.prefix.is_empty() {
+            0
+        } else {
+            self.prefix.len() + 1
+        };
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&base))
+            .try_collect()
+            .await
+            .map_err(|e| self.err(prefix, e))?;
+        Ok(Some(
+            metas
+                .into_iter()
+                .map(|m| m.location.as_ref()[strip..].to_string())
+                .collect(),
+        ))
+    }
+
+    async fn get(
+        &self,
+        key: &str,
+        offset: u64,
+    ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError> {
+        let opts = GetOptions {
+            range: (offset > 0).then_some(GetRange::Offset(offset)),
+            ..GetOptions::default()
+        };
+        let result = self
+            .store
+            .get_opts(&self.path(key), opts)
+            .await
+            .map_err(|e| self.err(key, e))?;
+        let (url, key) = (self.url.clone(), key.to_string());
+        Ok(result
+            .into_stream()
+            .map(move |r| r.map_err(|e| map_error(&url, &key, e)))
+            .boxed())
+    }
+
+    async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
+        let io_err = |e: std::io::Error| {
+            RemoteError::new(
+                ErrorKind::Fatal,
+                format!("reading `{}` to upload it: {e}", path.display()),
+            )
+        };
+        if size <= MULTIPART_THRESHOLD {
+            let bytes = tokio::fs::read(path).await.map_err(io_err)?;
+            return self.put_bytes(key, Bytes::from(bytes)).await;
+        }
+        let upload = self
+            .store
+            .put_multipart(&self.path(key))
+            .await
+            .map_err(|e| self.err(key, e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).await.map_err(io_err)?;
+            if n == 0 {
+                break;
+            }
+            writer
+                .wait_for_capacity(PARTS_IN_FLIGHT)
+                .await
+                .map_err(|e| self.err(key, e))?;
+            writer.write(&buf[..n]);
+        }
+        writer.finish().await.map_err(|e| self.err(key, e))?;
+        Ok(())
+    }
+
+    async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&self.path(key), PutPayload::from(bytes), opts)
+            .await
+        {
+            // Content-addressed: an object already there holds these very bytes.
+            Ok(_)
+            | Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(()),
+            Err(e) => Err(self.err(key, e)),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Moving tracked data between the cache and a remote: which objects a selection needs,
+//! push (files first, each directory's manifest only after all its files), fetch
+//! (manifests first, then the files they list), and what a remote lacks.
+
+use crate::cache::{Cache, CacheError};
+use crate::hash::Hash;
+use crate::manifest::Manifest;
+use crate::progress::Progress;
+use crate::repo::Tracked;
+use crate::transfer::{Engine, Failure, Summary};
+use std::collections::{HashMap, HashSet};
+
+/// The objects one tracked path needs, as far as the cache can tell.
+struct Needed {
+    /// File objects with their sizes.
+    files: Vec<(Hash, u64)>,
+    /// A directory's manifest (hash, byte size), which must reach a remote last.
+    manifest: Option<(Hash, u64)>,
+}
+
+/// What a tracked path needs, read from the cache; `sub` limits a directory to the files
+/// at or below that relative path.
+fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> Result<Needed, CacheError> {
+    if !t.pointer.is_dir() {
+        return Ok(Needed {
+            files: vec![(t.pointer.hash, t.pointer.size)],
+            manifest: None,
+        });
+    }
+    let bytes = cache.read_verified(&t.pointer.hash)?;
+    let manifest = Manifest::from_bytes(&bytes, &t.pointer.hash)
+        .map_err(|e| CacheError::Io(std::io::Error::other(e.to_string())))?;
+    let within = |p: &str| {
+        sub.is_none_or(|s| p == s || p.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
+    };
+    let files = manifest
+        .entries()
+        .iter()
+        .filter(|e| within(&e.path))
+        .map(|e| (e.hash, e.size))
+        .collect();
+    Ok(Needed {
+        files,
+        manifest: Some((t.pointer.hash, bytes.len() as u64)),
+    })
+}
+
+/// The result of a push: the transfer summary and the tracked paths that could not be
+/// pushed because the cache lacks their data.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct PushReport {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub not_in_cache: Vec<String>,
+}
+
+pub async fn push(
+    cache: &Cache,
+    engine: &Engine,
+    selected: &[(Tracked, Option<String>)],
+    progress: &dyn Progress,
+) -> anyhow::Result<PushReport> {
+    let mut report = PushReport::default();
+    let mut files: HashMap<Hash, u64> = HashMap::new();
+    let mut manifests: Vec<(Hash, u64, Vec<Hash>)> = Vec::new();
+    for (t, _) in selected {
+        let need = match needed(cache, t, None) {
+            Ok(n) => n,
+            Err(CacheError::Missing { .. }) => {
+                report.not_in_cache.push(t.path.to_string());
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if need.files.iter().any(|(h, _)| !cache.contains(h)) {
+            report.not_in_cache.push(t.path.to_string());
+            continue;
+        }
+        if let Some((h, size)) = need.manifest {
+            manifests.push((h, size, need.files.iter().map(|(f, _)| *f).collect()));
+        }
+        files.extend(need.files);
+    }
+    engine.check_format(true).await?;
+    let all: Vec<Hash> = files
+        .keys()
+        .copied()
+        .chain(manifests.iter().map(|m| m.0))
+        .collect();
+    let missing = engine.missing(&all).await?;
+    let uploads: Vec<(Hash, u64)> = files
+        .iter()
+        .filter(|(h, _)| missing.contains(h))
+        .map(|(h, s)| (*h, *s))
+        .collect();
+    let manifest_uploads: Vec<&(Hash, u64, Vec<Hash>)> = manifests
+        .iter()
+        .filter(|m| missing.contains(&m.0))
+        .collect();
+    progress.start(
+        (uploads.len() + manifest_uploads.len()) as u64,
+        uploads.iter().map(|u| u.1).sum::<u64>()
+            + manifest_uploads.iter().map(|m| m.1).sum::<u64>(),
+    );
+    let mut summary = engine.upload(cache, uploads, progress).await;
+    let failed: HashSet<String> = summary.failed.iter().map(|f| f.object.clone()).collect();
+    // A manifest goes up only once every file it lists is on the remote.
+    let (ready, blocked): (Vec<_>, Vec<_>) = manifest_uploads
+        .into_iter()
+        .partition(|m| m.2.iter().all(|f| !failed.contains(&f.to_string())));
+    for m in blocked {
+        summary.failed.push(Failure {
+            object: m.0.to_string(),
+            error: "directory manifest held back because some of its files failed to upload".into(),
+        });
+    }
+    summary.merge(
+        engine
+            .upload(cache, ready.iter().map(|m| (m.0, m.1)).collect(), progress)
+            .await,
+    );
+    summary.present = (all.len() - missing.len()) as u64;
+    report.summary = summary;
+    Ok(report)
+}
+
+/// Downloads what the selection needs and the cache lacks: manifests first, then files.
+pub async fn fetch(
+    cache: &Cache,
+    engine: &Engine,
+    selected: &[(Tracked, Option<String>)],
+    progress: &dyn Progress,
+) -> anyhow::Result<Summary> {
+    engine.check_format(false).await?;
+    let mut summary = Summary::default();
+    let manifests: Vec<(Hash, u64)> = selected
+        .iter()
+        .filter(|(t, _)| t.pointer.is_dir() && !cache.contains(&t.pointer.hash))
+        .map(|(t, _)| (t.pointer.hash, 0))
+        .collect::<HashMap<_, _>>()
+        .into_iter()
+        .collect();
+    summary.merge(engine.download(cache, manifests, progress).await);
+    let mut files: HashMap<Hash, u64> = HashMap::new();
+    let mut present = 0u64;
+    for (t, sub) in selected {
+        let need = match needed(cache, t, sub.as_deref()) {
+            Ok(n) => n,
+            Err(CacheError::Missing { .. }) => continue, // its manifest failed above, already reported
+            Err(e) => return Err(e.into()),
+        };
+        for (h, size) in need.files {
+            if cache.contains(&h) {
+                present += 1;
+            } else {
+                files.insert(h, size);
+            }
+        }
+    }
+    let files: Vec<(Hash, u64)> = files.into_iter().collect();
+    progress.start(files.len() as u64, files.iter().map(|f| f.1).sum());
+    summary.merge(engine.download(cache, files, progress).await);
+    summary.present += present;
+    Ok(summary)
+}
+
+/// For each tracked path, how many of its objects the remote lacks (`status -r`).
+pub async fn missing_on_remote(
+    cache: &Cache,
+    engine: &Engine,
+    selected: &[(Tracked, Option<String>)],
+) -> anyhow::Result<Vec<(String, usize)>> {
+    let mut per_path = Vec::new();
+    let mut all = Vec::new();
+    for (t, _) in selected {
+        match needed(cache, t, None) {
+            Ok(n) => {
+                let hashes: Vec<Hash> = n
+                    .files
+                    .iter()
+                    .map(|f| f.0)
+                    .chain(n.manifest.map(|m| m.0))
+                    .collect();
+                all.extend(hashes.iter().copied());
+                per_path.push((t.path.to_string(), hashes));
+            }
+            // Without the manifest locally, ask only for the manifest itself.
+            Err(CacheError::Missing { .. }) => {
+                all.push(t.pointer.hash);
+                per_path.push((t.path.to_string(), vec![t.pointer.hash]));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let missing = engine.missing(&all).await?;
+    Ok(per_path
+        .into_iter()
+        .map(|(p, hashes)| (p, hashes.iter().filter(|x| missing.contains(x)).count()))
+        .collect())
+}

@@ -1,0 +1,540 @@
+//! Remotes against real storage: a folder, s3s-fs for `s3://` and nginx WebDAV for
+//! `http://`. Each scenario runs once per backend (see `each_backend!`).
+
+use crate::servers::{self, ACCESS_KEY, BUCKET, HTTP_PASSWORD, HTTP_USER, SECRET_KEY, Server};
+use crate::support::{TestEnv, b3};
+use predicates::prelude::*;
+use predicates::str::contains;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const PREFIX: &str = "team/proj";
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Kind {
+    Folder,
+    S3,
+    Http,
+}
+
+pub struct Remote {
+    pub kind: Kind,
+    pub server: Option<Server>,
+    folder: tempfile::TempDir,
+}
+
+impl Remote {
+    pub fn start(kind: Kind) -> Self {
+        let server = match kind {
+            Kind::Folder => None,
+            Kind::S3 => Some(servers::s3()),
+            Kind::Http => Some(servers::http(false)),
+        };
+        Remote {
+            kind,
+            server,
+            folder: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("a server backs this remote")
+    }
+
+    pub fn url(&self) -> String {
+        match self.kind {
+            Kind::Folder => self.folder.path().join(PREFIX).display().to_string(),
+            Kind::S3 => format!("s3://{BUCKET}/{PREFIX}"),
+            Kind::Http => format!("{}/{BUCKET}/{PREFIX}", self.server().url()),
+        }
+    }
+
+    /// `git mlv remote add store … --default`, plus this machine's credentials.
+    pub fn add_to(&self, env: &TestEnv) {
+        let url = self.url();
+        let mut args = vec!["remote", "add", "store", url.as_str(), "--default"];
+        let endpoint;
+        if self.kind == Kind::S3 {
+            endpoint = self.server().url();
+            args.extend(["--endpoint", endpoint.as_str()]);
+        }
+        env.mlv(&args).assert().success();
+        self.credentials(env);
+    }
+
+    /// Credentials go to `.mlv/config.local.toml`, as a machine's own settings.
+    pub fn credentials(&self, env: &TestEnv) {
+        if self.kind == Kind::S3 {
+            env.mlv(&["remote", "set", "store", "access_key_id", ACCESS_KEY])
+                .assert()
+                .success();
+            env.mlv(&["remote", "set", "store", "secret_access_key", SECRET_KEY])
+                .assert()
+                .success();
+        }
+    }
+
+    /// The file on the storage server's disk that holds object `hash`.
+    pub fn object_file(&self, hash: &str) -> PathBuf {
+        let hex = hash.strip_prefix("b3:").unwrap();
+        let key = format!("b3/{}/{}", &hex[..2], &hex[2..]);
+        match self.kind {
+            Kind::Folder => self.folder.path().join(PREFIX).join(key),
+            _ => self.server().object_file(PREFIX, &key),
+        }
+    }
+}
+
+/// Runs each scenario once per backend, as `<scenario>::folder`, `::s3` and `::http`.
+macro_rules! each_backend {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use super::Kind;
+            #[test]
+            fn folder() { super::$scenario(Kind::Folder) }
+            #[test]
+            fn s3() { super::$scenario(Kind::S3) }
+            #[test]
+            fn http() { super::$scenario(Kind::Http) }
+        }
+    )*};
+}
+
+each_backend!(
+    push_clone_pull_round_trip,
+    corrupt_remote_object_never_enters_the_cache,
+    killed_pull_resumes_big_download
+);
+
+fn project_with_data(remote: &Remote) -> TestEnv {
+    let env = TestEnv::new();
+    env.make_dataset("data", 40, "v1");
+    env.write("models/model.pkl", b"weights".repeat(1000));
+    env.mlv(&["add", "data", "models/model.pkl"])
+        .assert()
+        .success();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data and model"]);
+    env
+}
+
+fn push_clone_pull_round_trip(kind: Kind) {
+    let remote = Remote::start(kind);
+    let env = project_with_data(&remote);
+    let pushed = env.json(&["push"]);
+    assert_eq!(
+        pushed["transferred"], 42,
+        "40 files, a manifest and the model: {pushed}"
+    );
+    assert_eq!(pushed["failed"].as_array().unwrap().len(), 0);
+    let again = env.json(&["push"]);
+    assert_eq!(
+        again["transferred"], 0,
+        "a re-push transfers nothing: {again}"
+    );
+    assert_eq!(again["present"], 42);
+
+    // A teammate clones and pulls only what they need.
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    mate.mlv(&["pull", "models/model.pkl"]).assert().success();
+    assert_eq!(mate.read("models/model.pkl"), env.read("models/model.pkl"));
+    assert!(
+        !mate.exists("data"),
+        "a pull by path fetches only that path"
+    );
+    // A single folder inside a tracked directory.
+    mate.mlv(&["pull", "data/part1"]).assert().success();
+    assert_eq!(mate.read_str("data/part1/f1.csv"), "v1,1\n");
+    assert!(!mate.exists("data/part0"));
+    let full = mate.json(&["pull"]);
+    assert_eq!(
+        full["fetch"]["failed"].as_array().unwrap().len(),
+        0,
+        "{full}"
+    );
+    for i in 0..40 {
+        let p = format!("data/part{}/f{i}.csv", i % 3);
+        assert_eq!(mate.read(&p), env.read(&p), "{p} is byte-identical");
+    }
+    mate.mlv(&["status", "--check"]).assert().success();
+    // The remote holds the same keys as the cache and a format marker.
+    assert!(remote.object_file(&env.pointer_hash("data")).is_file());
+    mate.mlv(&["fsck", "-r", "store"])
+        .assert()
+        .success()
+        .stderr(contains("0 bad"));
+}
+
+fn corrupt_remote_object_never_enters_the_cache(kind: Kind) {
+    let remote = Remote::start(kind);
+    let env = project_with_data(&remote);
+    env.mlv(&["push"]).assert().success();
+    let model_hash = env.pointer_hash("models/model.pkl");
+    let file = remote.object_file(&model_hash);
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, b"tampered bytes").unwrap();
+
+    env.mlv(&["fsck", "-r", "store"])
+        .assert()
+        .code(1)
+        .stdout(contains(format!("bad {model_hash}")));
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    mate.mlv(&["pull"])
+        .assert()
+        .code(1)
+        .stderr(contains(&model_hash))
+        .stderr(contains("corrupt"))
+        .stderr(contains("store"));
+    assert!(
+        !mate.object(&model_hash).exists(),
+        "a corrupt object is never admitted to the cache"
+    );
+    assert!(
+        !mate.exists("models/model.pkl"),
+        "nor written to the workspace"
+    );
+    assert_eq!(
+        mate.read_str("data/part0/f0.csv"),
+        "v1,0\n",
+        "everything that verified was checked out"
+    );
+}
+
+fn killed_pull_resumes_big_download(kind: Kind) {
+    let remote = Remote::start(kind);
+    let env = TestEnv::new();
+    let bytes: Vec<u8> = (0..(160u32 << 20))
+        .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
+        .collect();
+    env.write("big.bin", &bytes);
+    env.mlv(&["add", "big.bin"]).assert().success();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "big"]);
+    env.mlv(&["push"]).assert().success();
+
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    let partial = mate
+        .cache_dir()
+        .join("tmp")
+        .join(format!("partial-{}", &b3(&bytes)[3..]));
+    let mut child = mate.mlv_process(&["pull", "-j", "1"]).spawn().unwrap();
+    let start = Instant::now();
+    while std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) < (8 << 20) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "download did not start"
+        );
+        if child.try_wait().unwrap().is_some() {
+            panic!("pull finished before it could be interrupted");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !mate.object(&b3(&bytes)).exists(),
+        "no partial object in the cache"
+    );
+    let pulled = mate.json(&["pull"]);
+    assert!(
+        pulled["fetch"]["resumed_bytes"].as_u64().unwrap() >= 8 << 20,
+        "resumed, not restarted: {pulled}"
+    );
+    assert_eq!(
+        pulled["fetch"]["resumed_bytes"].as_u64().unwrap()
+            + pulled["fetch"]["bytes"].as_u64().unwrap(),
+        bytes.len() as u64
+    );
+    assert_eq!(mate.read("big.bin"), bytes);
+}
+
+#[test]
+fn server_stopped_mid_push_fails_clearly_and_the_same_push_completes_after_restart() {
+    for kind in [Kind::S3, Kind::Http] {
+        let mut remote = Remote::start(kind);
+        let env = TestEnv::new();
+        // Enough bytes that the push is still running when the server goes away.
+        for i in 0..300u32 {
+            let bytes: Vec<u8> = (0..(512u32 << 10))
+                .map(|j| (j.wrapping_mul(2654435761).wrapping_add(i) >> 7) as u8)
+                .collect();
+            env.write(&format!("data/f{i}.bin"), bytes);
+        }
+        env.mlv(&["add", "data"]).assert().success();
+        remote.add_to(&env);
+        let child = env.mlv_process(&["push", "-j", "1"]).spawn().unwrap();
+        let store = remote
+            .object_file(&b3(b"x"))
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let start = Instant::now();
+        while !store.exists() || std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0) < 2 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "push did not start"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        remote.server.as_mut().unwrap().stop();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("store") && stderr.contains("run the same command again"),
+            "{stderr}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "a dead server fails the push in bounded time"
+        );
+        remote.server.as_mut().unwrap().restart();
+        let done = env.json(&["push"]);
+        assert_eq!(done["failed"].as_array().unwrap().len(), 0, "{done}");
+        assert!(
+            done["present"].as_u64().unwrap() > 0,
+            "objects pushed before the stop are not sent again: {done}"
+        );
+        env.mlv(&["fsck", "-r", "store"]).assert().success();
+        let again = env.json(&["push"]);
+        assert_eq!(again["transferred"], 0);
+    }
+}
+
+#[test]
+fn wrong_credentials_fail_clearly_without_printing_the_secret() {
+    // S3: a wrong secret is refused by SigV4 checking.
+    let remote = Remote::start(Kind::S3);
+    let env = project_with_data(&remote);
+    env.mlv(&[
+        "remote",
+        "set",
+        "store",
+        "secret_access_key",
+        "wrong-secret-value",
+    ])
+    .assert()
+    .success();
+    let out = env.mlv(&["push"]).assert().code(1).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("credentials"), "{stderr}");
+    assert!(
+        !stderr.contains("wrong-secret-value") && !stderr.contains(SECRET_KEY),
+        "{stderr}"
+    );
+    assert!(
+        !env.read_str(".mlv/config.toml")
+            .contains("wrong-secret-value"),
+        "secrets stay out of the committed config"
+    );
+    assert!(
+        env.read_str(".mlv/config.local.toml")
+            .contains("wrong-secret-value")
+    );
+
+    // HTTP with basic auth: no credentials, then credentials in the URL (redacted everywhere).
+    let server = servers::http(true);
+    let env = TestEnv::new();
+    env.write("m.bin", "model");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    let url = format!("{}/{BUCKET}/x", server.url());
+    env.mlv(&["remote", "add", "web", &url, "--default"])
+        .assert()
+        .success();
+    env.mlv(&["push"])
+        .assert()
+        .code(1)
+        .stderr(contains("401"))
+        .stderr(contains("hint:"));
+    let with_password = url.replace("http://", &format!("http://{HTTP_USER}:{HTTP_PASSWORD}@"));
+    env.mlv(&["remote", "add", "web2", &with_password])
+        .assert()
+        .code(2)
+        .stderr(contains("--local"));
+    env.mlv(&["remote", "add", "web2", &with_password, "--local"])
+        .assert()
+        .success();
+    env.mlv(&["push", "-r", "web2"]).assert().success();
+    let listed = env
+        .mlv(&["remote", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(!String::from_utf8_lossy(&listed).contains(HTTP_PASSWORD));
+    // A committed config holding a secret is refused outright.
+    env.write(
+        ".mlv/config.toml",
+        "[remotes.bad]\nurl = \"s3://b/p\"\nsecret_access_key = \"leak\"\n",
+    );
+    env.mlv(&["ls"])
+        .assert()
+        .code(2)
+        .stderr(contains("config.local.toml"))
+        .stderr(contains("leak").not());
+}
+
+#[test]
+fn endpoint_with_nothing_listening_fails_within_30_seconds() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = TestEnv::new();
+    env.write("m.bin", "model");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    env.mlv(&["remote", "add", "s3", "s3://b/p", "--endpoint", &endpoint])
+        .assert()
+        .success();
+    env.mlv(&["remote", "add", "web", &format!("{endpoint}/store")])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "s3", "access_key_id", "k"])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "s3", "secret_access_key", "s"])
+        .assert()
+        .success();
+    for name in ["s3", "web"] {
+        let start = Instant::now();
+        env.mlv(&["push", "-r", name])
+            .assert()
+            .code(1)
+            .stderr(contains(format!("127.0.0.1:{port}")));
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{name} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn url_typos_and_unknown_remotes_are_usage_errors() {
+    let env = TestEnv::new();
+    env.mlv(&["remote", "add", "x", "s4://bucket/p"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown scheme `s4`"));
+    env.mlv(&["remote", "add", "x", "s3:///no-bucket"])
+        .assert()
+        .code(2)
+        .stderr(contains("bucket"));
+    env.mlv(&["remote", "add", "bad name", "/tmp/x"])
+        .assert()
+        .code(2);
+    env.write("m.bin", "model");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    env.mlv(&["push"])
+        .assert()
+        .code(2)
+        .stderr(contains("no remote is configured"))
+        .stderr(contains("git mlv remote add"));
+    env.mlv(&["remote", "add", "one", "/tmp/one-remote-for-test"])
+        .assert()
+        .success();
+    env.mlv(&["push", "-r", "two"])
+        .assert()
+        .code(2)
+        .stderr(contains("no remote named `two`"));
+    env.mlv(&["remote", "add", "one", "/tmp/elsewhere"])
+        .assert()
+        .code(2)
+        .stderr(contains("already exists"));
+}
+
+#[test]
+fn remote_commands_edit_the_config() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["remote", "add", "a", "/tmp/a-remote", "--default"])
+        .assert()
+        .success();
+    env.mlv(&[
+        "remote",
+        "add",
+        "b",
+        "s3://bucket/pre",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--region",
+        "eu-west-1",
+    ])
+    .assert()
+    .success();
+    let list = env.json(&["remote", "list"]);
+    assert_eq!(list["remotes"][0]["name"], "a");
+    assert_eq!(list["remotes"][0]["default"], true);
+    assert_eq!(list["remotes"][1]["region"], "eu-west-1");
+    env.mlv(&["remote", "default", "b"]).assert().success();
+    assert!(env.read_str(".mlv/config.toml").contains("remote = \"b\""));
+    assert!(
+        env.read_str(".mlv/config.toml")
+            .contains("# How files get from the cache"),
+        "comments are kept"
+    );
+    env.mlv(&["remote", "set", "b", "jobs", "8"])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "b", "colour", "red"])
+        .assert()
+        .code(2);
+    env.mlv(&["remote", "remove", "b"]).assert().success();
+    let list = env.json(&["remote", "list"]);
+    assert_eq!(list["remotes"].as_array().unwrap().len(), 1);
+    assert!(!env.read_str(".mlv/config.toml").contains("remote = \"b\""));
+}
+
+#[test]
+fn status_with_a_remote_shows_what_is_not_pushed() {
+    let remote = Remote::start(Kind::Folder);
+    let env = project_with_data(&remote);
+    env.mlv(&["status", "-r", "store"])
+        .assert()
+        .success()
+        .stdout(contains("not on remote `store`"));
+    env.mlv(&["status", "-r", "store", "--check"])
+        .assert()
+        .code(1);
+    env.mlv(&["push", "models/model.pkl"]).assert().success();
+    let s = env.json(&["status", "-r", "store"]);
+    assert_eq!(s["artifacts"][1]["path"], "models/model.pkl");
+    assert_eq!(s["artifacts"][1]["not_on_remote"], 0);
+    assert_eq!(s["artifacts"][0]["not_on_remote"], 41);
+    env.mlv(&["push"]).assert().success();
+    env.mlv(&["status", "-r", "store", "--check"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn ci_restores_with_credentials_from_the_environment() {
+    let remote = Remote::start(Kind::S3);
+    let env = project_with_data(&remote);
+    env.mlv(&["push"]).assert().success();
+    let runner = env.clone_repo("runner");
+    let out = runner
+        .mlv(&["pull", "data"])
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(SECRET_KEY));
+    assert_eq!(runner.read_str("data/part2/f5.csv"), "v1,5\n");
+    assert!(!runner.exists("models/model.pkl"));
+}
