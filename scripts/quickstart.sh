@@ -14,8 +14,9 @@ cargo install --locked --quiet --path "$here"
 run git mlv --version
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mlv-quickstart.XXXXXX")"
-step "A throwaway project in $work"
-cd "$work"
+step "A throwaway project in $work/project"
+mkdir "$work/project"
+cd "$work/project"
 run git init -q -b main
 git config user.name "Quickstart"
 git config user.email "quickstart@example.com"
@@ -48,5 +49,20 @@ step "And forward again"
 run git checkout -q HEAD -- data.mlv
 run git mlv checkout
 run git mlv status --check
+
+step "Share it: push to a remote (a plain folder here; s3:// and http:// work the same)"
+run git mlv remote add storage "$work/remote-storage" --default
+run git mlv push
+run git add .mlv/config.toml
+run git commit -qm "Share data through the storage remote"
+run git mlv status -r storage --check
+
+step "A teammate (or a CI runner) clones the code and pulls exactly the data of the commit"
+cd "$work"
+run git clone -q project teammate
+cd teammate
+run git mlv pull
+run diff -r ../project/data data
+echo "teammate/data is byte-identical"
 echo
-echo "Quickstart finished: the project is in $work"
+echo "Quickstart finished: the projects are in $work"
