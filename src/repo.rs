@@ -152,6 +152,28 @@ impl Repo {
             .collect()
     }
 
+    /// The pointers committed at `rev`, read from git's object database; with `None`, the
+    /// pointer files in the work tree.
+    pub fn tracked_at(&self, rev: Option<&str>) -> anyhow::Result<Vec<Tracked>> {
+        let Some(rev) = rev else {
+            return self.tracked();
+        };
+        self.git
+            .files_at(rev, pointer::EXT)?
+            .into_iter()
+            .map(|f| {
+                let shown = PathBuf::from(format!("{rev}:{}", f.path));
+                let text = String::from_utf8(f.data).map_err(|_| PointerError::Invalid {
+                    path: shown.clone(),
+                    reason: "not UTF-8 text".into(),
+                })?;
+                let pointer = Pointer::parse(&text, &shown)?;
+                let path = RepoPath::new(&f.path[..f.path.len() - pointer::EXT.len()]);
+                Ok(Tracked { path, pointer })
+            })
+            .collect()
+    }
+
     pub fn load_pointer(&self, path: &RepoPath) -> Result<Pointer, PointerError> {
         Pointer::load(&path.pointer().to_abs(self.root()))
     }
@@ -160,7 +182,16 @@ impl Repo {
     /// argument selects a tracked path, everything tracked below a folder, or the tracked
     /// directory that contains it. An argument that selects nothing is an error.
     pub fn select(&self, args: &[PathBuf]) -> anyhow::Result<Vec<(Tracked, Option<String>)>> {
-        let all = self.tracked()?;
+        self.select_at(args, None)
+    }
+
+    /// `select` over the pointers committed at `rev` (the work tree's when `None`).
+    pub fn select_at(
+        &self,
+        args: &[PathBuf],
+        rev: Option<&str>,
+    ) -> anyhow::Result<Vec<(Tracked, Option<String>)>> {
+        let all = self.tracked_at(rev)?;
         if args.is_empty() {
             return Ok(all.into_iter().map(|t| (t, None)).collect());
         }

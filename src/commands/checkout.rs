@@ -13,11 +13,31 @@ pub struct Args {
     /// Overwrite or remove workspace files even when their content is not in the cache
     #[arg(long)]
     pub force: bool,
+    /// Use the pointers committed at this git revision (read from git; no file in the work tree changes but the data)
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Write the data under this folder, at the same relative paths, instead of the work tree
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+}
+
+/// What to check out, and where.
+pub struct Request<'a> {
+    pub paths: &'a [PathBuf],
+    pub rev: Option<&'a str>,
+    pub to: Option<&'a std::path::Path>,
+    pub force: bool,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let (summary, missing) = checkout(&repo, &args.paths, args.force, ui)?;
+    let request = Request {
+        paths: &args.paths,
+        rev: args.rev.as_deref(),
+        to: args.to.as_deref(),
+        force: args.force,
+    };
+    let (summary, missing) = checkout(&repo, &request, ui)?;
     if ui.json {
         ui.print_json(&serde_json::json!({ "summary": summary, "missing_from_cache": missing }))?;
     } else {
@@ -30,18 +50,25 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
 /// paths whose objects the cache lacks. Refuses (changing nothing) when unsaved work would be lost.
 pub fn checkout(
     repo: &Repo,
-    paths: &[PathBuf],
-    force: bool,
+    req: &Request,
     ui: &Ui,
 ) -> anyhow::Result<(restore::Summary, Vec<String>)> {
     let _lock = repo.lock(ui)?;
     let cache = repo.cache()?;
     let mut stat = repo.stat_cache();
-    let selected = repo.select(paths)?;
+    let selected = repo.select_at(req.paths, req.rev)?;
     let mut plan = Plan::default();
+    let dest_root = match req.to {
+        Some(dir) => {
+            let dir = std::env::current_dir()?.join(dir);
+            fs_err::create_dir_all(&dir)?;
+            dir.canonicalize()?
+        }
+        None => repo.root().to_path_buf(),
+    };
     let target = restore::Target {
-        dest_root: repo.root(),
-        force,
+        dest_root: &dest_root,
+        force: req.force,
     };
     for (t, sub) in &selected {
         restore::plan(

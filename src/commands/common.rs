@@ -19,6 +19,33 @@ pub struct TransferArgs {
     /// Transfers in flight at once
     #[arg(short = 'j', long = "jobs")]
     pub jobs: Option<usize>,
+    /// Use the pointers committed at this git revision instead of the work tree's (repeatable)
+    #[arg(long = "rev", value_name = "REV")]
+    pub revs: Vec<String>,
+}
+
+impl TransferArgs {
+    /// The selected tracked paths, over every `--rev` given (the work tree's when none).
+    pub fn select(
+        &self,
+        repo: &Repo,
+    ) -> anyhow::Result<Vec<(crate::repo::Tracked, Option<String>)>> {
+        if self.revs.is_empty() {
+            return repo.select(&self.paths);
+        }
+        let mut out: Vec<(crate::repo::Tracked, Option<String>)> = Vec::new();
+        for rev in &self.revs {
+            for (t, sub) in repo.select_at(&self.paths, Some(rev))? {
+                if !out
+                    .iter()
+                    .any(|(o, s)| o.path == t.path && o.pointer == t.pointer && *s == sub)
+                {
+                    out.push((t, sub));
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The engine for the chosen remote, with its name.

@@ -29,7 +29,7 @@ pub fn fetch(
     ui: &Ui,
 ) -> anyhow::Result<(String, crate::transfer::Summary, f64)> {
     let cache = repo.cache()?;
-    let selected = repo.select(&args.paths)?;
+    let selected = args.select(repo)?;
     let (name, engine) = common::engine(repo, args.remote.as_deref(), args.jobs)?;
     let started = std::time::Instant::now();
     let bar = ui.bar("fetching");

@@ -4,11 +4,15 @@ use crate::repo::Repo;
 use crate::ui::{self, Ui};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// List what was tracked at this git revision
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+}
 
-pub fn run(_args: Args, ui: &Ui) -> anyhow::Result<()> {
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let tracked = repo.tracked()?;
+    let tracked = repo.tracked_at(args.rev.as_deref())?;
     if ui.json {
         let list: Vec<_> = tracked
             .iter()

@@ -17,8 +17,18 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ui)?;
     // Check out whatever arrived even when some objects failed; the failures are reported after.
-    let (checked, missing) =
-        super::checkout::checkout(&repo, &args.transfer.paths, args.force, ui)?;
+    if args.transfer.revs.len() > 1 {
+        return Err(crate::error::usage(
+            "`pull` checks out one revision: give `--rev` once (use `fetch` for several)",
+        ));
+    }
+    let request = super::checkout::Request {
+        paths: &args.transfer.paths,
+        rev: args.transfer.revs.first().map(String::as_str),
+        to: None,
+        force: args.force,
+    };
+    let (checked, missing) = super::checkout::checkout(&repo, &request, ui)?;
     if ui.json {
         ui.print_json(&serde_json::json!({
             "fetch": super::common::summary_json(&name, &fetched, seconds)?,

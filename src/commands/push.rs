@@ -13,7 +13,7 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
-    let selected = repo.select(&args.transfer.paths)?;
+    let selected = args.transfer.select(&repo)?;
     let (name, engine) =
         common::engine(&repo, args.transfer.remote.as_deref(), args.transfer.jobs)?;
     let started = std::time::Instant::now();

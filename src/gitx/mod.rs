@@ -13,13 +13,18 @@ pub enum GitError {
     Bare(PathBuf),
     #[error("reading git's index in `{path}`: {reason}")]
     Index { path: PathBuf, reason: String },
+    #[error("`{rev}` is not a revision of this repository{}\nhint: check it with `git rev-parse {rev}`; in a shallow clone, `git fetch --unshallow` brings the missing history", if reason.is_empty() { String::new() } else { format!(" ({reason})") })]
+    BadRevision { rev: String, reason: String },
+    #[error("reading revision `{rev}` from git's object database: {reason}")]
+    Objects { rev: String, reason: String },
 }
 
 impl GitError {
     pub fn exit_code(&self) -> u8 {
         match self {
             GitError::NotARepo(_) | GitError::Bare(_) => 2,
-            GitError::Index { .. } => 1,
+            GitError::BadRevision { .. } => 2,
+            GitError::Index { .. } | GitError::Objects { .. } => 1,
         }
     }
 }
@@ -71,5 +76,62 @@ impl GitRepo {
             .map(|e| e.path(&index).to_string())
             .filter(|p| p == path || p.starts_with(&dir_prefix))
             .collect())
+    }
+}
+
+/// A pointer file as committed at some revision.
+pub struct CommittedFile {
+    /// Repository-relative, `/`-separated path of the pointer file.
+    pub path: String,
+    pub data: Vec<u8>,
+}
+
+impl GitRepo {
+    /// Every file whose name ends with `suffix` in the tree of `rev`, read straight from
+    /// git's object database (the work tree is not touched).
+    pub fn files_at(&self, rev: &str, suffix: &str) -> Result<Vec<CommittedFile>, GitError> {
+        let bad = |reason: String| GitError::BadRevision {
+            rev: rev.to_string(),
+            reason,
+        };
+        let objects = |reason: String| GitError::Objects {
+            rev: rev.to_string(),
+            reason,
+        };
+        let id = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| bad(e.to_string()))?;
+        let commit = id
+            .object()
+            .map_err(|e| bad(e.to_string()))?
+            .peel_to_commit()
+            .map_err(|e| bad(e.to_string()))?;
+        let tree = commit.tree().map_err(|e| objects(e.to_string()))?;
+        let mut recorder = gix::traverse::tree::Recorder::default();
+        tree.traverse()
+            .breadthfirst(&mut recorder)
+            .map_err(|e| objects(e.to_string()))?;
+        let mut out = Vec::new();
+        for entry in recorder.records {
+            if !entry.mode.is_blob() {
+                continue;
+            }
+            let path = entry.filepath.to_string();
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            if name.len() <= suffix.len() || !name.ends_with(suffix) {
+                continue;
+            }
+            let object = self
+                .repo
+                .find_object(entry.oid)
+                .map_err(|e| objects(e.to_string()))?;
+            out.push(CommittedFile {
+                path,
+                data: object.detach().data,
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
     }
 }

@@ -8,5 +8,6 @@ mod add;
 mod checkout;
 mod errors;
 mod remotes;
+mod revisions;
 mod robustness;
 mod status;

@@ -1,0 +1,102 @@
+//! Any revision: pointers read from git's object database, code files left alone.
+
+use crate::remotes::{Kind, Remote};
+use crate::support::TestEnv;
+use predicates::str::contains;
+
+/// Three commits, each with another version of the dataset and of `train.py`.
+fn history() -> TestEnv {
+    let env = TestEnv::new();
+    for v in 1..=3 {
+        env.make_dataset("data", 3 + v, &format!("v{v}"));
+        env.write("train.py", format!("# training code v{v}\n"));
+        env.mlv(&["add", "data"]).assert().success();
+        env.git(&["add", "-A"]);
+        env.git(&["commit", "-qm", &format!("v{v}")]);
+    }
+    env
+}
+
+#[test]
+fn checkout_rev_restores_old_data_without_touching_code_or_pointers() {
+    let env = history();
+    env.write("train.py", "# work in progress\n");
+    let pointer = env.read("data.mlv");
+    env.mlv(&["checkout", "--rev", "HEAD~2", "data"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("data/part0/f0.csv"), "v1,0\n");
+    assert!(!env.exists("data/part1/f4.csv"), "v1 had 4 files");
+    assert_eq!(
+        env.read_str("train.py"),
+        "# work in progress\n",
+        "a modified code file stays modified"
+    );
+    assert_eq!(env.read("data.mlv"), pointer, "no pointer file changes");
+    env.mlv(&["status"])
+        .assert()
+        .success()
+        .stdout(contains("data: out of step"));
+    env.mlv(&["checkout"]).assert().success();
+    assert_eq!(env.read_str("data/part0/f0.csv"), "v3,0\n");
+}
+
+#[test]
+fn checkout_rev_to_another_folder() {
+    let env = history();
+    env.mlv(&["checkout", "--rev", "HEAD~1", "--to", "../snapshot"])
+        .assert()
+        .success();
+    let snap = env.root.parent().unwrap().join("snapshot");
+    assert_eq!(
+        std::fs::read_to_string(snap.join("data/part1/f4.csv")).unwrap(),
+        "v2,4\n"
+    );
+    assert_eq!(
+        env.read_str("data/part0/f0.csv"),
+        "v3,0\n",
+        "the work tree is untouched"
+    );
+}
+
+#[test]
+fn ls_rev_and_bad_revisions() {
+    let env = history();
+    let now = env.json(&["ls"]);
+    let old = env.json(&["ls", "--rev", "HEAD~2"]);
+    assert_eq!(old["artifacts"][0]["files"], 4);
+    assert_ne!(old["artifacts"][0]["hash"], now["artifacts"][0]["hash"]);
+    env.mlv(&["ls", "--rev", "no-such-branch"])
+        .assert()
+        .code(2)
+        .stderr(contains("`no-such-branch` is not a revision"));
+}
+
+#[test]
+fn ci_pulls_exactly_the_artifacts_of_a_commit() {
+    let remote = Remote::start(Kind::Folder);
+    let env = history();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "remote"]);
+    // Push every version, as the pre-push hook would have.
+    env.mlv(&[
+        "push", "--rev", "HEAD~1", "--rev", "HEAD~2", "--rev", "HEAD~3",
+    ])
+    .assert()
+    .success();
+    env.mlv(&["push"]).assert().success();
+    let sha = env.git(&["rev-parse", "HEAD~2"]).trim().to_string();
+    let runner = env.clone_repo("runner");
+    remote.credentials(&runner);
+    let pulled = runner.json(&["pull", "--rev", &sha, "data"]);
+    assert_eq!(pulled["fetch"]["failed"].as_array().unwrap().len(), 0);
+    assert_eq!(runner.read_str("data/part1/f4.csv"), "v2,4\n");
+    // fetch for a revision whose pointers are not in the work tree.
+    let again = env.clone_repo("again");
+    let fetched = again.json(&["fetch", "--rev", "HEAD~3"]);
+    assert_eq!(
+        fetched["transferred"], 5,
+        "a manifest and 4 files: {fetched}"
+    );
+}
