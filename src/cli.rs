@@ -51,6 +51,8 @@ pub enum Command {
     Fetch(commands::fetch::Args),
     /// Fetch, then check out
     Pull(commands::pull::Args),
+    /// Files added, removed and modified inside tracked data between revisions
+    Diff(commands::diff::Args),
     /// Re-hash the cache's objects (or a remote's, with -r) and name every bad one
     Fsck(commands::fsck::Args),
 }

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod compare;
 pub mod config;
 pub mod credentials;
+pub mod diff;
 pub mod fsutil;
 pub mod gitignore;
 pub mod gitx;

@@ -3,6 +3,7 @@
 pub mod add;
 pub mod checkout;
 pub mod common;
+pub mod diff;
 pub mod fetch;
 pub mod fsck;
 pub mod init;
@@ -27,5 +28,6 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Fetch(args) => fetch::run(args, ui),
         Command::Pull(args) => pull::run(args, ui),
         Command::Fsck(args) => fsck::run(args, ui),
+        Command::Diff(args) => diff::run(args, ui),
     }
 }

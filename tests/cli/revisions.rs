@@ -100,3 +100,29 @@ fn ci_pulls_exactly_the_artifacts_of_a_commit() {
         "a manifest and 4 files: {fetched}"
     );
 }
+
+#[test]
+fn diff_between_revisions_and_the_workspace() {
+    let env = history();
+    let d = env.json(&["diff", "HEAD~2", "HEAD~1"]);
+    assert_eq!(d["added"][0]["path"], "data/part1/f4.csv");
+    assert_eq!(d["modified"].as_array().unwrap().len(), 4, "{d}");
+    assert!(d["removed"].as_array().unwrap().is_empty());
+    env.write("data/part0/f0.csv", "edited\n");
+    std::fs::remove_file(env.path("data/part2/f2.csv")).unwrap();
+    env.mlv(&["diff"])
+        .assert()
+        .success()
+        .stdout(contains("modified  data/part0/f0.csv (5 B -> 7 B)"))
+        .stdout(contains("removed   data/part2/f2.csv"));
+    let out = env
+        .mlv(&["diff", "--json", "HEAD", "--", "data/part2"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let only: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(only["modified"].as_array().unwrap().is_empty());
+    assert_eq!(only["removed"].as_array().unwrap().len(), 1);
+}
