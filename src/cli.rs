@@ -53,6 +53,10 @@ pub enum Command {
     Pull(commands::pull::Args),
     /// Files added, removed and modified inside tracked data between revisions
     Diff(commands::diff::Args),
+    /// Install git hooks that keep data in step with git (pre-commit, pre-push, post-checkout, post-merge)
+    InstallHooks(commands::install_hooks::Args),
+    /// Run one git hook (called by the installed hook scripts)
+    Hook(commands::hook::Args),
     /// Re-hash the cache's objects (or a remote's, with -r) and name every bad one
     Fsck(commands::fsck::Args),
 }

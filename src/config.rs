@@ -88,10 +88,26 @@ pub struct CoreConfig {
     pub remote: Option<String>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HooksConfig {
+    /// Bytes above which pre-commit refuses a file staged in git rather than git-mlv.
+    pub max_file_size: u64,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        HooksConfig {
+            max_file_size: 10_000_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub core: CoreConfig,
+    pub hooks: HooksConfig,
     pub cache: CacheConfig,
     pub remotes: std::collections::BTreeMap<String, RemoteConfig>,
 }

@@ -6,7 +6,9 @@ pub mod common;
 pub mod diff;
 pub mod fetch;
 pub mod fsck;
+pub mod hook;
 pub mod init;
+pub mod install_hooks;
 pub mod ls;
 pub mod pull;
 pub mod push;
@@ -29,5 +31,7 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Pull(args) => pull::run(args, ui),
         Command::Fsck(args) => fsck::run(args, ui),
         Command::Diff(args) => diff::run(args, ui),
+        Command::InstallHooks(args) => install_hooks::run(args, ui),
+        Command::Hook(args) => hook::run(args, ui),
     }
 }

@@ -135,3 +135,74 @@ impl GitRepo {
         Ok(out)
     }
 }
+
+impl GitRepo {
+    /// Runs the git binary in this repository (for what hooks hand over as git sees it:
+    /// `GIT_INDEX_FILE`, `core.hooksPath`, rev-list ranges) and returns its stdout.
+    fn git(&self, args: &[&str]) -> Result<String, GitError> {
+        let dir = self.repo.workdir().unwrap_or(self.repo.git_dir());
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| GitError::Objects {
+                rev: args.join(" "),
+                reason: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(GitError::Objects {
+                rev: args.join(" "),
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Where git runs hooks from (`git rev-parse --git-path hooks`, so `core.hooksPath` counts).
+    pub fn hooks_dir(&self) -> Result<PathBuf, GitError> {
+        let p = PathBuf::from(self.git(&["rev-parse", "--git-path", "hooks"])?.trim());
+        let dir = self.repo.workdir().unwrap_or(self.repo.git_dir());
+        Ok(if p.is_absolute() { p } else { dir.join(p) })
+    }
+
+    /// The commits a push of `local` sends that the remote does not have: reachable from
+    /// `local` but not from `remote_sha` (when known) nor from the remote's tracking refs.
+    pub fn commits_to_push(
+        &self,
+        local: &str,
+        remote_sha: Option<&str>,
+        remote: &str,
+    ) -> Result<Vec<String>, GitError> {
+        let mut args = vec![
+            "rev-list".to_string(),
+            local.to_string(),
+            "--not".to_string(),
+            format!("--remotes={remote}"),
+        ];
+        if let Some(r) = remote_sha.filter(|r| self.repo.rev_parse_single(*r).is_ok()) {
+            args.push(r.to_string());
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        Ok(self.git(&refs)?.lines().map(str::to_owned).collect())
+    }
+
+    /// Staged paths (added or modified) in the index git hands a hook, with their blob sizes.
+    pub fn staged(&self) -> Result<Vec<(String, u64)>, GitError> {
+        let names = self.git(&["diff", "--cached", "--name-only", "--diff-filter=AM", "-z"])?;
+        let mut out = Vec::new();
+        for name in names.split('\0').filter(|n| !n.is_empty()) {
+            let size = self
+                .git(&["cat-file", "-s", &format!(":{name}")])?
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            out.push((name.to_string(), size));
+        }
+        Ok(out)
+    }
+
+    /// The staged content of a path, as the index git hands a hook holds it.
+    pub fn staged_content(&self, path: &str) -> Result<String, GitError> {
+        self.git(&["cat-file", "blob", &format!(":{path}")])
+    }
+}

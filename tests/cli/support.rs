@@ -63,7 +63,15 @@ impl TestEnv {
     }
 
     fn isolate(&self, cmd: &mut std::process::Command) {
-        cmd.env("HOME", &self.home)
+        // `git mlv` (and the installed hooks) must find this build's binary first.
+        let bin = assert_cmd::cargo::cargo_bin("git-mlv");
+        let path = format!(
+            "{}:{}",
+            bin.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.env("PATH", path)
+            .env("HOME", &self.home)
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "Test")
@@ -81,19 +89,23 @@ impl TestEnv {
 
     /// Runs git in the repository root and returns its stdout; panics if git fails.
     pub fn git(&self, args: &[&str]) -> String {
-        let mut cmd = std::process::Command::new("git");
-        self.isolate(&mut cmd);
-        let out = cmd
-            .args(args)
-            .current_dir(&self.root)
-            .output()
-            .expect("git runs");
+        let out = self.git_output(args);
         assert!(
             out.status.success(),
             "git {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs git and returns its whole output, for tests that expect it to fail.
+    pub fn git_output(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = std::process::Command::new("git");
+        self.isolate(&mut cmd);
+        cmd.args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("git runs")
     }
 
     /// A `git-mlv` command in the repository root, ready to run.

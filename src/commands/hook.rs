@@ -1,0 +1,200 @@
+//! `git mlv hook <name>`: what the installed git hooks run.
+
+use super::common;
+use crate::pointer::{self, Pointer};
+use crate::repo::{Repo, Tracked};
+use crate::ui::Ui;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub hook: Hook,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Hook {
+    /// Refuse big files staged in git, and pointers whose data is nowhere to be fetched
+    PreCommit,
+    /// Push the data the pushed commits reference (git's ref lines on stdin)
+    PrePush {
+        remote: Option<String>,
+        url: Option<String>,
+    },
+    /// Bring workspace data in line with pointers a branch switch changed
+    PostCheckout {
+        prev: String,
+        new: String,
+        flag: String,
+    },
+    /// Bring workspace data in line with pointers a merge changed
+    PostMerge { squash: Option<String> },
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    match args.hook {
+        Hook::PreCommit => pre_commit(&repo, ui),
+        Hook::PrePush { remote, .. } => pre_push(&repo, remote.as_deref().unwrap_or("origin"), ui),
+        Hook::PostCheckout { prev, new, flag } => {
+            if flag != "1" {
+                return Ok(()); // a file checkout: git-mlv pointers are the user's to act on
+            }
+            sync_changed(&repo, &prev, &new, ui)
+        }
+        Hook::PostMerge { .. } => sync_changed(&repo, "ORIG_HEAD", "HEAD", ui),
+    }
+}
+
+fn skip_sync() -> bool {
+    std::env::var_os("MLV_SKIP_SYNC").is_some_and(|v| v == "1")
+}
+
+/// Checks out the tracked paths whose pointers differ between two revisions.
+fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()> {
+    if skip_sync() {
+        return Ok(());
+    }
+    let pointers = |rev: &str| -> BTreeMap<String, Vec<u8>> {
+        repo.git
+            .files_at(rev, pointer::EXT)
+            .map(|f| f.into_iter().map(|f| (f.path, f.data)).collect())
+            .unwrap_or_default()
+    };
+    let (before, after) = (pointers(old), pointers(new));
+    let changed: Vec<PathBuf> = after
+        .iter()
+        .filter(|(p, data)| before.get(*p) != Some(data))
+        .map(|(p, _)| PathBuf::from(repo.root()).join(&p[..p.len() - pointer::EXT.len()]))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let request = super::checkout::Request {
+        paths: &changed,
+        rev: None,
+        to: None,
+        force: false,
+    };
+    let (summary, missing) = super::checkout::checkout(repo, &request, ui)?;
+    super::checkout::summary_line(ui, &summary, &missing);
+    super::checkout::missing_error(&missing)
+}
+
+fn pre_push(repo: &Repo, git_remote: &str, ui: &Ui) -> anyhow::Result<()> {
+    let mut revs = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let [_, local_sha, _, remote_sha] = parts[..] else {
+            continue;
+        };
+        if local_sha.bytes().all(|b| b == b'0') {
+            continue; // a branch deletion sends no commits
+        }
+        let remote_sha = Some(remote_sha).filter(|r| !r.bytes().all(|b| b == b'0'));
+        revs.push(local_sha.to_string());
+        revs.extend(
+            repo.git
+                .commits_to_push(local_sha, remote_sha, git_remote)?,
+        );
+    }
+    revs.sort();
+    revs.dedup();
+    let mut selected: Vec<(Tracked, Option<String>)> = Vec::new();
+    for rev in &revs {
+        for t in repo.tracked_at(Some(rev))? {
+            if !selected.iter().any(|(o, _)| o.pointer == t.pointer) {
+                selected.push((t, None));
+            }
+        }
+    }
+    if selected.is_empty() {
+        return Ok(());
+    }
+    let (name, engine) = common::engine(repo, None, None).map_err(|e| {
+        e.context("the pushed commits reference git-mlv data, but there is nowhere to push it; the git push is stopped so no commit reaches the server without its data\nhint: add a remote with `git mlv remote add <name> <url> --default` (or push with `--no-verify` to skip)")
+    })?;
+    let cache = repo.cache()?;
+    let started = std::time::Instant::now();
+    let report = common::runtime()?
+        .block_on(crate::sync::push(&cache, &engine, &selected, &crate::progress::NoProgress))
+        .map_err(|e| e.context(format!("pushing the data of the pushed commits to git-mlv remote `{name}` ({}); the git push is stopped", engine.url())))?;
+    if !report.not_in_cache.is_empty() {
+        ui.detail(&format!(
+            "not in this cache, so not pushed from here: {}",
+            report.not_in_cache.join(", ")
+        ));
+    }
+    common::summary_line(
+        ui,
+        &format!("git-mlv: pushed to `{name}`"),
+        &report.summary,
+        started.elapsed().as_secs_f64(),
+    );
+    common::failures(&name, &report.summary)
+}
+
+fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
+    let staged = repo.git.staged()?;
+    let max = repo.config.hooks.max_file_size;
+    let mut problems = Vec::new();
+    let mut pointers = Vec::new();
+    for (path, size) in &staged {
+        if path.ends_with(pointer::EXT) {
+            let text = repo.git.staged_content(path)?;
+            let p = Pointer::parse(&text, std::path::Path::new(path))?;
+            pointers.push((path.clone(), p));
+        } else if *size > max {
+            problems.push(format!(
+                "`{path}` ({}) is staged in git, over hooks.max_file_size ({}); big files belong in git-mlv: `git rm --cached {path} && git mlv add {path}`",
+                crate::ui::size(*size),
+                crate::ui::size(max)
+            ));
+        }
+    }
+    if !pointers.is_empty() {
+        let cache = repo.cache()?;
+        let absent: Vec<&(String, Pointer)> = pointers
+            .iter()
+            .filter(|(_, p)| !cache.contains(&p.hash))
+            .collect();
+        if !absent.is_empty() {
+            let on_remote = match common::engine(repo, None, None) {
+                Ok((_, engine)) => {
+                    let hashes: Vec<_> = absent.iter().map(|(_, p)| p.hash).collect();
+                    let missing = common::runtime()?
+                        .block_on(engine.missing(&hashes))
+                        .map_err(anyhow::Error::from)?;
+                    absent
+                        .iter()
+                        .filter(|(_, p)| !missing.contains(&p.hash))
+                        .map(|(path, _)| path.clone())
+                        .collect()
+                }
+                Err(_) => Vec::new(),
+            };
+            for (path, _) in absent
+                .into_iter()
+                .filter(|(path, _)| !on_remote.contains(path))
+            {
+                let data = &path[..path.len() - pointer::EXT.len()];
+                problems.push(format!(
+                    "`{path}` points at data that is neither in the cache nor on the default remote; run `git mlv add {data}` (or `git mlv fetch {data}`)"
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for p in &problems {
+        ui.out(p)?;
+    }
+    Err(crate::error::failed(format!(
+        "git-mlv refused the commit: {} problem(s) above\nhint: fix them, or commit with `--no-verify` to skip the check",
+        problems.len()
+    )))
+}
