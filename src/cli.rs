@@ -57,6 +57,8 @@ pub enum Command {
     InstallHooks(commands::install_hooks::Args),
     /// Run one git hook (called by the installed hook scripts)
     Hook(commands::hook::Args),
+    /// Remove cache objects nothing needs (keeping the last copy of unpushed data)
+    Gc(commands::gc::Args),
     /// Re-hash the cache's objects (or a remote's, with -r) and name every bad one
     Fsck(commands::fsck::Args),
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 pub mod diff;
 pub mod fsutil;
+pub mod gc;
 pub mod gitignore;
 pub mod gitx;
 pub mod hash;

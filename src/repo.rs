@@ -111,45 +111,7 @@ impl Repo {
     /// Every pointer file in the work tree, sorted by path. Git-ignored folders (the data
     /// itself) are not entered, so this stays fast however much data there is.
     pub fn tracked(&self) -> anyhow::Result<Vec<Tracked>> {
-        let root = self.root().to_path_buf();
-        let mut found = Vec::new();
-        let walker = ignore::WalkBuilder::new(&root)
-            .hidden(false)
-            .git_global(false)
-            .git_exclude(true)
-            .parents(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker {
-            let entry = entry?;
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            let Some(name) = entry.file_name().to_str() else {
-                continue;
-            };
-            if name.len() <= pointer::EXT.len() || !name.ends_with(pointer::EXT) {
-                continue;
-            }
-            let Some(rel) = entry
-                .path()
-                .strip_prefix(&root)
-                .ok()
-                .and_then(|r| r.to_str())
-            else {
-                continue;
-            };
-            let path = RepoPath::new(&rel[..rel.len() - pointer::EXT.len()]);
-            found.push(path);
-        }
-        found.sort();
-        found
-            .into_iter()
-            .map(|path| {
-                let pointer = self.load_pointer(&path)?;
-                Ok(Tracked { path, pointer })
-            })
-            .collect()
+        tracked_in(self.root())
     }
 
     /// The pointers committed at `rev`, read from git's object database; with `None`, the
@@ -227,6 +189,48 @@ impl Repo {
     pub fn is_initialized(&self) -> bool {
         self.root().join(config::DIR).join(config::FILE).is_file()
     }
+}
+
+/// Every pointer file in the work tree at `root`, sorted by path. Git-ignored folders (the
+/// data itself) are not entered, so this stays fast however much data there is.
+pub fn tracked_in(root: &Path) -> anyhow::Result<Vec<Tracked>> {
+    let mut found = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .git_global(false)
+        .git_exclude(true)
+        .parents(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    for entry in walker {
+        let entry = entry?;
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if name.len() <= pointer::EXT.len() || !name.ends_with(pointer::EXT) {
+            continue;
+        }
+        let Some(rel) = entry
+            .path()
+            .strip_prefix(root)
+            .ok()
+            .and_then(|r| r.to_str())
+        else {
+            continue;
+        };
+        found.push(RepoPath::new(&rel[..rel.len() - pointer::EXT.len()]));
+    }
+    found.sort();
+    found
+        .into_iter()
+        .map(|path| {
+            let pointer = Pointer::load(&path.pointer().to_abs(root))?;
+            Ok(Tracked { path, pointer })
+        })
+        .collect()
 }
 
 /// `abs` relative to `base` with `..` segments, for display from a sub-folder.

@@ -6,6 +6,7 @@ pub mod common;
 pub mod diff;
 pub mod fetch;
 pub mod fsck;
+pub mod gc;
 pub mod hook;
 pub mod init;
 pub mod install_hooks;
@@ -33,5 +34,6 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Diff(args) => diff::run(args, ui),
         Command::InstallHooks(args) => install_hooks::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
+        Command::Gc(args) => gc::run(args, ui),
     }
 }

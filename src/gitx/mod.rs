@@ -206,3 +206,78 @@ impl GitRepo {
         self.git(&["cat-file", "blob", &format!(":{path}")])
     }
 }
+
+/// What garbage collection must keep: the commits whose pointers are roots, and the
+/// worktrees whose work trees and indexes are.
+pub struct GcRoots {
+    pub commits: Vec<String>,
+    pub worktrees: Vec<PathBuf>,
+}
+
+impl GitRepo {
+    /// The roots the spec names: tips of local branches, remote-tracking branches and tags,
+    /// every worktree's HEAD and every stash entry (with `all_commits`, every commit
+    /// reachable from them). Reflogs are not roots.
+    pub fn gc_roots(&self, all_commits: bool) -> Result<GcRoots, GitError> {
+        let mut worktrees = Vec::new();
+        let mut commits = Vec::new();
+        for line in self.git(&["worktree", "list", "--porcelain"])?.lines() {
+            if let Some(p) = line.strip_prefix("worktree ") {
+                worktrees.push(PathBuf::from(p));
+            } else if let Some(h) = line.strip_prefix("HEAD ") {
+                commits.push(h.to_string());
+            }
+        }
+        commits.extend(
+            self.git(&["stash", "list", "--format=%H"])?
+                .lines()
+                .map(str::to_owned),
+        );
+        let tips = self.git(&[
+            "for-each-ref",
+            "--format=%(objectname)",
+            "refs/heads",
+            "refs/remotes",
+            "refs/tags",
+        ])?;
+        commits.extend(tips.lines().map(str::to_owned));
+        if all_commits {
+            let mut args = vec!["rev-list".to_string()];
+            args.extend(commits.iter().cloned());
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            if refs.len() > 1 {
+                commits.extend(self.git(&refs)?.lines().map(str::to_owned));
+            }
+        }
+        commits.sort();
+        commits.dedup();
+        Ok(GcRoots { commits, worktrees })
+    }
+
+    /// The pointer files staged in the index of the worktree at `worktree`.
+    pub fn indexed_pointers(
+        &self,
+        worktree: &std::path::Path,
+        suffix: &str,
+    ) -> Result<Vec<CommittedFile>, GitError> {
+        let wt = worktree.display().to_string();
+        let listing = self.git(&["-C", &wt, "ls-files", "-s", "-z"])?;
+        let mut out = Vec::new();
+        for entry in listing.split('\0').filter(|e| !e.is_empty()) {
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            if !path.ends_with(suffix) {
+                continue;
+            }
+            let Some(sha) = meta.split_whitespace().nth(1) else {
+                continue;
+            };
+            out.push(CommittedFile {
+                path: path.to_string(),
+                data: self.git(&["cat-file", "blob", sha])?.into_bytes(),
+            });
+        }
+        Ok(out)
+    }
+}

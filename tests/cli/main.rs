@@ -7,6 +7,7 @@ mod support;
 mod add;
 mod checkout;
 mod errors;
+mod gc;
 mod hooks;
 mod remotes;
 mod revisions;

@@ -1,0 +1,56 @@
+//! Garbage collection of the local cache: which objects the roots need (pointers in every
+//! worktree's work tree and index, at branch, remote-branch and tag tips, worktree HEADs and
+//! stash entries), and which of the rest no remote holds (the last copy, kept by default).
+
+use crate::cache::{Cache, CacheError};
+use crate::hash::Hash;
+use crate::manifest::Manifest;
+use crate::pointer::{self, Pointer};
+use crate::repo::{self, Repo};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Every object the roots need. A root whose manifest is missing from the cache keeps the
+/// manifest's hash (nothing of it is here to delete anyway).
+pub fn referenced(repo: &Repo, cache: &Cache, all_commits: bool) -> anyhow::Result<HashSet<Hash>> {
+    let roots = repo.git.gc_roots(all_commits)?;
+    let mut pointers: HashSet<(Hash, bool)> = HashSet::new();
+    for wt in &roots.worktrees {
+        if wt.is_dir() {
+            pointers.extend(
+                repo::tracked_in(wt)?
+                    .into_iter()
+                    .map(|t| (t.pointer.hash, t.pointer.is_dir())),
+            );
+        }
+        for f in repo.git.indexed_pointers(wt, pointer::EXT)? {
+            let text = String::from_utf8_lossy(&f.data);
+            let p = Pointer::parse(&text, Path::new(&f.path))?;
+            pointers.insert((p.hash, p.is_dir()));
+        }
+    }
+    for commit in &roots.commits {
+        pointers.extend(
+            repo.tracked_at(Some(commit))?
+                .into_iter()
+                .map(|t| (t.pointer.hash, t.pointer.is_dir())),
+        );
+    }
+    let mut out = HashSet::new();
+    for (hash, is_dir) in pointers {
+        out.insert(hash);
+        if is_dir {
+            match cache.read_verified(&hash) {
+                Ok(bytes) => out.extend(
+                    Manifest::from_bytes(&bytes, &hash)?
+                        .entries()
+                        .iter()
+                        .map(|e| e.hash),
+                ),
+                Err(CacheError::Missing { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,91 @@
+//! `gc`: exactly the spec's roots; the last copy of unpushed data is kept.
+
+use crate::remotes::{Kind, Remote};
+use crate::support::{TestEnv, b3};
+use predicates::str::contains;
+
+#[test]
+fn deleted_branch_data_is_freed_only_once_pushed_and_dry_run_changes_nothing() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    env.write("keep.bin", "main data");
+    env.mlv(&["add", "keep.bin"]).assert().success();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "main"]);
+    env.git(&["checkout", "-q", "-b", "experiment"]);
+    env.write("keep.bin", "experiment data");
+    env.mlv(&["add", "keep.bin"]).assert().success();
+    env.git(&["commit", "-qam", "experiment"]);
+    env.git(&["checkout", "-q", "main"]);
+    env.mlv(&["checkout"]).assert().success();
+    env.git(&["stash", "list"]);
+    let exp = env.object(&b3(b"experiment data"));
+
+    // While the branch exists its data is a root.
+    let g = env.json(&["gc"]);
+    assert_eq!(g["removed"].as_array().unwrap().len(), 0, "{g}");
+    env.git(&["branch", "-q", "-D", "experiment"]);
+    // Unpushed: the cache holds the last copy, so gc keeps it.
+    let g = env.json(&["gc"]);
+    assert_eq!(g["kept_unpushed"], 1, "{g}");
+    assert!(exp.exists());
+    // Pushed (the hook would have): now it can go; --dry-run first changes nothing.
+    env.mlv(&["push", "--rev", "HEAD@{1}"]).assert().success();
+    env.mlv(&["gc", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains(format!("would remove {}", b3(b"experiment data"))));
+    assert!(exp.exists(), "dry run removed nothing");
+    let g = env.json(&["gc"]);
+    assert_eq!(
+        g["removed"],
+        serde_json::json!([b3(b"experiment data")]),
+        "exactly that branch's object: {g}"
+    );
+    assert!(!exp.exists());
+    assert!(env.object(&b3(b"main data")).exists());
+    env.mlv(&["status", "--check"]).assert().success();
+}
+
+#[test]
+fn stash_worktrees_and_drop_unpushed() {
+    let env = TestEnv::new();
+    env.write("m.bin", "v1");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    // A stash entry is a root.
+    env.write("m.bin", "stashed");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    env.git(&["stash", "-q"]);
+    // A second worktree shares the cache; its work tree is a root.
+    let wt = env.outside().join("wt");
+    env.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
+    std::fs::write(wt.join("side.bin"), "side data").unwrap();
+    let out = env
+        .mlv(&["add", "side.bin"])
+        .current_dir(&wt)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(out.status.success());
+    assert!(
+        env.object(&b3(b"side data")).exists(),
+        "worktrees share one cache"
+    );
+    env.write("loose.bin", "never committed");
+    env.mlv(&["add", "loose.bin"]).assert().success();
+    std::fs::remove_file(env.path("loose.bin.mlv")).unwrap();
+    let g = env.json(&["gc", "--drop-unpushed"]);
+    assert_eq!(
+        g["removed"],
+        serde_json::json!([b3(b"never committed")]),
+        "{g}"
+    );
+    assert!(env.object(&b3(b"stashed")).exists());
+    assert!(env.object(&b3(b"side data")).exists());
+    env.write(".mlv/config.local.toml", "[cache]\nshared = true\n");
+    env.mlv(&["gc"]).assert().code(2).stderr(contains("shared"));
+}
