@@ -3,7 +3,7 @@
 
 use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 use crate::progress::Progress;
 use crate::repo::{Repo, Tracked};
 use crate::stat_cache::StatCache;
@@ -192,26 +192,15 @@ pub fn status(
     if !out.changes.is_empty() {
         out.state = if damaged {
             State::DamagedCache
-        } else if other.is_empty() && cache.contains(&workspace_manifest_hash(&regular, &hashes)) {
+        } else if other.is_empty()
+            && cache.contains(&Hash::of(
+                &workspace::manifest_of(&regular, &hashes).to_bytes(),
+            ))
+        {
             State::OutOfStep
         } else {
             State::Modified
         };
     }
     Ok(out)
-}
-
-/// The hash the workspace directory would get if it were added now.
-fn workspace_manifest_hash(files: &[workspace::FileEntry], hashes: &[Hash]) -> Hash {
-    let entries = files
-        .iter()
-        .zip(hashes)
-        .map(|(f, h)| manifest::Entry {
-            path: f.rel.clone(),
-            hash: *h,
-            size: f.meta.len(),
-            exec: f.exec(),
-        })
-        .collect();
-    Hash::of(&Manifest::new(entries).to_bytes())
 }

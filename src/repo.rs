@@ -2,7 +2,7 @@
 //! cache and lock, and the pointer files found in the work tree.
 
 use crate::cache::{Cache, CacheError};
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::gitx::{self, GitRepo, Layout};
 use crate::paths::{self, PathError, RepoPath};
 use crate::pointer::{self, Pointer, PointerError};
@@ -183,11 +183,6 @@ impl Repo {
             }
         }
         Ok(out)
-    }
-
-    /// The `.mlv/` folder's files exist: config and its ignore entry.
-    pub fn is_initialized(&self) -> bool {
-        self.root().join(config::DIR).join(config::FILE).is_file()
     }
 }
 

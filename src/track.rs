@@ -4,7 +4,6 @@
 use crate::cache::Cache;
 use crate::config::LinkType;
 use crate::error::usage;
-use crate::manifest::{self, Manifest};
 use crate::paths::RepoPath;
 use crate::pointer::Pointer;
 use crate::progress::Progress;
@@ -121,17 +120,7 @@ pub fn add(
         let (hashes, read) = workspace::hash_all(&files, key, stat, Some(cache), progress)
             .map_err(|e| with_data_safe(e.into(), path))?;
         files_read = read;
-        let entries: Vec<_> = files
-            .iter()
-            .zip(&hashes)
-            .map(|(f, h)| manifest::Entry {
-                path: f.rel.clone(),
-                hash: *h,
-                size: f.meta.len(),
-                exec: f.exec(),
-            })
-            .collect();
-        let manifest = Manifest::new(entries);
+        let manifest = workspace::manifest_of(&files, &hashes);
         let hash = cache
             .insert_bytes(&manifest.to_bytes())
             .map_err(|e| with_data_safe(e.into(), path))?;

@@ -177,3 +177,18 @@ pub fn hash_all(
 pub fn is_hardlink_to(meta: &Metadata, object: &Path) -> bool {
     std::fs::metadata(object).is_ok_and(|o| o.ino() == meta.ino() && o.dev() == meta.dev())
 }
+
+/// The manifest of listed files with their hashes: what the directory is as a version.
+pub fn manifest_of(files: &[FileEntry], hashes: &[Hash]) -> crate::manifest::Manifest {
+    let entries = files
+        .iter()
+        .zip(hashes)
+        .map(|(f, h)| crate::manifest::Entry {
+            path: f.rel.clone(),
+            hash: *h,
+            size: f.meta.len(),
+            exec: f.exec(),
+        })
+        .collect();
+    crate::manifest::Manifest::new(entries)
+}

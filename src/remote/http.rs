@@ -108,6 +108,16 @@ impl Http {
     }
 }
 
+impl Http {
+    fn uploaded(&self, key: &str, status: StatusCode) -> Result<(), RemoteError> {
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(self.status_error(key, "uploading", status))
+        }
+    }
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = String::new();
     let mut cur: Option<&dyn std::error::Error> = e.source();
@@ -204,10 +214,7 @@ impl Backend for Http {
             .send()
             .await
             .map_err(|e| self.send_error(key, e))?;
-        match resp.status() {
-            s if s.is_success() => Ok(()),
-            s => Err(self.status_error(key, "uploading", s)),
-        }
+        self.uploaded(key, resp.status())
     }
 
     async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
@@ -217,9 +224,6 @@ impl Backend for Http {
             .send()
             .await
             .map_err(|e| self.send_error(key, e))?;
-        match resp.status() {
-            s if s.is_success() => Ok(()),
-            s => Err(self.status_error(key, "uploading", s)),
-        }
+        self.uploaded(key, resp.status())
     }
 }

@@ -105,17 +105,7 @@ fn branch_switch_and_merge_bring_data_along() {
 fn git_push_uploads_the_data_first_and_a_fresh_clone_pulls_it() {
     let remote = Remote::start(Kind::Folder);
     let env = TestEnv::new();
-    let bare = env.outside().join("server.git");
-    std::fs::create_dir_all(&bare).unwrap();
-    assert!(
-        std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(&bare)
-            .status()
-            .unwrap()
-            .success()
-    );
-    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = bare_origin(&env);
     env.mlv(&["install-hooks"]).assert().success();
     remote.add_to(&env);
     for v in 1..=2 {
@@ -150,17 +140,7 @@ fn git_push_uploads_the_data_first_and_a_fresh_clone_pulls_it() {
 fn git_push_fails_when_the_data_cannot_be_uploaded() {
     let mut server = servers::http(false);
     let env = TestEnv::new();
-    let bare = env.outside().join("server.git");
-    std::fs::create_dir_all(&bare).unwrap();
-    assert!(
-        std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(&bare)
-            .status()
-            .unwrap()
-            .success()
-    );
-    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = bare_origin(&env);
     env.mlv(&["install-hooks"]).assert().success();
     env.mlv(&[
         "remote",
@@ -229,4 +209,20 @@ fn pre_commit_refuses_big_files_and_pointers_to_missing_data() {
     assert!(env.object(&env.pointer_hash("big.csv")).exists());
     env.git(&["add", "big.csv.mlv"]);
     env.git(&["commit", "-qm", "ok now"]);
+}
+
+/// A bare repository beside the test repository, added as its `origin`.
+fn bare_origin(env: &TestEnv) -> std::path::PathBuf {
+    let bare = env.outside().join("server.git");
+    std::fs::create_dir_all(&bare).unwrap();
+    assert!(
+        std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(&bare)
+            .status()
+            .unwrap()
+            .success()
+    );
+    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    bare
 }
