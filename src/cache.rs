@@ -225,6 +225,18 @@ impl Cache {
         Ok(())
     }
 
+    /// How many of `hashes` the store lacks. Thousands of objects are checked by reading
+    /// the store's 256 folders (a few hundred `getdents` calls) instead of one `stat` each:
+    /// for 20,000 objects that is most of an unchanged `status`'s system calls.
+    pub fn count_missing(&self, hashes: &[Hash]) -> io::Result<usize> {
+        use rayon::prelude::*;
+        if hashes.len() < 2_000 {
+            return Ok(hashes.par_iter().filter(|h| !self.contains(h)).count());
+        }
+        let present: std::collections::HashSet<Hash> = self.list()?.into_iter().collect();
+        Ok(hashes.iter().filter(|h| !present.contains(h)).count())
+    }
+
     /// Every object in the store, by walking its `b3/` folders.
     pub fn list(&self) -> io::Result<Vec<Hash>> {
         let mut out = Vec::new();

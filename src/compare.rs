@@ -8,7 +8,6 @@ use crate::progress::Progress;
 use crate::repo::{Repo, Tracked};
 use crate::stat_cache::StatCache;
 use crate::workspace::{self, Kind};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io;
@@ -138,11 +137,8 @@ pub fn status(
         }
         Err(e) => return Err(e.into()),
     };
-    out.missing_objects = manifest
-        .entries()
-        .par_iter()
-        .filter(|e| !cache.contains(&e.hash))
-        .count();
+    let hashes: Vec<Hash> = manifest.entries().iter().map(|e| e.hash).collect();
+    out.missing_objects = cache.count_missing(&hashes)?;
     out.in_cache = out.missing_objects == 0;
     let files = match lmeta {
         None => {

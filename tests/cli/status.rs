@@ -114,3 +114,19 @@ fn status_of_an_untracked_path_is_a_usage_error() {
         .code(2)
         .stderr(contains("`nope` is not tracked"));
 }
+
+#[test]
+fn objects_missing_from_cache_are_counted_in_a_big_directory() {
+    // Past 2,000 files the cache is checked by listing its folders, not per object.
+    let env = TestEnv::new();
+    env.make_dataset("data", 2100, "big");
+    env.mlv(&["add", "data"]).assert().success();
+    std::fs::remove_file(env.object(&crate::support::b3(b"big,7\n"))).unwrap();
+    let s = env.json(&["status", "data"]);
+    assert_eq!(s["artifacts"][0]["missing_objects"], 1, "{s}");
+    assert_eq!(s["artifacts"][0]["state"], "unchanged");
+    env.mlv(&["status", "data"])
+        .assert()
+        .success()
+        .stdout(contains("1 objects missing from cache"));
+}
