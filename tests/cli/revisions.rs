@@ -126,3 +126,65 @@ fn diff_between_revisions_and_the_workspace() {
     assert!(only["modified"].as_array().unwrap().is_empty());
     assert_eq!(only["removed"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn shallow_clone_says_history_is_missing_and_submodules_do_not_confuse_it() {
+    let env = history();
+    let shallow = env.outside().join("shallow");
+    let url = format!("file://{}", env.root.display());
+    let ok = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1", &url])
+        .arg(&shallow)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let mut ls = env.mlv(&["ls", "--rev", "HEAD~1"]);
+    ls.current_dir(&shallow);
+    ls.assert().code(2).stderr(contains("fetch --unshallow"));
+    let mut head = env.mlv(&["ls", "--rev", "HEAD"]);
+    head.current_dir(&shallow);
+    head.assert().success().stdout(contains("data"));
+
+    // A repository with a submodule: git-mlv works in the superproject.
+    let sub = env.outside().join("lib");
+    std::fs::create_dir_all(&sub).unwrap();
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@e",
+                "-c",
+                "protocol.file.allow=always",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&sub, &["init", "-q"]);
+    git(&sub, &["commit", "-q", "--allow-empty", "-m", "lib"]);
+    git(
+        &env.root,
+        &[
+            "submodule",
+            "add",
+            "-q",
+            sub.to_str().unwrap(),
+            "vendor/lib",
+        ],
+    );
+    env.write("weights.bin", "w");
+    env.mlv(&["add", "weights.bin"]).assert().success();
+    env.mlv(&["status", "--check"]).assert().success();
+    env.mlv_in("vendor", &["ls"])
+        .assert()
+        .success()
+        .stdout(contains("weights.bin"));
+}
