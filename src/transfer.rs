@@ -129,7 +129,7 @@ impl Engine {
                 .iter()
                 .map(|h| format!("b3/{}/", &h.hex()[..2]))
                 .collect();
-            let listed: Vec<Option<Vec<String>>> = futures::stream::iter(prefixes)
+            let listed: Vec<Option<Vec<crate::remote::Listed>>> = futures::stream::iter(prefixes)
                 .map(|p| async move { self.retry(|| self.backend.list(&p)).await })
                 .buffer_unordered(self.jobs)
                 .try_collect()
@@ -139,7 +139,7 @@ impl Engine {
                     .into_iter()
                     .flatten()
                     .flatten()
-                    .filter_map(|k| Hash::from_key(&k))
+                    .filter_map(|l| Hash::from_key(&l.key))
                     .collect();
                 return Ok(wanted
                     .into_iter()
@@ -341,11 +341,38 @@ impl Engine {
     }
 
     /// Every object the remote lists, or `None` when it cannot list.
-    pub async fn list_objects(&self) -> Result<Option<Vec<Hash>>, RemoteError> {
+    /// Every object the remote lists with when it was written, or `None` when it cannot list.
+    pub async fn list_objects(
+        &self,
+    ) -> Result<Option<Vec<(Hash, std::time::SystemTime)>>, RemoteError> {
         Ok(self
             .retry(|| self.backend.list("b3/"))
             .await?
-            .map(|keys| keys.iter().filter_map(|k| Hash::from_key(k)).collect()))
+            .map(|listed| {
+                listed
+                    .iter()
+                    .filter_map(|l| Hash::from_key(&l.key).map(|h| (h, l.modified)))
+                    .collect()
+            }))
+    }
+
+    /// Deletes objects from the remote, many at once; returns the failures.
+    pub async fn delete(&self, objects: &[Hash]) -> Vec<Failure> {
+        futures::stream::iter(objects.iter().copied())
+            .map(|h| async move {
+                let key = h.key();
+                self.retry(|| self.backend.delete(&key))
+                    .await
+                    .err()
+                    .map(|e| Failure {
+                        object: h.to_string(),
+                        error: e.to_string(),
+                    })
+            })
+            .buffer_unordered(self.jobs)
+            .filter_map(|f| async move { f })
+            .collect()
+            .await
     }
 
     pub fn jobs(&self) -> usize {

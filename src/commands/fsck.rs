@@ -67,7 +67,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 .map_err(anyhow::Error::from)?;
             // A remote that cannot list (plain HTTP) is checked for what this checkout references.
             let objects: Vec<Hash> = match listed {
-                Some(objects) => objects,
+                Some(objects) => objects.into_iter().map(|(h, _)| h).collect(),
                 None => referenced(&repo, &cache)?,
             };
             let bad: Vec<Bad> = rt.block_on(

@@ -17,7 +17,17 @@ pub struct Args {
     /// Also remove objects that no remote holds (their last copy)
     #[arg(long)]
     pub drop_unpushed: bool,
+    /// Collect garbage on this remote instead of the local cache (needs --force)
+    #[arg(short = 'r', long = "remote")]
+    pub remote: Option<String>,
+    /// Confirm removing objects from a remote the team shares
+    #[arg(long)]
+    pub force: bool,
 }
+
+/// Objects younger than this stay on a remote: a teammate's pre-push uploads data before
+/// their refs move, so new objects may not be referenced by any ref yet.
+const REMOTE_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
@@ -28,6 +38,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let _lock = repo.lock(ui)?;
     let cache = repo.cache()?;
+    if args.remote.is_some() {
+        return remote_gc(&repo, &cache, &args, ui);
+    }
     let keep = crate::gc::referenced(&repo, &cache, args.all_commits)?;
     let mut candidates: Vec<Hash> = cache
         .list()?
@@ -88,4 +101,89 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `gc -r R --force`: removes from the remote only objects that no commit on any ref
+/// reaches and that are older than the grace period.
+fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> anyhow::Result<()> {
+    if !args.force && !args.dry_run {
+        return Err(crate::error::usage(
+            "`gc -r` deletes objects from storage the whole team shares\nhint: look first with `--dry-run`, then run it with `--force`",
+        ));
+    }
+    let (name, engine) = common::engine(repo, args.remote.as_deref(), None)?;
+    let rt = common::runtime()?;
+    let Some(listed) = rt.block_on(engine.list_objects())? else {
+        return Err(crate::error::usage(format!(
+            "remote `{name}` ({}) cannot list its objects (plain HTTP), so gc cannot tell what is unreferenced",
+            engine.url()
+        )));
+    };
+    // Manifests of every ref's pointers are needed to know the files they list.
+    let everything: Vec<(crate::repo::Tracked, Option<String>)> = {
+        let roots = repo.git.gc_roots(true)?;
+        let mut out = Vec::new();
+        for c in &roots.commits {
+            out.extend(
+                repo.tracked_at(Some(c))?
+                    .into_iter()
+                    .filter(|t| t.pointer.is_dir())
+                    .map(|t| (t, None)),
+            );
+        }
+        out
+    };
+    let manifests: Vec<(Hash, u64)> = everything
+        .iter()
+        .map(|(t, _)| (t.pointer.hash, 0))
+        .filter(|(h, _)| !cache.contains(h))
+        .collect();
+    let fetched = rt.block_on(engine.download(cache, manifests, &crate::progress::NoProgress));
+    common::failures(&name, &fetched)?;
+    let keep = crate::gc::referenced(repo, cache, true)?;
+    let now = std::time::SystemTime::now();
+    let mut young = 0usize;
+    let doomed: Vec<Hash> = listed
+        .into_iter()
+        .filter(|(h, _)| !keep.contains(h))
+        .filter(|(_, modified)| {
+            let old = now
+                .duration_since(*modified)
+                .is_ok_and(|age| age >= REMOTE_GRACE);
+            young += usize::from(!old);
+            old
+        })
+        .map(|(h, _)| h)
+        .collect();
+    let failed = if args.dry_run {
+        Vec::new()
+    } else {
+        rt.block_on(engine.delete(&doomed))
+    };
+    let removed: Vec<String> = doomed.iter().map(Hash::to_string).collect();
+    if ui.json {
+        ui.print_json(&serde_json::json!({
+            "remote": name, "dry_run": args.dry_run, "removed": removed,
+            "kept_referenced": keep.len(), "kept_young": young, "failed": failed,
+        }))?;
+    } else {
+        for r in removed.iter().filter(|_| args.dry_run) {
+            ui.out(&format!("would remove {r}"))?;
+        }
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
+        ui.info(&format!(
+            "{verb} {} object(s) from remote `{name}`; kept {} referenced and {young} younger than 24 h",
+            removed.len() - failed.len(),
+            keep.len()
+        ));
+    }
+    let summary = crate::transfer::Summary {
+        failed,
+        ..Default::default()
+    };
+    common::failures(&name, &summary)
 }

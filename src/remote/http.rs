@@ -154,8 +154,20 @@ impl Backend for Http {
         }
     }
 
-    async fn list(&self, _prefix: &str) -> Result<Option<Vec<String>>, RemoteError> {
+    async fn list(&self, _prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         Ok(None)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), RemoteError> {
+        let resp = self
+            .request(reqwest::Method::DELETE, key)?
+            .send()
+            .await
+            .map_err(|e| self.send_error(key, e))?;
+        match resp.status() {
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+            s => Err(self.status_error(key, "deleting", s)),
+        }
     }
 
     async fn get(

@@ -68,17 +68,30 @@ impl Backend for Local {
         Ok(self.root.join(key).is_file())
     }
 
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, RemoteError> {
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         let base = self.root.join(prefix);
         let mut out = Vec::new();
         for entry in walkdir(&base) {
             if let Ok(rel) = entry.strip_prefix(&self.root)
-                && let Some(s) = rel.to_str()
+                && let Some(key) = rel.to_str()
             {
-                out.push(s.to_string());
+                let modified = std::fs::metadata(&entry)
+                    .and_then(|m| m.modified())
+                    .map_err(|e| self.err(key, e))?;
+                out.push(super::Listed {
+                    key: key.to_string(),
+                    modified,
+                });
             }
         }
         Ok(Some(out))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), RemoteError> {
+        match std::fs::remove_file(self.root.join(key)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.err(key, e)),
+            _ => Ok(()),
+        }
     }
 
     async fn get(

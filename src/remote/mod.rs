@@ -43,6 +43,13 @@ impl RemoteError {
     }
 }
 
+/// One object a listing returned.
+pub struct Listed {
+    pub key: String,
+    /// When it was written: `gc -r` spares objects younger than the grace period.
+    pub modified: std::time::SystemTime,
+}
+
 /// The remote storage protocol every backend speaks. Keys are relative to the remote root.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -50,7 +57,8 @@ pub trait Backend: Send + Sync {
     fn url(&self) -> &str;
     async fn exists(&self, key: &str) -> Result<bool, RemoteError>;
     /// Every key under `prefix`, or `None` when the protocol cannot list (plain HTTP).
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, RemoteError>;
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<Listed>>, RemoteError>;
+    async fn delete(&self, key: &str) -> Result<(), RemoteError>;
     /// The object's bytes from `offset` on, as a stream, so a broken download resumes.
     async fn get(
         &self,

@@ -173,7 +173,7 @@ impl Backend for ObjStore {
         }
     }
 
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, RemoteError> {
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         let base = self.path(prefix);
         let strip = if self.prefix.is_empty() {
             0
@@ -189,9 +189,20 @@ impl Backend for ObjStore {
         Ok(Some(
             metas
                 .into_iter()
-                .map(|m| m.location.as_ref()[strip..].to_string())
+                .map(|m| super::Listed {
+                    key: m.location.as_ref()[strip..].to_string(),
+                    modified: std::time::UNIX_EPOCH
+                        + Duration::from_millis(m.last_modified.timestamp_millis().max(0) as u64),
+                })
                 .collect(),
         ))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), RemoteError> {
+        match self.store.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.err(key, e)),
+        }
     }
 
     async fn get(

@@ -89,3 +89,93 @@ fn stash_worktrees_and_drop_unpushed() {
     env.write(".mlv/config.local.toml", "[cache]\nshared = true\n");
     env.mlv(&["gc"]).assert().code(2).stderr(contains("shared"));
 }
+
+#[test]
+fn remote_gc_removes_only_unreferenced_objects_past_the_grace_period() {
+    for kind in [Kind::Folder, Kind::S3] {
+        let remote = Remote::start(kind);
+        let env = TestEnv::new();
+        env.write("keep.bin", "main data");
+        env.mlv(&["add", "keep.bin"]).assert().success();
+        remote.add_to(&env);
+        env.git(&["add", "-A"]);
+        env.git(&["commit", "-qm", "main"]);
+        env.git(&["checkout", "-q", "-b", "experiment"]);
+        env.make_dataset("exp", 3, "experiment");
+        env.mlv(&["add", "exp"]).assert().success();
+        env.git(&["add", "-A"]);
+        env.git(&["commit", "-qm", "experiment"]);
+        env.mlv(&["push"]).assert().success();
+        env.git(&["checkout", "-q", "main"]);
+        env.mlv(&["push"]).assert().success();
+        let exp_manifest = env.git(&["show", "experiment:exp.mlv"]);
+        let exp_hash = exp_manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("hash = \""))
+            .unwrap()
+            .trim_end_matches('"')
+            .to_string();
+        env.git(&["branch", "-q", "-D", "experiment"]);
+
+        env.mlv(&["gc", "-r", "store"])
+            .assert()
+            .code(2)
+            .stderr(contains("--force"));
+        let young = env.json(&["gc", "-r", "store", "--dry-run"]);
+        assert_eq!(
+            young["removed"].as_array().unwrap().len(),
+            0,
+            "everything is younger than 24 h: {young}"
+        );
+        assert_eq!(young["kept_young"], 4, "{young}");
+        // Age every object on the remote past the grace period.
+        let b3_dir = remote
+            .object_file(&b3(b"x"))
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let ok = std::process::Command::new("find")
+            .arg(&b3_dir)
+            .args([
+                "-type",
+                "f",
+                "-exec",
+                "touch",
+                "-d",
+                "3 days ago",
+                "{}",
+                "+",
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let plan = env.json(&["gc", "-r", "store", "--dry-run"]);
+        let mut removed: Vec<String> = plan["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        removed.sort();
+        let mut expected = vec![
+            exp_hash.clone(),
+            b3(b"experiment,0\n"),
+            b3(b"experiment,1\n"),
+            b3(b"experiment,2\n"),
+        ];
+        expected.sort();
+        assert_eq!(removed, expected, "exactly the deleted branch's objects");
+        assert!(
+            remote.object_file(&exp_hash).exists(),
+            "dry run removed nothing"
+        );
+        env.mlv(&["gc", "-r", "store", "--force"])
+            .assert()
+            .success();
+        assert!(!remote.object_file(&exp_hash).exists());
+        assert!(remote.object_file(&b3(b"main data")).exists());
+        env.mlv(&["fsck", "-r", "store"]).assert().success();
+    }
+}
