@@ -97,7 +97,8 @@ impl Cache {
             }
             return Ok((hash, bytes.len() as u64));
         }
-        let reader = fs_err::File::open(src)?;
+        // The plain std file reads into spare capacity without zeroing it first.
+        let reader = fs_err::File::open(src)?.into_parts().0;
         let mut tmp = self.temp_file()?;
         let (hash, size) = hash::hash_copy(reader, tmp.as_file_mut()).map_err(|e| {
             io::Error::new(
@@ -145,7 +146,7 @@ impl Cache {
     /// Re-hashes an object from disk; returns the hash its bytes have now.
     pub fn rehash(&self, hash: &Hash) -> Result<Hash, CacheError> {
         let path = self.object_path(hash);
-        let file = fs_err::File::open(&path)?;
+        let file = fs_err::File::open(&path)?.into_parts().0;
         Ok(hash_reader(file)?)
     }
 

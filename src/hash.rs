@@ -12,6 +12,8 @@ pub const SMALL_FILE: u64 = 4 << 20;
 /// Chunk size for big files: large enough for blake3's multithreaded hashing to pay off,
 /// small enough that a few chunks in flight bound memory (~32 MiB whatever the file size).
 const CHUNK: usize = 8 << 20;
+/// Size of each `write()` of a chunk to its destination.
+const WRITE: usize = 1 << 20;
 const PREFIX: &str = "b3:";
 
 /// A BLAKE3 digest of some bytes: a file, or a directory's manifest.
@@ -122,8 +124,15 @@ pub fn hash_copy<R: Read + Send, W: Write + Send>(
         for chunk in full_rx {
             let chunk = chunk?;
             total += chunk.len() as u64;
-            let (_, written) =
-                rayon::join(|| hasher.update_rayon(&chunk), || sink.write_all(&chunk));
+            // 1 MiB writes: on this kind of VM, 8 MiB `write()` calls measured 5-10x slower.
+            let (_, written) = rayon::join(
+                || hasher.update_rayon(&chunk),
+                || {
+                    chunk
+                        .chunks(WRITE)
+                        .try_for_each(|part| sink.write_all(part))
+                },
+            );
             written?;
             // The reader may have stopped already; a lost buffer is then just freed.
             let _ = empty_tx.send(chunk);

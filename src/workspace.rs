@@ -141,7 +141,7 @@ pub fn hash_one(
     let hash = match store {
         Some(cache) => cache.insert_file(abs, meta.len())?.0,
         None if meta.len() <= crate::hash::SMALL_FILE => Hash::of(&fs_err::read(abs)?),
-        None => crate::cache::hash_reader(fs_err::File::open(abs)?)?,
+        None => crate::cache::hash_reader(fs_err::File::open(abs)?.into_parts().0)?,
     };
     Ok((hash, true))
 }
