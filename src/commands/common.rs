@@ -22,6 +22,15 @@ pub struct TransferArgs {
     /// Use the pointers committed at this git revision instead of the work tree's (repeatable)
     #[arg(long = "rev", value_name = "REV")]
     pub revs: Vec<String>,
+    /// Use the pointers at the tip of every local branch
+    #[arg(long)]
+    pub all_branches: bool,
+    /// Use the pointers at every tag
+    #[arg(long)]
+    pub all_tags: bool,
+    /// Use the pointers of every commit reachable from any ref
+    #[arg(long)]
+    pub all_commits: bool,
 }
 
 impl TransferArgs {

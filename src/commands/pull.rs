@@ -14,14 +14,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let t = &args.transfer;
+    if t.revs.len() > 1 || t.all_branches || t.all_tags || t.all_commits {
+        return Err(crate::error::usage(
+            "`pull` checks out one revision: give `--rev` once (use `fetch` for several, or --all-branches/--all-tags/--all-commits)",
+        ));
+    }
     let repo = Repo::discover()?;
     let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ui)?;
     // Check out whatever arrived even when some objects failed; the failures are reported after.
-    if args.transfer.revs.len() > 1 {
-        return Err(crate::error::usage(
-            "`pull` checks out one revision: give `--rev` once (use `fetch` for several)",
-        ));
-    }
     let request = super::checkout::Request {
         paths: &args.transfer.paths,
         rev: args.transfer.revs.first().map(String::as_str),

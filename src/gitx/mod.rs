@@ -281,3 +281,36 @@ impl GitRepo {
         Ok(out)
     }
 }
+
+impl GitRepo {
+    /// The commits `push`/`fetch` selectors name: tips of local branches, tips of tags, or
+    /// every commit reachable from any ref.
+    pub fn selector_commits(
+        &self,
+        branches: bool,
+        tags: bool,
+        all_commits: bool,
+    ) -> Result<Vec<String>, GitError> {
+        let mut out = Vec::new();
+        if branches {
+            out.extend(
+                self.git(&["for-each-ref", "--format=%(objectname)", "refs/heads"])?
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+        if tags {
+            out.extend(
+                self.git(&["for-each-ref", "--format=%(objectname)", "refs/tags"])?
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+        if all_commits {
+            out.extend(self.git(&["rev-list", "--all"])?.lines().map(str::to_owned));
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
