@@ -332,12 +332,13 @@ timeit() { # op backend tool workdir inputdir cmd...
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')
     # CPU time used by anything but the timed command and the S3 server, as a share of
     # all CPUs' time while it ran (kernel write-back of its own writes counts here too):
-    # a high value means other work on the machine slowed the run down.
+    # a high value means other work on the machine slowed the run down. Left empty for runs
+    # under half a second, where the 10 ms tick makes it meaningless.
     other=$(awk -v b="$(( b1 - b0 - (s1 - s0) ))" -v u="$own_u" -v s="$own_s" -v w="$secs" -v n="$NCPU" \
-        'BEGIN {o = (b / 100 - u - s) / (w * n) * 100; if (o < 0) o = 0; printf "%.0f", o}')
+        'BEGIN {if (w < 0.5) exit; o = (b / 100 - u - s) / (w * n) * 100; if (o < 0) o = 0; printf "%.0f", o}')
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$op" "$backend" "$tool" "$secs" "$rss" "$rc" "$other" >>"$RES"
-    printf '  r%s %-9s %-6s %-4s %9.3f s %8.1f MB  other CPU %3s%%%s\n' "$rep" "$op" "$backend" "$tool" "$secs" \
-        "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$other" "$([ $rc = 0 ] || echo "  FAILED rc=$rc, see $LOG")" >&2
+    printf '  r%s %-9s %-6s %-4s %9.3f s %8.1f MB  other CPU %4s%s\n' "$rep" "$op" "$backend" "$tool" "$secs" \
+        "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "${other:+$other%}" "$([ $rc = 0 ] || echo "  FAILED rc=$rc, see $LOG")" >&2
 }
 
 rotated() { if [ $(( rep % 2 )) = 1 ]; then echo mlv dvc; else echo dvc mlv; fi; }

@@ -125,7 +125,7 @@ def report(path, files, big_label):
             met = "—" if ratio is None else ("yes" if ratio >= target else "**no**")
             fmt = lambda x: "failed" if x is None else f"{x:.2f}"
             print(f"| {label} | {bname} | {fmt(m)} | {fmt(d)} | "
-                  f"{'—' if ratio is None else f'{ratio:.1f}x'} | >= {target:g}x | {met} | "
+                  f"{'—' if ratio is None else f'{ratio:.2f}x'} | >= {target:g}x | {met} | "
                   f"{m_rss:.0f} MB | {d_rss:.0f} MB |")
             verdicts.append((f"{label}, {bname}: dvc/mlv >= {target:g}x", ratio is not None and ratio >= target,
                              "failed run" if ratio is None else f"{ratio:.2f}x ({d:.2f} s / {m:.2f} s)"))
