@@ -269,9 +269,7 @@ impl Engine {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            if let Some(why) = self.unreachable.lock().expect("not poisoned").clone() {
-                return Err(RemoteError::new(ErrorKind::Transient, why));
-            }
+            self.check_reachable()?;
             let result: Result<(), RemoteError> = async {
                 let mut stream = self.backend.get(&key, offset).await?;
                 while let Some(chunk) = stream.next().await {
@@ -287,11 +285,7 @@ impl Engine {
             .await;
             match result {
                 Ok(()) => break,
-                Err(e)
-                    if e.kind == ErrorKind::Transient
-                        && attempt + 1 < MAX_ATTEMPTS
-                        && started.elapsed() < RETRY_BUDGET =>
-                {
+                Err(e) if may_retry(&e, attempt, started) => {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }
@@ -402,6 +396,11 @@ fn open_partial(cache: &Cache, hash: &Hash) -> std::io::Result<(PathBuf, std::fs
     Ok((path, file))
 }
 
+/// A transient failure is tried again while attempts and the time budget last.
+fn may_retry(e: &RemoteError, attempt: u32, started: Instant) -> bool {
+    e.kind == ErrorKind::Transient && attempt + 1 < MAX_ATTEMPTS && started.elapsed() < RETRY_BUDGET
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << (2 * attempt.min(4))).min(4_000))
 }
@@ -416,15 +415,9 @@ impl Engine {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            if let Some(why) = self.unreachable.lock().expect("not poisoned").clone() {
-                return Err(RemoteError::new(ErrorKind::Transient, why));
-            }
+            self.check_reachable()?;
             match op().await {
-                Err(e)
-                    if e.kind == ErrorKind::Transient
-                        && attempt + 1 < MAX_ATTEMPTS
-                        && started.elapsed() < RETRY_BUDGET =>
-                {
+                Err(e) if may_retry(&e, attempt, started) => {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }
@@ -434,6 +427,14 @@ impl Engine {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// Fails at once when an earlier operation already found the remote down.
+    fn check_reachable(&self) -> Result<(), RemoteError> {
+        match self.unreachable.lock().expect("not poisoned").clone() {
+            Some(why) => Err(RemoteError::new(ErrorKind::Transient, why)),
+            None => Ok(()),
         }
     }
 
