@@ -45,6 +45,10 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 .is_some()
             || cause.downcast_ref::<crate::config::ConfigError>().is_some()
             || cause.downcast_ref::<crate::paths::PathError>().is_some()
+            || matches!(
+                cause.downcast_ref::<crate::project::ProjectError>(),
+                Some(crate::project::ProjectError::Invalid { .. })
+            )
         {
             return 2;
         }

@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod paths;
 pub mod pointer;
 pub mod progress;
+pub mod project;
 pub mod remote;
 pub mod repo;
 pub mod restore;

@@ -137,6 +137,58 @@ impl GitRepo {
 }
 
 impl GitRepo {
+    /// The bytes of the file at `path` in the tree of `rev`, or `None` when that commit has
+    /// no such file (`mlv.toml`, `mlv.lock` and metrics files at an older revision).
+    pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let bad = |reason: String| GitError::BadRevision {
+            rev: rev.to_string(),
+            reason,
+        };
+        let objects = |reason: String| GitError::Objects {
+            rev: rev.to_string(),
+            reason,
+        };
+        let commit = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| bad(e.to_string()))?
+            .object()
+            .map_err(|e| bad(e.to_string()))?
+            .peel_to_commit()
+            .map_err(|e| bad(e.to_string()))?;
+        let tree = commit.tree().map_err(|e| objects(e.to_string()))?;
+        let Some(entry) = tree
+            .lookup_entry_by_path(path)
+            .map_err(|e| objects(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        if !entry.mode().is_blob() {
+            return Ok(None);
+        }
+        let object = entry.object().map_err(|e| objects(e.to_string()))?;
+        Ok(Some(object.detach().data))
+    }
+
+    /// The full commit id `rev` names.
+    pub fn resolve_commit(&self, rev: &str) -> Result<String, GitError> {
+        let bad = |reason: String| GitError::BadRevision {
+            rev: rev.to_string(),
+            reason,
+        };
+        let commit = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| bad(e.to_string()))?
+            .object()
+            .map_err(|e| bad(e.to_string()))?
+            .peel_to_commit()
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(commit.id.to_string())
+    }
+}
+
+impl GitRepo {
     /// Runs the git binary in this repository (for what hooks hand over as git sees it:
     /// `GIT_INDEX_FILE`, `core.hooksPath`, rev-list ranges) and returns its stdout.
     fn git(&self, args: &[&str]) -> Result<String, GitError> {
