@@ -275,8 +275,13 @@ fn is_name(s: &str) -> bool {
 }
 
 fn repo_path(p: &str, what: &str) -> Result<RepoPath, String> {
-    let p = p.strip_prefix("./").unwrap_or(p).trim_end_matches('/');
-    if !is_safe_relative(p) {
+    let p: Vec<&str> = p
+        .trim_end_matches('/')
+        .split('/')
+        .filter(|seg| *seg != ".")
+        .collect();
+    let p = p.join("/");
+    if !is_safe_relative(&p) {
         return Err(format!(
             "{what} must be a relative path inside the repository, without `..`"
         ));
