@@ -59,6 +59,10 @@ pub enum Command {
     Hook(commands::hook::Args),
     /// Remove cache objects nothing needs (keeping the last copy of unpushed data)
     Gc(commands::gc::Args),
+    /// Run the stale stages of mlv.toml in dependency order and record them in mlv.lock
+    Run(commands::run::Args),
+    /// Show the stage, command, params and exact input hashes that produced an artifact
+    Lineage(commands::lineage::Args),
     /// Re-hash the cache's objects (or a remote's, with -r) and name every bad one
     Fsck(commands::fsck::Args),
 }

@@ -45,6 +45,13 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 .is_some()
             || cause.downcast_ref::<crate::config::ConfigError>().is_some()
             || cause.downcast_ref::<crate::paths::PathError>().is_some()
+            || cause
+                .downcast_ref::<crate::pipeline::PipelineError>()
+                .is_some()
+            || matches!(
+                cause.downcast_ref::<crate::lock::LockError>(),
+                Some(crate::lock::LockError::Invalid { .. } | crate::lock::LockError::Newer { .. })
+            )
             || matches!(
                 cause.downcast_ref::<crate::project::ProjectError>(),
                 Some(crate::project::ProjectError::Invalid { .. })

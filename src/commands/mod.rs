@@ -10,10 +10,12 @@ pub mod gc;
 pub mod hook;
 pub mod init;
 pub mod install_hooks;
+pub mod lineage;
 pub mod ls;
 pub mod pull;
 pub mod push;
 pub mod remote;
+pub mod run;
 pub mod status;
 
 use crate::cli::Command;
@@ -35,5 +37,7 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::InstallHooks(args) => install_hooks::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
         Command::Gc(args) => gc::run(args, ui),
+        Command::Run(args) => run::run(args, ui),
+        Command::Lineage(args) => lineage::run(args, ui),
     }
 }

@@ -253,10 +253,33 @@ impl GitRepo {
         Ok(out)
     }
 
+    /// The last commit reachable from `rev` that changed `path`, or `None` when none did.
+    pub fn last_change(&self, rev: &str, path: &str) -> Result<Option<CommitInfo>, GitError> {
+        let out = self.git(&["log", "-1", "--format=%H%x00%cs%x00%s", rev, "--", path])?;
+        let mut parts = out.trim_end_matches('\n').splitn(3, '\0');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(id), Some(date), Some(summary)) if !id.is_empty() => Ok(Some(CommitInfo {
+                id: id.to_string(),
+                date: date.to_string(),
+                summary: summary.to_string(),
+            })),
+            _ => Ok(None),
+        }
+    }
+
     /// The staged content of a path, as the index git hands a hook holds it.
     pub fn staged_content(&self, path: &str) -> Result<String, GitError> {
         self.git(&["cat-file", "blob", &format!(":{path}")])
     }
+}
+
+/// A commit as lineage shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommitInfo {
+    pub id: String,
+    /// Committer date, `YYYY-MM-DD`.
+    pub date: String,
+    pub summary: String,
 }
 
 /// What garbage collection must keep: the commits whose pointers are roots, and the

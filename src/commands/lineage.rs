@@ -1,0 +1,117 @@
+//! `git mlv lineage <artifact>`: what produced an artifact, back to the raw data.
+
+use crate::lineage::{self, Node};
+use crate::project::Project;
+use crate::repo::Repo;
+use crate::ui::Ui;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// An out of a stage (`model.pkl`) or an artifact name from mlv.toml
+    pub artifact: PathBuf,
+    /// Read mlv.lock and the pointers committed at this git revision (default: the work tree)
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Print the graph in Graphviz dot format
+    #[arg(long, conflicts_with = "json")]
+    pub dot: bool,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
+    let repo = Repo::discover()?;
+    let path = artifact_path(&repo, &args.artifact, args.rev.as_deref())?;
+    let node = lineage::trace(&repo, &path, args.rev.as_deref())?;
+    if args.dot {
+        print!("{}", lineage::to_dot(&node));
+    } else if ui.json {
+        ui.print_json(&serde_json::json!({ "rev": args.rev, "lineage": node }))?;
+    } else {
+        let mut lines = Vec::new();
+        render(&node, 0, &mut lines);
+        for l in lines {
+            ui.out(&l)?;
+        }
+    }
+    let broken = lineage::broken(&node);
+    if !broken.is_empty() && !ui.json && !args.dot {
+        ui.warn(&format!(
+            "lineage is broken: {}; the recorded run no longer matches what {} holds",
+            broken.join(", "),
+            args.rev.as_deref().unwrap_or("the work tree")
+        ));
+        ui.hint("run `git mlv run` to bring the stages and mlv.lock up to date");
+    }
+    Ok(())
+}
+
+/// An artifact name from mlv.toml's `[artifacts]` means its path; anything else is a path.
+pub fn artifact_path(
+    repo: &Repo,
+    arg: &std::path::Path,
+    rev: Option<&str>,
+) -> anyhow::Result<crate::paths::RepoPath> {
+    if let Some(name) = arg.to_str() {
+        let project = match rev {
+            Some(r) => match repo.git.file_at(r, crate::project::FILE)? {
+                Some(b) => Project::parse(
+                    &String::from_utf8_lossy(&b),
+                    std::path::Path::new(&format!("{r}:mlv.toml")),
+                )?,
+                None => Project::default(),
+            },
+            None => Project::load(repo.root())?,
+        };
+        if let Some(a) = project.artifacts.get(name) {
+            return Ok(a.path.clone());
+        }
+    }
+    Ok(repo.resolve(arg)?)
+}
+
+fn render(n: &Node, depth: usize, lines: &mut Vec<String>) {
+    let pad = "  ".repeat(depth);
+    let hash = n.hash.map(|h| h.to_string()).unwrap_or_else(|| "-".into());
+    let mut what = match n.source {
+        "stage" => String::new(),
+        "data" => "data pointer".to_string(),
+        "git" => "file in git".to_string(),
+        _ => "untracked: not in git or git-mlv".to_string(),
+    };
+    if let Some(c) = &n.commit {
+        if !what.is_empty() {
+            what.push_str(", ");
+        }
+        what.push_str(&format!(
+            "last changed in {} ({}, \"{}\")",
+            &c.id[..c.id.len().min(10)],
+            c.date,
+            c.summary
+        ));
+    }
+    if n.intact == Some(false) {
+        what.push_str(&match n.current {
+            Some(c) => format!(" — CHANGED since the run: now {}", c.short()),
+            None => " — MISSING".to_string(),
+        });
+    }
+    lines.push(format!(
+        "{pad}{}  {hash}{}",
+        n.path,
+        if what.is_empty() {
+            String::new()
+        } else {
+            format!("  [{what}]")
+        }
+    ));
+    if let Some(s) = &n.stage {
+        lines.push(format!("{pad}  stage {}: {}", s.name, s.cmd));
+        for (file, values) in &s.params {
+            let shown: Vec<String> = values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            lines.push(format!("{pad}    params {file}: {}", shown.join(", ")));
+        }
+        for i in &s.inputs {
+            render(i, depth + 2, lines);
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Lineage: from an artifact back through the stages of `mlv.lock` to the raw data pointers
+//! and git files, with the exact hashes recorded and whether they still match what the
+//! revision holds.
+
+use crate::gitx::CommitInfo;
+use crate::hash::Hash;
+use crate::lock::{LockFile, ParamValues, StageLock};
+use crate::paths::RepoPath;
+use crate::pointer::{self, Pointer};
+use crate::repo::Repo;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One artifact or input and where it came from.
+#[derive(Debug, Serialize)]
+pub struct Node {
+    pub path: String,
+    /// The hash mlv.lock records for it (for the root: its pointer's hash).
+    pub hash: Option<Hash>,
+    /// `stage` (an out of a stage), `data` (a git-mlv pointer), `git` (a file in git) or
+    /// `untracked` (neither: not reproducible from the repository).
+    pub source: &'static str,
+    /// The pointer's (or git file's) hash at the revision, when it differs from `hash`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Hash>,
+    /// False when what the revision holds no longer matches what the stage used or made;
+    /// `None` when it cannot be told (a git folder at an older revision).
+    pub intact: Option<bool>,
+    /// The commit where the pointer (or git file) last changed, up to the revision.
+    pub commit: Option<CommitInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageNode>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageNode {
+    pub name: String,
+    pub cmd: String,
+    pub params: BTreeMap<String, ParamValues>,
+    pub inputs: Vec<Node>,
+}
+
+/// Where to read from: the work tree (`None`) or a git revision.
+struct Source<'a> {
+    repo: &'a Repo,
+    rev: Option<&'a str>,
+    /// Revision for `git log`: the given one, or HEAD for the work tree.
+    log_rev: &'a str,
+    lock: LockFile,
+}
+
+impl Source<'_> {
+    fn read(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        match self.rev {
+            Some(rev) => Ok(self.repo.git.file_at(rev, path)?),
+            None => match std::fs::read(self.repo.root().join(path)) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => Ok(None),
+                Err(e) if e.raw_os_error() == Some(21) => Ok(None), // a directory
+                Err(e) => Err(anyhow::Error::new(e).context(format!("reading `{path}`"))),
+            },
+        }
+    }
+
+    fn pointer(&self, path: &str) -> anyhow::Result<Option<Pointer>> {
+        let ptr = format!("{path}{}", pointer::EXT);
+        let Some(bytes) = self.read(&ptr)? else {
+            return Ok(None);
+        };
+        let shown = match self.rev {
+            Some(rev) => format!("{rev}:{ptr}"),
+            None => ptr.clone(),
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(Some(Pointer::parse(&text, Path::new(&shown))?))
+    }
+
+    fn last_change(&self, path: &str) -> anyhow::Result<Option<CommitInfo>> {
+        // A repository without commits has no history to name.
+        if self.repo.git.resolve_commit(self.log_rev).is_err() {
+            return Ok(None);
+        }
+        Ok(self.repo.git.last_change(self.log_rev, path)?)
+    }
+
+    fn producer(&self, path: &str) -> Option<(&String, &StageLock)> {
+        let p = RepoPath::new(path);
+        self.lock.stages.iter().find(|(_, s)| {
+            s.outs
+                .keys()
+                .chain(s.metrics.keys())
+                .any(|o| p.starts_with(&RepoPath::new(o.as_str())))
+        })
+    }
+
+    fn trace(&self, path: &str, recorded: Option<Hash>, depth: usize) -> anyhow::Result<Node> {
+        if let Some((name, stage)) = self.producer(path).filter(|_| depth < 64) {
+            let is_metric = stage.metrics.contains_key(path);
+            // What the revision holds for the out: its pointer, or a metrics file's bytes.
+            let current = if is_metric {
+                self.read(path)?.map(|b| Hash::of(&b))
+            } else {
+                self.pointer(path)?.map(|p| p.hash)
+            };
+            let locked = stage.product(path);
+            let hash = recorded.or(locked);
+            let inputs = stage
+                .deps
+                .iter()
+                .map(|(dep, h)| self.trace(dep, Some(*h), depth + 1))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let shown = if is_metric {
+                path.to_string()
+            } else {
+                format!("{path}{}", pointer::EXT)
+            };
+            return Ok(Node {
+                path: path.to_string(),
+                hash,
+                source: "stage",
+                intact: Some(current.is_some() && current == hash),
+                current: current.filter(|c| Some(*c) != hash),
+                commit: self.last_change(&shown)?,
+                stage: Some(StageNode {
+                    name: name.clone(),
+                    cmd: stage.cmd.clone(),
+                    params: stage.params.clone(),
+                    inputs,
+                }),
+            });
+        }
+        if let Some(p) = self.pointer(path)? {
+            let hash = recorded.unwrap_or(p.hash);
+            return Ok(Node {
+                path: path.to_string(),
+                hash: Some(hash),
+                source: "data",
+                intact: Some(p.hash == hash),
+                current: Some(p.hash).filter(|c| *c != hash),
+                commit: self.last_change(&format!("{path}{}", pointer::EXT))?,
+                stage: None,
+            });
+        }
+        let commit = self.last_change(path)?;
+        let current = match self.rev {
+            Some(_) => self.read(path)?.map(|b| Hash::of(&b)),
+            None => {
+                let mut stat = self.repo.stat_cache();
+                crate::pipeline::content(self.repo, &mut stat, &RepoPath::new(path))?
+                    .map(|c| c.hash)
+            }
+        };
+        let in_git = commit.is_some();
+        Ok(Node {
+            path: path.to_string(),
+            hash: recorded.or(current),
+            source: if in_git { "git" } else { "untracked" },
+            intact: match (current, recorded) {
+                (Some(c), Some(r)) => Some(c == r),
+                (None, Some(_)) if self.rev.is_some() && in_git => None,
+                _ => Some(false),
+            },
+            current: current.filter(|c| Some(*c) != recorded),
+            commit,
+            stage: None,
+        })
+    }
+}
+
+/// The lineage of `artifact` (a repository path) at `rev`, or in the work tree.
+pub fn trace(repo: &Repo, artifact: &RepoPath, rev: Option<&str>) -> anyhow::Result<Node> {
+    let lock = match rev {
+        Some(r) => match repo.git.file_at(r, crate::lock::FILE)? {
+            Some(bytes) => LockFile::parse(
+                &String::from_utf8_lossy(&bytes),
+                Path::new(&format!("{r}:{}", crate::lock::FILE)),
+            )?,
+            None => LockFile::default(),
+        },
+        None => LockFile::load(repo.root())?,
+    };
+    let src = Source {
+        repo,
+        rev,
+        log_rev: rev.unwrap_or("HEAD"),
+        lock,
+    };
+    let node = src.trace(artifact.as_str(), None, 0)?;
+    if node.source != "stage" && node.source != "data" {
+        return Err(crate::error::usage(format!(
+            "`{artifact}` is neither an out of a stage in mlv.lock nor tracked by git-mlv{}\nhint: run `git mlv run` to produce it, or check the path",
+            rev.map(|r| format!(" at `{r}`")).unwrap_or_default()
+        )));
+    }
+    Ok(node)
+}
+
+/// Every node whose recorded hash no longer matches, as `path (what)` lines.
+pub fn broken(node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(n: &Node, out: &mut Vec<String>) {
+        if n.intact == Some(false) {
+            let why = match (n.source, n.current) {
+                ("untracked", _) => "not in git or git-mlv".to_string(),
+                (_, None) => "missing".to_string(),
+                (_, Some(c)) => format!(
+                    "now {}, mlv.lock records {}",
+                    c.short(),
+                    n.hash.map(|h| h.short()).unwrap_or_default()
+                ),
+            };
+            out.push(format!("{} ({why})", n.path));
+        }
+        if let Some(s) = &n.stage {
+            for i in &s.inputs {
+                walk(i, out);
+            }
+        }
+    }
+    walk(node, &mut out);
+    out
+}
+
+/// Graphviz: inputs → stage → out.
+pub fn to_dot(root: &Node) -> String {
+    fn q(s: &str) -> String {
+        format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        )
+    }
+    fn walk(n: &Node, lines: &mut Vec<String>) {
+        let hash = n.hash.map(|h| h.short()).unwrap_or_default();
+        let label = format!("{}\n{} ({})", n.path, hash, n.source);
+        let style = if n.intact == Some(false) {
+            ", color=red"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "  {} [shape=box, label={}{style}];",
+            q(&n.path),
+            q(&label)
+        ));
+        if let Some(s) = &n.stage {
+            let id = format!("stage:{}", s.name);
+            lines.push(format!(
+                "  {} [shape=ellipse, label={}];",
+                q(&id),
+                q(&format!("{}\n{}", s.name, s.cmd))
+            ));
+            lines.push(format!("  {} -> {};", q(&id), q(&n.path)));
+            for i in &s.inputs {
+                lines.push(format!("  {} -> {};", q(&i.path), q(&id)));
+                walk(i, lines);
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    walk(root, &mut lines);
+    let mut seen = std::collections::HashSet::new();
+    lines.retain(|l| seen.insert(l.clone()));
+    format!(
+        "digraph lineage {{\n  rankdir=LR;\n{}\n}}\n",
+        lines.join("\n")
+    )
+}
