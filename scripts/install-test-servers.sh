@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers the remote tests start on loopback, skipping what is there:
 # s3s-fs (on-disk S3 with SigV4 checking, pinned: 0.15+ needs a newer rustc) and nginx
-# with WebDAV for http://; util-linux gives setpriv and mount for the robustness tests.
+# with WebDAV for http://; util-linux gives setpriv and mount for the robustness tests;
+# graphviz checks `lineage --dot`; scikit-learn runs the example pipeline in fixtures/ml.
 set -euo pipefail
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 apt_need=()
@@ -9,6 +10,7 @@ command -v git >/dev/null || apt_need+=(git)
 command -v setpriv >/dev/null || apt_need+=(util-linux)
 { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || apt_need+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ] || apt_need+=(libnginx-mod-http-dav-ext)
+command -v dot >/dev/null || apt_need+=(graphviz)
 if [ ${#apt_need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_need[@]}" >/dev/null
@@ -16,3 +18,4 @@ fi
 # The Debian package may start a daemon on port 80; the tests start their own.
 if [ -f /run/nginx.pid ]; then nginx -s stop 2>/dev/null || true; fi
 command -v s3s-fs >/dev/null || cargo install --locked --quiet s3s-fs@0.14.1 --features binary
+python3 -c 'import sklearn' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check scikit-learn

@@ -303,17 +303,6 @@ impl fmt::Display for Reason {
     }
 }
 
-impl Reason {
-    /// True for reasons that say the recorded outs no longer follow from the inputs
-    /// (what the pre-commit hook and `promote` refuse), as opposed to outs merely absent.
-    pub fn breaks_lineage(&self) -> bool {
-        !matches!(
-            self,
-            Reason::OutMissing(_) | Reason::Forced | Reason::Upstream(_)
-        )
-    }
-}
-
 /// Compares a stage's current inputs and outs with its lock entry.
 pub fn stale_reasons(
     repo: &Repo,
@@ -322,8 +311,28 @@ pub fn stale_reasons(
     locked: Option<&StageLock>,
     now: &Inputs,
 ) -> anyhow::Result<Vec<Reason>> {
+    let mut reasons = input_reasons(stage, locked, now);
     let Some(locked) = locked else {
-        return Ok(vec![Reason::NeverRan]);
+        return Ok(reasons);
+    };
+    for out in stage.products() {
+        let recorded = locked.product(out.as_str());
+        match content(repo, stat, out)? {
+            None => reasons.push(Reason::OutMissing(out.to_string())),
+            Some(c) if Some(c.hash) != recorded => {
+                reasons.push(Reason::OutChanged(out.to_string()))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(reasons)
+}
+
+/// Why the lock entry no longer follows from the stage's command, deps and params: the
+/// recorded outs are then not tied to the inputs that exist now.
+pub fn input_reasons(stage: &Stage, locked: Option<&StageLock>, now: &Inputs) -> Vec<Reason> {
+    let Some(locked) = locked else {
+        return vec![Reason::NeverRan];
     };
     let mut reasons = Vec::new();
     if locked.cmd != stage.cmd {
@@ -343,17 +352,27 @@ pub fn stale_reasons(
             reasons.push(Reason::ParamsChanged(file.clone()));
         }
     }
-    for out in stage.products() {
-        let recorded = locked.product(out.as_str());
-        match content(repo, stat, out)? {
-            None => reasons.push(Reason::OutMissing(out.to_string())),
-            Some(c) if Some(c.hash) != recorded => {
-                reasons.push(Reason::OutChanged(out.to_string()))
-            }
-            Some(_) => {}
+    reasons
+}
+
+/// Every stage whose lock entry is stale, with why, for `status`.
+pub fn stale_stages(
+    repo: &Repo,
+    stat: &mut StatCache,
+    project: &Project,
+    lock: &crate::lock::LockFile,
+) -> anyhow::Result<Vec<(String, Vec<Reason>)>> {
+    let graph = Graph::new(project)?;
+    let mut out = Vec::new();
+    for name in &graph.order {
+        let stage = &project.stages[name];
+        let now = inputs(repo, stat, stage)?;
+        let reasons = stale_reasons(repo, stat, stage, lock.stages.get(name), &now)?;
+        if !reasons.is_empty() {
+            out.push((name.clone(), reasons));
         }
     }
-    Ok(reasons)
+    Ok(out)
 }
 
 /// The run cache key: the exact command, where and how it runs, and its inputs.

@@ -187,6 +187,7 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
             }
         }
     }
+    problems.extend(lineage_problems(repo, &pointers)?);
     if problems.is_empty() {
         return Ok(());
     }
@@ -197,4 +198,60 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
         "git-mlv refused the commit: {} problem(s) above\nhint: fix them, or commit with `--no-verify` to skip the check",
         problems.len()
     )))
+}
+
+/// Staged outs of a stage whose mlv.lock entry (as staged) no longer matches: the pointer
+/// is not the out the lock recorded, or the stage's command, deps or params changed since.
+fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result<Vec<String>> {
+    let project = crate::project::Project::load(repo.root())?;
+    let outs: Vec<(&String, &Pointer, &crate::project::Stage)> = staged
+        .iter()
+        .filter_map(|(ptr, p)| {
+            let path = crate::paths::RepoPath::new(&ptr[..ptr.len() - pointer::EXT.len()]);
+            let stage = project.stages.values().find(|s| s.outs.contains(&path))?;
+            Some((ptr, p, stage))
+        })
+        .collect();
+    if outs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lock = match repo.git.staged_content(crate::lock::FILE) {
+        Ok(text) => crate::lock::LockFile::parse(&text, std::path::Path::new(crate::lock::FILE))?,
+        Err(_) => crate::lock::LockFile::default(),
+    };
+    let graph = crate::pipeline::Graph::new(&project)?;
+    let mut stat = repo.stat_cache();
+    let mut problems = Vec::new();
+    for (ptr, p, stage) in outs {
+        let out = &ptr[..ptr.len() - pointer::EXT.len()];
+        let mut why = Vec::new();
+        // The out is tied to its data only if every stage upstream of it is too.
+        for name in graph.with_upstream(&project, std::slice::from_ref(&stage.name))? {
+            let s = &project.stages[&name];
+            let now = crate::pipeline::inputs(repo, &mut stat, s)?;
+            for r in crate::pipeline::input_reasons(s, lock.stages.get(&name), &now) {
+                why.push(if name == stage.name {
+                    r.to_string()
+                } else {
+                    format!("upstream stage `{name}`: {r}")
+                });
+            }
+        }
+        if let Some(l) = lock.stages.get(&stage.name)
+            && l.product(out) != Some(p.hash)
+        {
+            why.push(format!("the staged `{ptr}` is not the out mlv.lock records"));
+        }
+        if !why.is_empty() {
+            problems.push(format!(
+                "`{ptr}` is an out of stage `{}`, whose mlv.lock entry no longer matches ({}); run `git mlv run {}` and stage mlv.lock with it",
+                stage.name,
+                why.join(", "),
+                stage.name
+            ));
+        }
+    }
+    // An unsaved stat cache only costs hashing again next time.
+    let _ = stat.save();
+    Ok(problems)
 }

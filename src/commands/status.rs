@@ -38,15 +38,39 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         }
         remote_name = Some(name);
     }
+    // Stages only for the whole repository: a path filter asks about data.
+    let stages = if args.paths.is_empty() {
+        let project = crate::project::Project::load(repo.root())?;
+        let lock = crate::lock::LockFile::load(repo.root())?;
+        crate::pipeline::stale_stages(&repo, &mut stat, &project, &lock)?
+    } else {
+        Vec::new()
+    };
     // Hashes learnt here make the next status free; failing to save them loses nothing.
     if let Err(e) = stat.save() {
         ui.detail(&format!("could not save the stat cache: {e}"));
     }
-    let clean = report.iter().all(ArtifactStatus::is_clean);
+    let clean = report.iter().all(ArtifactStatus::is_clean) && stages.is_empty();
     if ui.json {
-        ui.print_json(&serde_json::json!({ "clean": clean, "artifacts": report }))?;
+        let stale: Vec<_> = stages
+            .iter()
+            .map(|(name, reasons)| {
+                let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                serde_json::json!({ "stage": name, "reasons": reasons })
+            })
+            .collect();
+        ui.print_json(
+            &serde_json::json!({ "clean": clean, "artifacts": report, "stale_stages": stale }),
+        )?;
     } else {
         print_human(&repo, ui, &report, remote_name.as_deref())?;
+        for (name, reasons) in &stages {
+            let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+            ui.out(&format!("stage {name}: stale ({})", why.join(", ")))?;
+        }
+        if !stages.is_empty() {
+            ui.hint("`git mlv run` brings the stale stages and mlv.lock up to date");
+        }
     }
     if args.check && !clean {
         return Err(crate::error::CliError::Silent(1).into());

@@ -9,6 +9,7 @@ mod checkout;
 mod errors;
 mod gc;
 mod hooks;
+mod pipeline;
 mod remotes;
 mod revisions;
 mod robustness;

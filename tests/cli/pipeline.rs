@@ -1,0 +1,437 @@
+//! The pipeline: `git mlv run` in dependency order against `mlv.lock`, the run cache,
+//! failures, `status` of stale stages, `lineage` at revisions and the pre-commit check.
+
+use crate::support::TestEnv;
+use predicates::str::contains;
+
+/// Two stages declared consumer first (names sort the wrong way round too): `b_prepare`
+/// upper-cases `raw.txt` into `prepared/`, `a_train` counts its bytes into `model.bin`
+/// and writes `metrics.json`. Each appends its name to `log.txt`, so tests see what ran.
+const PIPELINE: &str = r#"
+[stages.a_train]
+cmd = "echo a_train >> log.txt && cat prepared/data.txt params.toml | wc -c > model.bin && printf '{\"eval\": {\"size\": %s}}' $(cat model.bin) > metrics.json"
+deps = ["prepared"]
+params = ["params.toml:train"]
+outs = ["model.bin"]
+metrics = ["metrics.json"]
+
+[stages.b_prepare]
+cmd = "echo b_prepare >> log.txt && mkdir -p prepared && tr a-z A-Z < raw.txt > prepared/data.txt"
+deps = ["raw.txt"]
+params = ["params.toml:prepare.mode"]
+outs = ["prepared"]
+"#;
+
+fn pipeline_env() -> TestEnv {
+    let env = TestEnv::new();
+    env.write("mlv.toml", PIPELINE);
+    env.write("raw.txt", "hello data\n");
+    env.write(
+        "params.toml",
+        "[prepare]\nmode = 1\n\n[train]\nrate = 0.5\n",
+    );
+    env
+}
+
+fn log(env: &TestEnv) -> Vec<String> {
+    if !env.exists("log.txt") {
+        return vec![];
+    }
+    env.read_str("log.txt").lines().map(str::to_owned).collect()
+}
+
+fn actions(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_string(),
+                s["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pair(stage: &str, action: &str) -> (String, String) {
+    (stage.to_string(), action.to_string())
+}
+
+#[test]
+fn stages_run_in_dependency_order_then_are_skipped_when_nothing_changed() {
+    let env = pipeline_env();
+    env.mlv(&["run"])
+        .assert()
+        .success()
+        .stderr(contains("running stage `b_prepare`"));
+    assert_eq!(log(&env), ["b_prepare", "a_train"]);
+    assert_eq!(env.read_str("prepared/data.txt"), "HELLO DATA\n");
+    // Outs are tracked like `add`: pointer, .gitignore line, bytes in the cache.
+    let model = env.pointer_hash("model.bin");
+    assert!(env.object(&model).exists());
+    assert!(env.exists("prepared.mlv"));
+    let ignore = env.read_str(".gitignore");
+    assert!(ignore.contains("/model.bin") && ignore.contains("/prepared"));
+    // Metrics stay in git as a small file, their bytes also in the cache.
+    assert!(!ignore.contains("metrics.json"));
+    let metrics_hash = crate::support::b3(&env.read("metrics.json"));
+    assert!(env.object(&metrics_hash).exists());
+    let lock = env.read_str("mlv.lock");
+    assert!(lock.contains(&model) && lock.contains(&metrics_hash));
+    assert!(lock.contains(&crate::support::b3(b"hello data\n")));
+
+    let again = env.json(&["run"]);
+    assert_eq!(
+        actions(&again),
+        [pair("b_prepare", "skipped"), pair("a_train", "skipped")]
+    );
+    assert_eq!(log(&env).len(), 2, "nothing ran the second time");
+    assert_eq!(env.read_str("mlv.lock"), lock, "the lock is byte-stable");
+}
+
+#[test]
+fn a_stage_reruns_when_a_dep_a_param_or_its_command_changes() {
+    let env = pipeline_env();
+    env.mlv(&["run"]).assert().success();
+
+    env.write(
+        "params.toml",
+        "[prepare]\nmode = 1\n\n[train]\nrate = 0.9\n",
+    );
+    let v = env.json(&["run"]);
+    assert_eq!(
+        actions(&v),
+        [pair("b_prepare", "skipped"), pair("a_train", "ran")],
+        "only the stage reading the changed param runs"
+    );
+    assert_eq!(
+        v["stages"][1]["reasons"][0],
+        "params in `params.toml` changed"
+    );
+
+    env.write("raw.txt", "new data\n");
+    env.mlv(&["run", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(contains("would run stage `b_prepare`"))
+        .stderr(contains("upstream stage `b_prepare` runs first"));
+    assert_eq!(log(&env).len(), 3, "--dry-run runs nothing");
+    let v = env.json(&["run", "a_train"]);
+    assert_eq!(
+        actions(&v),
+        [pair("b_prepare", "ran"), pair("a_train", "ran")],
+        "the stale upstream stage runs first"
+    );
+    assert_eq!(env.read_str("prepared/data.txt"), "NEW DATA\n");
+
+    let toml = env
+        .read_str("mlv.toml")
+        .replace("echo b_prepare", "echo  b_prepare");
+    env.write("mlv.toml", toml);
+    let v = env.json(&["run", "b_prepare"]);
+    assert_eq!(actions(&v), [pair("b_prepare", "ran")]);
+    assert_eq!(v["stages"][0]["reasons"][0], "command changed");
+}
+
+#[test]
+fn the_run_cache_restores_outs_of_an_earlier_identical_run() {
+    let env = pipeline_env();
+    env.mlv(&["run"]).assert().success();
+    let first_model = env.read("model.bin");
+    let first_metrics = env.read("metrics.json");
+    env.write("raw.txt", "other data, longer\n");
+    env.mlv(&["run"]).assert().success();
+    assert_ne!(env.read("model.bin"), first_model);
+    env.write("raw.txt", "hello data\n");
+    let v = env.json(&["run"]);
+    assert_eq!(
+        actions(&v),
+        [pair("b_prepare", "restored"), pair("a_train", "restored")]
+    );
+    assert_eq!(log(&env).len(), 4, "restored stages did not run");
+    assert_eq!(env.read("model.bin"), first_model);
+    assert_eq!(env.read("metrics.json"), first_metrics);
+    assert_eq!(env.read_str("prepared/data.txt"), "HELLO DATA\n");
+    env.mlv(&["status", "--check"]).assert().success();
+
+    let v = env.json(&["run", "--force"]);
+    assert_eq!(
+        actions(&v),
+        [pair("b_prepare", "ran"), pair("a_train", "ran")]
+    );
+}
+
+#[test]
+fn a_failing_command_names_the_stage_and_records_nothing_for_it() {
+    let env = pipeline_env();
+    let failing = PIPELINE.replace("echo a_train >> log.txt &&", "test ! -e FAIL &&");
+    env.write("mlv.toml", &failing);
+    env.write("FAIL", "");
+    env.mlv(&["run"])
+        .assert()
+        .code(1)
+        .stderr(contains("stage `a_train` failed"))
+        .stderr(contains("exited with status 1"));
+    let lock = env.read_str("mlv.lock");
+    assert!(
+        lock.contains("[stages.b_prepare]"),
+        "the stage that succeeded is recorded"
+    );
+    assert!(!lock.contains("a_train"));
+    assert!(!env.exists("model.bin.mlv"));
+
+    std::fs::remove_file(env.path("FAIL")).unwrap();
+    env.mlv(&["run"]).assert().success();
+    let lock = env.read_str("mlv.lock");
+    let model = env.pointer_hash("model.bin");
+    env.write("FAIL", "");
+    env.write("params.toml", "[prepare]\nmode = 1\n\n[train]\nrate = 2\n");
+    env.mlv(&["run"]).assert().code(1);
+    assert_eq!(env.read_str("mlv.lock"), lock, "mlv.lock untouched");
+    assert_eq!(
+        env.pointer_hash("model.bin"),
+        model,
+        "the out's pointer untouched"
+    );
+}
+
+#[test]
+fn independent_stages_run_at_the_same_time_with_jobs() {
+    let env = TestEnv::new();
+    // Each stage waits for the other to have started: only parallel runs can finish.
+    let stage = |me: &str, other: &str| {
+        format!(
+            "[stages.{me}]\ncmd = \"touch {me}.started; i=0; while [ ! -e {other}.started ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; test -e {other}.started && echo {me} > {me}.out\"\nouts = [\"{me}.out\"]\n"
+        )
+    };
+    env.write(
+        "mlv.toml",
+        format!("{}{}", stage("left", "right"), stage("right", "left")),
+    );
+    env.mlv(&["run", "-j", "2"]).assert().success();
+    assert_eq!(env.read_str("left.out"), "left\n");
+    assert_eq!(env.read_str("right.out"), "right\n");
+}
+
+#[test]
+fn the_commands_output_streams_through() {
+    let env = TestEnv::new();
+    env.write(
+        "mlv.toml",
+        "[stages.hello]\ncmd = \"echo hello-from-the-stage > out.txt; echo hello-from-the-stage\"\nouts = [\"out.txt\"]\n",
+    );
+    env.mlv(&["run"])
+        .assert()
+        .success()
+        .stdout(contains("hello-from-the-stage"));
+}
+
+#[test]
+fn graph_errors_name_the_stages() {
+    let env = TestEnv::new();
+    env.write(
+        "mlv.toml",
+        "[stages.a]\ncmd='true'\ndeps=['y']\nouts=['x']\n[stages.b]\ncmd='true'\ndeps=['x']\nouts=['y']\n",
+    );
+    env.mlv(&["run"])
+        .assert()
+        .code(2)
+        .stderr(contains("cycle"))
+        .stderr(contains("a → b → a"));
+    env.write(
+        "mlv.toml",
+        "[stages.a]\ncmd='true'\nouts=['x']\n[stages.b]\ncmd='true'\nouts=['x']\n",
+    );
+    env.mlv(&["run"])
+        .assert()
+        .code(2)
+        .stderr(contains("`x` is claimed by two stages, `a` and `b`"));
+    env.write(
+        "mlv.toml",
+        "[stages.a]\ncmd='true'\ndeps=['nowhere.csv']\nouts=['x']\n",
+    );
+    env.mlv(&["run"])
+        .assert()
+        .code(2)
+        .stderr(contains("stage `a` depends on `nowhere.csv`"));
+    env.mlv(&["run", "nope"])
+        .assert()
+        .code(2)
+        .stderr(contains("no stage `nope`"));
+    env.write("mlv.toml", "[stages.a]\ncommand='true'\n");
+    env.mlv(&["run"])
+        .assert()
+        .code(2)
+        .stderr(contains("mlv.toml"));
+}
+
+#[test]
+fn status_reports_stale_stages_and_why() {
+    let env = pipeline_env();
+    env.mlv(&["run"]).assert().success();
+    env.mlv(&["status", "--check"]).assert().success();
+    env.write("raw.txt", "changed\n");
+    env.mlv(&["status", "--check"])
+        .assert()
+        .code(1)
+        .stdout(contains("stage b_prepare: stale (dep `raw.txt` changed)"));
+    let v = env.json(&["status"]);
+    assert_eq!(v["clean"], false);
+    assert_eq!(v["stale_stages"][0]["stage"], "b_prepare");
+    std::fs::remove_file(env.path("model.bin")).unwrap();
+    env.mlv(&["status"]).assert().stdout(contains(
+        "stage a_train: stale (out `model.bin` is missing)",
+    ));
+}
+
+fn commit_all(env: &TestEnv, msg: &str) {
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", msg]);
+}
+
+#[test]
+fn lineage_at_an_older_revision_reports_the_older_data() {
+    let env = pipeline_env();
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "v1");
+    let v1_raw = env.pointer_hash("raw.txt");
+    let v1_model = env.pointer_hash("model.bin");
+    env.write("raw.txt", "version two of the data\n");
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "v2");
+    let v2_raw = env.pointer_hash("raw.txt");
+    assert_ne!(v1_raw, v2_raw);
+
+    let old = env.json(&["lineage", "model.bin", "--rev", "HEAD~1"])["lineage"].clone();
+    assert_eq!(old["hash"], v1_model.as_str());
+    assert_eq!(old["stage"]["name"], "a_train");
+    assert_eq!(old["stage"]["params"]["params.toml"]["train"]["rate"], 0.5);
+    let prepared = &old["stage"]["inputs"][0];
+    assert_eq!(prepared["stage"]["name"], "b_prepare");
+    let raw = &prepared["stage"]["inputs"][0];
+    assert_eq!(raw["path"], "raw.txt");
+    assert_eq!(raw["source"], "data");
+    assert_eq!(raw["hash"], v1_raw.as_str());
+    assert_eq!(raw["intact"], true);
+    let v1_commit = env.git(&["rev-parse", "HEAD~1"]);
+    assert_eq!(raw["commit"]["id"], v1_commit.trim());
+
+    let new = env.json(&["lineage", "model.bin"])["lineage"].clone();
+    let raw = &new["stage"]["inputs"][0]["stage"]["inputs"][0];
+    assert_eq!(raw["hash"], v2_raw.as_str());
+    assert_eq!(raw["commit"]["summary"], "v2");
+
+    env.mlv(&["lineage", "model.bin", "--rev", "HEAD~1"])
+        .assert()
+        .success()
+        .stdout(contains("stage b_prepare:"))
+        .stdout(contains(v1_raw.as_str()));
+    env.mlv(&["lineage", "model.bin", "--rev", "no-such-rev"])
+        .assert()
+        .code(2);
+    env.mlv(&["lineage", "raw-nothing.txt"]).assert().code(2);
+}
+
+#[test]
+fn lineage_dot_output_is_valid_graphviz() {
+    let env = pipeline_env();
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    env.mlv(&["run"]).assert().success();
+    let dot = env
+        .mlv(&["lineage", "model.bin", "--dot"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("graphviz `dot` is installed (scripts/install-test-servers.sh)");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&dot).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "dot rejected the graph: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&dot)
+    );
+    let svg = String::from_utf8_lossy(&out.stdout);
+    assert!(svg.contains("b_prepare") && svg.contains("raw.txt"));
+}
+
+#[test]
+fn pre_commit_refuses_an_out_no_longer_tied_to_its_data() {
+    let env = pipeline_env();
+    env.mlv(&["install-hooks"]).assert().success();
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "trained");
+    // New data, tracked, but the model is swapped by hand instead of re-running.
+    env.write("raw.txt", "new data\n");
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    env.write("model.bin", "a model trained elsewhere\n");
+    env.mlv(&["add", "model.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    let out = env.git_output(&["commit", "-qm", "swap the model"]);
+    assert!(!out.status.success(), "the commit must be refused");
+    // git hands a hook's stdout to stderr.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("`model.bin.mlv` is an out of stage `a_train`")
+            && said.contains("upstream stage `b_prepare`: dep `raw.txt` changed")
+            && said.contains("git mlv run a_train"),
+        "{said}"
+    );
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "retrained on the new data");
+}
+
+#[test]
+fn the_digits_example_trains_and_reruns_only_affected_stages() {
+    let env = TestEnv::new();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ml");
+    for f in [
+        "get_data.py",
+        "prepare.py",
+        "train.py",
+        "params.toml",
+        "mlv.toml",
+    ] {
+        std::fs::copy(fixtures.join(f), env.path(f)).unwrap();
+    }
+    let python = |args: &[&str]| {
+        let ok = std::process::Command::new("python3")
+            .args(args)
+            .current_dir(&env.root)
+            .status()
+            .expect("python3 runs");
+        assert!(
+            ok.success(),
+            "python3 {args:?} failed (is scikit-learn installed?)"
+        );
+    };
+    python(&["get_data.py", "raw", "--rows", "600"]);
+    env.mlv(&["add", "raw"]).assert().success();
+    let v = env.json(&["run"]);
+    assert_eq!(actions(&v), [pair("prepare", "ran"), pair("train", "ran")]);
+    let metrics: serde_json::Value = serde_json::from_slice(&env.read("metrics.json")).unwrap();
+    assert!(metrics["eval"]["accuracy"].as_f64().unwrap() > 0.9);
+    commit_all(&env, "first model");
+    env.write(
+        "params.toml",
+        env.read_str("params.toml").replace("C = 10.0", "C = 5.0"),
+    );
+    let v = env.json(&["run"]);
+    assert_eq!(
+        actions(&v),
+        [pair("prepare", "skipped"), pair("train", "ran")]
+    );
+}
