@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and installs git-mlv, then runs the main job end to end in a throwaway git
-# repository: version a dataset, change it, see the change, go back to the old version.
+# repository: version a dataset, change it, see the change, go back to the old version,
+# share it through a remote, then train a model through a pipeline and trace its lineage.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,7 +10,8 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
-step "Build and install git-mlv (cargo install)"
+step "Build and install git-mlv (cargo install), and scikit-learn for the example model"
+python3 -c 'import sklearn' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check scikit-learn
 cargo install --locked --quiet --path "$here"
 run git mlv --version
 
@@ -64,5 +66,30 @@ cd teammate
 run git mlv pull
 run diff -r ../project/data data
 echo "teammate/data is byte-identical"
+
+step "Train a model through a pipeline: stages in mlv.toml, what they ran with in mlv.lock"
+cd "$work/project"
+cp "$here"/fixtures/ml/{get_data.py,prepare.py,train.py,params.toml,mlv.toml} .
+run python3 get_data.py raw --rows 1000
+run git mlv add raw
+run cat mlv.toml
+run git mlv run
+run cat metrics.json
+run git add -A
+run git commit -qm "Digits model v1, trained on the first 1000 images"
+
+step "New data arrives: the stages it affects run again, the others are skipped"
+run python3 get_data.py raw
+run git mlv status || true
+run git mlv add raw
+run git mlv run
+run git mlv run
+run git add -A
+run git commit -qm "Digits model v2, trained on all images"
+
+step "Lineage: every model commit is tied to the exact data that trained it"
+run git mlv lineage model.pkl
+run git mlv lineage model.pkl --rev HEAD~1
+run git mlv push
 echo
 echo "Quickstart finished: the projects are in $work"
