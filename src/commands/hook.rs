@@ -240,7 +240,9 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
         if let Some(l) = lock.stages.get(&stage.name)
             && l.product(out) != Some(p.hash)
         {
-            why.push(format!("the staged `{ptr}` is not the out mlv.lock records"));
+            why.push(format!(
+                "the staged `{ptr}` is not the out mlv.lock records"
+            ));
         }
         if !why.is_empty() {
             problems.push(format!(

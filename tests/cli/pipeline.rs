@@ -435,3 +435,17 @@ fn the_digits_example_trains_and_reruns_only_affected_stages() {
         [pair("prepare", "skipped"), pair("train", "ran")]
     );
 }
+
+#[test]
+fn wdir_and_env_shape_where_and_how_the_command_runs() {
+    let env = TestEnv::new();
+    env.write("ml/mlv-input.txt", "input\n");
+    env.write(
+        "mlv.toml",
+        "[stages.s]\ncmd = \"cat mlv-input.txt > out.txt; echo $GREETING >> out.txt\"\nwdir = \"ml\"\ndeps = [\"mlv-input.txt\"]\nouts = [\"out.txt\"]\nenv = { GREETING = \"hi\" }\n",
+    );
+    env.mlv_in("ml", &["run"]).assert().success();
+    assert_eq!(env.read_str("ml/out.txt"), "input\nhi\n");
+    assert!(env.exists("ml/out.txt.mlv"));
+    assert!(env.read_str("mlv.lock").contains("\"ml/mlv-input.txt\""));
+}
