@@ -550,6 +550,11 @@ pub fn check_deps(repo: &Repo, project: &Project, stages: &[String]) -> anyhow::
         for dep in &s.deps {
             let made = produced.iter().any(|o| overlaps(dep, o));
             if !made && std::fs::symlink_metadata(dep.to_abs(repo.root())).is_err() {
+                if std::fs::symlink_metadata(dep.pointer().to_abs(repo.root())).is_ok() {
+                    return Err(usage(format!(
+                        "stage `{name}` depends on `{dep}`, which git-mlv tracks but is not in the work tree\nhint: run `git mlv pull {dep}` (or `git mlv checkout {dep}`) first"
+                    )));
+                }
                 return Err(PipelineError::MissingDep {
                     stage: name.clone(),
                     dep: dep.to_string(),

@@ -449,3 +449,34 @@ fn wdir_and_env_shape_where_and_how_the_command_runs() {
     assert!(env.exists("ml/out.txt.mlv"));
     assert!(env.read_str("mlv.lock").contains("\"ml/mlv-input.txt\""));
 }
+
+#[test]
+fn a_dep_inside_a_tracked_folder_is_traced_to_the_folders_pointer() {
+    let env = TestEnv::new();
+    env.write("raw/a.csv", "1,2\n");
+    env.write("raw/b.csv", "3,4\n");
+    env.mlv(&["add", "raw"]).assert().success();
+    env.write(
+        "mlv.toml",
+        "[stages.s]\ncmd = \"cp raw/a.csv out.csv\"\ndeps = [\"raw/a.csv\"]\nouts = [\"out.csv\"]\n",
+    );
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "one");
+    let v = env.json(&["lineage", "out.csv", "--rev", "HEAD"]);
+    let dep = &v["lineage"]["stage"]["inputs"][0];
+    assert_eq!(dep["source"], "data");
+    assert_eq!(dep["hash"], crate::support::b3(b"1,2\n").as_str());
+    assert_eq!(dep["intact"], true);
+    assert_eq!(dep["commit"]["summary"], "one");
+
+    // A tracked dep that is not checked out gets told how to get it.
+    std::fs::remove_dir_all(env.path("raw")).unwrap();
+    env.write(
+        "mlv.toml",
+        "[stages.s]\ncmd = \"cp raw/a.csv out.csv\"\ndeps = [\"raw\"]\nouts = [\"out.csv\"]\n",
+    );
+    env.mlv(&["run"])
+        .assert()
+        .code(2)
+        .stderr(contains("git mlv pull raw"));
+}
