@@ -3,18 +3,26 @@
 pub mod add;
 pub mod checkout;
 pub mod common;
+pub mod deploy;
 pub mod diff;
 pub mod fetch;
 pub mod fsck;
+pub mod gate;
 pub mod gc;
 pub mod hook;
 pub mod init;
 pub mod install_hooks;
 pub mod ls;
+pub mod metrics;
+pub mod models;
+pub mod promote;
 pub mod pull;
 pub mod push;
+pub mod register;
 pub mod remote;
+pub mod rollback;
 pub mod status;
+pub mod which;
 
 use crate::cli::Command;
 use crate::ui::Ui;
@@ -35,5 +43,13 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::InstallHooks(args) => install_hooks::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
         Command::Gc(args) => gc::run(args, ui),
+        Command::Metrics(args) => metrics::run(args, ui),
+        Command::Gate(args) => gate::run(args, ui),
+        Command::Register(args) => register::run(args, ui),
+        Command::Promote(args) => promote::run(args, ui),
+        Command::Models(args) => models::run(args, ui),
+        Command::Which(args) => which::run(args, ui),
+        Command::Deploy(args) => deploy::run(args, ui),
+        Command::Rollback(args) => rollback::run(args, ui),
     }
 }
