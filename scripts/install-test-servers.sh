@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real servers the remote tests start on loopback, skipping what is there:
 # s3s-fs (on-disk S3 with SigV4 checking, pinned: 0.15+ needs a newer rustc) and nginx
-# with WebDAV for http://; util-linux gives setpriv and mount for the robustness tests.
+# with WebDAV for http://; util-linux gives setpriv and mount for the robustness tests;
+# gto (Python) reads the registry's tags back in the registry tests.
 set -euo pipefail
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 apt_need=()
 command -v git >/dev/null || apt_need+=(git)
+command -v pip3 >/dev/null || command -v pip >/dev/null || apt_need+=(python3-pip)
 command -v setpriv >/dev/null || apt_need+=(util-linux)
 { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || apt_need+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ] || apt_need+=(libnginx-mod-http-dav-ext)
@@ -16,3 +18,4 @@ fi
 # The Debian package may start a daemon on port 80; the tests start their own.
 if [ -f /run/nginx.pid ]; then nginx -s stop 2>/dev/null || true; fi
 command -v s3s-fs >/dev/null || cargo install --locked --quiet s3s-fs@0.14.1 --features binary
+command -v gto >/dev/null || { pip3 install --quiet gto 2>/dev/null || pip3 install --quiet --break-system-packages gto; }

@@ -135,11 +135,8 @@ pub fn deploy(
         }
         Target::Url(url) => {
             ensure_cached(repo, &tracked, commit, ui)?;
-            let remote = crate::config::RemoteConfig {
-                url: url.clone(),
-                ..Default::default()
-            };
-            let backend = crate::remote::open("deploy target", &remote, repo.root())?;
+            let backend =
+                crate::remote::open("deploy target", &url_settings(repo, url), repo.root())?;
             let current = CurrentJson {
                 version: version.to_string(),
                 path: format!("{version}/{file_name}"),
@@ -169,6 +166,26 @@ pub fn deploy(
             ))
         }
     }
+}
+
+/// Settings for a deploy URL: those of a configured remote on the same bucket or host (its
+/// endpoint, region and credentials) with the deploy URL, else the ecosystem's defaults.
+fn url_settings(repo: &Repo, url: &str) -> crate::config::RemoteConfig {
+    let place = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .map(|u| (u.scheme().to_string(), u.host_str().map(str::to_owned)))
+    };
+    let here = place(url);
+    let mut settings = repo
+        .config
+        .remotes
+        .values()
+        .find(|r| here.is_some() && place(&r.url) == here)
+        .cloned()
+        .unwrap_or_default();
+    settings.url = url.to_string();
+    settings
 }
 
 /// Fetches the artifact's objects from the default remote when the cache lacks them.

@@ -6,9 +6,12 @@ mod support;
 
 mod add;
 mod checkout;
+mod deploy;
 mod errors;
+mod gates;
 mod gc;
 mod hooks;
+mod registry;
 mod remotes;
 mod revisions;
 mod robustness;
