@@ -52,14 +52,20 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let (off, on) =
         registry::rollback(&repo.git, &reg, &args.name, &args.stage, &current, &target)?;
     let deployed = match super::deploy::remembered(&repo, &args.name, &args.stage)? {
-        Some(t) => Some(super::deploy::deploy(
-            &repo,
-            &args.name,
-            &target.version,
-            &target.commit,
-            &t,
-            ui,
-        )?),
+        Some(t) => Some(
+            super::deploy::deploy(&repo, &args.name, &target.version, &target.commit, &t, ui)
+                .map_err(|e| {
+                    e.context(format!(
+                        "`{}#{}` was rolled back to {} (tags {off}, {on}), but switching the deploy at `{}` failed\nhint: fix that, then run `git mlv deploy {} {}`",
+                        args.name,
+                        args.stage,
+                        target.version,
+                        t.as_config(),
+                        args.name,
+                        args.stage
+                    ))
+                })?,
+        ),
         None => None,
     };
     if ui.json {
