@@ -133,7 +133,8 @@ fn a_deploy_killed_halfway_leaves_current_on_the_old_version() {
         .assert()
         .success();
     // A big new version, so the copy into the target takes a while to kill it in.
-    let big: Vec<u8> = (0..400u32 << 20).map(|i| (i % 251) as u8).collect();
+    let mut big = vec![7u8; 256 << 20];
+    big[..12].copy_from_slice(b"big model v2");
     env.commit_model(&big, 0.91);
     env.mlv(&["register", "model"]).assert().success();
     env.mlv(&["promote", "model@v0.0.2", "prod"])
