@@ -156,10 +156,13 @@ pub fn evaluate(
     // Each baseline is resolved once, whatever number of gates share it.
     let mut resolved: Vec<(String, Option<String>)> = Vec::new();
     for g in gates {
-        let value = metrics::lookup(current, &g.metric)?;
-        if value.is_none() {
-            missing.push(missing_line(&g.metric, &current.to_string()));
-        }
+        let value = match value_at(current, &g.metric, &current.to_string())? {
+            Ok(v) => Some(v),
+            Err(line) => {
+                missing.push(line);
+                None
+            }
+        };
         for bound in bounds(g) {
             let mut check = Check {
                 metric: g.metric.to_string(),
@@ -200,16 +203,13 @@ pub fn evaluate(
                     report.checks.push(check);
                     continue;
                 };
-                let src = Source::Rev(git, &commit);
-                match metrics::lookup(src, &g.metric)? {
-                    Some(b) => base = b,
-                    None => missing.push(missing_line(
-                        &g.metric,
-                        &format!(
-                            "at baseline `{reference}` ({})",
-                            &commit[..12.min(commit.len())]
-                        ),
-                    )),
+                let at = format!(
+                    "at baseline `{reference}` ({})",
+                    &commit[..12.min(commit.len())]
+                );
+                match value_at(Source::Rev(git, &commit), &g.metric, &at)? {
+                    Ok(b) => base = b,
+                    Err(line) => missing.push(line),
                 }
                 check.baseline = Some(base);
                 check.baseline_commit = Some(commit);
@@ -231,11 +231,16 @@ pub fn evaluate(
     Ok(report)
 }
 
-fn missing_line(metric: &MetricRef, at: &str) -> String {
-    format!(
-        "metric `{}` is missing: `{}` has no key `{}` ({at})",
-        metric, metric.file, metric.key
-    )
+/// The metric's value at `src`, or the line that says what is missing there (`at`).
+fn value_at(src: Source, metric: &MetricRef, at: &str) -> anyhow::Result<Result<f64, String>> {
+    let missing = |what: String| Err(format!("metric `{metric}` is missing: {what} ({at})"));
+    Ok(match metrics::read(src, &metric.file)? {
+        None => missing(format!("`{}` does not exist", metric.file)),
+        Some(flat) => match flat.get(&metric.key) {
+            Some(v) => Ok(*v),
+            None => missing(format!("`{}` has no key `{}`", metric.file, metric.key)),
+        },
+    })
 }
 
 #[cfg(test)]

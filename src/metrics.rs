@@ -3,7 +3,7 @@
 
 use crate::gitx::GitRepo;
 use crate::paths::RepoPath;
-use crate::project::{MetricRef, Project};
+use crate::project::Project;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -157,11 +157,6 @@ pub fn read_all(src: Source, project: &Project) -> anyhow::Result<BTreeMap<RepoP
         }
     }
     Ok(out)
-}
-
-/// The value of one metric, `None` when its file or key is absent.
-pub fn lookup(src: Source, metric: &MetricRef) -> anyhow::Result<Option<f64>> {
-    Ok(read(src, &metric.file)?.and_then(|flat| flat.get(&metric.key).copied()))
 }
 
 /// The project as committed at `rev` (`mlv.toml` read from git); empty when it has none.

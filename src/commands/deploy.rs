@@ -19,7 +19,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
-    let repo = Repo::discover()?;
+    let mut repo = Repo::discover()?;
+    copies_only(&mut repo);
     registry::check_name(&args.name)?;
     let reg = Registry::load(&repo.git)?;
     let holder = super::which::holder(&reg, &args.name, &args.stage)?;
@@ -68,6 +69,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Deployed files are copies (reflinks where the file system can), never hard or symbolic
+/// links into the cache: a serving folder must not change when the cache is collected, and
+/// a server writing through a link would damage a cache object.
+pub fn copies_only(repo: &mut Repo) {
+    use crate::config::LinkType;
+    repo.config.cache.link = vec![LinkType::Reflink, LinkType::Copy];
 }
 
 /// The target remembered for an artifact's stage (the local file wins over the team's).

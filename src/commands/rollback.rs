@@ -17,7 +17,8 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let repo = Repo::discover()?;
+    let mut repo = Repo::discover()?;
+    super::deploy::copies_only(&mut repo);
     registry::check_name(&args.name)?;
     let reg = Registry::load(&repo.git)?;
     let current = super::which::holder(&reg, &args.name, &args.stage)?;

@@ -33,11 +33,15 @@ fn deploy_keeps_versions_switches_current_and_remembers_the_target() {
         .assert()
         .code(2)
         .stderr(contains("--to"));
+    // Even where the work tree links into the cache, a deployed file is a copy.
+    env.write(".mlv/config.local.toml", "[cache]\nlink = [\"symlink\"]\n");
     let target = env.outside().join("serving");
     let t = target.to_str().unwrap();
     env.mlv(&["deploy", "model", "prod", "--to", t])
         .assert()
         .success();
+    let deployed = std::fs::symlink_metadata(target.join("model/v0.0.1/model.pkl")).unwrap();
+    assert!(deployed.file_type().is_file(), "{deployed:?}");
     env.mlv(&["deploy", "net", "prod", "--to", t])
         .assert()
         .success();
