@@ -116,32 +116,6 @@ impl Report {
     }
 }
 
-/// A baseline reference resolved to a commit; `None` for a stage with no version yet.
-pub fn resolve_baseline(
-    git: &GitRepo,
-    reg: &Registry,
-    reference: &str,
-) -> anyhow::Result<Option<String>> {
-    if let Some((name, stage)) = reference.split_once('#') {
-        registry::check_name(name)?;
-        return Ok(reg.holder(name, stage).map(|h| h.commit));
-    }
-    if let Some((name, v)) = reference.split_once('@')
-        && registry::is_name(name)
-        && let Ok(v) = registry::Version::parse(v)
-    {
-        return match reg.version(name, &v) {
-            Some(info) => Ok(Some(info.commit)),
-            None => Err(registry::RegistryError::UnknownVersion {
-                name: name.to_string(),
-                version: v.to_string(),
-            }
-            .into()),
-        };
-    }
-    Ok(Some(git.resolve_commit(reference)?))
-}
-
 /// Evaluates every gate against the metrics at `current`. `baseline` overrides the gates'
 /// own baselines (`--baseline`, or the stage a promotion targets).
 pub fn evaluate(
@@ -186,7 +160,7 @@ pub fn evaluate(
                 let commit = match resolved.iter().find(|(r, _)| r == reference) {
                     Some((_, c)) => c.clone(),
                     None => {
-                        let c = resolve_baseline(git, reg, reference)?;
+                        let c = registry::resolve(git, reg, reference)?;
                         resolved.push((reference.to_string(), c.clone()));
                         c
                     }

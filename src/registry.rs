@@ -458,6 +458,29 @@ impl Registry {
     }
 }
 
+/// A reference resolved to a commit: `<name>#<stage>` (the version the stage holds now;
+/// `None` when it holds none), `<name>@v<semver>` (a registered version), or any git revision.
+pub fn resolve(git: &GitRepo, reg: &Registry, reference: &str) -> anyhow::Result<Option<String>> {
+    if let Some((name, stage)) = reference.split_once('#') {
+        check_name(name)?;
+        return Ok(reg.holder(name, stage).map(|h| h.commit));
+    }
+    if let Some((name, v)) = reference.split_once('@')
+        && is_name(name)
+        && let Ok(v) = Version::parse(v)
+    {
+        return match reg.version(name, &v) {
+            Some(info) => Ok(Some(info.commit)),
+            None => Err(RegistryError::UnknownVersion {
+                name: name.to_string(),
+                version: v.to_string(),
+            }
+            .into()),
+        };
+    }
+    Ok(Some(git.resolve_commit(reference)?))
+}
+
 /// Seconds since the epoch, now.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

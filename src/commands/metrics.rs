@@ -1,9 +1,11 @@
 //! `git mlv metrics show|diff`: the pipeline's metrics files, flattened to dotted keys,
 //! at one revision or compared between two (DVC's defaults: HEAD against the work tree).
 
+use crate::error::usage;
 use crate::metrics::{self, Flat, Source};
 use crate::paths::RepoPath;
 use crate::project::Project;
+use crate::registry::{self, Registry};
 use crate::repo::Repo;
 use crate::ui::Ui;
 use clap::Subcommand;
@@ -19,7 +21,7 @@ pub struct Args {
 pub enum Action {
     /// Print every metric of the pipeline's metrics files (and the files gates read)
     Show {
-        /// Read the metrics committed at this git revision instead of the work tree's
+        /// Read the metrics committed at this revision (or registry reference: `model#prod`) instead of the work tree's
         #[arg(long, value_name = "REV")]
         rev: Option<String>,
     },
@@ -45,16 +47,18 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
 }
 
-/// The metrics at `rev` (the work tree when `None`), with the project of that revision.
+/// The metrics at `rev` (the work tree when `None`), with the project of that revision. A
+/// registry reference works as a revision: `model#prod`, `model@v1.2.0`.
 fn read_at(repo: &Repo, rev: Option<&str>) -> anyhow::Result<(Project, BTreeMap<RepoPath, Flat>)> {
-    let (project, src) = match rev {
-        Some(r) => (
-            metrics::project_at(&repo.git, r)?,
-            Source::Rev(&repo.git, r),
-        ),
-        None => (Project::load(repo.root())?, Source::WorkTree(repo.root())),
+    let Some(rev) = rev else {
+        let project = Project::load(repo.root())?;
+        let values = metrics::read_all(Source::WorkTree(repo.root()), &project)?;
+        return Ok((project, values));
     };
-    let values = metrics::read_all(src, &project)?;
+    let commit = registry::resolve(&repo.git, &Registry::load(&repo.git)?, rev)?
+        .ok_or_else(|| usage(format!("`{rev}` holds no version yet\nhint: `git mlv models` lists the stages and what they hold")))?;
+    let project = metrics::project_at(&repo.git, &commit)?;
+    let values = metrics::read_all(Source::Rev(&repo.git, &commit), &project)?;
     Ok((project, values))
 }
 

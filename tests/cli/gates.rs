@@ -142,6 +142,15 @@ fn a_stage_baseline_skips_for_the_first_model_then_compares() {
         .success();
     env.commit_model("m2", 0.92);
     assert_eq!(outcomes(&env, &[], 1), ["min pass", "max_drop fail"]);
+    // A registry reference works wherever metrics take a revision.
+    let at_prod = env.json(&["metrics", "show", "--rev", "model#prod"]);
+    assert_eq!(at_prod["metrics"]["metrics.json"]["eval.accuracy"], 0.95);
+    let diff = env.json(&["metrics", "diff", "model#prod"]);
+    assert_eq!(diff["changes"][0]["new"], 0.92);
+    env.mlv(&["metrics", "show", "--rev", "model#staging"])
+        .assert()
+        .code(2)
+        .stderr(contains("holds no version"));
     // --baseline overrides the gate's own: a registered version, or any revision.
     env.mlv(&["register", "model"]).assert().success();
     assert_eq!(
