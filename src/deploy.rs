@@ -48,8 +48,9 @@ impl Target {
 }
 
 /// Remembers the target of `name`'s `stage`: a folder in this machine's
-/// `.mlv/config.local.toml`, a URL in the team's `.mlv/config.toml`.
-pub fn remember(root: &Path, name: &str, stage: &str, target: &Target) -> anyhow::Result<()> {
+/// `.mlv/config.local.toml`, a URL in the team's `.mlv/config.toml`. Returns the file's
+/// repository path.
+pub fn remember(root: &Path, name: &str, stage: &str, target: &Target) -> anyhow::Result<String> {
     let file = match target {
         Target::Dir(_) => config::LOCAL_FILE,
         Target::Url(_) => config::FILE,
@@ -68,7 +69,8 @@ pub fn remember(root: &Path, name: &str, stage: &str, target: &Target) -> anyhow
             .ok_or_else(|| anyhow::anyhow!("`deploy.{name}` in `{file}` is not a table"))?;
         per_name[stage] = toml_edit::value(target.as_config());
         Ok(())
-    })
+    })?;
+    Ok(format!("{}/{file}", config::DIR))
 }
 
 /// True when the cache holds every object `t` needs.

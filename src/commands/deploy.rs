@@ -49,8 +49,17 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         &target,
         ui,
     )?;
-    if args.to.is_some() {
-        deploy::remember(repo.root(), &args.name, &args.stage, &target)?;
+    if args.to.is_some() && remembered(&repo, &args.name, &args.stage)?.as_ref() != Some(&target) {
+        let file = deploy::remember(repo.root(), &args.name, &args.stage, &target)?;
+        ui.info(&format!(
+            "remembered the target of `{}#{}` in `{file}`",
+            args.name, args.stage
+        ));
+        if matches!(target, Target::Url(_)) {
+            ui.hint(&format!(
+                "commit `{file}` so the team's deploys and rollbacks use it too"
+            ));
+        }
     }
     if ui.json {
         ui.print_json(&serde_json::json!({
