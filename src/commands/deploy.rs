@@ -10,7 +10,9 @@ use crate::ui::Ui;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The artifact, as named in `mlv.toml`
     pub name: String,
+    /// The stage, e.g. `prod`
     pub stage: String,
     /// A folder, or an object store / HTTP URL (default: the target remembered for this
     /// artifact and stage)

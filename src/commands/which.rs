@@ -8,7 +8,9 @@ use crate::ui::Ui;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The artifact, as named in `mlv.toml`
     pub name: String,
+    /// The stage, e.g. `prod`
     pub stage: String,
 }
 
