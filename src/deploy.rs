@@ -96,6 +96,7 @@ pub struct Folder {
 
 pub const CURRENT: &str = "current";
 const SCRATCH: &str = ".deploying-";
+const TMP_CURRENT: &str = ".current-";
 
 impl Folder {
     pub fn new(target: &Path, name: &str) -> Folder {
@@ -114,20 +115,26 @@ impl Folder {
         Some(link.file_name()?.to_string_lossy().into_owned())
     }
 
-    /// A fresh scratch folder for assembling `version`, after removing those that deploys
-    /// killed halfway left behind (their process is gone).
+    /// A fresh scratch folder for assembling `version`, after removing what deploys killed
+    /// halfway left behind: scratch folders and temporary `current` links whose process is gone.
     pub fn scratch(&self, version: &str) -> io::Result<PathBuf> {
         fs_err::create_dir_all(&self.dir)?;
         for entry in fs_err::read_dir(&self.dir)? {
             let name = entry?.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name
-                .strip_prefix(SCRATCH)
+            let Some(pid) = [SCRATCH, TMP_CURRENT]
+                .iter()
+                .find_map(|p| name.strip_prefix(p))
                 .and_then(|r| r.rsplit('-').next())
             else {
                 continue;
             };
             if !Path::new("/proc").join(pid).exists() {
-                fs_err::remove_dir_all(self.dir.join(&name))?;
+                let path = self.dir.join(&name);
+                if name.starts_with(SCRATCH) {
+                    fs_err::remove_dir_all(path)?;
+                } else {
+                    fs_err::remove_file(path)?;
+                }
             }
         }
         let scratch = self
@@ -156,7 +163,9 @@ impl Folder {
     /// Points `current` at `version`: a new symlink under a temporary name renamed over
     /// the old one, so readers see the old version or the new one, never neither.
     pub fn switch(&self, version: &str) -> io::Result<()> {
-        let tmp = self.dir.join(format!(".{CURRENT}-{}", std::process::id()));
+        let tmp = self
+            .dir
+            .join(format!("{TMP_CURRENT}{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(version, &tmp).map_err(|e| {
             io::Error::new(
