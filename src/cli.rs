@@ -65,4 +65,20 @@ pub enum Command {
     Lineage(commands::lineage::Args),
     /// Re-hash the cache's objects (or a remote's, with -r) and name every bad one
     Fsck(commands::fsck::Args),
+    /// Show the pipeline's metrics, or compare them between revisions
+    Metrics(commands::metrics::Args),
+    /// Check every quality gate in `mlv.toml`; exit 1 when one fails
+    Gate(commands::gate::Args),
+    /// Register a commit as a version of an artifact (tag `<name>@v<semver>`)
+    Register(commands::register::Args),
+    /// Assign a stage to a version once its gates pass (tag `<name>#<stage>#<n>`)
+    Promote(commands::promote::Args),
+    /// List artifacts with their versions, stages and commits
+    Models(commands::models::Args),
+    /// The version a stage holds: version, commit and hash
+    Which(commands::which::Args),
+    /// Put the version a stage holds in a folder or object store and switch `current` to it
+    Deploy(commands::deploy::Args),
+    /// Give a stage back to the version that held it before, and switch a remembered deploy
+    Rollback(commands::rollback::Args),
 }

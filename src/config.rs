@@ -110,6 +110,9 @@ pub struct Config {
     pub hooks: HooksConfig,
     pub cache: CacheConfig,
     pub remotes: std::collections::BTreeMap<String, RemoteConfig>,
+    /// Where `deploy` put each artifact's stage: `[deploy.<artifact>] <stage> = "<dir or URL>"`,
+    /// so later deploys and rollbacks need no `--to`.
+    pub deploy: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 impl Config {

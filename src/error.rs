@@ -52,6 +52,17 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 cause.downcast_ref::<crate::lock::LockError>(),
                 Some(crate::lock::LockError::Invalid { .. } | crate::lock::LockError::Newer { .. })
             )
+            || cause
+                .downcast_ref::<crate::registry::RegistryError>()
+                .is_some()
+            || cause.downcast_ref::<crate::gate::GateError>().is_some()
+            || matches!(
+                cause.downcast_ref::<crate::metrics::MetricsError>(),
+                Some(
+                    crate::metrics::MetricsError::Invalid { .. }
+                        | crate::metrics::MetricsError::Format { .. }
+                )
+            )
             || matches!(
                 cause.downcast_ref::<crate::project::ProjectError>(),
                 Some(crate::project::ProjectError::Invalid { .. })

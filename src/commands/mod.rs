@@ -3,20 +3,28 @@
 pub mod add;
 pub mod checkout;
 pub mod common;
+pub mod deploy;
 pub mod diff;
 pub mod fetch;
 pub mod fsck;
+pub mod gate;
 pub mod gc;
 pub mod hook;
 pub mod init;
 pub mod install_hooks;
 pub mod lineage;
 pub mod ls;
+pub mod metrics;
+pub mod models;
+pub mod promote;
 pub mod pull;
 pub mod push;
+pub mod register;
 pub mod remote;
+pub mod rollback;
 pub mod run;
 pub mod status;
+pub mod which;
 
 use crate::cli::Command;
 use crate::ui::Ui;
@@ -39,5 +47,13 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Gc(args) => gc::run(args, ui),
         Command::Run(args) => run::run(args, ui),
         Command::Lineage(args) => lineage::run(args, ui),
+        Command::Metrics(args) => metrics::run(args, ui),
+        Command::Gate(args) => gate::run(args, ui),
+        Command::Register(args) => register::run(args, ui),
+        Command::Promote(args) => promote::run(args, ui),
+        Command::Models(args) => models::run(args, ui),
+        Command::Which(args) => which::run(args, ui),
+        Command::Deploy(args) => deploy::run(args, ui),
+        Command::Rollback(args) => rollback::run(args, ui),
     }
 }

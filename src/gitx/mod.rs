@@ -17,6 +17,10 @@ pub enum GitError {
     BadRevision { rev: String, reason: String },
     #[error("reading revision `{rev}` from git's object database: {reason}")]
     Objects { rev: String, reason: String },
+    #[error(
+        "creating tag `{name}`: {reason}\nhint: a tag's tagger is git's committer identity; set `user.name` and `user.email` if git asks for them"
+    )]
+    Tag { name: String, reason: String },
 }
 
 impl GitError {
@@ -24,7 +28,7 @@ impl GitError {
         match self {
             GitError::NotARepo(_) | GitError::Bare(_) => 2,
             GitError::BadRevision { .. } => 2,
-            GitError::Index { .. } | GitError::Objects { .. } => 1,
+            GitError::Index { .. } | GitError::Objects { .. } | GitError::Tag { .. } => 1,
         }
     }
 }
@@ -387,5 +391,67 @@ impl GitRepo {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+}
+
+/// An annotated tag: its name, the commit it points at and its tagger time. Lightweight
+/// tags are left out, as GTO leaves them out of the registry.
+#[derive(Debug, Clone)]
+pub struct AnnotatedTag {
+    pub name: String,
+    pub commit: String,
+    /// Tagger time, seconds since the epoch.
+    pub time: i64,
+}
+
+impl GitRepo {
+    /// Every annotated tag that points (directly) at a commit.
+    pub fn annotated_tags(&self) -> Result<Vec<AnnotatedTag>, GitError> {
+        let listing = self.git(&[
+            "for-each-ref",
+            "--format=%(objecttype)%00%(*objecttype)%00%(*objectname)%00%(taggerdate:unix)%00%(refname:strip=2)",
+            "refs/tags",
+        ])?;
+        Ok(listing
+            .lines()
+            .filter_map(|line| {
+                let mut f = line.splitn(5, '\0');
+                let (kind, peeled_kind, commit, time, name) =
+                    (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+                (kind == "tag" && peeled_kind == "commit").then(|| AnnotatedTag {
+                    name: name.to_string(),
+                    commit: commit.to_string(),
+                    time: time.parse().unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    /// Creates the annotated tag `name` on `commit` with tagger time `time` (seconds since
+    /// the epoch, UTC); refuses to replace an existing tag.
+    pub fn create_tag(
+        &self,
+        name: &str,
+        commit: &str,
+        message: &str,
+        time: i64,
+    ) -> Result<(), GitError> {
+        let dir = self.repo.workdir().unwrap_or(self.repo.git_dir());
+        let out = std::process::Command::new("git")
+            .args(["tag", "-a", "-m", message, name, commit])
+            .env("GIT_COMMITTER_DATE", format!("@{time} +0000"))
+            .current_dir(dir)
+            .output()
+            .map_err(|e| GitError::Objects {
+                rev: format!("git tag {name}"),
+                reason: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(GitError::Tag {
+                name: name.to_string(),
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(())
     }
 }

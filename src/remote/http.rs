@@ -238,4 +238,9 @@ impl Backend for Http {
             .map_err(|e| self.send_error(key, e))?;
         self.uploaded(key, resp.status())
     }
+
+    async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
+        // A PUT replaces the resource whole.
+        self.put_bytes(key, bytes).await
+    }
 }

@@ -146,6 +146,11 @@ impl Backend for Local {
         self.write_verified(key, &bytes[..])
             .map_err(|e| self.err(key, e))
     }
+
+    async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
+        // The temporary file is renamed over the old one: readers see old or new, whole.
+        self.put_bytes(key, bytes).await
+    }
 }
 
 /// Every file below `dir` (none when it does not exist).

@@ -69,6 +69,9 @@ pub trait Backend: Send + Sync {
     /// protocol allows, so an existing object is never rewritten.
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError>;
     async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError>;
+    /// Writes a small object that may already exist, replacing it whole (deploy's
+    /// `current.json`, the one key that is not write-once).
+    async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError>;
 }
 
 /// Opens the backend for a remote's URL and settings. A malformed URL or unknown scheme is

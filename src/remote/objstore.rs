@@ -277,4 +277,16 @@ impl Backend for ObjStore {
             Err(e) => Err(self.err(key, e)),
         }
     }
+
+    async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
+        self.store
+            .put_opts(
+                &self.path(key),
+                PutPayload::from(bytes),
+                PutOptions::default(),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err(key, e))
+    }
 }

@@ -136,21 +136,7 @@ fn remote_gc_removes_only_unreferenced_objects_past_the_grace_period() {
             .parent()
             .unwrap()
             .to_path_buf();
-        let ok = std::process::Command::new("find")
-            .arg(&b3_dir)
-            .args([
-                "-type",
-                "f",
-                "-exec",
-                "touch",
-                "-d",
-                "3 days ago",
-                "{}",
-                "+",
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        age_past_grace(&b3_dir);
         let plan = env.json(&["gc", "-r", "store", "--dry-run"]);
         let mut removed: Vec<String> = plan["removed"]
             .as_array()
@@ -178,4 +164,68 @@ fn remote_gc_removes_only_unreferenced_objects_past_the_grace_period() {
         assert!(remote.object_file(&b3(b"main data")).exists());
         env.mlv(&["fsck", "-r", "store"]).assert().success();
     }
+}
+
+#[test]
+fn registered_versions_and_stage_assignments_keep_their_data() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::ml_project("");
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "project and remote"]);
+    env.git(&["checkout", "-q", "-b", "experiment"]);
+    env.commit_model("experiment model", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "staging"])
+        .assert()
+        .success();
+    env.mlv(&["push"]).assert().success();
+    env.git(&["checkout", "-q", "main"]);
+    env.git(&["branch", "-q", "-D", "experiment"]);
+    let hash = b3(b"experiment model");
+    // Pushed, on no branch: only the registry's tags still need it.
+    let removed = |args: &[&str]| -> Vec<String> {
+        env.json(args)["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!removed(&["gc"]).contains(&hash));
+    assert!(env.object(&hash).exists());
+    age_past_grace(
+        remote
+            .object_file(&hash)
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap(),
+    );
+    assert!(!removed(&["gc", "-r", "store", "--dry-run"]).contains(&hash));
+    // The stage assignment alone keeps it too; with no registry tag left it goes.
+    env.git(&["tag", "-d", "model@v0.0.1"]);
+    assert!(!removed(&["gc", "--dry-run"]).contains(&hash));
+    env.git(&["tag", "-d", "model#staging#1"]);
+    assert!(removed(&["gc", "-r", "store", "--dry-run"]).contains(&hash));
+    assert_eq!(removed(&["gc"]), std::slice::from_ref(&hash));
+}
+
+/// Ages every object file below `dir` past the remote grace period.
+fn age_past_grace(dir: &std::path::Path) {
+    let ok = std::process::Command::new("find")
+        .arg(dir)
+        .args([
+            "-type",
+            "f",
+            "-exec",
+            "touch",
+            "-d",
+            "3 days ago",
+            "{}",
+            "+",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
 }

@@ -6,10 +6,13 @@ mod support;
 
 mod add;
 mod checkout;
+mod deploy;
 mod errors;
+mod gates;
 mod gc;
 mod hooks;
 mod pipeline;
+mod registry;
 mod remotes;
 mod revisions;
 mod robustness;

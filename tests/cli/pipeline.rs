@@ -480,3 +480,31 @@ fn a_dep_inside_a_tracked_folder_is_traced_to_the_folders_pointer() {
         .code(2)
         .stderr(contains("git mlv pull raw"));
 }
+
+#[test]
+fn promote_refuses_a_version_whose_lineage_is_broken() {
+    let env = pipeline_env();
+    env.write(
+        "mlv.toml",
+        format!("{PIPELINE}\n[artifacts.model]\npath = \"model.bin\"\n"),
+    );
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "trained");
+    env.mlv(&["register", "model", "1.0.0"]).assert().success();
+    env.mlv(&["promote", "model@v1.0.0", "prod"]).assert().success();
+    // New data committed without re-running: the model no longer follows from it.
+    env.write("raw.txt", "new data\n");
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    commit_all(&env, "data changed, model not retrained");
+    env.mlv(&["register", "model", "1.1.0"]).assert().success();
+    env.mlv(&["promote", "model@v1.1.0", "prod"])
+        .assert()
+        .code(1)
+        .stderr(contains("refused"))
+        .stderr(contains("raw.txt"));
+    env.mlv(&["promote", "model@v1.1.0", "prod", "--force"])
+        .assert()
+        .success()
+        .stderr(contains("lineage check were skipped"));
+}

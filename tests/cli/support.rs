@@ -234,3 +234,48 @@ pub fn assert_cache_sound(cache: &Path) {
         }
     }
 }
+
+/// `mlv.toml` of a small ML project: artifact `model` at `model.pkl`, then `extra` (gates).
+pub const ML_PROJECT: &str = "[artifacts.model]\npath = \"model.pkl\"\n\n[stages.train]\ncmd = \"python train.py\"\nouts = [\"model.pkl\"]\nmetrics = [\"metrics.json\"]\n";
+
+impl TestEnv {
+    /// A repository whose `mlv.toml` is `ML_PROJECT` followed by `extra`.
+    pub fn ml_project(extra: &str) -> TestEnv {
+        let env = TestEnv::new();
+        env.write("mlv.toml", format!("{ML_PROJECT}\n{extra}"));
+        env
+    }
+
+    /// Trains a "model": writes `model.pkl` and `metrics.json` (eval.accuracy), tracks the
+    /// model and commits both; returns the commit.
+    pub fn commit_model(&self, model: impl AsRef<[u8]>, accuracy: f64) -> String {
+        self.write("model.pkl", model);
+        self.write(
+            "metrics.json",
+            format!("{{\"eval\": {{\"accuracy\": {accuracy}}}}}"),
+        );
+        self.mlv(&["add", "-q", "model.pkl"]).assert().success();
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", &format!("model with accuracy {accuracy}")]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    /// `gto show --json` (or `gto show <args> --json`): the registry as GTO reads it. The
+    /// registry tests need the real gto (`scripts/install-test-servers.sh` installs it), so
+    /// its absence is a failure, not a skip.
+    pub fn gto(&self, args: &[&str]) -> serde_json::Value {
+        let out = std::process::Command::new("gto")
+            .arg("show")
+            .args(args)
+            .arg("--json")
+            .current_dir(&self.root)
+            .output()
+            .expect("`gto` is not installed: run `bash scripts/install-test-servers.sh` (pip install gto)");
+        assert!(
+            out.status.success(),
+            "gto show failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("gto prints JSON")
+    }
+}

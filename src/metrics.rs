@@ -1,0 +1,200 @@
+//! Metrics files (JSON or TOML, chosen by extension) read from the work tree or from a git
+//! revision, flattened to dotted keys so gates and diffs name a value as `file:a.b.c`.
+
+use crate::gitx::GitRepo;
+use crate::paths::RepoPath;
+use crate::project::Project;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A metrics file's numeric values by dotted key (`eval.accuracy`; list items by index).
+pub type Flat = BTreeMap<String, f64>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error(
+        "metrics file `{file}` ({at}) is not valid {format}: {reason}\nhint: fix the file, or the stage that writes it"
+    )]
+    Invalid {
+        file: String,
+        at: String,
+        format: &'static str,
+        reason: String,
+    },
+    #[error(
+        "metrics file `{file}` ends in neither `.json` nor `.toml`, so its format is unknown\nhint: name metrics files `*.json` or `*.toml`"
+    )]
+    Format { file: String },
+    #[error("reading metrics file `{file}`: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where metrics are read from: the work tree, or a commit in git's object database.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    WorkTree(&'a Path),
+    Rev(&'a GitRepo, &'a str),
+}
+
+impl std::fmt::Display for Source<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::WorkTree(_) => write!(f, "work tree"),
+            Source::Rev(_, rev) => write!(f, "at `{rev}`"),
+        }
+    }
+}
+
+/// Reads and flattens one metrics file; `None` when the file does not exist there.
+pub fn read(src: Source, file: &RepoPath) -> anyhow::Result<Option<Flat>> {
+    let bytes = match src {
+        Source::WorkTree(root) => match std::fs::read(file.to_abs(root)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(MetricsError::Io {
+                    file: file.to_string(),
+                    source,
+                }
+                .into());
+            }
+        },
+        Source::Rev(git, rev) => match git.file_at(rev, file.as_str())? {
+            Some(b) => b,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(parse(&bytes, file, &src.to_string())?))
+}
+
+/// Parses a metrics file's bytes; `at` says where they came from, for errors.
+pub fn parse(bytes: &[u8], file: &RepoPath, at: &str) -> Result<Flat, MetricsError> {
+    let invalid = |format, reason: String| MetricsError::Invalid {
+        file: file.to_string(),
+        at: at.to_string(),
+        format,
+        reason,
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let value: serde_json::Value = match Path::new(file.as_str())
+        .extension()
+        .and_then(|e| e.to_str())
+    {
+        Some("json") => serde_json::from_str(&text).map_err(|e| invalid("JSON", e.to_string()))?,
+        Some("toml") => {
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| invalid("TOML", e.message().to_string()))?;
+            serde_json::to_value(table).map_err(|e| invalid("TOML", e.to_string()))?
+        }
+        _ => {
+            return Err(MetricsError::Format {
+                file: file.to_string(),
+            });
+        }
+    };
+    let mut flat = Flat::new();
+    flatten(&value, String::new(), &mut flat);
+    Ok(flat)
+}
+
+/// Numbers (and booleans, as 0/1) under their dotted paths; strings and nulls carry no
+/// value a gate could compare, so they are left out.
+fn flatten(value: &serde_json::Value, prefix: String, out: &mut Flat) {
+    let join = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                flatten(v, join(k), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(v, join(&i.to_string()), out);
+            }
+        }
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64() {
+                out.insert(prefix, f);
+            }
+        }
+        serde_json::Value::Bool(b) => {
+            out.insert(prefix, f64::from(u8::from(*b)));
+        }
+        serde_json::Value::String(_) | serde_json::Value::Null => {}
+    }
+}
+
+/// The metrics files a project names: every stage's `metrics`, then any file a gate
+/// reads; sorted, without repeats.
+pub fn files(project: &Project) -> Vec<RepoPath> {
+    let mut out: Vec<RepoPath> = project
+        .stages
+        .values()
+        .flat_map(|s| s.metrics.iter().cloned())
+        .chain(project.gates.iter().map(|g| g.metric.file.clone()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every metrics file of `project` that exists at `src`, flattened.
+pub fn read_all(src: Source, project: &Project) -> anyhow::Result<BTreeMap<RepoPath, Flat>> {
+    let mut out = BTreeMap::new();
+    for file in files(project) {
+        if let Some(flat) = read(src, &file)? {
+            out.insert(file, flat);
+        }
+    }
+    Ok(out)
+}
+
+/// The project as committed at `rev` (`mlv.toml` read from git); empty when it has none.
+pub fn project_at(git: &GitRepo, rev: &str) -> anyhow::Result<Project> {
+    Ok(match git.file_at(rev, crate::project::FILE)? {
+        Some(bytes) => Project::parse(
+            &String::from_utf8_lossy(&bytes),
+            Path::new(&format!("{rev}:{}", crate::project::FILE)),
+        )?,
+        None => Project::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_json_and_toml_flatten_to_dotted_keys() {
+        let j = parse(
+            br#"{"eval": {"accuracy": 0.93, "loss": 1, "name": "x", "ok": true}, "per_class": [0.5, 0.7]}"#,
+            &RepoPath::new("m.json"),
+            "work tree",
+        )
+        .unwrap();
+        assert_eq!(j["eval.accuracy"], 0.93);
+        assert_eq!(j["eval.loss"], 1.0);
+        assert_eq!(j["eval.ok"], 1.0);
+        assert_eq!(j["per_class.1"], 0.7);
+        assert!(!j.contains_key("eval.name"));
+        let t = parse(
+            b"[eval]\naccuracy = 0.9\n",
+            &RepoPath::new("m.toml"),
+            "work tree",
+        )
+        .unwrap();
+        assert_eq!(t["eval.accuracy"], 0.9);
+        assert!(parse(b"{", &RepoPath::new("m.json"), "work tree").is_err());
+        assert!(parse(b"a: 1", &RepoPath::new("m.yaml"), "work tree").is_err());
+    }
+}

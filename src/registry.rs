@@ -1,0 +1,715 @@
+//! The model registry: versions and stage assignments are annotated git tags in GTO's
+//! grammar, so `gto show` reads the same registry. `<name>@v<semver>` registers a version,
+//! `<name>#<stage>#<n>` assigns a stage, `<name>#<stage>!#<n>` unassigns one (written by
+//! rollback for the version rolled back from). Who holds a stage follows GTO's rule: among
+//! the versions whose latest event on that stage is an assignment, the most recent one.
+//! GTO orders by tagger time at one-second resolution, so every new tag gets a tagger time
+//! later than the artifact's previous tag.
+
+use crate::gitx::{AnnotatedTag, GitRepo};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(
+        "`{0}` is not a valid registry name: GTO allows letters, digits, `-`, `_` and `/`, starting and ending with a letter or digit\nhint: rename it in `mlv.toml`"
+    )]
+    BadName(String),
+    #[error("`{0}` is not a semantic version like `1.2.0` or `v1.2.0`")]
+    BadVersion(String),
+    #[error(
+        "`{0}` is not a version reference\nhint: write `<name>@<version>`, e.g. `model@v1.2.0`"
+    )]
+    BadReference(String),
+    #[error(
+        "`{name}@{version}` is not registered\nhint: `git mlv models` lists the versions; `git mlv register {name}` registers one"
+    )]
+    UnknownVersion { name: String, version: String },
+    #[error(
+        "`{name}@{version}` is already registered (tag `{name}@{version}`)\nhint: give another version, or none for the next patch version"
+    )]
+    VersionExists { name: String, version: String },
+    #[error(
+        "commit {commit} already holds `{name}@{version}`; GTO reads one version per commit\nhint: promote `{name}@{version}` instead of registering the commit again"
+    )]
+    CommitTaken {
+        name: String,
+        version: String,
+        commit: String,
+    },
+}
+
+/// A semantic version, as GTO accepts them (`v` prefix optional when typed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+    pub pre: Option<String>,
+    pub build: Option<String>,
+}
+
+impl Version {
+    pub fn parse(s: &str) -> Result<Version, RegistryError> {
+        let bad = || RegistryError::BadVersion(s.to_string());
+        let t = s.strip_prefix('v').unwrap_or(s);
+        let (t, build) = match t.split_once('+') {
+            Some((a, b)) => (a, Some(b)),
+            None => (t, None),
+        };
+        let (core, pre) = match t.split_once('-') {
+            Some((a, b)) => (a, Some(b)),
+            None => (t, None),
+        };
+        let ident = |x: &str| {
+            !x.is_empty()
+                && x.split('.').all(|p| {
+                    !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+        };
+        if pre.is_some_and(|p| !ident(p)) || build.is_some_and(|b| !ident(b)) {
+            return Err(bad());
+        }
+        let nums: Vec<&str> = core.split('.').collect();
+        let num = |x: &str| -> Result<u64, RegistryError> {
+            if x.is_empty() || (x.len() > 1 && x.starts_with('0')) {
+                return Err(bad());
+            }
+            x.parse().map_err(|_| bad())
+        };
+        let [a, b, c] = nums[..] else {
+            return Err(bad());
+        };
+        Ok(Version {
+            major: num(a)?,
+            minor: num(b)?,
+            patch: num(c)?,
+            pre: pre.map(str::to_owned),
+            build: build.map(str::to_owned),
+        })
+    }
+
+    /// The next patch release: `v1.2.3` → `v1.2.4` (`v1.3.0-rc1` → `v1.3.0`).
+    pub fn next_patch(&self) -> Version {
+        Version {
+            patch: if self.pre.is_some() {
+                self.patch
+            } else {
+                self.patch + 1
+            },
+            pre: None,
+            build: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)?;
+        if let Some(p) = &self.pre {
+            write!(f, "-{p}")?;
+        }
+        if let Some(b) = &self.build {
+            write!(f, "+{b}")?;
+        }
+        Ok(())
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Version {
+    /// SemVer precedence; a pre-release sorts before its release.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.major, self.minor, self.patch)
+            .cmp(&(o.major, o.minor, o.patch))
+            .then_with(|| match (&self.pre, &o.pre) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(a), Some(b)) => a.cmp(b),
+            })
+            .then_with(|| self.build.cmp(&o.build))
+    }
+}
+
+/// What a tag says, in GTO's grammar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Register(Version),
+    Deregister(Version),
+    Assign(String),
+    Unassign(String),
+    Deprecate,
+    Create,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedTag {
+    pub artifact: String,
+    pub action: Action,
+    pub counter: Option<u64>,
+}
+
+/// GTO's name rule: `[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?`.
+pub fn is_name(s: &str) -> bool {
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    ends_ok(s.chars().next())
+        && ends_ok(s.chars().last())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_'))
+}
+
+pub fn check_name(s: &str) -> Result<(), RegistryError> {
+    if is_name(s) {
+        Ok(())
+    } else {
+        Err(RegistryError::BadName(s.to_string()))
+    }
+}
+
+/// Parses a tag name; `None` when it is not a registry tag.
+pub fn parse_tag(tag: &str) -> Option<ParsedTag> {
+    let at = tag.find(['#', '@'])?;
+    let artifact = &tag[..at];
+    // GTO writes `dir:name` artifacts as `dir=name` in tags.
+    if !artifact.split('=').all(|p| !p.is_empty()) || !is_name(artifact.rsplit('=').next()?) {
+        return None;
+    }
+    let rest = &tag[at + 1..];
+    let (body, counter) = match rest.rsplit_once('#') {
+        Some((b, n)) => {
+            if n.is_empty() || !n.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            (b, Some(n.parse().ok()?))
+        }
+        None => (rest, None),
+    };
+    let (body, cancel) = match body.strip_suffix('!') {
+        Some(b) => (b, true),
+        None => (body, false),
+    };
+    let action = if tag.as_bytes()[at] == b'@' {
+        match body {
+            "deprecated" if !cancel => Action::Deprecate,
+            "created" if !cancel => Action::Create,
+            v if v.starts_with('v') => {
+                let v = Version::parse(v).ok()?;
+                if cancel {
+                    Action::Deregister(v)
+                } else {
+                    Action::Register(v)
+                }
+            }
+            _ => return None,
+        }
+    } else {
+        if !is_name(body) {
+            return None;
+        }
+        if cancel {
+            Action::Unassign(body.to_string())
+        } else {
+            Action::Assign(body.to_string())
+        }
+    };
+    Some(ParsedTag {
+        artifact: artifact.to_string(),
+        action,
+        counter,
+    })
+}
+
+/// `<name>@v<semver>`.
+pub fn version_tag(name: &str, v: &Version) -> String {
+    format!("{name}@{v}")
+}
+
+/// `<name>#<stage>#<n>`, or `<name>#<stage>!#<n>` to unassign.
+pub fn stage_tag(name: &str, stage: &str, counter: u64, unassign: bool) -> String {
+    let bang = if unassign { "!" } else { "" };
+    format!("{name}#{stage}{bang}#{counter}")
+}
+
+/// One registry tag as read from git.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub tag: String,
+    pub commit: String,
+    pub time: i64,
+    pub action: Action,
+    pub counter: Option<u64>,
+}
+
+/// A registered version.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionInfo {
+    pub version: String,
+    pub commit: String,
+    pub tag: String,
+    /// Tagger time of the registration, seconds since the epoch.
+    pub registered_at: i64,
+    /// False once deregistered (`<name>@v…!`).
+    pub active: bool,
+}
+
+/// The version a stage holds, and the assignment that put it there.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Holder {
+    pub version: String,
+    pub commit: String,
+    pub tag: String,
+    pub assigned_at: i64,
+}
+
+/// Every artifact's tags, oldest first (by tagger time, then counter).
+#[derive(Debug, Default)]
+pub struct Registry {
+    artifacts: BTreeMap<String, Vec<Event>>,
+}
+
+impl Registry {
+    pub fn load(git: &GitRepo) -> anyhow::Result<Registry> {
+        Ok(Registry::from_tags(git.annotated_tags()?))
+    }
+
+    pub fn from_tags(tags: Vec<AnnotatedTag>) -> Registry {
+        let mut artifacts: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+        for t in tags {
+            if let Some(p) = parse_tag(&t.name) {
+                artifacts.entry(p.artifact).or_default().push(Event {
+                    tag: t.name,
+                    commit: t.commit,
+                    time: t.time,
+                    action: p.action,
+                    counter: p.counter,
+                });
+            }
+        }
+        for events in artifacts.values_mut() {
+            events.sort_by_key(|e| (e.time, e.counter.unwrap_or(0)));
+        }
+        Registry { artifacts }
+    }
+
+    /// Artifacts with any registry tag that are not deprecated (as `gto show` lists them).
+    pub fn names(&self) -> Vec<&str> {
+        self.artifacts
+            .iter()
+            .filter(|(_, ev)| {
+                ev.iter()
+                    .rev()
+                    .find(|e| matches!(e.action, Action::Deprecate | Action::Create))
+                    .is_none_or(|e| e.action == Action::Create)
+            })
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
+    fn events(&self, name: &str) -> &[Event] {
+        self.artifacts.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Registered versions, highest first.
+    pub fn versions(&self, name: &str) -> Vec<VersionInfo> {
+        let mut out: BTreeMap<Version, VersionInfo> = BTreeMap::new();
+        for e in self.events(name) {
+            match &e.action {
+                Action::Register(v) => {
+                    out.entry(v.clone()).or_insert(VersionInfo {
+                        version: v.to_string(),
+                        commit: e.commit.clone(),
+                        tag: e.tag.clone(),
+                        registered_at: e.time,
+                        active: true,
+                    });
+                    if let Some(i) = out.get_mut(v) {
+                        i.active = true;
+                    }
+                }
+                Action::Deregister(v) => {
+                    if let Some(i) = out.get_mut(v) {
+                        i.active = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.into_values().rev().collect()
+    }
+
+    pub fn version(&self, name: &str, v: &Version) -> Option<VersionInfo> {
+        let label = v.to_string();
+        self.versions(name).into_iter().find(|i| i.version == label)
+    }
+
+    /// The version GTO sees at a commit: the one registered there, else the commit itself
+    /// (GTO's "discovered" version).
+    fn version_at(&self, name: &str, commit: &str) -> String {
+        self.versions(name)
+            .into_iter()
+            .find(|v| v.commit == commit)
+            .map_or_else(|| commit.to_string(), |v| v.version)
+    }
+
+    /// The stages ever assigned, sorted.
+    pub fn stages(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .events(name)
+            .iter()
+            .filter_map(|e| match &e.action {
+                Action::Assign(s) | Action::Unassign(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Assignments and unassignments of `stage`, oldest first, with the version each names.
+    pub fn history(&self, name: &str, stage: &str) -> Vec<(String, &Event)> {
+        self.events(name)
+            .iter()
+            .filter(|e| matches!(&e.action, Action::Assign(s) | Action::Unassign(s) if s == stage))
+            .map(|e| (self.version_at(name, &e.commit), e))
+            .collect()
+    }
+
+    /// The version `stage` holds now, by GTO's rule: among versions still registered whose
+    /// latest event on the stage is an assignment, the most recently assigned.
+    pub fn holder(&self, name: &str, stage: &str) -> Option<Holder> {
+        let inactive: Vec<String> = self
+            .versions(name)
+            .into_iter()
+            .filter(|v| !v.active)
+            .map(|v| v.version)
+            .collect();
+        let mut latest: BTreeMap<String, &Event> = BTreeMap::new();
+        for (version, e) in self.history(name, stage) {
+            latest.insert(version, e);
+        }
+        latest
+            .into_iter()
+            .filter(|(v, e)| matches!(e.action, Action::Assign(_)) && !inactive.contains(v))
+            .max_by_key(|(_, e)| (e.time, e.counter.unwrap_or(0)))
+            .map(|(version, e)| Holder {
+                version,
+                commit: e.commit.clone(),
+                tag: e.tag.clone(),
+                assigned_at: e.time,
+            })
+    }
+
+    /// The version to roll `stage` back to: walking the stage's assignments from the newest,
+    /// the first version that is not the current one, was not rolled back from (its latest
+    /// event on the stage is not an unassignment) and is still registered.
+    pub fn rollback_target(&self, name: &str, stage: &str) -> Option<String> {
+        let current = self.holder(name, stage)?.version;
+        let history = self.history(name, stage);
+        let rolled_back_from = |v: &str| {
+            history
+                .iter()
+                .rev()
+                .find(|(hv, _)| hv == v)
+                .is_some_and(|(_, e)| matches!(e.action, Action::Unassign(_)))
+        };
+        let registered: Vec<String> = self
+            .versions(name)
+            .into_iter()
+            .filter(|v| v.active)
+            .map(|v| v.version)
+            .collect();
+        history
+            .iter()
+            .rev()
+            .filter(|(_, e)| matches!(e.action, Action::Assign(_)))
+            .map(|(v, _)| v)
+            .find(|v| **v != current && !rolled_back_from(v) && registered.contains(v))
+            .cloned()
+    }
+
+    /// The counter for the next stage tag: one more than the highest on any of the
+    /// artifact's tags (GTO's rule).
+    pub fn next_counter(&self, name: &str) -> u64 {
+        self.events(name)
+            .iter()
+            .filter_map(|e| e.counter)
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+
+    /// A tagger time later than every tag of the artifact, and not before `now`: GTO
+    /// orders by tagger time at one-second resolution, and this needs no sleeping.
+    pub fn next_time(&self, name: &str, now: i64) -> i64 {
+        self.events(name)
+            .iter()
+            .map(|e| e.time + 1)
+            .max()
+            .map_or(now, |t| t.max(now))
+    }
+}
+
+/// A reference resolved to a commit: `<name>#<stage>` (the version the stage holds now;
+/// `None` when it holds none), `<name>@v<semver>` (a registered version), or any git revision.
+pub fn resolve(git: &GitRepo, reg: &Registry, reference: &str) -> anyhow::Result<Option<String>> {
+    if let Some((name, stage)) = reference.split_once('#') {
+        check_name(name)?;
+        return Ok(reg.holder(name, stage).map(|h| h.commit));
+    }
+    if let Some((name, v)) = reference.split_once('@')
+        && is_name(name)
+        && let Ok(v) = Version::parse(v)
+    {
+        return match reg.version(name, &v) {
+            Some(info) => Ok(Some(info.commit)),
+            None => Err(RegistryError::UnknownVersion {
+                name: name.to_string(),
+                version: v.to_string(),
+            }
+            .into()),
+        };
+    }
+    Ok(Some(git.resolve_commit(reference)?))
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Registers `version` (the next patch after the highest when `None`) of `name` at `commit`.
+pub fn register(
+    git: &GitRepo,
+    reg: &Registry,
+    name: &str,
+    version: Option<Version>,
+    commit: &str,
+) -> anyhow::Result<VersionInfo> {
+    check_name(name)?;
+    let versions = reg.versions(name);
+    if let Some(taken) = versions.iter().find(|v| v.commit == commit && v.active) {
+        return Err(RegistryError::CommitTaken {
+            name: name.to_string(),
+            version: taken.version.clone(),
+            commit: commit.to_string(),
+        }
+        .into());
+    }
+    let version = match version {
+        Some(v) => v,
+        None => versions
+            .iter()
+            .filter_map(|v| Version::parse(&v.version).ok())
+            .max()
+            .map_or(
+                Version {
+                    major: 0,
+                    minor: 0,
+                    patch: 1,
+                    pre: None,
+                    build: None,
+                },
+                |v| v.next_patch(),
+            ),
+    };
+    if versions.iter().any(|v| v.version == version.to_string()) {
+        return Err(RegistryError::VersionExists {
+            name: name.to_string(),
+            version: version.to_string(),
+        }
+        .into());
+    }
+    let tag = version_tag(name, &version);
+    let time = reg.next_time(name, now());
+    git.create_tag(
+        &tag,
+        commit,
+        &format!("Registering artifact {name} version {version}"),
+        time,
+    )?;
+    Ok(VersionInfo {
+        version: version.to_string(),
+        commit: commit.to_string(),
+        tag,
+        registered_at: time,
+        active: true,
+    })
+}
+
+/// Assigns `stage` to a registered version with a new tag; returns the tag's name.
+pub fn assign(
+    git: &GitRepo,
+    reg: &Registry,
+    name: &str,
+    version: &VersionInfo,
+    stage: &str,
+) -> anyhow::Result<String> {
+    check_name(stage)?;
+    let tag = stage_tag(name, stage, reg.next_counter(name), false);
+    git.create_tag(
+        &tag,
+        &version.commit,
+        &format!(
+            "Assigning stage {stage} to artifact {name} version {}",
+            version.version
+        ),
+        reg.next_time(name, now()),
+    )?;
+    Ok(tag)
+}
+
+/// Rolls `stage` back to `target`: unassigns the current version (so later rollbacks skip
+/// it), then assigns the target, each with its own later tagger time. Returns both tags.
+pub fn rollback(
+    git: &GitRepo,
+    reg: &Registry,
+    name: &str,
+    stage: &str,
+    current: &Holder,
+    target: &VersionInfo,
+) -> anyhow::Result<(String, String)> {
+    let n = reg.next_counter(name);
+    let time = reg.next_time(name, now());
+    let off = stage_tag(name, stage, n, true);
+    git.create_tag(
+        &off,
+        &current.commit,
+        &format!(
+            "Unassigning stage {stage} from artifact {name} version {} (rolled back to {})",
+            current.version, target.version
+        ),
+        time,
+    )?;
+    let on = stage_tag(name, stage, n + 1, false);
+    git.create_tag(
+        &on,
+        &target.commit,
+        &format!(
+            "Assigning stage {stage} to artifact {name} version {} (rollback from {})",
+            target.version, current.version
+        ),
+        time + 1,
+    )?;
+    Ok((off, on))
+}
+
+/// The artifact `name` as `mlv.toml` declares it at `commit` (else as the work tree's does).
+pub fn artifact_at(
+    git: &GitRepo,
+    root: &std::path::Path,
+    name: &str,
+    commit: &str,
+) -> anyhow::Result<crate::project::Artifact> {
+    if let Some(a) = crate::metrics::project_at(git, commit)?
+        .artifacts
+        .remove(name)
+    {
+        return Ok(a);
+    }
+    crate::project::Project::load(root)?
+        .artifacts
+        .remove(name)
+        .ok_or_else(|| {
+            crate::error::usage(format!(
+                "`{name}` is not an artifact in `mlv.toml`\nhint: declare it:\n  [artifacts.{name}]\n  path = \"model.pkl\""
+            ))
+        })
+}
+
+/// A typed `<name>@<version>`.
+pub fn parse_version_ref(s: &str) -> Result<(String, Version), RegistryError> {
+    let (name, v) = s
+        .split_once('@')
+        .ok_or_else(|| RegistryError::BadReference(s.to_string()))?;
+    check_name(name)?;
+    Ok((name.to_string(), Version::parse(v)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(name: &str, commit: &str, time: i64) -> AnnotatedTag {
+        AnnotatedTag {
+            name: name.into(),
+            commit: commit.into(),
+            time,
+        }
+    }
+
+    #[test]
+    fn tag_grammar_round_trips() {
+        let v = Version::parse("1.2.0").unwrap();
+        assert_eq!(v, Version::parse("v1.2.0").unwrap());
+        assert_eq!(version_tag("model", &v), "model@v1.2.0");
+        assert_eq!(stage_tag("model", "prod", 3, false), "model#prod#3");
+        assert_eq!(
+            parse_tag("model#prod!#4").unwrap().action,
+            Action::Unassign("prod".into())
+        );
+        assert_eq!(parse_tag("model#prod#4").unwrap().counter, Some(4));
+        assert_eq!(
+            parse_tag("model@v1.2.0-rc.1+b5").unwrap().action,
+            Action::Register(Version::parse("1.2.0-rc.1+b5").unwrap())
+        );
+        assert_eq!(parse_tag("model@v1.2.0!").unwrap().counter, None);
+        assert_eq!(
+            parse_tag("model@deprecated").unwrap().action,
+            Action::Deprecate
+        );
+        for bad in [
+            "v1.0",
+            "model@1.2.0",
+            "model#",
+            "model#prod#x",
+            "#prod#1",
+            "model@v01.0.0",
+        ] {
+            assert_eq!(parse_tag(bad), None, "{bad}");
+        }
+        assert!(!is_name("my.model") && !is_name("-m") && is_name("nlp/model_2"));
+        assert_eq!(
+            Version::parse("1.2.3").unwrap().next_patch().to_string(),
+            "v1.2.4"
+        );
+        assert!(Version::parse("1.0.0-rc1").unwrap() < Version::parse("1.0.0").unwrap());
+        assert!(Version::parse("1.10.0").unwrap() > Version::parse("1.9.0").unwrap());
+    }
+
+    #[test]
+    fn holder_counter_and_rollback_follow_gto() {
+        let mut tags = vec![
+            tag("m@v1.0.0", "c1", 10),
+            tag("m@v1.0.1", "c2", 11),
+            tag("m@v1.0.2", "c3", 12),
+            tag("m#prod#1", "c1", 13),
+            tag("m#prod#2", "c2", 14),
+            tag("m#prod#3", "c3", 15),
+            tag("m#staging#4", "c1", 16),
+        ];
+        let reg = Registry::from_tags(tags.clone());
+        assert_eq!(reg.holder("m", "prod").unwrap().version, "v1.0.2");
+        assert_eq!(reg.next_counter("m"), 5);
+        assert_eq!(reg.next_time("m", 5), 17);
+        assert_eq!(reg.next_time("m", 100), 100);
+        assert_eq!(reg.rollback_target("m", "prod").as_deref(), Some("v1.0.1"));
+        // After a rollback from v1.0.2 to v1.0.1, the next one walks on to v1.0.0.
+        tags.extend([tag("m#prod!#5", "c3", 17), tag("m#prod#6", "c2", 18)]);
+        let reg = Registry::from_tags(tags);
+        assert_eq!(reg.holder("m", "prod").unwrap().version, "v1.0.1");
+        assert_eq!(reg.rollback_target("m", "prod").as_deref(), Some("v1.0.0"));
+        assert_eq!(reg.holder("m", "staging").unwrap().version, "v1.0.0");
+        assert!(reg.holder("m", "dev").is_none());
+    }
+}

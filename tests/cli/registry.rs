@@ -1,0 +1,226 @@
+//! The registry: GTO-grammar tags, counters and tagger-time order, promote behind the
+//! gates, rollback, and the real `gto show` reading what git-mlv wrote.
+
+use crate::support::TestEnv;
+use predicates::str::contains;
+
+const GATE: &str = "[[gates]]\nmetric = \"metrics.json:eval.accuracy\"\nmin = 0.8\nmax_drop = 0.02\nbaseline = \"model#prod\"\n";
+
+/// Tag names with their tagger times, oldest first.
+fn tags(env: &TestEnv) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = env
+        .git(&[
+            "for-each-ref",
+            "--format=%(refname:strip=2) %(taggerdate:unix)",
+            "refs/tags",
+        ])
+        .lines()
+        .map(|l| {
+            let (n, t) = l.rsplit_once(' ').unwrap();
+            (n.to_string(), t.parse().unwrap())
+        })
+        .collect();
+    out.sort_by_key(|(n, t)| (*t, n.clone()));
+    out
+}
+
+/// The version `model`'s `stage` holds, as git-mlv and as gto say (asserted equal).
+fn prod(env: &TestEnv) -> String {
+    let ours = env.json(&["which", "model", "prod"])["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gto = env.gto(&[]);
+    assert_eq!(gto["model"]["stage"]["prod"], ours.as_str(), "gto: {gto}");
+    ours
+}
+
+/// Three registered versions with accuracies 0.9, 0.91, 0.92; returns their commits.
+fn three_versions(env: &TestEnv) -> Vec<String> {
+    let mut commits = Vec::new();
+    for (i, acc) in [0.9, 0.91, 0.92].into_iter().enumerate() {
+        commits.push(env.commit_model(format!("model {i}"), acc));
+        env.mlv(&["register", "model"]).assert().success();
+    }
+    commits
+}
+
+#[test]
+fn tag_names_counters_and_tagger_order() {
+    let env = TestEnv::ml_project("");
+    let c1 = env.commit_model("m1", 0.9);
+    env.mlv(&["register", "model"])
+        .assert()
+        .success()
+        .stdout("model@v0.0.1\n");
+    env.mlv(&["register", "model", "1.0.0"])
+        .assert()
+        .code(2)
+        .stderr(contains("already holds `model@v0.0.1`"));
+    let c2 = env.commit_model("m2", 0.91);
+    env.mlv(&["register", "model", "v1.2.0"])
+        .assert()
+        .success()
+        .stdout("model@v1.2.0\n");
+    env.commit_model("m3", 0.92);
+    env.mlv(&["register", "model", "1.2.0"])
+        .assert()
+        .code(2)
+        .stderr(contains("`model@v1.2.0` is already registered"));
+    env.mlv(&["register", "model", "1.2"]).assert().code(2);
+    env.mlv(&["register", "model"])
+        .assert()
+        .success()
+        .stdout("model@v1.2.1\n");
+    env.mlv(&["register", "nomodel"])
+        .assert()
+        .code(2)
+        .stderr(contains("not an artifact in `mlv.toml`"));
+    env.mlv(&["promote", "model@v0.0.1", "staging"])
+        .assert()
+        .success()
+        .stdout("model#staging#1\n");
+    env.mlv(&["promote", "model@1.2.0", "prod"])
+        .assert()
+        .success()
+        .stdout("model#prod#2\n");
+    env.mlv(&["promote", "model@1.2.1", "staging"])
+        .assert()
+        .success()
+        .stdout("model#staging#3\n");
+    // Six tags made within a second or two: every tagger time is later than the last.
+    let t = tags(&env);
+    assert_eq!(t.len(), 6, "{t:?}");
+    assert!(t.windows(2).all(|w| w[0].1 < w[1].1), "{t:?}");
+    let models = env.json(&["models"]);
+    let m = &models["models"][0];
+    assert_eq!(m["latest"], "v1.2.1");
+    assert_eq!(m["stages"]["prod"]["version"], "v1.2.0");
+    assert_eq!(m["stages"]["prod"]["commit"], c2.as_str());
+    assert_eq!(m["versions"][2]["commit"], c1.as_str());
+    let which = env.json(&["which", "model", "staging"]);
+    assert_eq!(which["version"], "v1.2.1");
+    assert_eq!(which["hash"], crate::support::b3(b"m3"));
+    let gto = env.gto(&[]);
+    assert_eq!(gto["model"]["version"], "v1.2.1", "{gto}");
+    assert_eq!(gto["model"]["stage"]["staging"], "v1.2.1", "{gto}");
+    assert_eq!(gto["model"]["stage"]["prod"], "v1.2.0", "{gto}");
+    env.mlv(&["which", "model", "dev"])
+        .assert()
+        .code(1)
+        .stderr(contains("holds no version"));
+}
+
+#[test]
+fn promote_is_refused_when_a_gate_fails_unless_forced() {
+    let env = TestEnv::ml_project(GATE);
+    env.commit_model("good", 0.93);
+    env.mlv(&["register", "model", "1.0.0"]).assert().success();
+    env.mlv(&["promote", "model@1.0.0", "prod"])
+        .assert()
+        .success()
+        .stderr(contains("holds no version yet"));
+    env.commit_model("worse", 0.90);
+    env.mlv(&["register", "model", "1.1.0"]).assert().success();
+    let before = tags(&env).len();
+    env.mlv(&["promote", "model@1.1.0", "prod"])
+        .assert()
+        .code(1)
+        .stdout(contains("FAIL"))
+        .stderr(contains("refused"))
+        .stderr(contains("`model#prod` (v1.0.0)"));
+    assert_eq!(tags(&env).len(), before, "a refused promotion makes no tag");
+    assert_eq!(prod(&env), "v1.0.0");
+    // The gates read the version's own commit, not the work tree.
+    env.write("metrics.json", r#"{"eval": {"accuracy": 0.99}}"#);
+    env.mlv(&["promote", "model@1.1.0", "prod"])
+        .assert()
+        .code(1);
+    env.mlv(&["promote", "model@1.1.0", "prod", "--force"])
+        .assert()
+        .success()
+        .stderr(contains("gates and the lineage check were skipped"));
+    assert_eq!(prod(&env), "v1.1.0");
+    env.mlv(&["promote", "model@9.9.9", "prod"])
+        .assert()
+        .code(2)
+        .stderr(contains("`model@v9.9.9` is not registered"));
+}
+
+#[test]
+fn gto_reads_two_promotions_and_a_rollback_made_within_one_second() {
+    let env = TestEnv::ml_project("");
+    three_versions(&env);
+    let started = std::time::Instant::now();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["promote", "model@v0.0.2", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["rollback", "model", "prod"])
+        .assert()
+        .success()
+        .stdout("model#prod#4\n");
+    assert!(
+        started.elapsed().as_secs_f64() < 1.0,
+        "made within one second"
+    );
+    assert_eq!(prod(&env), "v0.0.1");
+    // gto agrees on each version's own stages too: v0.0.2 was unassigned by the rollback.
+    let versions = env.gto(&["model"]);
+    let in_prod = |v: &str| {
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["version"] == v)
+            .unwrap()["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["stage"] == "prod")
+    };
+    assert!(in_prod("v0.0.1"), "{versions}");
+    assert!(!in_prod("v0.0.2"), "{versions}");
+}
+
+#[test]
+fn repeated_rollback_walks_further_back() {
+    let env = TestEnv::ml_project("");
+    three_versions(&env);
+    for v in ["v0.0.1", "v0.0.2", "v0.0.3"] {
+        env.mlv(&["promote", &format!("model@{v}"), "prod"])
+            .assert()
+            .success();
+    }
+    assert_eq!(prod(&env), "v0.0.3");
+    let r = env.json(&["rollback", "model", "prod"]);
+    assert_eq!(
+        (r["from"].as_str(), r["to"].as_str()),
+        (Some("v0.0.3"), Some("v0.0.2"))
+    );
+    assert_eq!(prod(&env), "v0.0.2");
+    env.mlv(&["rollback", "model", "prod"]).assert().success();
+    assert_eq!(
+        prod(&env),
+        "v0.0.1",
+        "skips v0.0.3, which was rolled back from"
+    );
+    env.mlv(&["rollback", "model", "prod"])
+        .assert()
+        .code(1)
+        .stderr(contains("no earlier version is left"));
+    // --to names any registered version, even one rolled back from before.
+    env.mlv(&["rollback", "model", "prod", "--to", "0.0.3"])
+        .assert()
+        .success();
+    assert_eq!(prod(&env), "v0.0.3");
+    env.mlv(&["rollback", "model", "prod", "--to", "0.0.7"])
+        .assert()
+        .code(2);
+    env.mlv(&["rollback", "model", "staging"])
+        .assert()
+        .code(1)
+        .stderr(contains("`staging` of `model` holds no version"));
+}
