@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and installs git-mlv, then runs the main job end to end in a throwaway git
 # repository: version a dataset, change it, see the change, go back to the old version,
-# share it through a remote, then train a model through a pipeline and trace its lineage.
+# share it through a remote, train a model through a pipeline and trace its lineage, then
+# gate, register, promote, deploy, and roll back a worse model.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,6 +10,8 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# A step that must fail (exit 1): shown like the others, and the script stops if it passes.
+refused() { printf '$ %s\n' "$*"; if "$@"; then echo "expected this to fail" >&2; exit 1; fi; }
 
 step "Build and install git-mlv (cargo install), and scikit-learn for the example model"
 python3 -c 'import sklearn' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check scikit-learn
@@ -91,5 +94,31 @@ step "Lineage: every model commit is tied to the exact data that trained it"
 run git mlv lineage model.pkl
 run git mlv lineage model.pkl --rev HEAD~1
 run git mlv push
+
+step "Registry: register the trained model, check the quality gates, promote it to prod"
+run git mlv register model 1.0.0
+run git mlv gate
+run git mlv promote model@v1.0.0 prod
+run git mlv deploy model prod --to "$work/serving"
+run readlink "$work/serving/model/current"
+
+step "A worse model (a param change) fails the gate, and promote refuses it"
+run sed -i 's/^gamma = .*/gamma = 0.005/' params.toml
+run git mlv run
+run git add -A
+run git commit -qm "Digits model v3: gamma 0.005"
+run git mlv metrics diff HEAD~1 HEAD
+refused git mlv gate
+run git mlv register model 1.1.0
+refused git mlv promote model@v1.1.0 prod
+
+step "Forced through and deployed anyway, then rolled back in one command"
+run git mlv promote model@v1.1.0 prod --force
+run git mlv deploy model prod
+run readlink "$work/serving/model/current"
+run git mlv rollback model prod
+run git mlv which model prod
+run readlink "$work/serving/model/current"
+run git mlv models
 echo
 echo "Quickstart finished: the projects are in $work"
