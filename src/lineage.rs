@@ -97,11 +97,27 @@ impl Source<'_> {
     fn trace(&self, path: &str, recorded: Option<Hash>, depth: usize) -> anyhow::Result<Node> {
         if let Some((name, stage)) = self.producer(path).filter(|_| depth < 64) {
             let is_metric = stage.metrics.contains_key(path);
-            // What the revision holds for the out: its pointer, or a metrics file's bytes.
-            let current = if is_metric {
-                self.read(path)?.map(|b| Hash::of(&b))
+            let is_out = stage.outs.contains_key(path);
+            // What the revision holds for it: a metrics file's bytes, an out's pointer, or
+            // for a file inside a folder out, its entry in the folder's manifest.
+            let (current, shown, known) = if is_metric {
+                (
+                    self.read(path)?.map(|b| Hash::of(&b)),
+                    path.to_string(),
+                    true,
+                )
+            } else if is_out {
+                let shown = format!("{path}{}", pointer::EXT);
+                (self.pointer(path)?.map(|p| p.hash), shown, true)
             } else {
-                self.pointer(path)?.map(|p| p.hash)
+                match self.in_tracked_dir(path)? {
+                    Some((dir, entry)) => (
+                        entry.flatten(),
+                        format!("{dir}{}", pointer::EXT),
+                        entry.is_some(),
+                    ),
+                    None => (None, path.to_string(), true),
+                }
             };
             let locked = stage.product(path);
             let hash = recorded.or(locked);
@@ -110,16 +126,11 @@ impl Source<'_> {
                 .iter()
                 .map(|(dep, h)| self.trace(dep, Some(*h), depth + 1))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let shown = if is_metric {
-                path.to_string()
-            } else {
-                format!("{path}{}", pointer::EXT)
-            };
             return Ok(Node {
                 path: path.to_string(),
                 hash,
                 source: "stage",
-                intact: Some(current.is_some() && current == hash),
+                intact: known.then_some(current.is_some() && current == hash),
                 current: current.filter(|c| Some(*c) != hash),
                 commit: self.last_change(&shown)?,
                 stage: Some(StageNode {
@@ -172,13 +183,10 @@ impl Source<'_> {
 }
 
 impl Source<'_> {
-    /// A dep inside a tracked directory (`raw/digits.csv` of `raw.mlv`): its hash is the
-    /// manifest entry's, when the manifest is in the cache.
-    fn inside_tracked_dir(
-        &self,
-        path: &str,
-        recorded: Option<Hash>,
-    ) -> anyhow::Result<Option<Node>> {
+    /// For a path inside a tracked directory (`raw/digits.csv` of `raw.mlv`): that directory,
+    /// and the path's hash in its manifest — `None` when the manifest is not in the cache,
+    /// `Some(None)` when the manifest has no such file.
+    fn in_tracked_dir(&self, path: &str) -> anyhow::Result<Option<(String, Option<Option<Hash>>)>> {
         let mut dir = path;
         while let Some((parent, _)) = dir.rsplit_once('/') {
             dir = parent;
@@ -186,28 +194,37 @@ impl Source<'_> {
                 continue;
             };
             let sub = &path[dir.len() + 1..];
-            let current = self
+            let entry = self
                 .repo
                 .cache()
                 .ok()
                 .and_then(|c| c.read_verified(&p.hash).ok())
                 .and_then(|b| crate::manifest::Manifest::from_bytes(&b, &p.hash).ok())
                 .map(|m| m.get(sub).map(|e| e.hash));
-            let intact = match (current, recorded) {
-                (Some(c), Some(r)) => Some(c == Some(r)),
-                _ => None,
-            };
-            return Ok(Some(Node {
-                path: path.to_string(),
-                hash: recorded.or(current.flatten()),
-                source: "data",
-                intact,
-                current: current.flatten().filter(|c| Some(*c) != recorded),
-                commit: self.last_change(&format!("{dir}{}", pointer::EXT))?,
-                stage: None,
-            }));
+            return Ok(Some((dir.to_string(), entry)));
         }
         Ok(None)
+    }
+
+    /// A dep inside a tracked directory: a data node named after the directory's pointer.
+    fn inside_tracked_dir(
+        &self,
+        path: &str,
+        recorded: Option<Hash>,
+    ) -> anyhow::Result<Option<Node>> {
+        let Some((dir, entry)) = self.in_tracked_dir(path)? else {
+            return Ok(None);
+        };
+        let current = entry.flatten();
+        Ok(Some(Node {
+            path: path.to_string(),
+            hash: recorded.or(current),
+            source: "data",
+            intact: entry.map(|c| c.is_some() && c == recorded),
+            current: current.filter(|c| Some(*c) != recorded),
+            commit: self.last_change(&format!("{dir}{}", pointer::EXT))?,
+            stage: None,
+        }))
     }
 }
 

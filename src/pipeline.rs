@@ -168,6 +168,29 @@ pub fn content(
     stat: &mut StatCache,
     path: &RepoPath,
 ) -> anyhow::Result<Option<Content>> {
+    content_in(repo, stat, path, None)
+}
+
+/// Before a stage overwrites an out that holds changes no lock or pointer records, its
+/// bytes go to the cache, so running a stage never destroys the only copy of anything.
+pub fn save_changed_out(
+    repo: &Repo,
+    cache: &Cache,
+    stat: &mut StatCache,
+    path: &RepoPath,
+) -> anyhow::Result<Option<Hash>> {
+    let Some(c) = content_in(repo, stat, path, Some(cache))? else {
+        return Ok(None);
+    };
+    Ok(Some(c.hash))
+}
+
+fn content_in(
+    repo: &Repo,
+    stat: &mut StatCache,
+    path: &RepoPath,
+    store: Option<&Cache>,
+) -> anyhow::Result<Option<Content>> {
     let abs = path.to_abs(repo.root());
     let meta = match std::fs::metadata(&abs) {
         Ok(m) => m,
@@ -175,7 +198,7 @@ pub fn content(
         Err(e) => return Err(e).with_context(|| format!("reading `{path}`")),
     };
     if meta.is_file() {
-        let (hash, fresh) = workspace::hash_one(path.as_str(), &abs, &meta, stat, None)?;
+        let (hash, fresh) = workspace::hash_one(path.as_str(), &abs, &meta, stat, store)?;
         if fresh {
             stat.record(path.to_string(), &meta, hash);
         }
@@ -188,10 +211,15 @@ pub fn content(
     let files = workspace::list_dir(&abs, &repo.cache_dir())
         .with_context(|| format!("listing `{path}`"))?;
     let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
-    let (hashes, _) = workspace::hash_all(&files, key, stat, None, &crate::progress::NoProgress)?;
+    let (hashes, _) = workspace::hash_all(&files, key, stat, store, &crate::progress::NoProgress)?;
     let manifest = workspace::manifest_of(&files, &hashes);
+    let bytes = manifest.to_bytes();
+    let hash = match store {
+        Some(cache) => cache.insert_bytes(&bytes)?,
+        None => Hash::of(&bytes),
+    };
     Ok(Some(Content {
-        hash: Hash::of(&manifest.to_bytes()),
+        hash,
         size: manifest.total_size(),
         files: Some(files.len() as u64),
     }))
@@ -227,14 +255,18 @@ fn read_params(repo: &Repo, p: &ParamRef, stage: &str) -> anyhow::Result<ParamVa
             p.file
         ))
     })?;
+    param_values(&text, p, stage)
+}
+
+/// The values a params entry selects from the text of its file.
+pub fn param_values(text: &str, p: &ParamRef, stage: &str) -> anyhow::Result<ParamValues> {
     let bad = |reason: String| usage(format!("params file `{}` is not valid: {reason}", p.file));
     let root: toml::Value = if p.file.as_str().ends_with(".json") {
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         toml::Value::try_from(json)
             .map_err(|e| bad(format!("{e} (null values are not supported)")))?
     } else {
-        toml::Value::Table(toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?)
+        toml::Value::Table(toml::from_str(text).map_err(|e| bad(e.message().to_string()))?)
     };
     let mut out = ParamValues::new();
     match &p.key {
@@ -397,8 +429,19 @@ fn run_record_path(cache: &Cache, key: &Hash) -> std::path::PathBuf {
 pub fn cached_run(cache: &Cache, key: &Hash) -> Option<StageLock> {
     let text = std::fs::read_to_string(run_record_path(cache, key)).ok()?;
     let run: StageLock = toml::from_str(&text).ok()?;
-    let all_there = run.outs.values().all(|o| cache.contains(&o.hash))
-        && run.metrics.values().all(|h| cache.contains(h));
+    let file_there = |o: &OutEntry| match o.files {
+        None => cache.contains(&o.hash),
+        Some(_) => cache
+            .read_verified(&o.hash)
+            .ok()
+            .and_then(|b| crate::manifest::Manifest::from_bytes(&b, &o.hash).ok())
+            .is_some_and(|m| {
+                let hashes: Vec<Hash> = m.entries().iter().map(|e| e.hash).collect();
+                cache.count_missing(&hashes).is_ok_and(|n| n == 0)
+            }),
+    };
+    let all_there =
+        run.outs.values().all(file_there) && run.metrics.values().all(|h| cache.contains(h));
     all_there.then_some(run)
 }
 
@@ -460,18 +503,20 @@ pub fn record(
     stage: &Stage,
     now: &Inputs,
 ) -> anyhow::Result<StageLock> {
+    // Every product must be there before any is tracked, so a failure records nothing.
+    if let Some(absent) = stage
+        .products()
+        .find(|p| std::fs::symlink_metadata(p.to_abs(repo.root())).is_err())
+    {
+        return Err(crate::error::failed(format!(
+            "stage `{}` finished but did not write `{absent}`; nothing was recorded for it\nhint: fix the command or `outs`/`metrics` in mlv.toml",
+            stage.name
+        )));
+    }
     let mut outs = BTreeMap::new();
     for out in &stage.outs {
         let tracked = repo.tracked()?;
-        let meta = match crate::track::check_addable(repo, &tracked, out) {
-            Err(e) if e.downcast_ref::<crate::paths::PathError>().is_some() => {
-                return Err(crate::error::failed(format!(
-                    "stage `{}` finished but did not write its out `{out}`; nothing was recorded for it\nhint: fix the command or `outs` in mlv.toml",
-                    stage.name
-                )));
-            }
-            other => other?,
-        };
+        let meta = crate::track::check_addable(repo, &tracked, out)?;
         let added = crate::track::add(repo, cache, stat, out, &meta, &crate::progress::NoProgress)?;
         outs.insert(
             out.to_string(),
@@ -484,12 +529,7 @@ pub fn record(
     }
     let mut metrics = BTreeMap::new();
     for m in &stage.metrics {
-        let bytes = fs_err::read(m.to_abs(repo.root())).map_err(|_| {
-            crate::error::failed(format!(
-                "stage `{}` finished but did not write its metrics file `{m}`; nothing was recorded for it",
-                stage.name
-            ))
-        })?;
+        let bytes = fs_err::read(m.to_abs(repo.root()))?;
         metrics.insert(m.to_string(), cache.insert_bytes(&bytes)?);
     }
     let deps = now
@@ -507,39 +547,48 @@ pub fn record(
 }
 
 /// Puts a cached run's outs (pointers, `.gitignore`, data) and metrics files in place.
+/// Returns false, changing nothing, when that would overwrite workspace content the cache
+/// does not hold (a hand-edited out): the stage then runs as if nothing were cached.
 pub fn restore_run(
     repo: &Repo,
     cache: &Cache,
     stat: &mut StatCache,
     run: &StageLock,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let mut plan = crate::restore::Plan::default();
     let target = crate::restore::Target {
         dest_root: repo.root(),
-        force: true,
+        force: false,
     };
+    let mut pointers = Vec::new();
     for (path, o) in &run.outs {
         let path = RepoPath::new(path.as_str());
         let pointer = match o.files {
             Some(n) => Pointer::dir(o.hash, o.size, n),
             None => Pointer::file(o.hash, o.size),
         };
-        let pointer_abs = path.pointer().to_abs(repo.root());
-        let pointer = match Pointer::load(&pointer_abs) {
+        let pointer = match repo.load_pointer(&path) {
             Ok(old) => pointer.keeping_extra_of(&old),
             Err(_) => pointer,
         };
-        crate::fsutil::write_atomic(&pointer_abs, pointer.render().as_bytes())?;
-        crate::gitignore::ensure(repo.root(), &path)?;
         let tracked = Tracked { path, pointer };
         crate::restore::plan(repo, cache, stat, &tracked, None, &target, &mut plan)?;
+        pointers.push(tracked);
+    }
+    if !plan.conflicts.is_empty() || !plan.missing.is_empty() {
+        return Ok(false);
+    }
+    for t in &pointers {
+        let abs = t.path.pointer().to_abs(repo.root());
+        crate::fsutil::write_atomic(&abs, t.pointer.render().as_bytes())?;
+        crate::gitignore::ensure(repo.root(), &t.path)?;
     }
     crate::restore::apply(repo, cache, stat, plan, &crate::progress::NoProgress)?;
     for (path, hash) in &run.metrics {
         let bytes = cache.read_verified(hash)?;
         crate::fsutil::write_atomic(&RepoPath::new(path.as_str()).to_abs(repo.root()), &bytes)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Checks that `project`'s stages are all known and their deps exist or are produced.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(
-        "`{0}` is not a valid registry name: GTO allows letters, digits, `-`, `_` and `/`, starting and ending with a letter or digit\nhint: rename it in `mlv.toml`"
+        "`{0}` is not a valid registry name: GTO allows letters, digits, `-`, `_` and `/`, starting and ending with a letter or digit\nhint: choose another name (and rename it in `mlv.toml` if it is declared there)"
     )]
     BadName(String),
     #[error("`{0}` is not a semantic version like `1.2.0` or `v1.2.0`")]

@@ -200,10 +200,22 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
     )))
 }
 
-/// Staged outs of a stage whose mlv.lock entry (as staged) no longer matches: the pointer
-/// is not the out the lock recorded, or the stage's command, deps or params changed since.
+/// Staged outs of a stage whose mlv.lock entry (as staged) no longer matches what the
+/// commit holds: the pointer is not the out the lock recorded, or the stage's (or an
+/// upstream stage's) command, deps or params as staged differ from its lock entry.
 fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result<Vec<String>> {
-    let project = crate::project::Project::load(repo.root())?;
+    let staged_text = |path: &str| -> anyhow::Result<Option<String>> {
+        Ok(repo
+            .git
+            .staged_bytes(path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    };
+    let project = match staged_text(crate::project::FILE)? {
+        Some(text) => {
+            crate::project::Project::parse(&text, std::path::Path::new(crate::project::FILE))?
+        }
+        None => crate::project::Project::load(repo.root())?,
+    };
     let outs: Vec<(&String, &Pointer, &crate::project::Stage)> = staged
         .iter()
         .filter_map(|(ptr, p)| {
@@ -215,9 +227,9 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
     if outs.is_empty() {
         return Ok(Vec::new());
     }
-    let lock = match repo.git.staged_content(crate::lock::FILE) {
-        Ok(text) => crate::lock::LockFile::parse(&text, std::path::Path::new(crate::lock::FILE))?,
-        Err(_) => crate::lock::LockFile::default(),
+    let lock = match staged_text(crate::lock::FILE)? {
+        Some(text) => crate::lock::LockFile::parse(&text, std::path::Path::new(crate::lock::FILE))?,
+        None => crate::lock::LockFile::default(),
     };
     let graph = crate::pipeline::Graph::new(&project)?;
     let mut stat = repo.stat_cache();
@@ -228,7 +240,7 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
         // The out is tied to its data only if every stage upstream of it is too.
         for name in graph.with_upstream(&project, std::slice::from_ref(&stage.name))? {
             let s = &project.stages[&name];
-            let now = crate::pipeline::inputs(repo, &mut stat, s)?;
+            let now = staged_inputs(repo, &mut stat, s)?;
             for r in crate::pipeline::input_reasons(s, lock.stages.get(&name), &now) {
                 why.push(if name == stage.name {
                     r.to_string()
@@ -246,7 +258,7 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
         }
         if !why.is_empty() {
             problems.push(format!(
-                "`{ptr}` is an out of stage `{}`, whose mlv.lock entry no longer matches ({}); run `git mlv run {}` and stage mlv.lock with it",
+                "`{ptr}` is an out of stage `{}`, whose mlv.lock entry no longer matches what the commit holds ({}); run `git mlv run {}` and stage mlv.lock with it",
                 stage.name,
                 why.join(", "),
                 stage.name
@@ -256,4 +268,38 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
     // An unsaved stat cache only costs hashing again next time.
     let _ = stat.save();
     Ok(problems)
+}
+
+/// A stage's inputs as the commit will hold them: a tracked dep by its staged pointer, a
+/// file in git by its staged bytes, params from the staged params file. Anything else (a
+/// folder kept in git, an untracked file) is read from the work tree.
+fn staged_inputs(
+    repo: &Repo,
+    stat: &mut crate::stat_cache::StatCache,
+    stage: &crate::project::Stage,
+) -> anyhow::Result<crate::pipeline::Inputs> {
+    let mut deps = std::collections::BTreeMap::new();
+    for dep in &stage.deps {
+        let ptr = dep.pointer();
+        let hash = if let Some(b) = repo.git.staged_bytes(ptr.as_str())? {
+            let text = String::from_utf8_lossy(&b);
+            Some(Pointer::parse(&text, std::path::Path::new(ptr.as_str()))?.hash)
+        } else if let Some(b) = repo.git.staged_bytes(dep.as_str())? {
+            Some(crate::hash::Hash::of(&b))
+        } else {
+            crate::pipeline::content(repo, stat, dep)?.map(|c| c.hash)
+        };
+        deps.insert(dep.to_string(), hash);
+    }
+    let mut params: std::collections::BTreeMap<String, crate::lock::ParamValues> =
+        std::collections::BTreeMap::new();
+    for p in &stage.params {
+        let text = match repo.git.staged_bytes(p.file.as_str())? {
+            Some(b) => String::from_utf8_lossy(&b).into_owned(),
+            None => fs_err::read_to_string(p.file.to_abs(repo.root()))?,
+        };
+        let values = crate::pipeline::param_values(&text, p, &stage.name)?;
+        params.entry(p.file.to_string()).or_default().extend(values);
+    }
+    Ok(crate::pipeline::Inputs { deps, params })
 }

@@ -2,6 +2,7 @@
 
 use crate::error::failed;
 use crate::lock::LockFile;
+use crate::paths::RepoPath;
 use crate::pipeline::{self, Graph, Inputs, Reason};
 use crate::project::{Project, Stage};
 use crate::repo::Repo;
@@ -86,13 +87,14 @@ struct Runner<'a> {
 /// What to do with a stage whose turn has come.
 enum Decision {
     Skip,
-    Restore(crate::lock::StageLock, Vec<Reason>),
+    Restore(Inputs, crate::lock::StageLock, Vec<Reason>),
     Run(Inputs, Vec<Reason>),
 }
 
 impl Runner<'_> {
     fn decide(&mut self, stage: &Stage) -> anyhow::Result<Decision> {
         let now = pipeline::inputs(self.repo, &mut self.stat, stage)?;
+        self.warn_unrecorded_deps(stage, &now);
         let mut reasons = pipeline::stale_reasons(
             self.repo,
             &mut self.stat,
@@ -109,9 +111,28 @@ impl Runner<'_> {
         }
         let key = pipeline::run_key(stage, &now);
         Ok(match pipeline::cached_run(&self.cache, &key) {
-            Some(run) => Decision::Restore(run, reasons),
+            Some(run) => Decision::Restore(now, run, reasons),
             None => Decision::Run(now, reasons),
         })
+    }
+
+    /// A tracked dep whose data differs from its pointer: the stage uses the work tree's
+    /// bytes, which no commit records until `git mlv add`.
+    fn warn_unrecorded_deps(&self, stage: &Stage, now: &Inputs) {
+        for dep in &stage.deps {
+            let Ok(pointer) = self.repo.load_pointer(dep) else {
+                continue;
+            };
+            if let Some(Some(hash)) = now.deps.get(dep.as_str())
+                && *hash != pointer.hash
+            {
+                let shown = self.repo.display(dep);
+                self.ui.warn(&format!(
+                    "dep `{shown}` differs from `{shown}.mlv`; stage `{}` uses the work tree's data, which no commit records until you run `git mlv add {shown}`",
+                    stage.name
+                ));
+            }
+        }
     }
 
     fn outcome(&mut self, stage: &str, action: &'static str, reasons: &[Reason]) {
@@ -126,14 +147,16 @@ impl Runner<'_> {
         let mut running: BTreeSet<&str> = BTreeSet::new();
         for name in selected {
             let stage = &self.project.stages[name];
-            let upstream: Vec<&String> = self.graph.upstream[name]
+            let upstream: Vec<Reason> = self.graph.upstream[name]
                 .iter()
                 .filter(|u| running.contains(u.as_str()))
+                .map(|u| Reason::Upstream(u.clone()))
                 .collect();
             let mut reasons = match self.decide(stage)? {
                 Decision::Skip => vec![],
                 Decision::Run(_, r) => r,
-                Decision::Restore(_, r) => {
+                // Inputs about to change upstream make the cached run irrelevant.
+                Decision::Restore(_, _, r) if upstream.is_empty() => {
                     self.ui.info(&format!(
                         "would restore stage `{name}` from the run cache ({})",
                         join(&r)
@@ -142,8 +165,9 @@ impl Runner<'_> {
                     running.insert(name);
                     continue;
                 }
+                Decision::Restore(_, _, r) => r,
             };
-            reasons.extend(upstream.iter().map(|u| Reason::Upstream(u.to_string())));
+            reasons.extend(upstream);
             if reasons.is_empty() {
                 self.ui.info(&format!("stage `{name}` is up to date"));
                 self.outcome(name, "skipped", &[]);
@@ -177,44 +201,59 @@ impl Runner<'_> {
                         continue;
                     }
                     pending.remove(i);
+                    i = 0;
                     let stage = &self.project.stages[name];
-                    match self.decide(stage)? {
+                    let decision = self.decide(stage)?;
+                    if let Decision::Restore(_, _, reasons) | Decision::Run(_, reasons) = &decision
+                    {
+                        self.save_changed_outs(stage, reasons)?;
+                    }
+                    let to_run = match decision {
                         Decision::Skip => {
                             self.ui.info(&format!("stage `{name}` is up to date"));
                             self.outcome(name, "skipped", &[]);
-                            done.insert(name.clone());
+                            None
                         }
-                        Decision::Restore(run, reasons) => {
-                            pipeline::restore_run(self.repo, &self.cache, &mut self.stat, &run)?;
-                            self.finish(stage, run)?;
-                            self.ui.info(&format!(
-                                "restored stage `{name}` from the run cache ({})",
-                                join(&reasons)
-                            ));
-                            self.outcome(name, "restored", &reasons);
-                            done.insert(name.clone());
-                        }
-                        Decision::Run(now, reasons) => {
-                            self.ui.info(&format!(
-                                "running stage `{name}` ({}): {}",
-                                join(&reasons),
-                                stage.cmd
-                            ));
-                            pipeline::unlink_cached_outs(self.repo, stage)?;
-                            let mut cmd = command(self.repo, stage);
-                            if self.ui.json {
-                                cmd.stdout(std::io::stderr());
+                        Decision::Restore(now, run, reasons) => {
+                            if pipeline::restore_run(self.repo, &self.cache, &mut self.stat, &run)?
+                            {
+                                self.finish(stage, run)?;
+                                self.ui.info(&format!(
+                                    "restored stage `{name}` from the run cache ({})",
+                                    join(&reasons)
+                                ));
+                                self.outcome(name, "restored", &reasons);
+                                None
+                            } else {
+                                self.ui.warn(&format!(
+                                    "stage `{name}` ran before with these inputs, but an out in the work tree holds data the cache lacks; running the command instead of restoring over it"
+                                ));
+                                Some((now, reasons))
                             }
-                            let tx = tx.clone();
-                            let name = name.clone();
-                            started.insert(name.clone(), (now, reasons));
-                            scope.spawn(move || {
-                                let status = cmd.status();
-                                let _ = tx.send((name, status));
-                            });
                         }
+                        Decision::Run(now, reasons) => Some((now, reasons)),
+                    };
+                    let Some((now, reasons)) = to_run else {
+                        done.insert(name.clone());
+                        continue;
+                    };
+                    self.ui.info(&format!(
+                        "running stage `{name}` ({}): {}",
+                        join(&reasons),
+                        stage.cmd
+                    ));
+                    pipeline::unlink_cached_outs(self.repo, stage)?;
+                    let mut cmd = command(self.repo, stage);
+                    if self.ui.json {
+                        cmd.stdout(std::io::stderr());
                     }
-                    i = 0;
+                    let tx = tx.clone();
+                    let name = name.clone();
+                    started.insert(name.clone(), (now, reasons));
+                    scope.spawn(move || {
+                        let status = cmd.status();
+                        let _ = tx.send((name, status));
+                    });
                 }
                 if started.is_empty() {
                     break;
@@ -222,37 +261,30 @@ impl Runner<'_> {
                 let (name, status) = rx.recv().expect("a running stage reports back");
                 let (now, reasons) = started.remove(&name).expect("started");
                 let stage = &self.project.stages[&name];
-                let ok = match status {
-                    Ok(s) if s.success() => true,
-                    Ok(s) => {
-                        failures.push(format!(
-                            "stage `{name}` failed: `{}` {}",
-                            stage.cmd,
-                            describe(s)
-                        ));
-                        false
+                let recorded = match status {
+                    Ok(s) if s.success() => self.record(stage, &now),
+                    Ok(s) => Err(failed(format!(
+                        "stage `{name}` failed: `{}` {}",
+                        stage.cmd,
+                        describe(s)
+                    ))),
+                    Err(e) => Err(failed(format!(
+                        "stage `{name}` could not start `sh -c {}`: {e}",
+                        stage.cmd
+                    ))),
+                };
+                // A stage that cannot be recorded fails like its command did; stages still
+                // running finish and are recorded.
+                match recorded {
+                    Ok(()) => {
+                        self.outcome(&name, "ran", &reasons);
+                        done.insert(name);
                     }
                     Err(e) => {
-                        failures.push(format!(
-                            "stage `{name}` could not start `sh -c {}`: {e}",
-                            stage.cmd
-                        ));
-                        false
+                        failures.push(format!("{e:#}"));
+                        self.outcome(&name, "failed", &reasons);
                     }
-                };
-                if !ok {
-                    self.outcome(&name, "failed", &reasons);
-                    continue;
                 }
-                let run = pipeline::record(self.repo, &self.cache, &mut self.stat, stage, &now)?;
-                let key = pipeline::run_key(stage, &now);
-                if let Err(e) = pipeline::remember_run(&self.cache, &key, &run) {
-                    self.ui
-                        .detail(&format!("could not save the run cache record: {e}"));
-                }
-                self.finish(stage, run)?;
-                self.outcome(&name, "ran", &reasons);
-                done.insert(name);
             }
             Ok(())
         })?;
@@ -261,7 +293,7 @@ impl Runner<'_> {
         }
         if !failures.is_empty() {
             return Err(failed(format!(
-                "{}\nnothing was recorded for the failed stage(s): their outs and mlv.lock entries are as before; stages that finished earlier are recorded\nhint: fix the command and run `git mlv run` again",
+                "{}\nnothing was recorded for the failed stage(s): their outs and mlv.lock entries are as before; stages that finished are recorded\nhint: fix the command and run `git mlv run` again",
                 failures.join("\n")
             )));
         }
@@ -273,13 +305,13 @@ impl Runner<'_> {
         if changed.is_empty() {
             self.ui.info("every stage is up to date");
         } else {
-            let mut files = vec![crate::lock::FILE.to_string()];
+            let mut files = vec![self.repo.display(&RepoPath::new(crate::lock::FILE))];
             for o in &changed {
                 let stage = &self.project.stages[&o.stage];
                 files.extend(stage.outs.iter().map(|p| self.repo.display(&p.pointer())));
                 files.extend(stage.metrics.iter().map(|p| self.repo.display(p)));
                 files.extend(stage.outs.iter().map(|p| {
-                    let g = crate::paths::RepoPath::new(match p.parent() {
+                    let g = RepoPath::new(match p.parent() {
                         "" => ".gitignore".to_string(),
                         dir => format!("{dir}/.gitignore"),
                     });
@@ -294,6 +326,47 @@ impl Runner<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// Keeps the bytes of outs changed by hand (not what mlv.lock records) in the cache
+    /// before the stage overwrites them, and says where.
+    fn save_changed_outs(&mut self, stage: &Stage, reasons: &[Reason]) -> anyhow::Result<()> {
+        for r in reasons {
+            let Reason::OutChanged(out) = r else {
+                continue;
+            };
+            let path = RepoPath::new(out.as_str());
+            if !stage.outs.contains(&path) {
+                continue; // metrics files are in git
+            }
+            if let Some(hash) =
+                pipeline::save_changed_out(self.repo, &self.cache, &mut self.stat, &path)?
+            {
+                self.ui.warn(&format!(
+                    "out `{}` held changes that mlv.lock does not record; they are kept in the cache as {hash} before stage `{}` replaces them",
+                    self.repo.display(&path),
+                    stage.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Tracks a finished stage's outs and writes its lock entry and run-cache record.
+    fn record(&mut self, stage: &Stage, now: &Inputs) -> anyhow::Result<()> {
+        let run =
+            pipeline::record(self.repo, &self.cache, &mut self.stat, stage, now).map_err(|e| {
+                match crate::error::exit_code(&e) {
+                    1 => e,
+                    _ => failed(format!("stage `{}`: {e:#}", stage.name)),
+                }
+            })?;
+        let key = pipeline::run_key(stage, now);
+        if let Err(e) = pipeline::remember_run(&self.cache, &key, &run) {
+            self.ui
+                .detail(&format!("could not save the run cache record: {e}"));
+        }
+        self.finish(stage, run)
     }
 
     /// Writes the stage's new lock entry at once, so a later stage's failure keeps it.

@@ -63,7 +63,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             &serde_json::json!({ "clean": clean, "artifacts": report, "stale_stages": stale }),
         )?;
     } else {
-        print_human(&repo, ui, &report, remote_name.as_deref())?;
+        print_human(
+            &repo,
+            ui,
+            &report,
+            remote_name.as_deref(),
+            stages.is_empty(),
+        )?;
         for (name, reasons) in &stages {
             let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
             ui.out(&format!("stage {name}: stale ({})", why.join(", ")))?;
@@ -83,6 +89,7 @@ fn print_human(
     ui: &Ui,
     report: &[ArtifactStatus],
     remote: Option<&str>,
+    stages_fresh: bool,
 ) -> anyhow::Result<()> {
     let mut hints = Vec::new();
     for s in report.iter().filter(|s| !s.is_clean()) {
@@ -149,7 +156,7 @@ fn print_human(
             }
         }
     }
-    if report.iter().all(ArtifactStatus::is_clean) {
+    if report.iter().all(ArtifactStatus::is_clean) && stages_fresh {
         ui.info(if report.is_empty() {
             "nothing is tracked yet"
         } else {

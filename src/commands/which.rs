@@ -43,6 +43,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
 
 /// The stage's current version, or an error that says how to assign one.
 pub fn holder(reg: &Registry, name: &str, stage: &str) -> anyhow::Result<Holder> {
+    if !reg.names().contains(&name) {
+        return Err(crate::error::usage(format!(
+            "no artifact `{name}` is registered\nhint: `git mlv models` lists the registered ones; `git mlv register {name}` registers a version"
+        )));
+    }
     reg.holder(name, stage).ok_or_else(|| {
         failed(format!(
             "stage `{stage}` of `{name}` holds no version\nhint: assign one with `git mlv promote {name}@<version> {stage}`"

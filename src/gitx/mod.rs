@@ -271,6 +271,20 @@ impl GitRepo {
         }
     }
 
+    /// The staged bytes of a path, or `None` when the index has no such file.
+    pub fn staged_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let dir = self.repo.workdir().unwrap_or(self.repo.git_dir());
+        let out = std::process::Command::new("git")
+            .args(["cat-file", "blob", &format!(":{path}")])
+            .current_dir(dir)
+            .output()
+            .map_err(|e| GitError::Objects {
+                rev: format!(":{path}"),
+                reason: e.to_string(),
+            })?;
+        Ok(out.status.success().then_some(out.stdout))
+    }
+
     /// The staged content of a path, as the index git hands a hook holds it.
     pub fn staged_content(&self, path: &str) -> Result<String, GitError> {
         self.git(&["cat-file", "blob", &format!(":{path}")])

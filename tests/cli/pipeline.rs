@@ -2,6 +2,7 @@
 //! failures, `status` of stale stages, `lineage` at revisions and the pre-commit check.
 
 use crate::support::TestEnv;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 /// Two stages declared consumer first (names sort the wrong way round too): `b_prepare`
@@ -492,7 +493,9 @@ fn promote_refuses_a_version_whose_lineage_is_broken() {
     env.mlv(&["run"]).assert().success();
     commit_all(&env, "trained");
     env.mlv(&["register", "model", "1.0.0"]).assert().success();
-    env.mlv(&["promote", "model@v1.0.0", "prod"]).assert().success();
+    env.mlv(&["promote", "model@v1.0.0", "prod"])
+        .assert()
+        .success();
     // New data committed without re-running: the model no longer follows from it.
     env.write("raw.txt", "new data\n");
     env.mlv(&["add", "raw.txt"]).assert().success();
@@ -507,4 +510,145 @@ fn promote_refuses_a_version_whose_lineage_is_broken() {
         .assert()
         .success()
         .stderr(contains("lineage check were skipped"));
+}
+
+#[test]
+fn a_hand_edited_out_is_kept_in_the_cache_before_a_stage_replaces_it() {
+    let env = pipeline_env();
+    env.mlv(&["run"]).assert().success();
+    env.write("raw.txt", "second\n");
+    env.mlv(&["run"]).assert().success();
+    env.write("raw.txt", "hello data\n");
+    env.write("model.bin", "precious hand edit\n");
+    let out = env.mlv(&["run"]).assert().success().get_output().clone();
+    let said = String::from_utf8_lossy(&out.stderr);
+    let saved = crate::support::b3(b"precious hand edit\n");
+    assert!(said.contains(&saved), "{said}");
+    assert_eq!(
+        std::fs::read(env.object(&saved)).unwrap(),
+        b"precious hand edit\n"
+    );
+}
+
+#[test]
+fn a_command_that_skips_one_of_its_outs_records_none_of_them() {
+    let env = TestEnv::new();
+    env.write(
+        "mlv.toml",
+        "[stages.s]\ncmd = \"echo a > a.out\"\nouts = [\"a.out\", \"b.out\"]\n",
+    );
+    env.mlv(&["run"])
+        .assert()
+        .code(1)
+        .stderr(contains("did not write `b.out`"));
+    assert!(!env.exists("a.out.mlv"));
+    assert!(!env.exists("mlv.lock"));
+}
+
+#[test]
+fn with_jobs_a_failure_does_not_stop_stages_running_beside_it_from_being_recorded() {
+    let env = TestEnv::new();
+    env.write("in.txt", "x");
+    env.write(
+        "mlv.toml",
+        "[stages.slow]\ncmd = \"sleep 1; cp in.txt slow.out\"\ndeps = [\"in.txt\"]\nouts = [\"slow.out\"]\n\
+         [stages.bad]\ncmd = \"exit 3\"\ndeps = [\"in.txt\"]\nouts = [\"bad.out\"]\n\
+         [stages.nowrite]\ncmd = \"true\"\ndeps = [\"in.txt\"]\nouts = [\"nw.out\"]\n",
+    );
+    let out = env
+        .mlv(&["run", "-j", "4", "--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("stage `bad` failed") && said.contains("`nw.out`"),
+        "{said}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got = actions(&v);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            pair("bad", "failed"),
+            pair("nowrite", "failed"),
+            pair("slow", "ran")
+        ]
+    );
+    assert!(env.exists("slow.out.mlv"));
+    assert!(env.read_str("mlv.lock").contains("[stages.slow]"));
+}
+
+#[test]
+fn lineage_of_a_file_inside_another_stages_folder_out_is_intact() {
+    let env = TestEnv::new();
+    env.write(
+        "mlv.toml",
+        "[stages.prep]\ncmd = \"mkdir -p prep && echo a > prep/a.txt && echo b > prep/b.txt\"\nouts = [\"prep\"]\n\
+         [stages.use]\ncmd = \"cp prep/a.txt use.out\"\ndeps = [\"prep/a.txt\"]\nouts = [\"use.out\"]\n",
+    );
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "ran");
+    let v = env.json(&["lineage", "use.out", "--rev", "HEAD"]);
+    let dep = &v["lineage"]["stage"]["inputs"][0];
+    assert_eq!(dep["path"], "prep/a.txt");
+    assert_eq!(dep["stage"]["name"], "prep");
+    assert_eq!(dep["intact"], true);
+    assert_eq!(dep["commit"]["summary"], "ran");
+    env.mlv(&["lineage", "use.out"])
+        .assert()
+        .success()
+        .stderr(contains("broken").not());
+}
+
+#[test]
+fn pre_commit_judges_what_is_staged_not_the_work_tree() {
+    let env = pipeline_env();
+    env.mlv(&["install-hooks"]).assert().success();
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    env.mlv(&["run"]).assert().success();
+    commit_all(&env, "trained");
+    // The data changes without `git mlv add`: the run uses it, the commit would not hold it.
+    env.write("raw.txt", "unrecorded data\n");
+    env.mlv(&["run"]).assert().success().stderr(contains(
+        "no commit records until you run `git mlv add raw.txt`",
+    ));
+    env.git(&["add", "-A"]);
+    let out = env.git_output(&["commit", "-qm", "trained on data the commit lacks"]);
+    assert!(
+        !out.status.success(),
+        "refused: raw.txt.mlv is not what mlv.lock used"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dep `raw.txt` changed"));
+    env.mlv(&["add", "raw.txt"]).assert().success();
+    commit_all(&env, "with the data");
+    // An unstaged edit of mlv.toml does not block a consistent commit.
+    env.write(
+        "params.toml",
+        "[prepare]\nmode = 2\n\n[train]\nrate = 0.5\n",
+    );
+    env.mlv(&["run"]).assert().success();
+    env.git(&["add", "-A"]);
+    let toml = env
+        .read_str("mlv.toml")
+        .replace("echo a_train", "echo  a_train");
+    env.write("mlv.toml", toml);
+    let out = env.git_output(&["commit", "-qm", "consistent"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_final_hint_names_paths_from_a_sub_folder() {
+    let env = pipeline_env();
+    std::fs::create_dir_all(env.path("sub")).unwrap();
+    env.mlv_in("sub", &["run"])
+        .assert()
+        .success()
+        .stderr(contains("../mlv.lock"));
 }

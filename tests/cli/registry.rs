@@ -224,3 +224,18 @@ fn repeated_rollback_walks_further_back() {
         .code(1)
         .stderr(contains("`staging` of `model` holds no version"));
 }
+
+#[test]
+fn an_unknown_artifact_name_is_a_bad_request() {
+    let env = TestEnv::new();
+    for args in [
+        &["which", "nosuch", "prod"][..],
+        &["deploy", "nosuch", "prod"][..],
+        &["rollback", "nosuch", "prod"][..],
+    ] {
+        env.mlv(args)
+            .assert()
+            .code(2)
+            .stderr(contains("no artifact `nosuch` is registered"));
+    }
+}
