@@ -120,6 +120,7 @@ impl Repo {
         let Some(rev) = rev else {
             return self.tracked();
         };
+        let rev = &self.rev(rev)?;
         self.git
             .files_at(rev, pointer::EXT)?
             .into_iter()
@@ -134,6 +135,21 @@ impl Repo {
                 Ok(Tracked { path, pointer })
             })
             .collect()
+    }
+
+    /// A revision as the user gave it, with registry references (`model#prod`: the commit of
+    /// the version that stage holds now) turned into commits; git resolves the rest (a
+    /// version tag such as `model@v1.2.0` is a git tag already).
+    pub fn rev(&self, rev: &str) -> anyhow::Result<String> {
+        if !rev.contains('#') {
+            return Ok(rev.to_string());
+        }
+        let reg = crate::registry::Registry::load(&self.git)?;
+        crate::registry::resolve(&self.git, &reg, rev)?.ok_or_else(|| {
+            crate::error::usage(format!(
+                "`{rev}` holds no version yet\nhint: `git mlv models` lists the stages and what they hold"
+            ))
+        })
     }
 
     pub fn load_pointer(&self, path: &RepoPath) -> Result<Pointer, PointerError> {

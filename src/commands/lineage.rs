@@ -20,8 +20,9 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let path = artifact_path(&repo, &args.artifact, args.rev.as_deref())?;
-    let node = lineage::trace(&repo, &path, args.rev.as_deref())?;
+    let rev = args.rev.as_deref().map(|r| repo.rev(r)).transpose()?;
+    let path = artifact_path(&repo, &args.artifact, rev.as_deref())?;
+    let node = lineage::trace(&repo, &path, rev.as_deref())?;
     if args.dot {
         print!("{}", lineage::to_dot(&node));
     } else if ui.json {

@@ -1,11 +1,9 @@
 //! `git mlv metrics show|diff`: the pipeline's metrics files, flattened to dotted keys,
 //! at one revision or compared between two (DVC's defaults: HEAD against the work tree).
 
-use crate::error::usage;
 use crate::metrics::{self, Flat, Source};
 use crate::paths::RepoPath;
 use crate::project::Project;
-use crate::registry::{self, Registry};
 use crate::repo::Repo;
 use crate::ui::Ui;
 use clap::Subcommand;
@@ -55,8 +53,7 @@ fn read_at(repo: &Repo, rev: Option<&str>) -> anyhow::Result<(Project, BTreeMap<
         let values = metrics::read_all(Source::WorkTree(repo.root()), &project)?;
         return Ok((project, values));
     };
-    let commit = registry::resolve(&repo.git, &Registry::load(&repo.git)?, rev)?
-        .ok_or_else(|| usage(format!("`{rev}` holds no version yet\nhint: `git mlv models` lists the stages and what they hold")))?;
+    let commit = repo.rev(rev)?;
     let project = metrics::project_at(&repo.git, &commit)?;
     let values = metrics::read_all(Source::Rev(&repo.git, &commit), &project)?;
     Ok((project, values))

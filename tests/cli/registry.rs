@@ -239,3 +239,32 @@ fn an_unknown_artifact_name_is_a_bad_request() {
             .stderr(contains("no artifact `nosuch` is registered"));
     }
 }
+
+#[test]
+fn registry_references_work_wherever_a_revision_does() {
+    let env = TestEnv::new();
+    env.write("mlv.toml", "[artifacts.model]\npath = \"model.bin\"\n");
+    env.write("model.bin", "first model\n");
+    env.mlv(&["add", "model.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    env.mlv(&["register", "model", "1.0.0"]).assert().success();
+    env.mlv(&["promote", "model@v1.0.0", "prod"])
+        .assert()
+        .success();
+    env.write("model.bin", "second model\n");
+    env.mlv(&["add", "model.bin"]).assert().success();
+    env.git(&["commit", "-qam", "v2"]);
+    env.mlv(&["checkout", "--rev", "model#prod", "--to", "restored"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("restored/model.bin"), "first model\n");
+    env.mlv(&["ls", "--rev", "model@v1.0.0"])
+        .assert()
+        .success()
+        .stdout(contains(crate::support::b3(b"first model\n").as_str()));
+    env.mlv(&["checkout", "--rev", "model#staging"])
+        .assert()
+        .code(2)
+        .stderr(contains("holds no version yet"));
+}
