@@ -151,12 +151,27 @@ pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteE
                     "\nhint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, for this remote",
                 )
             } else {
-                (ErrorKind::Transient, "")
+                match http_status(&text) {
+                    // Any other 4xx is the request itself being wrong (a bad bucket name,
+                    // a wrong region): asking again cannot help.
+                    Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => (
+                        ErrorKind::Fatal,
+                        "\nhint: the server refused the request; check the bucket, endpoint and region with `git mlv remote list`",
+                    ),
+                    _ => (ErrorKind::Transient, ""),
+                }
             }
         }
         _ => (ErrorKind::Fatal, ""),
     };
     RemoteError::new(kind, format!("`{key}` on remote `{url}`: {e}{hint}"))
+}
+
+/// The HTTP status in an object_store error's text: its `RetryError`, which carries the
+/// status, is not public.
+fn http_status(text: &str) -> Option<u16> {
+    let (_, rest) = text.split_once("status: ")?;
+    rest.get(..3)?.parse().ok()
 }
 
 #[async_trait]

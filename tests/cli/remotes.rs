@@ -423,6 +423,45 @@ fn endpoint_with_nothing_listening_fails_within_30_seconds() {
 }
 
 #[test]
+fn invalid_bucket_name_fails_at_once_naming_the_bucket() {
+    // s3s-fs answers 400 InvalidBucketName to a bucket name shorter than 3 characters.
+    let server = servers::s3();
+    let env = TestEnv::new();
+    env.write("m.bin", "model");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    env.mlv(&[
+        "remote",
+        "add",
+        "s3",
+        "s3://b1/p",
+        "--endpoint",
+        &server.url(),
+    ])
+    .assert()
+    .success();
+    env.mlv(&["remote", "set", "s3", "access_key_id", ACCESS_KEY])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "s3", "secret_access_key", SECRET_KEY])
+        .assert()
+        .success();
+    for cmd in ["push", "fetch"] {
+        let start = Instant::now();
+        env.mlv(&[cmd, "-r", "s3"])
+            .assert()
+            .code(1)
+            .stderr(contains("s3://b1/p"))
+            .stderr(contains("InvalidBucketName"))
+            .stderr(contains("hint:"));
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "a refused request is not retried: {cmd} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
 fn url_typos_and_unknown_remotes_are_usage_errors() {
     let env = TestEnv::new();
     env.mlv(&["remote", "add", "x", "s4://bucket/p"])
