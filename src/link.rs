@@ -4,8 +4,35 @@
 
 use crate::config::LinkType;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a reflink failed because the file systems cannot share blocks (ext4, or cache
+/// and destination on different devices): the rest of the run copies without trying, instead
+/// of paying a failed clone for every file.
+static NO_REFLINK: AtomicBool = AtomicBool::new(false);
+
+fn unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Unsupported | io::ErrorKind::CrossesDevices | io::ErrorKind::InvalidInput
+    )
+}
+
+/// A plain copy into a new file made with its final permissions; `io::copy` between two
+/// files is `copy_file_range`, so the bytes stay in the kernel.
+fn copy(object: &Path, dest: &Path, mode: u32) -> io::Result<()> {
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(dest)?;
+    io::copy(&mut std::fs::File::open(object)?, &mut to)?;
+    // The mode given at creation is narrowed by the umask; checkouts have always been
+    // 0644/0755 whatever it is.
+    to.set_permissions(std::fs::Permissions::from_mode(mode))
+}
 
 /// Makes `dest` hold the object at `object`, using the first link type that works here.
 /// Copies get ordinary permissions (0755 when `exec`); links stay read-only, because
@@ -17,26 +44,38 @@ pub fn materialize(
     links: &[LinkType],
 ) -> io::Result<LinkType> {
     let dir = dest.parent().expect("workspace paths have a parent");
-    fs_err::create_dir_all(dir)?;
     let mut last_err = None;
-    for &link in links {
-        let made = tempfile::Builder::new()
+    let mode = if exec { 0o755 } else { 0o644 };
+    let make = |link: LinkType| {
+        tempfile::Builder::new()
             .prefix(".mlv-tmp")
-            .make_in(dir, |tmp| {
-                match link {
-                    LinkType::Reflink => reflink_copy::reflink(object, tmp)?,
-                    LinkType::Copy => {
-                        std::fs::copy(object, tmp)?;
-                    }
-                    LinkType::Hardlink => std::fs::hard_link(object, tmp)?,
-                    LinkType::Symlink => std::os::unix::fs::symlink(object, tmp)?,
+            .make_in(dir, |tmp| match link {
+                LinkType::Reflink => {
+                    reflink_copy::reflink(object, tmp).inspect_err(|e| {
+                        if unsupported(e) {
+                            NO_REFLINK.store(true, Ordering::Relaxed);
+                        }
+                    })?;
+                    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
                 }
-                if matches!(link, LinkType::Reflink | LinkType::Copy) {
-                    let mode = if exec { 0o755 } else { 0o644 };
-                    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))?;
-                }
-                Ok(())
-            });
+                LinkType::Copy => copy(object, tmp, mode),
+                LinkType::Hardlink => std::fs::hard_link(object, tmp),
+                LinkType::Symlink => std::os::unix::fs::symlink(object, tmp),
+            })
+    };
+    for (i, &link) in links.iter().enumerate() {
+        let fallback_left = i + 1 < links.len();
+        if link == LinkType::Reflink && fallback_left && NO_REFLINK.load(Ordering::Relaxed) {
+            continue;
+        }
+        // The folder exists for all but the first file in it: create it only when missing.
+        let made = match make(link) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !dir.is_dir() => {
+                fs_err::create_dir_all(dir)?;
+                make(link)
+            }
+            other => other,
+        };
         match made {
             Ok(tmp) => {
                 tmp.persist(dest).map_err(|e| {
