@@ -19,6 +19,7 @@ pub mod gitx;
 pub mod hash;
 pub mod link;
 pub mod manifest;
+pub mod partial;
 pub mod paths;
 pub mod pointer;
 pub mod progress;

@@ -173,18 +173,21 @@ impl Backend for Http {
     async fn get(
         &self,
         key: &str,
-        offset: u64,
+        from: u64,
+        to: Option<u64>,
     ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError> {
         let mut req = self.request(reqwest::Method::GET, key)?;
-        if offset > 0 {
-            req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        let ranged = from > 0 || to.is_some();
+        if ranged {
+            let last = to.map(|t| (t - 1).to_string()).unwrap_or_default();
+            req = req.header(reqwest::header::RANGE, format!("bytes={from}-{last}"));
         }
         let resp = req.send().await.map_err(|e| self.send_error(key, e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(self.status_error(key, "downloading", status));
         }
-        if offset > 0 && status != StatusCode::PARTIAL_CONTENT {
+        if ranged && status != StatusCode::PARTIAL_CONTENT {
             return Err(RemoteError::new(
                 ErrorKind::Fatal,
                 format!(

@@ -207,6 +207,30 @@ fn corrupt_remote_object_never_enters_the_cache(kind: Kind) {
 }
 
 fn killed_pull_resumes_big_download(kind: Kind) {
+    // One transfer at a time: written front to back, the file's length is what is in place.
+    kill_pull_then_resume(kind, "1", |partial| {
+        std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0)
+    });
+}
+
+#[test]
+fn killed_pull_in_parallel_ranges_resumes_each_range() {
+    // Written in ranges at once, a record beside the partial file says what is in place:
+    // per range, its start and the bytes written from there (16 bytes, little-endian).
+    kill_pull_then_resume(Kind::S3, "8", |partial| {
+        let mut record = partial.as_os_str().to_owned();
+        record.push(".ranges");
+        std::fs::read(record)
+            .unwrap_or_default()
+            .chunks_exact(16)
+            .map(|r| u64::from_le_bytes(r[8..].try_into().unwrap()))
+            .sum()
+    });
+}
+
+/// Pushes a 160 MiB file, kills a pull in a fresh clone once `written` (given the partial
+/// download's path) reports 8 MiB in place, then pulls again: it resumes, not restarts.
+fn kill_pull_then_resume(kind: Kind, jobs: &str, written: impl Fn(&std::path::Path) -> u64) {
     let remote = Remote::start(kind);
     let env = TestEnv::new();
     let bytes: Vec<u8> = (0..(160u32 << 20))
@@ -221,13 +245,11 @@ fn killed_pull_resumes_big_download(kind: Kind) {
 
     let mate = env.clone_repo("mate");
     remote.credentials(&mate);
-    let partial = mate
-        .cache_dir()
-        .join("tmp")
-        .join(format!("partial-{}", &b3(&bytes)[3..]));
-    let mut child = mate.mlv_process(&["pull", "-j", "1"]).spawn().unwrap();
+    let tmp = mate.cache_dir().join("tmp");
+    let partial = tmp.join(format!("partial-{}", &b3(&bytes)[3..]));
+    let mut child = mate.mlv_process(&["pull", "-j", jobs]).spawn().unwrap();
     let start = Instant::now();
-    while std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) < (8 << 20) {
+    while written(&partial) < (8 << 20) {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "download did not start"
@@ -243,7 +265,7 @@ fn killed_pull_resumes_big_download(kind: Kind) {
         !mate.object(&b3(&bytes)).exists(),
         "no partial object in the cache"
     );
-    let pulled = mate.json(&["pull"]);
+    let pulled = mate.json(&["pull", "-j", jobs]);
     assert!(
         pulled["fetch"]["resumed_bytes"].as_u64().unwrap() >= 8 << 20,
         "resumed, not restarted: {pulled}"
@@ -254,6 +276,11 @@ fn killed_pull_resumes_big_download(kind: Kind) {
         bytes.len() as u64
     );
     assert_eq!(mate.read("big.bin"), bytes);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing of the download is left behind"
+    );
 }
 
 #[test]
