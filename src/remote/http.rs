@@ -154,7 +154,11 @@ impl Backend for Http {
         }
     }
 
-    async fn list(&self, _prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
+    async fn list(
+        &self,
+        _prefix: &str,
+        _limit: usize,
+    ) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         Ok(None)
     }
 
@@ -214,12 +218,17 @@ impl Backend for Http {
     }
 
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
-        let file = tokio::fs::File::open(path).await.map_err(|e| {
+        let io_err = |e: std::io::Error| {
             RemoteError::new(
                 ErrorKind::Fatal,
                 format!("reading `{}` to upload it: {e}", path.display()),
             )
-        })?;
+        };
+        if size <= crate::hash::SMALL_FILE {
+            let bytes = super::read_whole(path, size).await.map_err(io_err)?;
+            return self.put_bytes(key, Bytes::from(bytes)).await;
+        }
+        let file = tokio::fs::File::open(path).await.map_err(io_err)?;
         let body =
             reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
         let resp = self

@@ -78,10 +78,17 @@ impl Backend for Local {
         Ok(self.root.join(key).is_file())
     }
 
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         let base = self.root.join(prefix);
         let mut out = Vec::new();
         for entry in walkdir(&base) {
+            if out.len() == limit {
+                return Ok(None);
+            }
             if let Ok(rel) = entry.strip_prefix(&self.root)
                 && let Some(key) = rel.to_str()
             {
@@ -166,12 +173,11 @@ impl Backend for Local {
 }
 
 /// Every file below `dir` (none when it does not exist).
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
+fn walkdir(dir: &Path) -> impl Iterator<Item = PathBuf> {
     ignore::WalkBuilder::new(dir)
         .standard_filters(false)
         .build()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .map(|e| e.into_path())
-        .collect()
 }

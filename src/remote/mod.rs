@@ -59,8 +59,9 @@ pub trait Backend: Send + Sync {
     /// The remote's URL for messages, without credentials.
     fn url(&self) -> &str;
     async fn exists(&self, key: &str) -> Result<bool, RemoteError>;
-    /// Every key under `prefix`, or `None` when the protocol cannot list (plain HTTP).
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<Listed>>, RemoteError>;
+    /// Every key under `prefix`, or `None` when there are more than `limit` (the listing
+    /// stops there) or the protocol cannot list (plain HTTP).
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Option<Vec<Listed>>, RemoteError>;
     async fn delete(&self, key: &str) -> Result<(), RemoteError>;
     /// The object's bytes from `from` on, up to `to` (exclusive) or its end, as a stream:
     /// a broken download resumes, a big one downloads in ranges.
@@ -126,6 +127,16 @@ pub fn open(name: &str, remote: &RemoteConfig, root: &Path) -> anyhow::Result<Ar
         }
         "http" | "https" => Ok(Arc::new(http::Http::open(&parsed, remote)?)),
         other => Err(bad(&format!("has the unknown scheme `{other}`"))),
+    }
+}
+
+/// A cache file to upload in one request. A small one is read on the calling task: a
+/// hand-off to the blocking pool per 8 KiB file costs more than the read.
+async fn read_whole(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    if size <= crate::hash::SMALL_FILE {
+        std::fs::read(path)
+    } else {
+        tokio::fs::read(path).await
     }
 }
 

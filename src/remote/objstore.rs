@@ -190,7 +190,11 @@ impl Backend for ObjStore {
         }
     }
 
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         let base = self.path(prefix);
         let strip = if self.prefix.is_empty() {
             0
@@ -200,9 +204,14 @@ impl Backend for ObjStore {
         let metas: Vec<_> = self
             .store
             .list(Some(&base))
+            // Pages are fetched as they are read: stopping here stops the listing.
+            .take(limit.saturating_add(1))
             .try_collect()
             .await
             .map_err(|e| self.err(prefix, e))?;
+        if metas.len() > limit {
+            return Ok(None);
+        }
         Ok(Some(
             metas
                 .into_iter()
@@ -262,7 +271,7 @@ impl Backend for ObjStore {
             )
         };
         if size <= MULTIPART_THRESHOLD {
-            let bytes = tokio::fs::read(path).await.map_err(io_err)?;
+            let bytes = super::read_whole(path, size).await.map_err(io_err)?;
             return self.put_bytes(key, Bytes::from(bytes)).await;
         }
         let upload = self
