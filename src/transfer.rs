@@ -348,9 +348,11 @@ impl Engine {
             let mut partial = Partial::open(cache, hash).map_err(local_err)?;
             let starts = partial.resume(&plan).map_err(local_err)?;
             let resumed: u64 = plan.iter().zip(&starts).map(|(r, s)| s - r.start).sum();
-            // Written front to back, the hash is computed on the way (after re-reading what
-            // an earlier run kept); written in ranges, the file is read back at the end.
-            let mut hasher = (plan.len() == 1).then(blake3::Hasher::new);
+            // Streamed front to back, the hash is computed on the way (after re-reading what
+            // an earlier run kept); written in ranges or copied by the kernel from a folder,
+            // the file is read back at the end.
+            let folder = self.backend.as_folder();
+            let mut hasher = (plan.len() == 1 && folder.is_none()).then(blake3::Hasher::new);
             if let Some(h) = hasher.as_mut() {
                 partial.hash_prefix(starts[0], h).map_err(local_err)?;
             }
@@ -365,7 +367,22 @@ impl Engine {
                     size,
                 })
                 .filter(|j| j.pos < j.range.end);
-            let fetched = if let Some(h) = hasher.as_mut() {
+            let fetched = if let Some(folder) = folder {
+                // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
+                let copy = |job: RangeJob| {
+                    let copied = folder.copy_range_into(
+                        &hash.key(),
+                        &partial.file,
+                        job.pos..size,
+                        progress,
+                    )?;
+                    match job.pos + copied {
+                        end if end < size => Err(wrong_size(hash, self.url(), "fewer")),
+                        _ => Ok(()),
+                    }
+                };
+                tokio::task::block_in_place(|| jobs.into_iter().try_for_each(copy))
+            } else if let Some(h) = hasher.as_mut() {
                 match jobs.into_iter().next() {
                     Some(job) => {
                         self.fetch_range(&partial, hash, job, Some(h), progress)

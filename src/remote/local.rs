@@ -54,6 +54,36 @@ impl Local {
         }
     }
 
+    /// Copies bytes `range` of `key` into `dest` at the same offsets, in the kernel
+    /// (`copy_file_range`), a step at a time so progress shows and a broken copy keeps what
+    /// it wrote. Returns the bytes copied: fewer than asked when the object is shorter.
+    pub fn copy_range_into(
+        &self,
+        key: &str,
+        dest: &std::fs::File,
+        range: std::ops::Range<u64>,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<u64, RemoteError> {
+        const STEP: u64 = 64 << 20;
+        let mut src = std::fs::File::open(self.root.join(key)).map_err(|e| self.err(key, e))?;
+        let mut dest = dest;
+        let mut pos = range.start;
+        src.seek(SeekFrom::Start(pos))
+            .map_err(|e| self.err(key, e))?;
+        dest.seek(SeekFrom::Start(pos))
+            .map_err(|e| self.err(key, e))?;
+        while pos < range.end {
+            let n = io::copy(&mut (&mut src).take(STEP.min(range.end - pos)), &mut dest)
+                .map_err(|e| self.err(key, e))?;
+            if n == 0 {
+                break;
+            }
+            pos += n;
+            progress.inc(0, n);
+        }
+        Ok(pos - range.start)
+    }
+
     /// A whole object of at most `limit` bytes, read with blocking I/O.
     pub fn read_limited(&self, key: &str, limit: u64) -> Result<Bytes, RemoteError> {
         let path = self.root.join(key);
