@@ -103,6 +103,7 @@ macro_rules! each_backend {
 each_backend!(
     push_clone_pull_round_trip,
     corrupt_remote_object_never_enters_the_cache,
+    corrupt_big_object_never_enters_the_cache,
     killed_pull_resumes_big_download
 );
 
@@ -206,6 +207,53 @@ fn corrupt_remote_object_never_enters_the_cache(kind: Kind) {
     );
 }
 
+/// A project whose `big.bin` (`mib` MiB of varied bytes) is committed and pushed.
+fn project_with_big_file(remote: &Remote, mib: u32) -> (TestEnv, Vec<u8>) {
+    let env = TestEnv::new();
+    let bytes: Vec<u8> = (0..(mib << 20))
+        .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
+        .collect();
+    env.write("big.bin", &bytes);
+    env.mlv(&["add", "big.bin"]).assert().success();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "big"]);
+    env.mlv(&["push"]).assert().success();
+    (env, bytes)
+}
+
+fn corrupt_big_object_never_enters_the_cache(kind: Kind) {
+    // Big enough to download in several ranges where the backend takes them.
+    let remote = Remote::start(kind);
+    let (env, bytes) = project_with_big_file(&remote, 72);
+    // One byte changed in the middle: the size still matches, only the hash can tell.
+    let file = remote.object_file(&b3(&bytes));
+    let mut tampered = bytes.clone();
+    tampered[50 << 20] ^= 0xff;
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, &tampered).unwrap();
+
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    mate.mlv(&["pull", "-j", "8"])
+        .assert()
+        .code(1)
+        .stderr(contains(b3(&bytes)))
+        .stderr(contains("corrupt"));
+    assert!(!mate.object(&b3(&bytes)).exists());
+    assert!(!mate.exists("big.bin"));
+    assert_eq!(
+        std::fs::read_dir(mate.cache_dir().join("tmp"))
+            .unwrap()
+            .count(),
+        0,
+        "the bad download is not kept to resume from"
+    );
+}
+
 fn killed_pull_resumes_big_download(kind: Kind) {
     // One transfer at a time: written front to back, the file's length is what is in place.
     kill_pull_then_resume(kind, "1", |partial| {
@@ -232,16 +280,7 @@ fn killed_pull_in_parallel_ranges_resumes_each_range() {
 /// download's path) reports 8 MiB in place, then pulls again: it resumes, not restarts.
 fn kill_pull_then_resume(kind: Kind, jobs: &str, written: impl Fn(&std::path::Path) -> u64) {
     let remote = Remote::start(kind);
-    let env = TestEnv::new();
-    let bytes: Vec<u8> = (0..(160u32 << 20))
-        .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
-        .collect();
-    env.write("big.bin", &bytes);
-    env.mlv(&["add", "big.bin"]).assert().success();
-    remote.add_to(&env);
-    env.git(&["add", "-A"]);
-    env.git(&["commit", "-qm", "big"]);
-    env.mlv(&["push"]).assert().success();
+    let (env, bytes) = project_with_big_file(&remote, 160);
 
     let mate = env.clone_repo("mate");
     remote.credentials(&mate);
