@@ -69,8 +69,9 @@ pub fn materialize(
             continue;
         }
         // The folder exists for all but the first file in it: create it only when missing.
+        // Another thread may be creating it at this moment, so try again in any case.
         let made = match make(link) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound && !dir.is_dir() => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs_err::create_dir_all(dir)?;
                 make(link)
             }
@@ -94,4 +95,31 @@ pub fn materialize(
         e.kind(),
         format!("writing `{}` from the cache: {e}", dest.display()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_written_at_once_into_a_new_folder_all_succeed() {
+        // Each writer finds the folder missing; one creates it while the others retry.
+        let root = tempfile::tempdir().unwrap();
+        let object = root.path().join("object");
+        std::fs::write(&object, b"bytes").unwrap();
+        let start = std::sync::Barrier::new(8);
+        for round in 0..100 {
+            let dir = root.path().join(format!("round{round}/sub"));
+            std::thread::scope(|s| {
+                for i in 0..8 {
+                    let (object, dest, start) = (&object, dir.join(format!("f{i}")), &start);
+                    s.spawn(move || {
+                        start.wait();
+                        materialize(object, &dest, false, &[LinkType::Copy]).unwrap()
+                    });
+                }
+            });
+            assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 8);
+        }
+    }
 }
