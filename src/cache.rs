@@ -36,6 +36,7 @@ pub enum CacheError {
     Io(#[from] io::Error),
 }
 
+#[derive(Clone)]
 pub struct Cache {
     root: PathBuf,
     fsync: bool,
@@ -113,10 +114,16 @@ impl Cache {
     /// Stores bytes already in memory (a manifest, a metrics file).
     pub fn insert_bytes(&self, bytes: &[u8]) -> Result<Hash, CacheError> {
         let hash = Hash::of(bytes);
-        if !self.contains(&hash) {
-            self.write_object(&hash, |f| f.write_all(bytes))?;
-        }
+        self.insert_verified(&hash, bytes)?;
         Ok(hash)
+    }
+
+    /// Stores bytes the caller has already hashed to `hash` (a verified download).
+    pub fn insert_verified(&self, hash: &Hash, bytes: &[u8]) -> Result<(), CacheError> {
+        if !self.contains(hash) {
+            self.write_object(hash, |f| f.write_all(bytes))?;
+        }
+        Ok(())
     }
 
     /// Reads a small object (a manifest) whole, checking its hash.
@@ -171,7 +178,11 @@ impl Cache {
         hash: &Hash,
         write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
     ) -> Result<(), CacheError> {
-        let mut tmp = self.temp_file()?;
+        // The temporary file goes in the object's own folder: the rename stays within one
+        // folder, and many writers spread over 256 folders instead of sharing `tmp/`.
+        let dir = self.object_path(hash);
+        let dir = dir.parent().expect("object paths have a parent");
+        let mut tmp = crate::fsutil::temp_file_in(dir, ".obj", 0o444)?;
         write(tmp.as_file_mut()).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -181,21 +192,27 @@ impl Cache {
                 ),
             )
         })?;
-        self.persist(tmp, hash)
+        self.rename_into(tmp, hash)
     }
 
     /// Renames a fully written temporary file into place as object `hash`. A concurrent
     /// writer of the same object is harmless: both hold the same bytes.
     fn persist(&self, tmp: tempfile::NamedTempFile, hash: &Hash) -> Result<(), CacheError> {
-        if self.fsync {
-            tmp.as_file().sync_all()?;
-        }
         let dest = self.object_path(hash);
         if dest.is_file() {
             return Ok(()); // dropping `tmp` removes it
         }
         let parent = dest.parent().expect("object paths have a parent");
         fs_err::create_dir_all(parent)?;
+        self.rename_into(tmp, hash)
+    }
+
+    /// The last step of every object write: the rename that makes it visible.
+    fn rename_into(&self, tmp: tempfile::NamedTempFile, hash: &Hash) -> Result<(), CacheError> {
+        if self.fsync {
+            tmp.as_file().sync_all()?;
+        }
+        let dest = self.object_path(hash);
         tmp.persist(&dest).map_err(|e| {
             io::Error::new(
                 e.error.kind(),

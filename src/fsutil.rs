@@ -32,6 +32,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// A temporary file in `dir` (created when missing) with permissions `mode`, to be renamed
+/// into place in the same folder once written.
+pub fn temp_file_in(dir: &Path, prefix: &str, mode: u32) -> io::Result<tempfile::NamedTempFile> {
+    let make = || {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .permissions(std::fs::Permissions::from_mode(mode))
+            .tempfile_in(dir)
+    };
+    // Folders exist for all but the first object in each: try first, create on demand.
+    let made = match make() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs_err::create_dir_all(dir)?;
+            make()
+        }
+        other => other,
+    };
+    made.map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("creating a temporary file in `{}`: {e}", dir.display()),
+        )
+    })
+}
+
 /// Nanoseconds since the epoch, as the file system records them.
 pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     use std::os::unix::fs::MetadataExt;

@@ -133,10 +133,10 @@ pub async fn fetch(
 ) -> anyhow::Result<Summary> {
     engine.check_format(false).await?;
     let mut summary = Summary::default();
-    let manifests: Vec<(Hash, u64)> = selected
+    let manifests: Vec<(Hash, Option<u64>)> = selected
         .iter()
         .filter(|(t, _)| t.pointer.is_dir() && !cache.contains(&t.pointer.hash))
-        .map(|(t, _)| (t.pointer.hash, 0))
+        .map(|(t, _)| (t.pointer.hash, None))
         .collect::<HashMap<_, _>>()
         .into_iter()
         .collect();
@@ -157,8 +157,8 @@ pub async fn fetch(
             }
         }
     }
-    let files: Vec<(Hash, u64)> = files.into_iter().collect();
-    progress.start(files.len() as u64, files.iter().map(|f| f.1).sum());
+    progress.start(files.len() as u64, files.values().sum());
+    let files: Vec<(Hash, Option<u64>)> = files.into_iter().map(|(h, s)| (h, Some(s))).collect();
     summary.merge(engine.download(cache, files, progress).await);
     summary.present += present;
     Ok(summary)

@@ -4,13 +4,14 @@
 
 use crate::cache::Cache;
 use crate::hash::Hash;
+use crate::partial::Partial;
 use crate::progress::Progress;
 use crate::remote::{Backend, ErrorKind, RemoteError};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,17 @@ const LIST_THRESHOLD: usize = 50_000;
 /// fails well within 30 seconds instead of hanging.
 const RETRY_BUDGET: Duration = Duration::from_secs(20);
 const MAX_ATTEMPTS: u32 = 6;
+/// Objects up to this size are downloaded into memory, verified there and written to the
+/// cache with one temporary file: for an 8 KiB object, a resumable partial file (lock,
+/// re-read, rename across folders) costs more than the transfer itself.
+const IN_MEMORY: u64 = crate::hash::SMALL_FILE;
+/// Nothing records a manifest's size before it is fetched; every use of one holds it in
+/// memory anyway. A remote object bigger than this (~2 million entries) is refused.
+const MANIFEST_MAX: u64 = 256 << 20;
+/// Big objects download in ranges of this size where the backend takes several at once.
+const RANGE: u64 = 32 << 20;
+const CORRUPT_HINT: &str =
+    "hint: run `git mlv fsck -r <remote>`, then push the object again from a machine that has it";
 
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
@@ -80,7 +92,10 @@ impl Engine {
 
     /// Checks the remote's format marker; `create` writes it on a new remote (push).
     pub async fn check_format(&self, create: bool) -> Result<(), RemoteError> {
-        let text = match self.retry(|| self.read_small(FORMAT_KEY)).await {
+        let text = match self
+            .retry(|| self.backend.get_bytes(FORMAT_KEY, 1 << 16))
+            .await
+        {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind == ErrorKind::NotFound && !create => return Ok(()),
             Err(e) if e.kind == ErrorKind::NotFound => {
@@ -114,37 +129,40 @@ impl Engine {
         }
     }
 
-    async fn read_small(&self, key: &str) -> Result<Vec<u8>, RemoteError> {
-        let stream = self.backend.get(key, 0).await?;
-        let chunks: Vec<bytes::Bytes> = stream.try_collect().await?;
-        Ok(chunks.concat())
-    }
-
     /// Which of `objects` the remote lacks. Always asks the remote: nothing remembered
     /// from an earlier run can make a push skip an object.
     pub async fn missing(&self, objects: &[Hash]) -> Result<HashSet<Hash>, RemoteError> {
         let wanted: HashSet<Hash> = objects.iter().copied().collect();
+        let lacking = |listed: Vec<crate::remote::Listed>| {
+            let present: HashSet<Hash> = listed
+                .iter()
+                .filter_map(|l| Hash::from_key(&l.key))
+                .collect();
+            wanted
+                .iter()
+                .filter(|h| !present.contains(h))
+                .copied()
+                .collect()
+        };
+        // A remote that holds no more objects than this push has answers in one short
+        // listing: to an empty remote, one request instead of a HEAD per object. A bigger
+        // one stops the listing there, which then cost as much as the HEADs at most.
+        let budget = wanted.len().max(1_000);
+        if let Some(listed) = self.retry(|| self.backend.list("b3/", budget)).await? {
+            return Ok(lacking(listed));
+        }
         if wanted.len() >= LIST_THRESHOLD {
             let prefixes: HashSet<String> = wanted
                 .iter()
                 .map(|h| format!("b3/{}/", &h.hex()[..2]))
                 .collect();
             let listed: Vec<Option<Vec<crate::remote::Listed>>> = futures::stream::iter(prefixes)
-                .map(|p| async move { self.retry(|| self.backend.list(&p)).await })
+                .map(|p| async move { self.retry(|| self.backend.list(&p, usize::MAX)).await })
                 .buffer_unordered(self.jobs)
                 .try_collect()
                 .await?;
             if listed.iter().all(Option::is_some) {
-                let present: HashSet<Hash> = listed
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .filter_map(|l| Hash::from_key(&l.key))
-                    .collect();
-                return Ok(wanted
-                    .into_iter()
-                    .filter(|h| !present.contains(h))
-                    .collect());
+                return Ok(lacking(listed.into_iter().flatten().flatten().collect()));
             }
         }
         let checked: Vec<(Hash, bool)> = futures::stream::iter(wanted)
@@ -201,24 +219,50 @@ impl Engine {
     }
 
     /// Downloads objects into the cache, each verified against its hash before it is
-    /// admitted. A download that breaks resumes from the bytes already written.
+    /// admitted. A size of `None` (a manifest, whose size nothing records) means small.
+    /// A big download that breaks resumes from the bytes already written.
     pub async fn download(
         &self,
         cache: &Cache,
-        objects: Vec<(Hash, u64)>,
+        objects: Vec<(Hash, Option<u64>)>,
         progress: &dyn Progress,
     ) -> Summary {
-        let results: Vec<(Hash, Downloaded)> = futures::stream::iter(objects)
-            .map(|(h, size)| async move {
-                let r = self.download_one(cache, &h, progress).await;
-                if r.is_err() {
-                    progress.inc(1, size);
-                }
-                (h, r)
-            })
-            .buffer_unordered(self.jobs)
-            .collect()
-            .await;
+        let (small, big): (Vec<_>, Vec<_>) = objects
+            .into_iter()
+            .partition(|(_, size)| size.is_none_or(|s| s <= IN_MEMORY));
+        let small: Vec<(Hash, u64)> = small
+            .into_iter()
+            .map(|(h, size)| (h, size.unwrap_or(MANIFEST_MAX)))
+            .collect();
+        let mut results: Vec<(Hash, Downloaded)> = match self.backend.as_folder() {
+            // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
+            Some(folder) => tokio::task::block_in_place(|| {
+                self.copy_small_from_folder(folder, cache, &small, progress)
+            }),
+            None => {
+                futures::stream::iter(small)
+                    .map(|(h, limit)| async move {
+                        let r = self.download_small(cache, &h, limit).await;
+                        progress.inc(1, *r.as_ref().unwrap_or(&0));
+                        (h, r.map(|n| (n, 0)))
+                    })
+                    .buffer_unordered(self.jobs)
+                    .collect()
+                    .await
+            }
+        };
+        results.extend(
+            futures::stream::iter(big)
+                .map(|(h, size)| async move {
+                    let size = size.expect("big objects have a known size");
+                    let r = self.download_big(cache, &h, size, progress).await;
+                    progress.inc(1, if r.is_ok() { 0 } else { size });
+                    (h, r)
+                })
+                .buffer_unordered(self.jobs)
+                .collect::<Vec<_>>()
+                .await,
+        );
         let mut summary = Summary::default();
         for (h, r) in results {
             match r {
@@ -236,95 +280,222 @@ impl Engine {
         summary
     }
 
-    async fn download_one(
+    /// A small object: read into memory, verified there, written to the cache at once.
+    /// The write happens on this task: it takes microseconds, and a hand-off to the
+    /// blocking pool per object costs more (measured: ~100 futex calls per object).
+    async fn download_small(
         &self,
         cache: &Cache,
         hash: &Hash,
-        progress: &dyn Progress,
-    ) -> Result<(u64, u64), RemoteError> {
-        let local_err = |e: std::io::Error| {
-            RemoteError::new(
-                ErrorKind::Fatal,
-                format!("writing object {hash} into the cache: {e}"),
-            )
-        };
-        let (path, mut file) = open_partial(cache, hash).map_err(local_err)?;
-        // Bytes kept from an interrupted run are hashed again, then the rest is fetched.
-        let mut hasher = blake3::Hasher::new();
-        let mut offset = 0u64;
-        {
-            let mut reader = std::fs::File::open(&path).map_err(local_err)?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = reader.read(&mut buf).map_err(local_err)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                offset += n as u64;
-            }
-        }
-        let resumed = offset;
+        limit: u64,
+    ) -> Result<u64, RemoteError> {
         let key = hash.key();
+        let bytes = self.retry(|| self.backend.get_bytes(&key, limit)).await?;
+        store_small(cache, hash, &bytes, self.url())
+    }
+
+    /// Small objects of a folder remote, copied by `jobs` threads with plain blocking I/O:
+    /// an async read of an 8 KiB file is several hand-offs to the blocking pool, which
+    /// cost more than the read itself. Threads, not cores, so a NAS's latency overlaps.
+    fn copy_small_from_folder(
+        &self,
+        folder: &crate::remote::Local,
+        cache: &Cache,
+        objects: &[(Hash, u64)],
+        progress: &dyn Progress,
+    ) -> Vec<(Hash, Downloaded)> {
+        use rayon::prelude::*;
+        let copy = |(h, limit): &(Hash, u64)| {
+            let r = folder
+                .read_limited(&h.key(), *limit)
+                .and_then(|bytes| store_small(cache, h, &bytes, self.url()));
+            progress.inc(1, *r.as_ref().unwrap_or(&0));
+            (*h, r.map(|n| (n, 0)))
+        };
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(self.jobs.min(objects.len()).max(1))
+            .build()
+        {
+            Ok(pool) => pool.install(|| objects.par_iter().map(copy).collect()),
+            Err(_) => objects.iter().map(copy).collect(),
+        }
+    }
+
+    /// A big object: written to a partial file in ranges (several at once where the backend
+    /// gains from it), hashed whole, then moved into the cache. Returns the bytes fetched
+    /// and the bytes an interrupted earlier run had left.
+    async fn download_big(
+        &self,
+        cache: &Cache,
+        hash: &Hash,
+        size: u64,
+        progress: &dyn Progress,
+    ) -> Downloaded {
+        let in_flight = self.backend.parallel_ranges().min(self.jobs).max(1);
+        let plan: Vec<Range<u64>> = if in_flight > 1 {
+            (0..size)
+                .step_by(RANGE as usize)
+                .map(|s| s..(s + RANGE).min(size))
+                .collect()
+        } else {
+            std::iter::once(0..size).collect()
+        };
+        let local_err = |e: std::io::Error| cache_error(hash, e.into());
+        // A second pass starts from zero: the bytes kept from an earlier run may be what
+        // made the hash differ (a crash can lose written data that its record still lists).
+        let mut fresh_start = false;
+        loop {
+            let mut partial = Partial::open(cache, hash).map_err(local_err)?;
+            let starts = partial.resume(&plan).map_err(local_err)?;
+            let resumed: u64 = plan.iter().zip(&starts).map(|(r, s)| s - r.start).sum();
+            // Streamed front to back, the hash is computed on the way (after re-reading what
+            // an earlier run kept); written in ranges or copied by the kernel from a folder,
+            // the file is read back at the end.
+            let folder = self.backend.as_folder();
+            let mut hasher = (plan.len() == 1 && folder.is_none()).then(blake3::Hasher::new);
+            if let Some(h) = hasher.as_mut() {
+                partial.hash_prefix(starts[0], h).map_err(local_err)?;
+            }
+            let jobs = plan
+                .iter()
+                .zip(starts)
+                .enumerate()
+                .map(|(index, (range, pos))| RangeJob {
+                    index,
+                    range: range.clone(),
+                    pos,
+                    size,
+                })
+                .filter(|j| j.pos < j.range.end);
+            let fetched = if let Some(folder) = folder {
+                // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
+                let copy = |job: RangeJob| {
+                    let copied = folder.copy_range_into(
+                        &hash.key(),
+                        &partial.file,
+                        job.pos..size,
+                        progress,
+                    )?;
+                    match job.pos + copied {
+                        end if end < size => Err(wrong_size(hash, self.url(), "fewer")),
+                        _ => Ok(()),
+                    }
+                };
+                tokio::task::block_in_place(|| jobs.into_iter().try_for_each(copy))
+            } else if let Some(h) = hasher.as_mut() {
+                match jobs.into_iter().next() {
+                    Some(job) => {
+                        self.fetch_range(&partial, hash, job, Some(h), progress)
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            } else {
+                futures::stream::iter(jobs)
+                    .map(|job| self.fetch_range(&partial, hash, job, None, progress))
+                    .buffer_unordered(in_flight)
+                    .try_collect::<Vec<()>>()
+                    .await
+                    .map(|_| ())
+            };
+            if let Err(e) = fetched {
+                // Keep the bytes of a transient failure for the next run to resume from.
+                if e.kind == ErrorKind::Transient {
+                    self.give_up(&e);
+                } else {
+                    partial.remove();
+                }
+                return Err(e);
+            }
+            let actual = match hasher {
+                Some(h) => Hash::from_bytes(*h.finalize().as_bytes()),
+                None => {
+                    let path = partial.path.clone();
+                    tokio::task::spawn_blocking(move || crate::partial::hash_file(&path))
+                        .await
+                        .map_err(|e| {
+                            RemoteError::new(ErrorKind::Fatal, format!("hashing task failed: {e}"))
+                        })?
+                        .map_err(local_err)?
+                }
+            };
+            if let Err(e) = check_hash(hash, actual, self.url()) {
+                partial.remove();
+                if resumed > 0 && !fresh_start {
+                    fresh_start = true;
+                    continue;
+                }
+                return Err(e);
+            }
+            cache
+                .admit(&partial.path, hash)
+                .map_err(|e| cache_error(hash, e))?;
+            partial.forget_ranges();
+            return Ok((size - resumed, resumed));
+        }
+    }
+
+    /// Downloads one range of an object into the partial file, retrying transient
+    /// failures from where the bytes stopped.
+    async fn fetch_range(
+        &self,
+        partial: &Partial,
+        hash: &Hash,
+        job: RangeJob,
+        mut hasher: Option<&mut blake3::Hasher>,
+        progress: &dyn Progress,
+    ) -> Result<(), RemoteError> {
+        let local_err = |e: std::io::Error| cache_error(hash, e.into());
+        let key = hash.key();
+        let RangeJob {
+            index,
+            range,
+            mut pos,
+            size,
+        } = job;
+        // A range that runs to the object's end is asked for without an end: a server
+        // that ignores ranges still serves a download from the start.
+        let to = (range.end < size).then_some(range.end);
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             self.check_reachable()?;
             let result: Result<(), RemoteError> = async {
-                let mut stream = self.backend.get(&key, offset).await?;
+                let mut stream = self.backend.get(&key, pos, to).await?;
                 while let Some(chunk) = stream.next().await {
                     let chunk = chunk?;
+                    if pos + chunk.len() as u64 > range.end {
+                        return Err(wrong_size(hash, self.url(), "more"));
+                    }
                     // Page-cache writes are quick; the blocking pool would cost more than it saves.
-                    file.write_all(&chunk).map_err(local_err)?;
-                    hasher.update(&chunk);
-                    offset += chunk.len() as u64;
+                    partial.file.write_all_at(&chunk, pos).map_err(local_err)?;
+                    if let Some(h) = hasher.as_deref_mut() {
+                        h.update(&chunk);
+                    }
+                    pos += chunk.len() as u64;
+                    partial.record(index, range.start, pos).map_err(local_err)?;
                     progress.inc(0, chunk.len() as u64);
+                }
+                if pos < range.end {
+                    return Err(wrong_size(hash, self.url(), "fewer"));
                 }
                 Ok(())
             }
             .await;
             match result {
-                Ok(()) => break,
                 Err(e) if may_retry(&e, attempt, started) => {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(e) => {
-                    // Keep the bytes of a transient failure for the next run to resume from.
-                    if e.kind == ErrorKind::Transient {
-                        self.give_up(&e);
-                    } else {
-                        let _ = std::fs::remove_file(&path);
-                    }
-                    return Err(e);
-                }
+                other => return other,
             }
         }
-        progress.inc(1, 0);
-        let actual = Hash::from_bytes(*hasher.finalize().as_bytes());
-        if actual != *hash {
-            let _ = std::fs::remove_file(&path);
-            return Err(RemoteError::new(
-                ErrorKind::Fatal,
-                format!(
-                    "object {hash} downloaded from remote `{}` is corrupt: its bytes hash to {actual}; it was not admitted to the cache\nhint: run `git mlv fsck -r <remote>`, then push the object again from a machine that has it",
-                    self.url()
-                ),
-            ));
-        }
-        cache.admit(&path, hash).map_err(|e| {
-            RemoteError::new(
-                ErrorKind::Fatal,
-                format!("admitting object {hash} into the cache: {e}"),
-            )
-        })?;
-        Ok((offset - resumed, resumed))
     }
 
     /// Streams one remote object and returns the hash of its bytes (for `fsck -r`).
     pub async fn rehash_remote(&self, hash: &Hash) -> Result<Hash, RemoteError> {
         self.retry(|| async {
-            let mut stream = self.backend.get(&hash.key(), 0).await?;
+            let mut stream = self.backend.get(&hash.key(), 0, None).await?;
             let mut hasher = blake3::Hasher::new();
             while let Some(chunk) = stream.next().await {
                 hasher.update(&chunk?);
@@ -340,7 +511,7 @@ impl Engine {
         &self,
     ) -> Result<Option<Vec<(Hash, std::time::SystemTime)>>, RemoteError> {
         Ok(self
-            .retry(|| self.backend.list("b3/"))
+            .retry(|| self.backend.list("b3/", usize::MAX))
             .await?
             .map(|listed| {
                 listed
@@ -374,26 +545,51 @@ impl Engine {
     }
 }
 
-/// The partial download file for `hash`: one well-known name per object so an interrupted
-/// download resumes, locked so two processes never append to the same one (the second
-/// gets a fresh temporary file instead).
-fn open_partial(cache: &Cache, hash: &Hash) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let dir = cache.tmp_dir();
-    fs_err::create_dir_all(&dir)?;
-    let path = dir.join(format!("partial-{}", hash.hex()));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
-    if file.try_lock().is_ok() {
-        return Ok((path, file));
+/// One range of a big download: where it resumes, and the object's size.
+struct RangeJob {
+    index: usize,
+    range: Range<u64>,
+    pos: u64,
+    size: u64,
+}
+
+/// Verifies a small object held in memory and writes it to the cache; returns its size.
+fn store_small(cache: &Cache, hash: &Hash, bytes: &[u8], url: &str) -> Result<u64, RemoteError> {
+    check_hash(hash, Hash::of(bytes), url)?;
+    cache
+        .insert_verified(hash, bytes)
+        .map_err(|e| cache_error(hash, e))?;
+    Ok(bytes.len() as u64)
+}
+
+/// A downloaded object whose bytes hash to something else is never admitted.
+fn check_hash(hash: &Hash, actual: Hash, url: &str) -> Result<(), RemoteError> {
+    if actual == *hash {
+        return Ok(());
     }
-    let (file, path) = tempfile::Builder::new()
-        .prefix("partial")
-        .tempfile_in(&dir)?
-        .keep()
-        .map_err(|e| e.error)?;
-    Ok((path, file))
+    Err(RemoteError::new(
+        ErrorKind::Fatal,
+        format!(
+            "object {hash} downloaded from remote `{url}` is corrupt: its bytes hash to {actual}; it was not admitted to the cache\n{CORRUPT_HINT}"
+        ),
+    ))
+}
+
+/// The remote sent more or fewer bytes than the object's recorded size.
+fn wrong_size(hash: &Hash, url: &str, more_or_fewer: &str) -> RemoteError {
+    RemoteError::new(
+        ErrorKind::Fatal,
+        format!(
+            "object {hash} on remote `{url}` is corrupt: it holds {more_or_fewer} bytes than its recorded size; it was not admitted to the cache\n{CORRUPT_HINT}"
+        ),
+    )
+}
+
+fn cache_error(hash: &Hash, e: crate::cache::CacheError) -> RemoteError {
+    RemoteError::new(
+        ErrorKind::Fatal,
+        format!("writing object {hash} into the cache: {e}"),
+    )
 }
 
 /// A transient failure is tried again while attempts and the time budget last.

@@ -133,9 +133,9 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
         }
         out
     };
-    let manifests: Vec<(Hash, u64)> = everything
+    let manifests: Vec<(Hash, Option<u64>)> = everything
         .iter()
-        .map(|(t, _)| (t.pointer.hash, 0))
+        .map(|(t, _)| (t.pointer.hash, None))
         .filter(|(h, _)| !cache.contains(h))
         .collect();
     let fetched = rt.block_on(engine.download(cache, manifests, &crate::progress::NoProgress));

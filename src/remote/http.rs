@@ -154,7 +154,11 @@ impl Backend for Http {
         }
     }
 
-    async fn list(&self, _prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
+    async fn list(
+        &self,
+        _prefix: &str,
+        _limit: usize,
+    ) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         Ok(None)
     }
 
@@ -173,18 +177,21 @@ impl Backend for Http {
     async fn get(
         &self,
         key: &str,
-        offset: u64,
+        from: u64,
+        to: Option<u64>,
     ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError> {
         let mut req = self.request(reqwest::Method::GET, key)?;
-        if offset > 0 {
-            req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        let ranged = from > 0 || to.is_some();
+        if ranged {
+            let last = to.map(|t| (t - 1).to_string()).unwrap_or_default();
+            req = req.header(reqwest::header::RANGE, format!("bytes={from}-{last}"));
         }
         let resp = req.send().await.map_err(|e| self.send_error(key, e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(self.status_error(key, "downloading", status));
         }
-        if offset > 0 && status != StatusCode::PARTIAL_CONTENT {
+        if ranged && status != StatusCode::PARTIAL_CONTENT {
             return Err(RemoteError::new(
                 ErrorKind::Fatal,
                 format!(
@@ -211,12 +218,17 @@ impl Backend for Http {
     }
 
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
-        let file = tokio::fs::File::open(path).await.map_err(|e| {
+        let io_err = |e: std::io::Error| {
             RemoteError::new(
                 ErrorKind::Fatal,
                 format!("reading `{}` to upload it: {e}", path.display()),
             )
-        })?;
+        };
+        if size <= crate::hash::SMALL_FILE {
+            let bytes = super::read_whole(path, size).await.map_err(io_err)?;
+            return self.put_bytes(key, Bytes::from(bytes)).await;
+        }
+        let file = tokio::fs::File::open(path).await.map_err(io_err)?;
         let body =
             reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
         let resp = self

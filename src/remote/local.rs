@@ -1,6 +1,9 @@
-//! A folder remote (a local disk, NAS or NFS mount): the embedded default. Writes go to a
-//! temporary file in the remote's own `tmp/` and are renamed into place after the bytes
-//! written were hashed and matched, exactly like the cache.
+//! A folder remote (a local disk, NAS or NFS mount): the embedded default. Every write goes
+//! to a temporary file in the object's own folder and is renamed into place once complete.
+//! Uploads come from the cache, whose objects were verified when they entered it, so they
+//! are copied by the kernel (`copy_file_range`, a reflink where the file system shares
+//! blocks) without being read and hashed again; bytes from memory are checked against the
+//! hash their key names.
 
 use super::{Backend, ErrorKind, RemoteError};
 use crate::hash::Hash;
@@ -9,8 +12,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use tokio::io::AsyncReadExt;
 
 pub struct Local {
     root: PathBuf,
@@ -34,38 +37,64 @@ impl Local {
         RemoteError::new(kind, format!("`{key}` on remote `{}`: {e}", self.url))
     }
 
-    /// Writes through a temporary file, verifying the bytes when the key names a hash.
-    fn write_verified(&self, key: &str, mut src: impl io::Read + Send) -> io::Result<()> {
+    /// Makes `key` hold what `write` puts into a temporary file beside it. Create-only: an
+    /// object already there (content-addressed, so the same bytes) is left as it is.
+    fn write_new(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+    ) -> io::Result<()> {
         let dest = self.root.join(key);
-        let tmp_dir = self.root.join("tmp");
-        fs_err::create_dir_all(&tmp_dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix("put")
-            .permissions(std::fs::Permissions::from_mode(0o444))
-            .tempfile_in(&tmp_dir)?;
-        // Small objects are hashed in memory: the threaded pipeline for big files costs more
-        // than it saves on an 8 KiB object.
-        let mut head = Vec::new();
-        (&mut src)
-            .take(crate::hash::SMALL_FILE + 1)
-            .read_to_end(&mut head)?;
-        let hash = if head.len() as u64 <= crate::hash::SMALL_FILE {
-            tmp.as_file_mut().write_all(&head)?;
-            Hash::of(&head)
-        } else {
-            crate::hash::hash_copy(io::Cursor::new(head).chain(src), tmp.as_file_mut())?.0
-        };
-        if let Some(expected) = Hash::from_key(key)
-            && expected != hash
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bytes read hash to {hash}, not {expected}"),
-            ));
+        let dir = dest.parent().expect("keys have a folder");
+        let mut tmp = crate::fsutil::temp_file_in(dir, ".put", 0o444)?;
+        write(tmp.as_file_mut())?;
+        match tmp.persist_noclobber(&dest) {
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            other => other.map(drop).map_err(|e| e.error),
         }
-        fs_err::create_dir_all(dest.parent().expect("keys have a folder"))?;
-        tmp.persist(&dest).map_err(|e| e.error)?;
-        Ok(())
+    }
+
+    /// Copies bytes `range` of `key` into `dest` at the same offsets, in the kernel
+    /// (`copy_file_range`), a step at a time so progress shows and a broken copy keeps what
+    /// it wrote. Returns the bytes copied: fewer than asked when the object is shorter.
+    pub fn copy_range_into(
+        &self,
+        key: &str,
+        dest: &std::fs::File,
+        range: std::ops::Range<u64>,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<u64, RemoteError> {
+        const STEP: u64 = 64 << 20;
+        let mut src = std::fs::File::open(self.root.join(key)).map_err(|e| self.err(key, e))?;
+        let mut dest = dest;
+        let mut pos = range.start;
+        src.seek(SeekFrom::Start(pos))
+            .map_err(|e| self.err(key, e))?;
+        dest.seek(SeekFrom::Start(pos))
+            .map_err(|e| self.err(key, e))?;
+        while pos < range.end {
+            let n = io::copy(&mut (&mut src).take(STEP.min(range.end - pos)), &mut dest)
+                .map_err(|e| self.err(key, e))?;
+            if n == 0 {
+                break;
+            }
+            pos += n;
+            progress.inc(0, n);
+        }
+        Ok(pos - range.start)
+    }
+
+    /// A whole object of at most `limit` bytes, read with blocking I/O.
+    pub fn read_limited(&self, key: &str, limit: u64) -> Result<Bytes, RemoteError> {
+        let path = self.root.join(key);
+        let mut file = std::fs::File::open(&path).map_err(|e| self.err(key, e))?;
+        let len = file.metadata().map_err(|e| self.err(key, e))?.len();
+        if len > limit {
+            return Err(super::too_big(key, &self.url, limit));
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes).map_err(|e| self.err(key, e))?;
+        Ok(bytes.into())
     }
 }
 
@@ -79,10 +108,17 @@ impl Backend for Local {
         Ok(self.root.join(key).is_file())
     }
 
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         let base = self.root.join(prefix);
         let mut out = Vec::new();
         for entry in walkdir(&base) {
+            if out.len() == limit {
+                return Ok(None);
+            }
             if let Ok(rel) = entry.strip_prefix(&self.root)
                 && let Some(key) = rel.to_str()
             {
@@ -108,25 +144,29 @@ impl Backend for Local {
     async fn get(
         &self,
         key: &str,
-        offset: u64,
+        from: u64,
+        to: Option<u64>,
     ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError> {
         let path = self.root.join(key);
         let mut file = std::fs::File::open(&path).map_err(|e| self.err(key, e))?;
-        file.seek(SeekFrom::Start(offset))
+        file.seek(SeekFrom::Start(from))
             .map_err(|e| self.err(key, e))?;
         let url = self.url.clone();
         let key = key.to_string();
-        let stream =
-            tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 1 << 20)
-                .map(move |r| {
-                    r.map_err(|e| {
-                        RemoteError::new(
-                            ErrorKind::Fatal,
-                            format!("reading `{key}` from remote `{url}`: {e}"),
-                        )
-                    })
-                });
+        let file = tokio::fs::File::from_std(file).take(to.map_or(u64::MAX, |t| t - from));
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).map(move |r| {
+            r.map_err(|e| {
+                RemoteError::new(
+                    ErrorKind::Fatal,
+                    format!("reading `{key}` from remote `{url}`: {e}"),
+                )
+            })
+        });
         Ok(stream.boxed())
+    }
+
+    fn as_folder(&self) -> Option<&Local> {
+        Some(self)
     }
 
     async fn put_file(&self, key: &str, path: &Path, _size: u64) -> Result<(), RemoteError> {
@@ -134,16 +174,30 @@ impl Backend for Local {
         let this = Local::new(&self.root, &self.url);
         let (key, path) = (key.to_string(), path.to_path_buf());
         tokio::task::spawn_blocking(move || {
-            let src = std::fs::File::open(&path).map_err(|e| this.err(&key, e))?;
-            this.write_verified(&key, src)
-                .map_err(|e| this.err(&key, e))
+            // `io::copy` between two files is `copy_file_range`: the bytes never pass
+            // through this process.
+            this.write_new(&key, |tmp| {
+                io::copy(&mut std::fs::File::open(&path)?, tmp).map(drop)
+            })
+            .map_err(|e| this.err(&key, e))
         })
         .await
         .map_err(|e| RemoteError::new(ErrorKind::Fatal, format!("upload task failed: {e}")))?
     }
 
     async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
-        self.write_verified(key, &bytes[..])
+        if let Some(expected) = Hash::from_key(key)
+            && expected != Hash::of(&bytes)
+        {
+            return Err(self.err(
+                key,
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bytes to upload do not hash to {expected}"),
+                ),
+            ));
+        }
+        self.write_new(key, |tmp| tmp.write_all(&bytes))
             .map_err(|e| self.err(key, e))
     }
 
@@ -154,12 +208,11 @@ impl Backend for Local {
 }
 
 /// Every file below `dir` (none when it does not exist).
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
+fn walkdir(dir: &Path) -> impl Iterator<Item = PathBuf> {
     ignore::WalkBuilder::new(dir)
         .standard_filters(false)
         .build()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .map(|e| e.into_path())
-        .collect()
 }

@@ -4,11 +4,14 @@
 
 mod http;
 mod local;
+
+pub use local::Local;
 mod objstore;
 
 use crate::config::RemoteConfig;
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::path::Path;
 use std::sync::Arc;
@@ -56,15 +59,42 @@ pub trait Backend: Send + Sync {
     /// The remote's URL for messages, without credentials.
     fn url(&self) -> &str;
     async fn exists(&self, key: &str) -> Result<bool, RemoteError>;
-    /// Every key under `prefix`, or `None` when the protocol cannot list (plain HTTP).
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<Listed>>, RemoteError>;
+    /// Every key under `prefix`, or `None` when there are more than `limit` (the listing
+    /// stops there) or the protocol cannot list (plain HTTP).
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Option<Vec<Listed>>, RemoteError>;
     async fn delete(&self, key: &str) -> Result<(), RemoteError>;
-    /// The object's bytes from `offset` on, as a stream, so a broken download resumes.
+    /// The object's bytes from `from` on, up to `to` (exclusive) or its end, as a stream:
+    /// a broken download resumes, a big one downloads in ranges.
     async fn get(
         &self,
         key: &str,
-        offset: u64,
+        from: u64,
+        to: Option<u64>,
     ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError>;
+    /// A whole small object in memory. More than `limit` bytes means the remote copy is
+    /// damaged: it is refused, so a bad object cannot make us hold more than that.
+    async fn get_bytes(&self, key: &str, limit: u64) -> Result<Bytes, RemoteError> {
+        let mut stream = self.get(key, 0, None).await?;
+        let mut out = bytes::BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if (out.len() + chunk.len()) as u64 > limit {
+                return Err(too_big(key, self.url(), limit));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+    /// How many ranges of one big object are worth downloading at once: one for a folder
+    /// (a local read is not latency-bound) and for plain HTTP servers, some of which
+    /// ignore range requests.
+    fn parallel_ranges(&self) -> usize {
+        1
+    }
+    /// A folder remote, whose small objects the engine reads with blocking I/O.
+    fn as_folder(&self) -> Option<&Local> {
+        None
+    }
     /// Uploads a cache file, streaming it with bounded memory; create-only where the
     /// protocol allows, so an existing object is never rewritten.
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError>;
@@ -101,6 +131,25 @@ pub fn open(name: &str, remote: &RemoteConfig, root: &Path) -> anyhow::Result<Ar
         "http" | "https" => Ok(Arc::new(http::Http::open(&parsed, remote)?)),
         other => Err(bad(&format!("has the unknown scheme `{other}`"))),
     }
+}
+
+/// A cache file to upload in one request. A small one is read on the calling task: a
+/// hand-off to the blocking pool per 8 KiB file costs more than the read.
+async fn read_whole(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    if size <= crate::hash::SMALL_FILE {
+        std::fs::read(path)
+    } else {
+        tokio::fs::read(path).await
+    }
+}
+
+pub(super) fn too_big(key: &str, url: &str, limit: u64) -> RemoteError {
+    RemoteError::new(
+        ErrorKind::Fatal,
+        format!(
+            "`{key}` on remote `{url}` holds more than the {limit} bytes expected: it is corrupt\nhint: run `git mlv fsck -r <remote>`, then push the object again from a machine that has it"
+        ),
+    )
 }
 
 /// The URL without a user name or password, for every message and listing.

@@ -23,6 +23,8 @@ const MULTIPART_THRESHOLD: u64 = 16 << 20;
 const PART_SIZE: usize = 16 << 20;
 /// Parts of one object in flight at once: bounds memory to ~4 parts per big upload.
 const PARTS_IN_FLIGHT: usize = 3;
+/// Ranges of one big object downloaded at once.
+const RANGES_IN_FLIGHT: usize = 4;
 
 pub struct ObjStore {
     store: Arc<dyn ObjectStore>,
@@ -151,12 +153,27 @@ pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteE
                     "\nhint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, for this remote",
                 )
             } else {
-                (ErrorKind::Transient, "")
+                match http_status(&text) {
+                    // Any other 4xx is the request itself being wrong (a bad bucket name,
+                    // a wrong region): asking again cannot help.
+                    Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => (
+                        ErrorKind::Fatal,
+                        "\nhint: the server refused the request; check the bucket, endpoint and region with `git mlv remote list`",
+                    ),
+                    _ => (ErrorKind::Transient, ""),
+                }
             }
         }
         _ => (ErrorKind::Fatal, ""),
     };
     RemoteError::new(kind, format!("`{key}` on remote `{url}`: {e}{hint}"))
+}
+
+/// The HTTP status in an object_store error's text: its `RetryError`, which carries the
+/// status, is not public.
+fn http_status(text: &str) -> Option<u16> {
+    let (_, rest) = text.split_once("status: ")?;
+    rest.get(..3)?.parse().ok()
 }
 
 #[async_trait]
@@ -173,7 +190,11 @@ impl Backend for ObjStore {
         }
     }
 
-    async fn list(&self, prefix: &str) -> Result<Option<Vec<super::Listed>>, RemoteError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<super::Listed>>, RemoteError> {
         let base = self.path(prefix);
         let strip = if self.prefix.is_empty() {
             0
@@ -183,9 +204,14 @@ impl Backend for ObjStore {
         let metas: Vec<_> = self
             .store
             .list(Some(&base))
+            // Pages are fetched as they are read: stopping here stops the listing.
+            .take(limit.saturating_add(1))
             .try_collect()
             .await
             .map_err(|e| self.err(prefix, e))?;
+        if metas.len() > limit {
+            return Ok(None);
+        }
         Ok(Some(
             metas
                 .into_iter()
@@ -208,10 +234,15 @@ impl Backend for ObjStore {
     async fn get(
         &self,
         key: &str,
-        offset: u64,
+        from: u64,
+        to: Option<u64>,
     ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError> {
+        let range = match to {
+            Some(to) => Some(GetRange::Bounded(from..to)),
+            None => (from > 0).then_some(GetRange::Offset(from)),
+        };
         let opts = GetOptions {
-            range: (offset > 0).then_some(GetRange::Offset(offset)),
+            range,
             ..GetOptions::default()
         };
         let result = self
@@ -226,6 +257,12 @@ impl Backend for ObjStore {
             .boxed())
     }
 
+    /// One GET stream is bound by per-request work on both ends (s3s-fs reads 4 KiB at a
+    /// time; S3 serves ~100 MB/s per connection): several ranges at once go faster.
+    fn parallel_ranges(&self) -> usize {
+        RANGES_IN_FLIGHT
+    }
+
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
         let io_err = |e: std::io::Error| {
             RemoteError::new(
@@ -234,7 +271,7 @@ impl Backend for ObjStore {
             )
         };
         if size <= MULTIPART_THRESHOLD {
-            let bytes = tokio::fs::read(path).await.map_err(io_err)?;
+            let bytes = super::read_whole(path, size).await.map_err(io_err)?;
             return self.put_bytes(key, Bytes::from(bytes)).await;
         }
         let upload = self

@@ -103,6 +103,7 @@ macro_rules! each_backend {
 each_backend!(
     push_clone_pull_round_trip,
     corrupt_remote_object_never_enters_the_cache,
+    corrupt_big_object_never_enters_the_cache,
     killed_pull_resumes_big_download
 );
 
@@ -206,10 +207,10 @@ fn corrupt_remote_object_never_enters_the_cache(kind: Kind) {
     );
 }
 
-fn killed_pull_resumes_big_download(kind: Kind) {
-    let remote = Remote::start(kind);
+/// A project whose `big.bin` (`mib` MiB of varied bytes) is committed and pushed.
+fn project_with_big_file(remote: &Remote, mib: u32) -> (TestEnv, Vec<u8>) {
     let env = TestEnv::new();
-    let bytes: Vec<u8> = (0..(160u32 << 20))
+    let bytes: Vec<u8> = (0..(mib << 20))
         .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
         .collect();
     env.write("big.bin", &bytes);
@@ -218,16 +219,76 @@ fn killed_pull_resumes_big_download(kind: Kind) {
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "big"]);
     env.mlv(&["push"]).assert().success();
+    (env, bytes)
+}
+
+fn corrupt_big_object_never_enters_the_cache(kind: Kind) {
+    // Big enough to download in several ranges where the backend takes them.
+    let remote = Remote::start(kind);
+    let (env, bytes) = project_with_big_file(&remote, 72);
+    // One byte changed in the middle: the size still matches, only the hash can tell.
+    let file = remote.object_file(&b3(&bytes));
+    let mut tampered = bytes.clone();
+    tampered[50 << 20] ^= 0xff;
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, &tampered).unwrap();
 
     let mate = env.clone_repo("mate");
     remote.credentials(&mate);
-    let partial = mate
-        .cache_dir()
-        .join("tmp")
-        .join(format!("partial-{}", &b3(&bytes)[3..]));
-    let mut child = mate.mlv_process(&["pull", "-j", "1"]).spawn().unwrap();
+    mate.mlv(&["pull", "-j", "8"])
+        .assert()
+        .code(1)
+        .stderr(contains(b3(&bytes)))
+        .stderr(contains("corrupt"));
+    assert!(!mate.object(&b3(&bytes)).exists());
+    assert!(!mate.exists("big.bin"));
+    assert_eq!(
+        std::fs::read_dir(mate.cache_dir().join("tmp"))
+            .unwrap()
+            .count(),
+        0,
+        "the bad download is not kept to resume from"
+    );
+}
+
+fn killed_pull_resumes_big_download(kind: Kind) {
+    // One transfer at a time: written front to back, the file's length is what is in place.
+    kill_pull_then_resume(kind, "1", |partial| {
+        std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0)
+    });
+}
+
+#[test]
+fn killed_pull_in_parallel_ranges_resumes_each_range() {
+    // Written in ranges at once, a record beside the partial file says what is in place:
+    // per range, its start and the bytes written from there (16 bytes, little-endian).
+    kill_pull_then_resume(Kind::S3, "8", |partial| {
+        let mut record = partial.as_os_str().to_owned();
+        record.push(".ranges");
+        std::fs::read(record)
+            .unwrap_or_default()
+            .chunks_exact(16)
+            .map(|r| u64::from_le_bytes(r[8..].try_into().unwrap()))
+            .sum()
+    });
+}
+
+/// Pushes a 160 MiB file, kills a pull in a fresh clone once `written` (given the partial
+/// download's path) reports 8 MiB in place, then pulls again: it resumes, not restarts.
+fn kill_pull_then_resume(kind: Kind, jobs: &str, written: impl Fn(&std::path::Path) -> u64) {
+    let remote = Remote::start(kind);
+    let (env, bytes) = project_with_big_file(&remote, 160);
+
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    let tmp = mate.cache_dir().join("tmp");
+    let partial = tmp.join(format!("partial-{}", &b3(&bytes)[3..]));
+    let mut child = mate.mlv_process(&["pull", "-j", jobs]).spawn().unwrap();
     let start = Instant::now();
-    while std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) < (8 << 20) {
+    while written(&partial) < (8 << 20) {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "download did not start"
@@ -243,7 +304,7 @@ fn killed_pull_resumes_big_download(kind: Kind) {
         !mate.object(&b3(&bytes)).exists(),
         "no partial object in the cache"
     );
-    let pulled = mate.json(&["pull"]);
+    let pulled = mate.json(&["pull", "-j", jobs]);
     assert!(
         pulled["fetch"]["resumed_bytes"].as_u64().unwrap() >= 8 << 20,
         "resumed, not restarted: {pulled}"
@@ -254,6 +315,11 @@ fn killed_pull_resumes_big_download(kind: Kind) {
         bytes.len() as u64
     );
     assert_eq!(mate.read("big.bin"), bytes);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing of the download is left behind"
+    );
 }
 
 #[test]
@@ -417,6 +483,45 @@ fn endpoint_with_nothing_listening_fails_within_30_seconds() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "{name} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn invalid_bucket_name_fails_at_once_naming_the_bucket() {
+    // s3s-fs answers 400 InvalidBucketName to a bucket name shorter than 3 characters.
+    let server = servers::s3();
+    let env = TestEnv::new();
+    env.write("m.bin", "model");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    env.mlv(&[
+        "remote",
+        "add",
+        "s3",
+        "s3://b1/p",
+        "--endpoint",
+        &server.url(),
+    ])
+    .assert()
+    .success();
+    env.mlv(&["remote", "set", "s3", "access_key_id", ACCESS_KEY])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "s3", "secret_access_key", SECRET_KEY])
+        .assert()
+        .success();
+    for cmd in ["push", "fetch"] {
+        let start = Instant::now();
+        env.mlv(&[cmd, "-r", "s3"])
+            .assert()
+            .code(1)
+            .stderr(contains("s3://b1/p"))
+            .stderr(contains("InvalidBucketName"))
+            .stderr(contains("hint:"));
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "a refused request is not retried: {cmd} took {:?}",
             start.elapsed()
         );
     }

@@ -1,0 +1,162 @@
+//! Partial downloads of big objects in the cache's `tmp/`: one file per object, kept when a
+//! download breaks so the next run fetches only the bytes it lacks. A download written in
+//! several ranges at once leaves holes, so a small record beside it says which bytes of
+//! each range are in place; a download written front to back needs none (its length says).
+
+use crate::cache::Cache;
+use crate::hash::Hash;
+use std::io::{self, Read};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Bytes per range record: its start and how many bytes from there are written.
+const RECORD: usize = 16;
+
+pub struct Partial {
+    pub path: PathBuf,
+    pub file: std::fs::File,
+    /// The record of written ranges, when the download is (or was) written in ranges.
+    ranges: Option<std::fs::File>,
+}
+
+impl Partial {
+    /// Opens the partial download of `hash`: one well-known name per object so an
+    /// interrupted download resumes, locked so two processes never write the same one
+    /// (the second gets a fresh temporary file instead).
+    pub fn open(cache: &Cache, hash: &Hash) -> io::Result<Self> {
+        let dir = cache.tmp_dir();
+        fs_err::create_dir_all(&dir)?;
+        let path = dir.join(format!("partial-{}", hash.hex()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        if file.try_lock().is_ok() {
+            return Ok(Partial {
+                path,
+                file,
+                ranges: None,
+            });
+        }
+        let (file, path) = tempfile::Builder::new()
+            .prefix("partial")
+            .tempfile_in(&dir)?
+            .keep()
+            .map_err(|e| e.error)?;
+        Ok(Partial {
+            path,
+            file,
+            ranges: None,
+        })
+    }
+
+    fn ranges_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".ranges");
+        p.into()
+    }
+
+    /// Plans the download of `plan`'s ranges: returns where each range resumes, from the
+    /// bytes an earlier run left. A record of ranges is kept whenever the file may have
+    /// holes: when `plan` has several ranges, or an earlier run wrote some.
+    pub fn resume(&mut self, plan: &[Range<u64>]) -> io::Result<Vec<u64>> {
+        let len = self.file.metadata()?.len();
+        let ranges_path = self.ranges_path();
+        let (written, had_record): (Vec<Range<u64>>, bool) = match std::fs::read(&ranges_path) {
+            Ok(bytes) => (
+                bytes
+                    .chunks_exact(RECORD)
+                    .map(|r| {
+                        let start = u64::from_le_bytes(r[..8].try_into().expect("8 bytes"));
+                        let done = u64::from_le_bytes(r[8..].try_into().expect("8 bytes"));
+                        // Never trust the record beyond the file's end.
+                        start.min(len)..start.saturating_add(done).min(len)
+                    })
+                    .collect(),
+                true,
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                (std::iter::once(0..len).collect(), false)
+            }
+            Err(e) => return Err(e),
+        };
+        let starts: Vec<u64> = plan
+            .iter()
+            .map(|r| (r.start + covered_from(r.start, &written)).min(r.end))
+            .collect();
+        if plan.len() > 1 || had_record {
+            let mut bytes = Vec::with_capacity(plan.len() * RECORD);
+            for (r, s) in plan.iter().zip(&starts) {
+                bytes.extend_from_slice(&r.start.to_le_bytes());
+                bytes.extend_from_slice(&(s - r.start).to_le_bytes());
+            }
+            fs_err::write(&ranges_path, bytes)?;
+            self.ranges = Some(std::fs::OpenOptions::new().write(true).open(&ranges_path)?);
+        }
+        Ok(starts)
+    }
+
+    /// Records that range `index`, which starts at `start`, is written up to `pos`.
+    pub fn record(&self, index: usize, start: u64, pos: u64) -> io::Result<()> {
+        match &self.ranges {
+            Some(f) => f.write_all_at(&(pos - start).to_le_bytes(), (index * RECORD + 8) as u64),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads back the first `len` bytes (kept from an earlier run) into `hasher`.
+    pub fn hash_prefix(&self, len: u64, hasher: &mut blake3::Hasher) -> io::Result<()> {
+        let mut reader = (&self.file).take(len);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+
+    /// Removes the file and its record (after it was admitted, or found corrupt).
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+        self.forget_ranges();
+    }
+
+    /// Removes the record of written ranges only (the file itself was moved away).
+    pub fn forget_ranges(&self) {
+        let _ = std::fs::remove_file(self.ranges_path());
+    }
+}
+
+/// How many bytes from `start` on the `written` ranges cover without a gap.
+fn covered_from(start: u64, written: &[Range<u64>]) -> u64 {
+    let mut pos = start;
+    while let Some(r) = written.iter().find(|r| r.start <= pos && pos < r.end) {
+        pos = r.end;
+    }
+    pos - start
+}
+
+/// The file a partial download's bytes hash to, read back in full.
+pub fn hash_file(path: &Path) -> io::Result<Hash> {
+    crate::cache::hash_reader(fs_err::File::open(path)?.into_parts().0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covered_bytes_follow_adjacent_ranges_and_stop_at_a_gap() {
+        let written = [0..10, 10..25, 40..50];
+        assert_eq!(covered_from(0, &written), 25);
+        assert_eq!(covered_from(5, &written), 20);
+        assert_eq!(covered_from(25, &written), 0);
+        assert_eq!(covered_from(40, &written), 10);
+        assert_eq!(covered_from(0, &[]), 0);
+    }
+}
