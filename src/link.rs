@@ -23,12 +23,14 @@ fn unsupported(e: &io::Error) -> bool {
 /// A plain copy into a new file made with its final permissions; `io::copy` between two
 /// files is `copy_file_range`, so the bytes stay in the kernel.
 fn copy(object: &Path, dest: &Path, mode: u32) -> io::Result<()> {
+    // The object first: when it is missing, no empty destination is left behind.
+    let mut from = std::fs::File::open(object)?;
     let mut to = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
         .open(dest)?;
-    io::copy(&mut std::fs::File::open(object)?, &mut to)?;
+    io::copy(&mut from, &mut to)?;
     // The mode given at creation is narrowed by the umask; checkouts have always been
     // 0644/0755 whatever it is.
     to.set_permissions(std::fs::Permissions::from_mode(mode))

@@ -28,18 +28,25 @@ impl Partial {
         let dir = cache.tmp_dir();
         fs_err::create_dir_all(&dir)?;
         let path = dir.join(format!("partial-{}", hash.hex()));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        if file.try_lock().is_ok() {
-            return Ok(Partial {
-                path,
-                file,
-                ranges: None,
-            });
+        // Another process may admit (rename away) the file between our open and our lock:
+        // the lock only counts while the path still names the file we locked.
+        for _ in 0..3 {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            if file.try_lock().is_err() {
+                break;
+            }
+            if same_file(&file, &path) {
+                return Ok(Partial {
+                    path,
+                    file,
+                    ranges: None,
+                });
+            }
         }
         let (file, path) = tempfile::Builder::new()
             .prefix("partial")
@@ -63,6 +70,12 @@ impl Partial {
     /// bytes an earlier run left. A record of ranges is kept whenever the file may have
     /// holes: when `plan` has several ranges, or an earlier run wrote some.
     pub fn resume(&mut self, plan: &[Range<u64>]) -> io::Result<Vec<u64>> {
+        // Bytes beyond the object's end (an over-long earlier answer) would be admitted
+        // with it: they are never part of the object.
+        let size = plan.iter().map(|r| r.end).max().unwrap_or(0);
+        if self.file.metadata()?.len() > size {
+            self.file.set_len(size)?;
+        }
         let len = self.file.metadata()?.len();
         let ranges_path = self.ranges_path();
         let (written, had_record): (Vec<Range<u64>>, bool) = match std::fs::read(&ranges_path) {
@@ -144,6 +157,15 @@ fn covered_from(start: u64, written: &[Range<u64>]) -> u64 {
 /// The file a partial download's bytes hash to, read back in full.
 pub fn hash_file(path: &Path) -> io::Result<Hash> {
     crate::cache::hash_reader(fs_err::File::open(path)?.into_parts().0)
+}
+
+/// True when `path` still names the open `file` (same device and inode).
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -419,7 +419,13 @@ impl Engine {
                         .map_err(local_err)?
                 }
             };
-            if let Err(e) = check_hash(hash, actual, self.url()) {
+            let length = partial.file.metadata().map_err(local_err)?.len();
+            let checked = match length.cmp(&size) {
+                std::cmp::Ordering::Equal => check_hash(hash, actual, self.url()),
+                std::cmp::Ordering::Greater => Err(wrong_size(hash, self.url(), "more")),
+                std::cmp::Ordering::Less => Err(wrong_size(hash, self.url(), "fewer")),
+            };
+            if let Err(e) = checked {
                 partial.remove();
                 if resumed > 0 && !fresh_start {
                     fresh_start = true;

@@ -169,15 +169,27 @@ impl Backend for Local {
         Some(self)
     }
 
-    async fn put_file(&self, key: &str, path: &Path, _size: u64) -> Result<(), RemoteError> {
+    async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
         // A big copy would stall the async workers: do it on the blocking pool.
         let this = Local::new(&self.root, &self.url);
         let (key, path) = (key.to_string(), path.to_path_buf());
         tokio::task::spawn_blocking(move || {
             // `io::copy` between two files is `copy_file_range`: the bytes never pass
             // through this process.
+            // Not hashed again (the cache verified it), but a truncated or emptied cache
+            // object must never reach the remote, where create-only puts would keep it.
             this.write_new(&key, |tmp| {
-                io::copy(&mut std::fs::File::open(&path)?, tmp).map(drop)
+                let copied = io::copy(&mut std::fs::File::open(&path)?, tmp)?;
+                if copied != size {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "the cache object `{}` is {copied} bytes, not {size}: it is damaged; run `git mlv fsck`",
+                            path.display()
+                        ),
+                    ));
+                }
+                Ok(())
             })
             .map_err(|e| this.err(&key, e))
         })

@@ -153,10 +153,15 @@ pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteE
                     "\nhint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, for this remote",
                 )
             } else {
+                // S3 sends these as 400s, but they are the connection's fault: AWS's own
+                // SDKs retry them.
+                let retryable = ["RequestTimeout", "IncompleteBody", "SlowDown"]
+                    .iter()
+                    .any(|code| text.contains(code));
                 match http_status(&text) {
                     // Any other 4xx is the request itself being wrong (a bad bucket name,
                     // a wrong region): asking again cannot help.
-                    Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => (
+                    Some(s) if (400..500).contains(&s) && s != 408 && s != 429 && !retryable => (
                         ErrorKind::Fatal,
                         "\nhint: the server refused the request; check the bucket, endpoint and region with `git mlv remote list`",
                     ),

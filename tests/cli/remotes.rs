@@ -104,7 +104,8 @@ each_backend!(
     push_clone_pull_round_trip,
     corrupt_remote_object_never_enters_the_cache,
     corrupt_big_object_never_enters_the_cache,
-    killed_pull_resumes_big_download
+    killed_pull_resumes_big_download,
+    an_over_long_partial_download_is_cut_to_the_objects_size
 );
 
 fn project_with_data(remote: &Remote) -> TestEnv {
@@ -642,4 +643,45 @@ fn ci_restores_with_credentials_from_the_environment() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains(SECRET_KEY));
     assert_eq!(runner.read_str("data/part2/f5.csv"), "v1,5\n");
     assert!(!runner.exists("models/model.pkl"));
+}
+
+/// A partial download left longer than the object (by an earlier over-long answer) must
+/// not be admitted with its extra bytes: resuming cuts it to the object's size.
+fn an_over_long_partial_download_is_cut_to_the_objects_size(kind: Kind) {
+    let remote = Remote::start(kind);
+    let (env, bytes) = project_with_big_file(&remote, 6);
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    let tmp = mate.cache_dir().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(b"JUNKJUNKJUNK");
+    std::fs::write(tmp.join(format!("partial-{}", &b3(&bytes)[3..])), &longer).unwrap();
+    mate.mlv(&["pull"]).assert().success();
+    assert_eq!(
+        std::fs::metadata(mate.object(&b3(&bytes))).unwrap().len(),
+        bytes.len() as u64
+    );
+    assert_eq!(mate.read("big.bin"), bytes);
+    mate.mlv(&["fsck"]).assert().success();
+}
+
+#[test]
+fn a_damaged_cache_object_is_never_pushed_to_a_folder_remote() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    env.write("model.bin", b"weights".repeat(10_000));
+    env.mlv(&["add", "model.bin"]).assert().success();
+    remote.add_to(&env);
+    let object = env.object(&env.pointer_hash("model.bin"));
+    let mut perms = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&object, perms).unwrap();
+    std::fs::write(&object, b"").unwrap();
+    env.mlv(&["push"])
+        .assert()
+        .code(1)
+        .stderr(contains("damaged"));
+    assert!(!remote.object_file(&env.pointer_hash("model.bin")).exists());
 }
