@@ -94,24 +94,14 @@ impl GitRepo {
     /// Every file whose name ends with `suffix` in the tree of `rev`, read straight from
     /// git's object database (the work tree is not touched).
     pub fn files_at(&self, rev: &str, suffix: &str) -> Result<Vec<CommittedFile>, GitError> {
-        let bad = |reason: String| GitError::BadRevision {
-            rev: rev.to_string(),
-            reason,
-        };
         let objects = |reason: String| GitError::Objects {
             rev: rev.to_string(),
             reason,
         };
-        let id = self
-            .repo
-            .rev_parse_single(rev)
-            .map_err(|e| bad(e.to_string()))?;
-        let commit = id
-            .object()
-            .map_err(|e| bad(e.to_string()))?
-            .peel_to_commit()
-            .map_err(|e| bad(e.to_string()))?;
-        let tree = commit.tree().map_err(|e| objects(e.to_string()))?;
+        let tree = self
+            .commit(rev)?
+            .tree()
+            .map_err(|e| objects(e.to_string()))?;
         let mut recorder = gix::traverse::tree::Recorder::default();
         tree.traverse()
             .breadthfirst(&mut recorder)
@@ -144,23 +134,14 @@ impl GitRepo {
     /// The bytes of the file at `path` in the tree of `rev`, or `None` when that commit has
     /// no such file (`mlv.toml`, `mlv.lock` and metrics files at an older revision).
     pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
-        let bad = |reason: String| GitError::BadRevision {
-            rev: rev.to_string(),
-            reason,
-        };
         let objects = |reason: String| GitError::Objects {
             rev: rev.to_string(),
             reason,
         };
-        let commit = self
-            .repo
-            .rev_parse_single(rev)
-            .map_err(|e| bad(e.to_string()))?
-            .object()
-            .map_err(|e| bad(e.to_string()))?
-            .peel_to_commit()
-            .map_err(|e| bad(e.to_string()))?;
-        let tree = commit.tree().map_err(|e| objects(e.to_string()))?;
+        let tree = self
+            .commit(rev)?
+            .tree()
+            .map_err(|e| objects(e.to_string()))?;
         let Some(entry) = tree
             .lookup_entry_by_path(path)
             .map_err(|e| objects(e.to_string()))?
@@ -176,19 +157,22 @@ impl GitRepo {
 
     /// The full commit id `rev` names.
     pub fn resolve_commit(&self, rev: &str) -> Result<String, GitError> {
+        Ok(self.commit(rev)?.id.to_string())
+    }
+
+    /// The commit `rev` names (a tag or branch peeled to its commit).
+    fn commit(&self, rev: &str) -> Result<gix::Commit<'_>, GitError> {
         let bad = |reason: String| GitError::BadRevision {
             rev: rev.to_string(),
             reason,
         };
-        let commit = self
-            .repo
+        self.repo
             .rev_parse_single(rev)
             .map_err(|e| bad(e.to_string()))?
             .object()
             .map_err(|e| bad(e.to_string()))?
             .peel_to_commit()
-            .map_err(|e| bad(e.to_string()))?;
-        Ok(commit.id.to_string())
+            .map_err(|e| bad(e.to_string()))
     }
 }
 
@@ -196,15 +180,7 @@ impl GitRepo {
     /// Runs the git binary in this repository (for what hooks hand over as git sees it:
     /// `GIT_INDEX_FILE`, `core.hooksPath`, rev-list ranges) and returns its stdout.
     fn git(&self, args: &[&str]) -> Result<String, GitError> {
-        let dir = self.repo.workdir().unwrap_or(self.repo.git_dir());
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .map_err(|e| GitError::Objects {
-                rev: args.join(" "),
-                reason: e.to_string(),
-            })?;
+        let out = self.git_output(args)?;
         if !out.status.success() {
             return Err(GitError::Objects {
                 rev: args.join(" "),
@@ -212,6 +188,19 @@ impl GitRepo {
             });
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Runs the git binary and returns what it did, whatever its exit status.
+    fn git_output(&self, args: &[&str]) -> Result<std::process::Output, GitError> {
+        let dir = self.repo.workdir().unwrap_or(self.repo.git_dir());
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| GitError::Objects {
+                rev: args.join(" "),
+                reason: e.to_string(),
+            })
     }
 
     /// Where git runs hooks from (`git rev-parse --git-path hooks`, so `core.hooksPath` counts).
@@ -273,15 +262,7 @@ impl GitRepo {
 
     /// The staged bytes of a path, or `None` when the index has no such file.
     pub fn staged_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
-        let dir = self.repo.workdir().unwrap_or(self.repo.git_dir());
-        let out = std::process::Command::new("git")
-            .args(["cat-file", "blob", &format!(":{path}")])
-            .current_dir(dir)
-            .output()
-            .map_err(|e| GitError::Objects {
-                rev: format!(":{path}"),
-                reason: e.to_string(),
-            })?;
+        let out = self.git_output(&["cat-file", "blob", &format!(":{path}")])?;
         Ok(out.status.success().then_some(out.stdout))
     }
 
