@@ -231,13 +231,7 @@ impl Source<'_> {
 /// The lineage of `artifact` (a repository path) at `rev`, or in the work tree.
 pub fn trace(repo: &Repo, artifact: &RepoPath, rev: Option<&str>) -> anyhow::Result<Node> {
     let lock = match rev {
-        Some(r) => match repo.git.file_at(r, crate::lock::FILE)? {
-            Some(bytes) => LockFile::parse(
-                &String::from_utf8_lossy(&bytes),
-                Path::new(&format!("{r}:{}", crate::lock::FILE)),
-            )?,
-            None => LockFile::default(),
-        },
+        Some(r) => LockFile::load_at(&repo.git, r)?,
         None => LockFile::load(repo.root())?,
     };
     let src = Source {

@@ -87,6 +87,17 @@ impl LockFile {
         }
     }
 
+    /// Reads `mlv.lock` as committed at `rev`; a commit without one ran no stage.
+    pub fn load_at(git: &crate::gitx::GitRepo, rev: &str) -> anyhow::Result<LockFile> {
+        Ok(match git.file_at(rev, FILE)? {
+            Some(bytes) => LockFile::parse(
+                &String::from_utf8_lossy(&bytes),
+                Path::new(&format!("{rev}:{FILE}")),
+            )?,
+            None => LockFile::default(),
+        })
+    }
+
     pub fn parse(text: &str, shown: &Path) -> Result<LockFile, LockError> {
         let lock: LockFile = toml::from_str(text).map_err(|e| LockError::Invalid {
             path: shown.to_path_buf(),

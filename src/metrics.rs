@@ -159,17 +159,6 @@ pub fn read_all(src: Source, project: &Project) -> anyhow::Result<BTreeMap<RepoP
     Ok(out)
 }
 
-/// The project as committed at `rev` (`mlv.toml` read from git); empty when it has none.
-pub fn project_at(git: &GitRepo, rev: &str) -> anyhow::Result<Project> {
-    Ok(match git.file_at(rev, crate::project::FILE)? {
-        Some(bytes) => Project::parse(
-            &String::from_utf8_lossy(&bytes),
-            Path::new(&format!("{rev}:{}", crate::project::FILE)),
-        )?,
-        None => Project::default(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,6 +151,17 @@ impl Project {
         }
     }
 
+    /// Reads `mlv.toml` as committed at `rev`; a commit without one is an empty project.
+    pub fn load_at(git: &crate::gitx::GitRepo, rev: &str) -> anyhow::Result<Project> {
+        Ok(match git.file_at(rev, FILE)? {
+            Some(bytes) => Project::parse(
+                &String::from_utf8_lossy(&bytes),
+                Path::new(&format!("{rev}:{FILE}")),
+            )?,
+            None => Project::default(),
+        })
+    }
+
     /// Parses the text of `mlv.toml`; `shown` names it in errors (e.g. `HEAD~1:mlv.toml`).
     pub fn parse(text: &str, shown: &Path) -> Result<Project, ProjectError> {
         let invalid = |reason: String| ProjectError::Invalid {

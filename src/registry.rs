@@ -611,7 +611,7 @@ pub fn artifact_at(
     name: &str,
     commit: &str,
 ) -> anyhow::Result<crate::project::Artifact> {
-    if let Some(a) = crate::metrics::project_at(git, commit)?
+    if let Some(a) = crate::project::Project::load_at(git, commit)?
         .artifacts
         .remove(name)
     {

@@ -54,13 +54,7 @@ pub fn artifact_path(
 ) -> anyhow::Result<crate::paths::RepoPath> {
     if let Some(name) = arg.to_str() {
         let project = match rev {
-            Some(r) => match repo.git.file_at(r, crate::project::FILE)? {
-                Some(b) => Project::parse(
-                    &String::from_utf8_lossy(&b),
-                    std::path::Path::new(&format!("{r}:mlv.toml")),
-                )?,
-                None => Project::default(),
-            },
+            Some(r) => Project::load_at(&repo.git, r)?,
             None => Project::load(repo.root())?,
         };
         if let Some(a) = project.artifacts.get(name) {

@@ -54,7 +54,7 @@ fn read_at(repo: &Repo, rev: Option<&str>) -> anyhow::Result<(Project, BTreeMap<
         return Ok((project, values));
     };
     let commit = repo.rev(rev)?;
-    let project = metrics::project_at(&repo.git, &commit)?;
+    let project = Project::load_at(&repo.git, &commit)?;
     let values = metrics::read_all(Source::Rev(&repo.git, &commit), &project)?;
     Ok((project, values))
 }
