@@ -5,15 +5,18 @@ use crate::paths::RepoPath;
 use std::io;
 use std::path::Path;
 
+/// The `.gitignore` that holds `path`'s entry: the one in the folder holding it.
+pub fn file_for(path: &RepoPath) -> RepoPath {
+    RepoPath::new(match path.parent() {
+        "" => ".gitignore".to_string(),
+        parent => format!("{parent}/.gitignore"),
+    })
+}
+
 /// Ensures `path` is ignored by git; returns the `.gitignore` it changed, if any.
 pub fn ensure(root: &Path, path: &RepoPath) -> io::Result<Option<RepoPath>> {
-    let parent = path.parent();
-    let file_rel = if parent.is_empty() {
-        ".gitignore".to_string()
-    } else {
-        format!("{parent}/.gitignore")
-    };
-    let file = root.join(&file_rel);
+    let file_rel = file_for(path);
+    let file = file_rel.to_abs(root);
     let line = format!("/{}", escape(path.file_name()));
     let mut text = match fs_err::read_to_string(&file) {
         Ok(t) => t,
@@ -29,7 +32,7 @@ pub fn ensure(root: &Path, path: &RepoPath) -> io::Result<Option<RepoPath>> {
     text.push_str(&line);
     text.push('\n');
     crate::fsutil::write_atomic(&file, text.as_bytes())?;
-    Ok(Some(RepoPath::new(file_rel)))
+    Ok(Some(file_rel))
 }
 
 /// Escapes a file name as a literal gitignore pattern. A newline cannot appear in a

@@ -514,8 +514,9 @@ pub fn record(
         )));
     }
     let mut outs = BTreeMap::new();
+    // One walk of the work tree; each out tracked here joins the list for the next check.
+    let mut tracked = repo.tracked()?;
     for out in &stage.outs {
-        let tracked = repo.tracked()?;
         let meta = crate::track::check_addable(repo, &tracked, out)?;
         let added = crate::track::add(repo, cache, stat, out, &meta, &crate::progress::NoProgress)?;
         outs.insert(
@@ -526,6 +527,10 @@ pub fn record(
                 files: added.pointer.files,
             },
         );
+        tracked.push(Tracked {
+            path: added.path,
+            pointer: added.pointer,
+        });
     }
     let mut metrics = BTreeMap::new();
     for m in &stage.metrics {

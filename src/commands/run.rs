@@ -310,13 +310,12 @@ impl Runner<'_> {
                 let stage = &self.project.stages[&o.stage];
                 files.extend(stage.outs.iter().map(|p| self.repo.display(&p.pointer())));
                 files.extend(stage.metrics.iter().map(|p| self.repo.display(p)));
-                files.extend(stage.outs.iter().map(|p| {
-                    let g = RepoPath::new(match p.parent() {
-                        "" => ".gitignore".to_string(),
-                        dir => format!("{dir}/.gitignore"),
-                    });
-                    self.repo.display(&g)
-                }));
+                files.extend(
+                    stage
+                        .outs
+                        .iter()
+                        .map(|p| self.repo.display(&crate::gitignore::file_for(p))),
+                );
             }
             files.sort();
             files.dedup();
