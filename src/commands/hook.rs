@@ -216,12 +216,17 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
         }
         None => crate::project::Project::load(repo.root())?,
     };
-    let outs: Vec<(&String, &Pointer, &crate::project::Stage)> = staged
+    let outs: Vec<(
+        &String,
+        crate::paths::RepoPath,
+        &Pointer,
+        &crate::project::Stage,
+    )> = staged
         .iter()
         .filter_map(|(ptr, p)| {
             let path = crate::paths::RepoPath::new(&ptr[..ptr.len() - pointer::EXT.len()]);
             let stage = project.stages.values().find(|s| s.outs.contains(&path))?;
-            Some((ptr, p, stage))
+            Some((ptr, path, p, stage))
         })
         .collect();
     if outs.is_empty() {
@@ -234,14 +239,20 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
     let graph = crate::pipeline::Graph::new(&project)?;
     let mut stat = repo.stat_cache();
     let mut problems = Vec::new();
-    for (ptr, p, stage) in outs {
-        let out = &ptr[..ptr.len() - pointer::EXT.len()];
+    // Stages shared upstream of several staged outs are hashed once.
+    let mut reasons_of: std::collections::BTreeMap<String, Vec<crate::pipeline::Reason>> =
+        std::collections::BTreeMap::new();
+    for (ptr, out, p, stage) in outs {
         let mut why = Vec::new();
         // The out is tied to its data only if every stage upstream of it is too.
         for name in graph.with_upstream(&project, std::slice::from_ref(&stage.name))? {
-            let s = &project.stages[&name];
-            let now = staged_inputs(repo, &mut stat, s)?;
-            for r in crate::pipeline::input_reasons(s, lock.stages.get(&name), &now) {
+            if !reasons_of.contains_key(&name) {
+                let s = &project.stages[&name];
+                let now = staged_inputs(repo, &mut stat, s)?;
+                let reasons = crate::pipeline::input_reasons(s, lock.stages.get(&name), &now);
+                reasons_of.insert(name.clone(), reasons);
+            }
+            for r in &reasons_of[&name] {
                 why.push(if name == stage.name {
                     r.to_string()
                 } else {
@@ -250,7 +261,7 @@ fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result
             }
         }
         if let Some(l) = lock.stages.get(&stage.name)
-            && l.product(out) != Some(p.hash)
+            && l.product(out.as_str()) != Some(p.hash)
         {
             why.push(format!(
                 "the staged `{ptr}` is not the out mlv.lock records"
