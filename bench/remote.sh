@@ -23,6 +23,12 @@
 #   BENCH_WAIT_MAX     ... for at most this many seconds [1500]
 #   BENCH_PREFAULT_MB  MiB of memory touched and freed right before each timed command
 #                      [2*BENCH_BIG_MB+512]; 0 turns it off (see docs/benchmarks-remote.md)
+#   BENCH_QUICKACK     1: loopback routes get `quickack 1` while the benchmark runs (needs
+#                      root and `ip`), so s3s-fs's missing TCP_NODELAY does not add a 40 ms
+#                      delayed ACK to every GET; 0: leave them [1] (docs/benchmarks-remote.md)
+#   BENCH_S3_DIR       the S3 server's disk [/dev/shm/mlv-bench-s3 when /dev/shm is a tmpfs
+#                      with room, else $BENCH_DIR/run/s3]: memory, because a real S3 keeps
+#                      its disks elsewhere (docs/benchmarks-remote.md)
 #   BENCH_KEEP=1       keep repositories, clones and remotes at the end (default: removed)
 #   BENCH_SKIP_INSTALL=1  do not install dvc[s3] / time / s3s-fs
 #   CARGO_TARGET_DIR   where `cargo build --release` puts git-mlv [<repo>/target]
@@ -52,6 +58,7 @@ IDLE_MAX=${BENCH_IDLE_MAX:-600}
 WAIT_FOR=${BENCH_WAIT_FOR-bench/compare.sh}
 WAIT_MAX=${BENCH_WAIT_MAX:-1500}
 PREFAULT_MB=${BENCH_PREFAULT_MB:-$(( 2 * BIG_MB + 512 ))}
+QUICKACK=${BENCH_QUICKACK:-1}
 HELPER="$HERE/remote_helper.py"
 KEY=mlvbenchkey
 SECRET=mlvbenchsecret
@@ -108,7 +115,10 @@ RUN="$BENCH_DIR/run"
 LOG="$BENCH_DIR/log.txt"
 RES="$BENCH_DIR/results.tsv"
 TF="$BENCH_DIR/time.out"
-S3ROOT="$RUN/s3"
+S3ROOT=${BENCH_S3_DIR:-}
+if [ -n "$S3ROOT" ] && [ -n "$(ls -A "$S3ROOT" 2>/dev/null)" ]; then
+    die "BENCH_S3_DIR=$S3ROOT is not empty (it is removed at the end)"
+fi
 
 if [ -e "$RUN" ]; then
     say "removing repositories left by an earlier run"
@@ -134,6 +144,20 @@ if has "$WORKLOADS" big && [ "$(cat "$SRC/big.params" 2>/dev/null)" != "$BIG_MB"
     echo "$BIG_MB" >"$SRC/big.params"
 fi
 
+# The S3 server's objects go to memory when there is room for every repetition's buckets
+# (one dir and one big workload per tool), so its file creation does not compete with the
+# clients' on this disk (see docs/benchmarks-remote.md).
+if [ -z "$S3ROOT" ]; then
+    S3ROOT="$RUN/s3"
+    s3_need_mb=$(( REPEAT * 2 * (FILES * (FILE_KIB + 4) / 1024 + BIG_MB) + 1024 ))
+    if [ "$(df -Pm /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')" -gt "$s3_need_mb" ] 2>/dev/null &&
+        [ "$(awk '/^MemAvailable:/ {print int($2 / 2048)}' /proc/meminfo)" -gt "$s3_need_mb" ] &&
+        [ "$(df -PT /dev/shm | awk 'NR==2 {print $2}')" = tmpfs ]; then
+        S3ROOT=/dev/shm/mlv-bench-s3
+    fi
+    rm -rf "$S3ROOT"
+fi
+
 # Rough space check: 2 source repos per workload (2 copies each), and per repetition and
 # backend 2 remotes (1 copy) and 2 clones (cache + work tree).
 nb=$(echo $BACKENDS | wc -w)
@@ -153,6 +177,33 @@ if [ "$PREFAULT_MB" -gt $(( avail_mem_mb / 2 )) ]; then
 fi
 
 # ---------------------------------------------------------------- 3. S3 server
+# s3s-fs does not set TCP_NODELAY, so the body of each GET response waits behind its
+# headers for the client's delayed ACK (40 ms). Real S3 servers set it. `quickack` on the
+# loopback routes makes every client here (git-mlv and dvc alike) ACK at once, which takes
+# that artifact out of the S3 rows; the routes are put back on exit.
+LOOPBACK_ROUTES=()
+quickack_on() {
+    [ "$QUICKACK" = 1 ] || return 0
+    if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
+        echo "warning: BENCH_QUICKACK=1 needs root and ip; S3 GETs keep s3s-fs's 40 ms delayed ACK" >&2
+        QUICKACK=unavailable
+        return 0
+    fi
+    local r
+    while IFS= read -r r; do
+        # shellcheck disable=SC2086 # a route is a list of words
+        ip route change $r table local quickack 1 && LOOPBACK_ROUTES+=("$r")
+    done < <(ip route show table local | grep -E '^local 127\.' | grep -v quickack)
+    [ ${#LOOPBACK_ROUTES[@]} -gt 0 ] || QUICKACK=unavailable
+}
+quickack_off() {
+    local r
+    for r in "${LOOPBACK_ROUTES[@]}"; do
+        # shellcheck disable=SC2086
+        ip route change $r table local
+    done
+    LOOPBACK_ROUTES=()
+}
 mkdir -p "$S3ROOT" || die "cannot create $S3ROOT"
 PORT=$(python3 "$HELPER" free-port) || die "no free port"
 S3_LOG="$BENCH_DIR/s3s-fs.log"
@@ -161,7 +212,8 @@ if has "$BACKENDS" s3; then
     say "starting s3s-fs on 127.0.0.1:$PORT"
     s3s-fs --host 127.0.0.1 --port "$PORT" --access-key "$KEY" --secret-key "$SECRET" "$S3ROOT" >"$S3_LOG" 2>&1 &
     S3_PID=$!
-    trap '[ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null' EXIT
+    trap '[ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null; quickack_off' EXIT
+    quickack_on
     for _ in $(seq 1 50); do
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
         sleep 0.1
@@ -176,7 +228,7 @@ ENDPOINT="http://127.0.0.1:$PORT"
     echo "file system: $(df -PT "$BENCH_DIR" | awk 'NR==2 {print $2, $1}')"
     echo "git-mlv: $(git mlv --version 2>&1) (source: $(git -C "$ROOT" describe --always --dirty 2>/dev/null))"
     echo "dvc: $(dvc --version 2>&1 | tail -n1), dvc-s3 $(python3 -c 'import importlib.metadata as m; print(m.version("dvc-s3"))' 2>/dev/null)"
-    echo "s3s-fs: $(s3s-fs --version 2>&1), on 127.0.0.1 (same machine)"
+    echo "s3s-fs: $(s3s-fs --version 2>&1), on 127.0.0.1 (same machine), disk $(df -PT "$S3ROOT" | awk 'NR==2 {print $2}'); loopback quickack: $([ ${#LOOPBACK_ROUTES[@]} -gt 0 ] && echo on || echo off)"
     echo "workload: $WORKLOADS; $FILES files x $FILE_KIB KiB in $FOLDERS folders; one file of $BIG_MB MiB; remotes: $BACKENDS; -j $JOBS; $REPEAT repetition(s)"
     echo "settings: settle ${SETTLE}s after sync, idle below ${IDLE_PCT}% CPU, prefault ${PREFAULT_MB} MiB, inputs read into the page cache before each run"
 } | tee "$BENCH_DIR/machine.txt" >&2
@@ -419,7 +471,7 @@ if [ -n "$S3_PID" ]; then
     S3_PID=
 fi
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
-    say "removing $RUN"
-    rm -rf "$RUN"
+    say "removing $RUN and $S3ROOT"
+    rm -rf "$RUN" "$S3ROOT"
 fi
 exit 0
