@@ -141,6 +141,74 @@ pub fn hash_copy<R: Read + Send, W: Write + Send>(
     })
 }
 
+/// The hash of an object assembled from consecutive pieces hashed independently (a
+/// download written in several ranges at once): each piece is a BLAKE3 subtree, so its
+/// bytes are hashed as they arrive and the pieces are joined at the end, instead of the
+/// whole object being read back. Every piece but the last is `piece` bytes, a power of two
+/// of at least one BLAKE3 chunk, so the pieces line up with BLAKE3's own tree.
+pub struct PieceHasher {
+    piece: u64,
+    size: u64,
+    hashers: Vec<blake3::Hasher>,
+}
+
+impl PieceHasher {
+    pub fn new(piece: u64, size: u64) -> Self {
+        assert!(piece.is_power_of_two() && piece >= blake3::CHUNK_LEN as u64);
+        use blake3::hazmat::HasherExt;
+        let hashers = (0..size.div_ceil(piece).max(1))
+            .map(|i| {
+                let mut h = blake3::Hasher::new();
+                h.set_input_offset(i * piece);
+                h
+            })
+            .collect();
+        PieceHasher {
+            piece,
+            size,
+            hashers,
+        }
+    }
+
+    /// One hasher per piece, each fed that piece's bytes in order.
+    pub fn pieces(&mut self) -> &mut [blake3::Hasher] {
+        &mut self.hashers
+    }
+
+    pub fn finalize(&self) -> Hash {
+        use blake3::hazmat::{HasherExt, Mode, merge_subtrees_non_root, merge_subtrees_root};
+        if self.hashers.len() == 1 {
+            return Hash(*self.hashers[0].finalize().as_bytes());
+        }
+        // BLAKE3's tree: the left subtree holds the largest power-of-two number of chunks
+        // short of the whole, which with power-of-two pieces is a whole number of pieces.
+        fn subtree(
+            hashers: &[blake3::Hasher],
+            piece: u64,
+            len: u64,
+        ) -> blake3::hazmat::ChainingValue {
+            if hashers.len() == 1 {
+                return hashers[0].finalize_non_root();
+            }
+            let left = blake3::hazmat::left_subtree_len(len);
+            let split = (left / piece) as usize;
+            merge_subtrees_non_root(
+                &subtree(&hashers[..split], piece, left),
+                &subtree(&hashers[split..], piece, len - left),
+                Mode::Hash,
+            )
+        }
+        let left = blake3::hazmat::left_subtree_len(self.size);
+        let split = (left / self.piece) as usize;
+        let root = merge_subtrees_root(
+            &subtree(&self.hashers[..split], self.piece, left),
+            &subtree(&self.hashers[split..], self.piece, self.size - left),
+            Mode::Hash,
+        );
+        Hash(*root.as_bytes())
+    }
+}
+
 fn read_chunks<R: Read>(
     mut reader: R,
     full: mpsc::SyncSender<io::Result<Vec<u8>>>,
@@ -187,6 +255,26 @@ mod tests {
         assert_eq!(s.len(), 67);
         assert_eq!(s.parse::<Hash>().unwrap(), h);
         assert_eq!(Hash::from_key(&h.key()), Some(h));
+    }
+
+    #[test]
+    fn pieces_hashed_apart_join_to_the_whole_hash() {
+        let bytes: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for piece in [1024u64, 2048, 8192] {
+            for size in [1, 1024, 1025, 2048, 5000, 8192, 8193, 24_576, 40_000] {
+                let data = &bytes[..size as usize];
+                let mut h = PieceHasher::new(piece, size);
+                // Fed out of order, as ranges finish in any order.
+                for (i, hasher) in h.pieces().iter_mut().enumerate().rev() {
+                    let start = i * piece as usize;
+                    let end = (start + piece as usize).min(data.len());
+                    for part in data[start..end].chunks(300) {
+                        hasher.update(part);
+                    }
+                }
+                assert_eq!(h.finalize(), Hash::of(data), "piece {piece}, size {size}");
+            }
+        }
     }
 
     #[test]

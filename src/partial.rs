@@ -5,7 +5,7 @@
 
 use crate::cache::Cache;
 use crate::hash::Hash;
-use std::io::{self, Read};
+use std::io;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -120,17 +120,23 @@ impl Partial {
         }
     }
 
-    /// Reads back the first `len` bytes (kept from an earlier run) into `hasher`.
-    pub fn hash_prefix(&self, len: u64, hasher: &mut blake3::Hasher) -> io::Result<()> {
-        let mut reader = (&self.file).take(len);
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = reader.read(&mut buf)?;
+    /// Reads back bytes `range` (kept from an earlier run) into `hasher`.
+    pub fn hash_range(&self, range: Range<u64>, hasher: &mut blake3::Hasher) -> io::Result<()> {
+        let mut buf = vec![0u8; (1 << 20).min(range.end - range.start) as usize];
+        let mut pos = range.start;
+        while pos < range.end {
+            let want = buf.len().min((range.end - pos) as usize);
+            let n = self.file.read_at(&mut buf[..want], pos)?;
             if n == 0 {
-                return Ok(());
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("`{}` is shorter than its record says", self.path.display()),
+                ));
             }
             hasher.update(&buf[..n]);
+            pos += n as u64;
         }
+        Ok(())
     }
 
     /// Removes the file and its record (after it was admitted, or found corrupt).

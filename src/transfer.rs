@@ -3,7 +3,7 @@
 //! resumable) before they enter the cache.
 
 use crate::cache::Cache;
-use crate::hash::Hash;
+use crate::hash::{Hash, PieceHasher};
 use crate::partial::Partial;
 use crate::progress::Progress;
 use crate::remote::{Backend, ErrorKind, RemoteError};
@@ -348,13 +348,21 @@ impl Engine {
             let mut partial = Partial::open(cache, hash).map_err(local_err)?;
             let starts = partial.resume(&plan).map_err(local_err)?;
             let resumed: u64 = plan.iter().zip(&starts).map(|(r, s)| s - r.start).sum();
-            // Streamed front to back, the hash is computed on the way (after re-reading what
-            // an earlier run kept); written in ranges or copied by the kernel from a folder,
-            // the file is read back at the end.
+            // Each range is hashed as it streams in (after re-reading what an earlier run
+            // kept) and the ranges' hashes are joined at the end; copied by the kernel from
+            // a folder, the file is read back instead.
             let folder = self.backend.as_folder();
-            let mut hasher = (plan.len() == 1 && folder.is_none()).then(blake3::Hasher::new);
-            if let Some(h) = hasher.as_mut() {
-                partial.hash_prefix(starts[0], h).map_err(local_err)?;
+            let piece = match plan.len() {
+                1 => size.next_power_of_two().max(blake3::CHUNK_LEN as u64),
+                _ => RANGE,
+            };
+            let mut pieces = folder.is_none().then(|| PieceHasher::new(piece, size));
+            if let Some(p) = pieces.as_mut() {
+                for ((range, start), h) in plan.iter().zip(&starts).zip(p.pieces().iter_mut()) {
+                    partial
+                        .hash_range(range.start..*start, h)
+                        .map_err(local_err)?;
+                }
             }
             let jobs = plan
                 .iter()
@@ -365,8 +373,7 @@ impl Engine {
                     range: range.clone(),
                     pos,
                     size,
-                })
-                .filter(|j| j.pos < j.range.end);
+                });
             let fetched = if let Some(folder) = folder {
                 // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
                 let copy = |job: RangeJob| {
@@ -381,18 +388,14 @@ impl Engine {
                         _ => Ok(()),
                     }
                 };
-                tokio::task::block_in_place(|| jobs.into_iter().try_for_each(copy))
-            } else if let Some(h) = hasher.as_mut() {
-                match jobs.into_iter().next() {
-                    Some(job) => {
-                        self.fetch_range(&partial, hash, job, Some(h), progress)
-                            .await
-                    }
-                    None => Ok(()),
-                }
+                tokio::task::block_in_place(|| {
+                    jobs.filter(|j| j.pos < j.range.end).try_for_each(copy)
+                })
             } else {
-                futures::stream::iter(jobs)
-                    .map(|job| self.fetch_range(&partial, hash, job, None, progress))
+                let hashers = pieces.as_mut().expect("hashed unless folder").pieces();
+                futures::stream::iter(jobs.zip(hashers.iter_mut()))
+                    .filter(|(j, _)| std::future::ready(j.pos < j.range.end))
+                    .map(|(job, h)| self.fetch_range(&partial, hash, job, h, progress))
                     .buffer_unordered(in_flight)
                     .try_collect::<Vec<()>>()
                     .await
@@ -407,8 +410,8 @@ impl Engine {
                 }
                 return Err(e);
             }
-            let actual = match hasher {
-                Some(h) => Hash::from_bytes(*h.finalize().as_bytes()),
+            let actual = match pieces {
+                Some(p) => p.finalize(),
                 None => {
                     let path = partial.path.clone();
                     tokio::task::spawn_blocking(move || crate::partial::hash_file(&path))
@@ -448,7 +451,7 @@ impl Engine {
         partial: &Partial,
         hash: &Hash,
         job: RangeJob,
-        mut hasher: Option<&mut blake3::Hasher>,
+        hasher: &mut blake3::Hasher,
         progress: &dyn Progress,
     ) -> Result<(), RemoteError> {
         let local_err = |e: std::io::Error| cache_error(hash, e.into());
@@ -475,9 +478,7 @@ impl Engine {
                     }
                     // Page-cache writes are quick; the blocking pool would cost more than it saves.
                     partial.file.write_all_at(&chunk, pos).map_err(local_err)?;
-                    if let Some(h) = hasher.as_deref_mut() {
-                        h.update(&chunk);
-                    }
+                    hasher.update(&chunk);
                     pos += chunk.len() as u64;
                     partial.record(index, range.start, pos).map_err(local_err)?;
                     progress.inc(0, chunk.len() as u64);
