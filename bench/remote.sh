@@ -29,6 +29,10 @@
 #   BENCH_S3_DIR       the S3 server's disk [/dev/shm/mlv-bench-s3 when /dev/shm is a tmpfs
 #                      with room, else $BENCH_DIR/run/s3]: memory, because a real S3 keeps
 #                      its disks elsewhere (docs/benchmarks-remote.md)
+#   BENCH_DELETE_QUIET seconds that must pass between this script's last large delete (its own,
+#                      or the previous run's clean-up) and the first timed command [330]: ext4
+#                      without a journal skips inodes freed in the last 5 minutes when it
+#                      allocates new ones, which slows file creation for both tools
 #   BENCH_KEEP=1       keep repositories, clones and remotes at the end (default: removed)
 #   BENCH_SKIP_INSTALL=1  do not install dvc[s3] / time / s3s-fs
 #   CARGO_TARGET_DIR   where `cargo build --release` puts git-mlv [<repo>/target]
@@ -59,12 +63,21 @@ WAIT_FOR=${BENCH_WAIT_FOR-bench/compare.sh}
 WAIT_MAX=${BENCH_WAIT_MAX:-1500}
 PREFAULT_MB=${BENCH_PREFAULT_MB:-$(( 2 * BIG_MB + 512 ))}
 QUICKACK=${BENCH_QUICKACK:-1}
+DELETE_QUIET=${BENCH_DELETE_QUIET:-330}
 HELPER="$HERE/remote_helper.py"
 KEY=mlvbenchkey
 SECRET=mlvbenchsecret
 
 die() { echo "remote.sh: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
+# Large deletes are remembered (across runs, in $BENCH_DIR) so timing starts only once the
+# file system has stopped skipping the freed inodes; see BENCH_DELETE_QUIET.
+remove_tree() {
+    local p big=
+    for p; do [ -e "$p" ] && [ "$(stat -f -c %T "$p")" != tmpfs ] && big=1; done
+    rm -rf "$@"
+    if [ -n "$big" ]; then date +%s >"$BENCH_DIR/last-delete"; fi
+}
 
 # ---------------------------------------------------------------- 1. tools
 SUDO=
@@ -122,7 +135,7 @@ fi
 
 if [ -e "$RUN" ]; then
     say "removing repositories left by an earlier run"
-    rm -rf "$RUN"
+    remove_tree "$RUN"
 fi
 : >"$LOG"
 
@@ -155,7 +168,7 @@ if [ -z "$S3ROOT" ]; then
         [ "$(df -PT /dev/shm | awk 'NR==2 {print $2}')" = tmpfs ]; then
         S3ROOT=/dev/shm/mlv-bench-s3
     fi
-    rm -rf "$S3ROOT"
+    remove_tree "$S3ROOT"
 fi
 
 # Rough space check: 2 source repos per workload (2 copies each), and per repetition and
@@ -230,7 +243,7 @@ ENDPOINT="http://127.0.0.1:$PORT"
     echo "dvc: $(dvc --version 2>&1 | tail -n1), dvc-s3 $(python3 -c 'import importlib.metadata as m; print(m.version("dvc-s3"))' 2>/dev/null)"
     echo "s3s-fs: $(s3s-fs --version 2>&1), on 127.0.0.1 (same machine), disk $(df -PT "$S3ROOT" | awk 'NR==2 {print $2}'); loopback quickack: $([ ${#LOOPBACK_ROUTES[@]} -gt 0 ] && echo on || echo off)"
     echo "workload: $WORKLOADS; $FILES files x $FILE_KIB KiB in $FOLDERS folders; one file of $BIG_MB MiB; remotes: $BACKENDS; -j $JOBS; $REPEAT repetition(s)"
-    echo "settings: settle ${SETTLE}s after sync, idle below ${IDLE_PCT}% CPU, prefault ${PREFAULT_MB} MiB, inputs read into the page cache before each run"
+    echo "settings: timing starts ${DELETE_QUIET}s after the last large delete, settle ${SETTLE}s after sync, idle below ${IDLE_PCT}% CPU, prefault ${PREFAULT_MB} MiB, inputs read into the page cache before each run"
 } | tee "$BENCH_DIR/machine.txt" >&2
 
 # ---------------------------------------------------------------- 4. prepare everything first
@@ -325,6 +338,13 @@ if [ -n "$WAIT_FOR" ] && pgrep -f "$WAIT_FOR" >/dev/null; then
     fi
     sync
     sleep 5
+fi
+
+last_delete=$(cat "$BENCH_DIR/last-delete" 2>/dev/null || echo 0)
+quiet_left=$(( last_delete + DELETE_QUIET - $(date +%s) ))
+if [ "$quiet_left" -gt 0 ]; then
+    say "waiting ${quiet_left}s: files were deleted $(( DELETE_QUIET - quiet_left ))s ago (BENCH_DELETE_QUIET)"
+    sleep "$quiet_left"
 fi
 
 printf 'rep\top\tbackend\ttool\tseconds\tmax_rss_kib\trc\tother_cpu_pct\n' >"$RES"
@@ -472,6 +492,6 @@ if [ -n "$S3_PID" ]; then
 fi
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
     say "removing $RUN and $S3ROOT"
-    rm -rf "$RUN" "$S3ROOT"
+    remove_tree "$RUN" "$S3ROOT"
 fi
 exit 0
