@@ -255,6 +255,39 @@ impl Cache {
         Ok(hashes.iter().filter(|h| !present.contains(h)).count())
     }
 
+    /// Temporary files that interrupted writes and downloads left behind (`.obj*` beside
+    /// the objects, anything in `tmp/`), with their sizes, when untouched for `age`: a live
+    /// writer keeps its file fresh, and a partial download older than that is not worth
+    /// resuming.
+    pub fn stale_temp_files(&self, age: std::time::Duration) -> io::Result<Vec<(PathBuf, u64)>> {
+        let cutoff = std::time::SystemTime::now() - age;
+        let mut out = Vec::new();
+        let mut consider = |path: PathBuf| {
+            if let Ok(meta) = std::fs::symlink_metadata(&path)
+                && meta.is_file()
+                && meta.modified().is_ok_and(|m| m < cutoff)
+            {
+                out.push((path, meta.len()));
+            }
+        };
+        if let Ok(dirs) = fs_err::read_dir(self.root.join("b3")) {
+            for dir in dirs {
+                for entry in fs_err::read_dir(dir?.path())? {
+                    let entry = entry?;
+                    if entry.file_name().to_string_lossy().starts_with(".obj") {
+                        consider(entry.path());
+                    }
+                }
+            }
+        }
+        if let Ok(entries) = fs_err::read_dir(self.tmp_dir()) {
+            for entry in entries {
+                consider(entry?.path());
+            }
+        }
+        Ok(out)
+    }
+
     /// Every object in the store, by walking its `b3/` folders.
     pub fn list(&self) -> io::Result<Vec<Hash>> {
         let mut out = Vec::new();

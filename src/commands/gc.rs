@@ -25,6 +25,9 @@ pub struct Args {
     pub force: bool,
 }
 
+/// Temporary files of interrupted writes and downloads untouched this long are removed.
+const TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// Objects younger than this stay on a remote: a teammate's pre-push uploads data before
 /// their refs move, so new objects may not be referenced by any ref yet.
 const REMOTE_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -78,15 +81,30 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         freed += size;
         removed.push(h.to_string());
     }
+    let temp = cache.stale_temp_files(TEMP_AGE)?;
+    let temp_bytes: u64 = temp.iter().map(|t| t.1).sum();
+    if !args.dry_run {
+        for (path, _) in &temp {
+            if let Err(e) = fs_err::remove_file(path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(e.into());
+            }
+        }
+    }
     if ui.json {
         ui.print_json(&serde_json::json!({
             "dry_run": args.dry_run, "removed": removed, "freed_bytes": freed,
             "kept_referenced": keep.len(), "kept_unpushed": unpushed,
+            "temp_files": temp.len(), "temp_bytes": temp_bytes,
         }))?;
     } else {
         if args.dry_run {
             for r in &removed {
                 ui.out(&format!("would remove {r}"))?;
+            }
+            for (path, _) in &temp {
+                ui.out(&format!("would remove {}", path.display()))?;
             }
         }
         let verb = if args.dry_run { "would free" } else { "freed" };
@@ -96,6 +114,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             removed.len(),
             keep.len()
         ));
+        if !temp.is_empty() {
+            ui.info(&format!(
+                "{verb} {} in {} temporary file(s) that interrupted writes or downloads left over a day ago",
+                ui::size(temp_bytes),
+                temp.len()
+            ));
+        }
         if unpushed > 0 {
             ui.hint("`git mlv push` them (or run gc with `--drop-unpushed`) to free those too");
         }

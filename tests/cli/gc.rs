@@ -229,3 +229,52 @@ fn age_past_grace(dir: &std::path::Path) {
         .unwrap();
     assert!(ok.success());
 }
+
+#[test]
+fn leftovers_of_interrupted_writes_go_once_a_day_old_and_fresh_ones_stay() {
+    let env = TestEnv::new();
+    env.write("m.bin", "kept");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    let object = env.object(&b3(b"kept"));
+    let folder = object.parent().unwrap().to_path_buf();
+    let tmp = env.cache_dir().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+    let leftover = |path: std::path::PathBuf, old: bool| {
+        std::fs::write(&path, vec![7u8; 1000]).unwrap();
+        if old {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(day_ago)
+                .unwrap();
+        }
+        path
+    };
+    let old_obj = leftover(folder.join(".objAbC123"), true);
+    let old_partial = leftover(tmp.join(format!("partial-{}", "ab".repeat(32))), true);
+    let fresh_obj = leftover(folder.join(".objXyZ789"), false);
+    let fresh_partial = leftover(tmp.join(format!("partial-{}", "cd".repeat(32))), false);
+
+    env.mlv(&["gc", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains(old_obj.display().to_string()))
+        .stdout(contains(old_partial.display().to_string()));
+    assert!(
+        old_obj.exists() && old_partial.exists(),
+        "dry run removed nothing"
+    );
+
+    let g = env.json(&["gc"]);
+    assert_eq!(g["temp_files"], 2, "{g}");
+    assert_eq!(g["temp_bytes"], 2000, "{g}");
+    assert!(!old_obj.exists() && !old_partial.exists());
+    assert!(
+        fresh_obj.exists() && fresh_partial.exists(),
+        "a live write's file stays"
+    );
+    assert!(object.exists(), "objects are not temporary files");
+    env.mlv(&["status", "--check"]).assert().success();
+}
