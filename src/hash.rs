@@ -55,12 +55,14 @@ impl Hash {
 
     /// The hash an object key names, for keys of the form `b3/xx/<62 hex>`.
     pub fn from_key(key: &str) -> Option<Self> {
-        let rest = key.strip_prefix("b3/")?;
-        let (dir, file) = rest.split_once('/')?;
-        if dir.len() != 2 || file.len() != 62 {
+        let rest = key.strip_prefix("b3/")?.as_bytes();
+        if rest.len() != 65 || rest[2] != b'/' {
             return None;
         }
-        format!("{PREFIX}{dir}{file}").parse().ok()
+        let mut hex = [0u8; 64];
+        hex[..2].copy_from_slice(&rest[..2]);
+        hex[2..].copy_from_slice(&rest[3..]);
+        decode_hex(&hex).map(Hash)
     }
 }
 
@@ -80,19 +82,31 @@ impl FromStr for Hash {
     type Err = ParseHashError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseHashError(s.to_string());
-        let hex = s.strip_prefix(PREFIX).ok_or_else(err)?;
-        if hex.len() != 64
-            || !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(err());
-        }
-        blake3::Hash::from_hex(hex)
-            .map(|h| Hash(*h.as_bytes()))
-            .map_err(|_| err())
+        s.strip_prefix(PREFIX)
+            .and_then(|hex| decode_hex(hex.as_bytes()))
+            .map(Hash)
+            .ok_or_else(|| ParseHashError(s.to_string()))
     }
+}
+
+/// 64 lowercase hex digits as 32 bytes; anything else (upper case too) is `None`. Status
+/// parses one per manifest entry and cache object, so this is one pass without allocation.
+fn decode_hex(hex: &[u8]) -> Option<[u8; 32]> {
+    fn nibble(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        }
+    }
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
 }
 
 impl serde::Serialize for Hash {
@@ -294,8 +308,23 @@ mod tests {
             "sha256:00",
             "b3:ABCDEF",
             &format!("b3:{}", "g".repeat(64)),
+            &format!("b3:{}", "A".repeat(64)),
+            &format!("b3:{}", "a".repeat(63)),
+            &format!("b3:{}", "a".repeat(65)),
         ] {
             assert!(bad.parse::<Hash>().is_err(), "{bad}");
+        }
+        let key = Hash::of(b"x").key();
+        assert_eq!(Hash::from_key(&key), Some(Hash::of(b"x")));
+        for bad in [
+            key.replacen('/', "_", 2),
+            key.to_uppercase(),
+            format!("{key}0"),
+            key[..key.len() - 1].to_string(),
+            format!("b3/{}", &key[6..]),
+            format!("{}.objAbC", &key[..6]),
+        ] {
+            assert_eq!(Hash::from_key(&bad), None, "{bad}");
         }
     }
 

@@ -62,66 +62,92 @@ pub fn classify(abs: &Path, lmeta: Metadata, cache_root: &Path) -> io::Result<(M
 }
 
 /// Lists every file below `dir` (hidden ones too; nothing is ignored), in parallel.
+/// Each file is `lstat`ed relative to its open folder (`DirEntry::metadata` is `statx` on
+/// the folder's descriptor), not by its full path: for 20,000 files the path walks were
+/// an eighth of an unchanged `status`.
 pub fn list_dir(dir: &Path, cache_root: &Path) -> io::Result<Vec<FileEntry>> {
-    let found = Mutex::new(Vec::new());
-    let first_err: Mutex<Option<io::Error>> = Mutex::new(None);
-    let walker = ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .follow_links(false)
-        .threads(rayon::current_num_threads().min(4))
-        .build_parallel();
-    walker.run(|| {
-        let found = &found;
-        let first_err = &first_err;
-        Box::new(move |res| {
-            let fail = |e: io::Error| {
-                first_err.lock().expect("not poisoned").get_or_insert(e);
-                ignore::WalkState::Quit
-            };
-            let entry = match res {
-                Ok(e) => e,
-                Err(e) => {
-                    return fail(
-                        e.into_io_error()
-                            .unwrap_or_else(|| io::Error::other("walking the directory failed")),
-                    );
-                }
-            };
-            if entry.depth() == 0 || entry.file_type().is_some_and(|t| t.is_dir()) {
-                return ignore::WalkState::Continue;
-            }
-            let abs = entry.path().to_path_buf();
-            let Some(rel) = abs
-                .strip_prefix(dir)
-                .ok()
-                .and_then(|r| r.to_str())
-                .map(str::to_owned)
-            else {
-                return fail(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("`{}` is not a UTF-8 path; rename it", abs.display()),
-                ));
-            };
-            let classified =
-                fs_err::symlink_metadata(&abs).and_then(|m| classify(&abs, m, cache_root));
-            match classified {
-                Ok((meta, kind)) => found.lock().expect("not poisoned").push(FileEntry {
-                    rel,
-                    abs,
-                    meta,
-                    kind,
-                }),
-                Err(e) => return fail(e),
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    if let Some(e) = first_err.into_inner().expect("not poisoned") {
+    let walk = Walk {
+        cache_root,
+        found: Mutex::new(Vec::new()),
+        first_err: Mutex::new(None),
+    };
+    rayon::scope(|s| walk.folder(s, dir.to_path_buf(), String::new()));
+    if let Some(e) = walk.first_err.into_inner().expect("not poisoned") {
         return Err(e);
     }
-    let mut files = found.into_inner().expect("not poisoned");
+    let mut files = walk.found.into_inner().expect("not poisoned");
     files.sort_unstable_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
     Ok(files)
+}
+
+struct Walk<'a> {
+    cache_root: &'a Path,
+    found: Mutex<Vec<FileEntry>>,
+    first_err: Mutex<Option<io::Error>>,
+}
+
+impl<'a> Walk<'a> {
+    /// Lists one folder: its files here, its sub-folders as tasks of their own.
+    fn folder<'s>(&'s self, s: &rayon::Scope<'s>, abs: PathBuf, rel: String)
+    where
+        'a: 's,
+    {
+        if self.first_err.lock().expect("not poisoned").is_some() {
+            return;
+        }
+        let mut here = Vec::new();
+        if let Err(e) = self.read(s, &abs, &rel, &mut here) {
+            self.first_err
+                .lock()
+                .expect("not poisoned")
+                .get_or_insert(e);
+            return;
+        }
+        self.found.lock().expect("not poisoned").append(&mut here);
+    }
+
+    fn read<'s>(
+        &'s self,
+        s: &rayon::Scope<'s>,
+        abs: &Path,
+        rel: &str,
+        here: &mut Vec<FileEntry>,
+    ) -> io::Result<()>
+    where
+        'a: 's,
+    {
+        for entry in fs_err::read_dir(abs)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let child_abs = abs.join(&name);
+            let Some(name) = name.to_str() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("`{}` is not a UTF-8 path; rename it", child_abs.display()),
+                ));
+            };
+            let child_rel = if rel.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = entry
+                .metadata()
+                .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", child_abs.display())))?;
+            if meta.is_dir() {
+                s.spawn(move |s| self.folder(s, child_abs, child_rel));
+                continue;
+            }
+            let (meta, kind) = classify(&child_abs, meta, self.cache_root)?;
+            here.push(FileEntry {
+                rel: child_rel,
+                abs: child_abs,
+                meta,
+                kind,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The hash of a workspace file: from the stat cache when it provably did not change, else
