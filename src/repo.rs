@@ -169,11 +169,25 @@ impl Repo {
         args: &[PathBuf],
         rev: Option<&str>,
     ) -> anyhow::Result<Vec<(Tracked, Option<String>)>> {
-        let all = self.tracked_at(rev)?;
+        let (out, unmatched) = self.pick(self.tracked_at(rev)?, args)?;
+        match unmatched.first() {
+            Some(arg) => Err(not_tracked(arg)),
+            None => Ok(out),
+        }
+    }
+
+    /// The tracked paths among `all` that `args` select (all of them when there are no
+    /// args), each with the sub-path asked for inside it, and the args that select nothing.
+    pub fn pick<'a>(
+        &self,
+        all: Vec<Tracked>,
+        args: &'a [PathBuf],
+    ) -> anyhow::Result<(Selection, Vec<&'a PathBuf>)> {
         if args.is_empty() {
-            return Ok(all.into_iter().map(|t| (t, None)).collect());
+            return Ok((all.into_iter().map(|t| (t, None)).collect(), Vec::new()));
         }
         let mut out: Vec<(Tracked, Option<String>)> = Vec::new();
+        let mut unmatched = Vec::new();
         for arg in args {
             let p = self.resolve(arg)?;
             let mut hit = false;
@@ -191,15 +205,23 @@ impl Repo {
                 }
             }
             if !hit {
-                return Err(crate::error::usage(format!(
-                    "`{}` is not tracked by git-mlv\nhint: run `git mlv ls` to list tracked data, or `git mlv add {}` to track it",
-                    arg.display(),
-                    arg.display()
-                )));
+                unmatched.push(arg);
             }
         }
-        Ok(out)
+        Ok((out, unmatched))
     }
+}
+
+/// Tracked paths, each with the sub-path asked for inside it (`data/train` in `data`).
+pub type Selection = Vec<(Tracked, Option<String>)>;
+
+/// The error for a path argument that names no tracked data.
+pub fn not_tracked(arg: &Path) -> anyhow::Error {
+    crate::error::usage(format!(
+        "`{}` is not tracked by git-mlv\nhint: run `git mlv ls` to list tracked data, or `git mlv add {}` to track it",
+        arg.display(),
+        arg.display()
+    ))
 }
 
 /// Every pointer file in the work tree at `root`, sorted by path. Git-ignored folders (the

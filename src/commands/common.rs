@@ -34,24 +34,51 @@ pub struct TransferArgs {
 }
 
 impl TransferArgs {
-    /// The selected tracked paths, over every `--rev` given (the work tree's when none).
+    /// The selected tracked paths, over every `--rev` given and every commit the
+    /// `--all-*` selectors name (the work tree's pointers when no `--rev` is given).
     pub fn select(
         &self,
         repo: &Repo,
     ) -> anyhow::Result<Vec<(crate::repo::Tracked, Option<String>)>> {
-        if self.revs.is_empty() {
+        let selectors = self.all_branches || self.all_tags || self.all_commits;
+        if self.revs.is_empty() && !selectors {
             return repo.select(&self.paths);
         }
-        let mut out: Vec<(crate::repo::Tracked, Option<String>)> = Vec::new();
-        for rev in &self.revs {
-            for (t, sub) in repo.select_at(&self.paths, Some(rev))? {
-                if !out
-                    .iter()
-                    .any(|(o, s)| o.path == t.path && o.pointer == t.pointer && *s == sub)
-                {
+        // Like DVC's `--all-branches`, the selectors add to the work tree, not replace it.
+        let mut sources: Vec<Option<String>> = self.revs.iter().cloned().map(Some).collect();
+        if self.revs.is_empty() {
+            sources.push(None);
+        }
+        if selectors {
+            sources.extend(
+                repo.git
+                    .selector_commits(self.all_branches, self.all_tags, self.all_commits)?
+                    .into_iter()
+                    .map(Some),
+            );
+        }
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut matched = std::collections::HashSet::new();
+        for source in &sources {
+            let (picked, unmatched) =
+                repo.pick(repo.tracked_at(source.as_deref())?, &self.paths)?;
+            // A path need not exist at every commit a selector names, only at some.
+            let strict = self
+                .revs
+                .contains(source.as_ref().unwrap_or(&String::new()));
+            if strict && let Some(arg) = unmatched.first() {
+                return Err(crate::repo::not_tracked(arg));
+            }
+            matched.extend(self.paths.iter().filter(|p| !unmatched.contains(p)));
+            for (t, sub) in picked {
+                if seen.insert((t.path.clone(), t.pointer.hash, sub.clone())) {
                     out.push((t, sub));
                 }
             }
+        }
+        if let Some(arg) = self.paths.iter().find(|p| !matched.contains(p)) {
+            return Err(crate::repo::not_tracked(arg));
         }
         Ok(out)
     }

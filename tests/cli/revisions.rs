@@ -188,3 +188,56 @@ fn shallow_clone_says_history_is_missing_and_submodules_do_not_confuse_it() {
         .success()
         .stdout(contains("weights.bin"));
 }
+
+/// The manifest hash `data.mlv` names at `rev`.
+fn manifest_at(env: &TestEnv, rev: &str) -> String {
+    let pointer = env.git(&["show", &format!("{rev}:data.mlv")]);
+    let line = pointer.lines().find(|l| l.starts_with("hash = ")).unwrap();
+    line.trim_start_matches("hash = ")
+        .trim_matches('"')
+        .to_string()
+}
+
+#[test]
+fn push_and_fetch_selectors_take_tags_branch_tips_and_every_commit() {
+    let env = history();
+    env.git(&["tag", "-a", "v1", "-m", "first", "HEAD~2"]);
+    let (v1, v2, v3) = (
+        manifest_at(&env, "HEAD~2"),
+        manifest_at(&env, "HEAD~1"),
+        manifest_at(&env, "HEAD"),
+    );
+    let remote = Remote::start(Kind::Folder);
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "remote"]);
+    let on_remote = |h: &str| remote.object_file(h).exists();
+
+    // Tags (annotated ones too) plus the work tree; v2 is on neither.
+    env.mlv(&["push", "--all-tags"]).assert().success();
+    assert!(on_remote(&v1) && on_remote(&v3) && !on_remote(&v2));
+    // The only branch tip is v3, already there.
+    let pushed = env.json(&["push", "--all-branches"]);
+    assert_eq!(pushed["transferred"], 0, "{pushed}");
+    assert!(!on_remote(&v2));
+    // Every reachable commit: v2 arrives, with its files.
+    env.mlv(&["push", "--all-commits"]).assert().success();
+    assert!(on_remote(&v2));
+    assert!(remote.object_file(&crate::support::b3(b"v2,4\n")).exists());
+
+    // A clone fetches the same way; a path need exist only at some of the commits.
+    let mate = env.clone_repo("mate");
+    mate.write("late.bin", "only in the work tree");
+    mate.mlv(&["add", "late.bin"]).assert().success();
+    mate.mlv(&["fetch", "--all-commits", "data", "late.bin"])
+        .assert()
+        .success();
+    for h in [&v1, &v2, &v3] {
+        assert!(mate.object(h).exists(), "{h} fetched");
+    }
+    mate.mlv(&["fetch", "--all-tags", "nowhere"])
+        .assert()
+        .code(2)
+        .stderr(contains("`nowhere` is not tracked"));
+    mate.mlv(&["pull", "--all-tags"]).assert().code(2);
+}
