@@ -188,3 +188,41 @@ fn shallow_clone_says_history_is_missing_and_submodules_do_not_confuse_it() {
         .success()
         .stdout(contains("weights.bin"));
 }
+
+#[test]
+fn diff_with_a_side_whose_manifest_is_not_cached_lists_it_only_as_unknown() {
+    let env = history();
+    let old = env.json(&["ls", "--rev", "HEAD~2"]);
+    let manifest = old["artifacts"][0]["hash"].as_str().unwrap().to_string();
+    std::fs::remove_file(env.object(&manifest)).unwrap();
+    for args in [["diff", "HEAD~2", "HEAD"], ["diff", "HEAD", "HEAD~2"]] {
+        let d = env.json(&args);
+        for key in ["added", "removed", "modified"] {
+            assert!(d[key].as_array().unwrap().is_empty(), "{args:?}: {d}");
+        }
+        assert_eq!(d["unknown"], serde_json::json!(["data"]), "{d}");
+    }
+    // Against the workspace too, and the warning names the revision to fetch.
+    let d = env.json(&["diff", "HEAD~2"]);
+    assert!(d["added"].as_array().unwrap().is_empty(), "{d}");
+    env.mlv(&["diff", "HEAD~2"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(contains("run `git mlv fetch --rev HEAD~2 data`"));
+    // A path filter elsewhere leaves it out.
+    env.write("model.pkl", "m");
+    env.mlv(&["add", "model.pkl"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "model"]);
+    let out = env
+        .mlv(&["diff", "--json", "HEAD~3", "HEAD", "--", "model.pkl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let d: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(d["added"][0]["path"], "model.pkl", "{d}");
+    assert!(d["unknown"].as_array().unwrap().is_empty(), "{d}");
+}
