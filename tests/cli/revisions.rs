@@ -226,3 +226,38 @@ fn diff_with_a_side_whose_manifest_is_not_cached_lists_it_only_as_unknown() {
     assert_eq!(d["added"][0]["path"], "model.pkl", "{d}");
     assert!(d["unknown"].as_array().unwrap().is_empty(), "{d}");
 }
+
+#[test]
+fn ci_recipe_checks_only_the_paths_it_pulled() {
+    // docs/ci.md: pull some paths of a commit, then `status --check` the same paths, while
+    // other tracked data is deliberately left on the remote.
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    remote.add_to(&env);
+    env.make_dataset("data/prepared", 3, "prep");
+    env.make_dataset("data/raw", 4, "raw");
+    env.write("models/model.pkl", "weights");
+    env.mlv(&["add", "data/prepared", "data/raw", "models/model.pkl"])
+        .assert()
+        .success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data and model"]);
+    env.mlv(&["push"]).assert().success();
+    let sha = env.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let runner = env.clone_repo("runner");
+    remote.credentials(&runner);
+    runner
+        .mlv(&["pull", "--rev", &sha, "data/prepared", "models/"])
+        .assert()
+        .success();
+    runner
+        .mlv(&["status", "--check", "data/prepared", "models/"])
+        .assert()
+        .success();
+    // The whole repository is not clean: data/raw was not pulled.
+    runner
+        .mlv(&["status", "--check"])
+        .assert()
+        .code(1)
+        .stdout(contains("data/raw: missing from workspace"));
+}
