@@ -21,7 +21,8 @@ pub enum State {
     /// The workspace holds another version that git-mlv knows (in the cache), as after
     /// `git reset --hard`, `git stash` or `git checkout` without the hook: `git mlv checkout`.
     OutOfStep,
-    /// Not in the workspace at all.
+    /// Not in the workspace, or (a directory) only the files whose objects the cache lacks
+    /// are absent: never pulled, not deleted by the user (see `not_pulled`).
     Missing,
     /// A workspace link into the cache no longer matches: the cache object was written through.
     DamagedCache,
@@ -53,6 +54,9 @@ pub struct ArtifactStatus {
     /// Objects the pointer needs that the cache lacks.
     pub missing_objects: usize,
     pub changes: Changes,
+    /// Files of a directory that are absent from the workspace while the cache lacks their
+    /// objects: never pulled (a partial pull), so not `removed` and not to be recorded by `add`.
+    pub not_pulled: Vec<String>,
     /// Files whose bytes had to be read (the stat cache vouched for the rest).
     pub files_read: u64,
     /// With `status -r`: how many of the objects this path needs the remote lacks.
@@ -82,6 +86,7 @@ pub fn status(
         in_cache: true,
         missing_objects: 0,
         changes: Changes::default(),
+        not_pulled: Vec::new(),
         files_read: 0,
         not_on_remote: None,
     };
@@ -170,6 +175,11 @@ pub fn status(
     let mut damaged = false;
     for e in manifest.entries() {
         match current.get(e.path.as_str()) {
+            // An absent file whose object the cache lacks was never pulled; one whose object
+            // is there was deleted (checkout restores it).
+            None if out.missing_objects > 0 && !cache.contains(&e.hash) => {
+                out.not_pulled.push(format!("{}/{}", t.path, e.path));
+            }
             None => out.changes.removed.push(format!("{}/{}", t.path, e.path)),
             Some((h, f)) if *h != e.hash => {
                 damaged |= matches!(f.kind, Kind::CacheLink(l) if l == e.hash)
@@ -197,6 +207,8 @@ pub fn status(
         } else {
             State::Modified
         };
+    } else if !out.not_pulled.is_empty() {
+        out.state = State::Missing;
     }
     Ok(out)
 }

@@ -21,11 +21,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
     let rev_a = args.rev_a.as_deref().unwrap_or("HEAD");
-    let mut unknown = Vec::new();
+    // Directories whose manifest the cache lacks, with the revision that needs it.
+    let mut unknown_a = Vec::new();
+    let mut unknown_b = Vec::new();
     let old_tracked = repo.tracked_at(Some(rev_a))?;
-    let old = diff::committed(&cache, &old_tracked, &mut unknown)?;
+    let old = diff::committed(&cache, &old_tracked, &mut unknown_a)?;
     let new = match &args.rev_b {
-        Some(rev_b) => diff::committed(&cache, &repo.tracked_at(Some(rev_b))?, &mut unknown)?,
+        Some(rev_b) => diff::committed(&cache, &repo.tracked_at(Some(rev_b))?, &mut unknown_b)?,
         None => {
             let current = repo.tracked()?;
             let mut paths: Vec<&Tracked> = current.iter().collect();
@@ -45,14 +47,35 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .iter()
         .map(|p| repo.resolve(p))
         .collect::<Result<_, _>>()?;
-    let keep = |p: &str| {
-        let p = crate::paths::RepoPath::new(p);
-        filters.is_empty() || filters.iter().any(|f| p.starts_with(f))
+    let selected = |p: &crate::paths::RepoPath| {
+        filters.is_empty() || filters.iter().any(|f| p.starts_with(f) || f.starts_with(p))
     };
-    let mut d = diff::compare(&old, &new, keep);
+    let mut unknown: Vec<(String, &str)> = unknown_a
+        .into_iter()
+        .map(|u| (u, rev_a))
+        .chain(
+            unknown_b
+                .into_iter()
+                .map(|u| (u, args.rev_b.as_deref().unwrap_or(""))),
+        )
+        .filter(|(u, _)| selected(&crate::paths::RepoPath::new(u.as_str())))
+        .collect();
     unknown.sort();
     unknown.dedup();
-    d.unknown = unknown;
+    // A directory one side cannot list is only `unknown`: comparing its files with the
+    // other side's would call every one of them added or removed.
+    let unknown_dirs: Vec<crate::paths::RepoPath> = unknown
+        .iter()
+        .map(|(u, _)| crate::paths::RepoPath::new(u.as_str()))
+        .collect();
+    let keep = |p: &str| {
+        let p = crate::paths::RepoPath::new(p);
+        (filters.is_empty() || filters.iter().any(|f| p.starts_with(f)))
+            && !unknown_dirs.iter().any(|u| p.starts_with(u))
+    };
+    let mut d = diff::compare(&old, &new, keep);
+    d.unknown = unknown_dirs.iter().map(|u| u.to_string()).collect();
+    d.unknown.dedup();
     if ui.json {
         ui.print_json(&d)?;
     } else {
@@ -77,7 +100,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             ui.out(&line("modified", c))?;
         }
         for u in &d.unknown {
-            ui.warn(&format!("the manifest of `{u}` is not in the cache, so its files are not compared; run `git mlv fetch --rev <rev> {u}`"));
+            let revs: Vec<String> = unknown
+                .iter()
+                .filter(|(p, _)| p == u)
+                .map(|(_, rev)| format!("--rev {rev}"))
+                .collect();
+            ui.warn(&format!("the manifest of `{u}` is not in the cache, so its files are not compared; run `git mlv fetch {} {u}`", revs.join(" ")));
         }
     }
     Ok(())

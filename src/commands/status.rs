@@ -97,6 +97,11 @@ fn print_human(
         let mut what = Vec::new();
         match s.state {
             State::Unchanged => {}
+            State::Modified if !s.not_pulled.is_empty() => {
+                what.push("modified".to_string());
+                // `add` now would record a manifest without the files never pulled.
+                hints.push(format!("`git mlv pull <file>` brings each file not pulled; only then does `git mlv add {shown}` record the new data without dropping them; `git mlv checkout --force {shown}` discards the changes"));
+            }
             State::Modified => {
                 what.push("modified".to_string());
                 hints.push(format!("`git mlv add {shown}` records the new data; `git mlv checkout --force {shown}` discards it"));
@@ -111,8 +116,17 @@ fn print_human(
                 ));
             }
             State::Missing => {
-                what.push("missing from workspace".to_string());
-                hints.push(format!("`git mlv checkout {shown}` restores it"));
+                what.push(if s.not_pulled.is_empty() {
+                    "missing from workspace".to_string()
+                } else {
+                    format!("{} file(s) not pulled", s.not_pulled.len())
+                });
+                // Checkout cannot restore what the cache lacks: pull fetches it first.
+                hints.push(if s.in_cache {
+                    format!("`git mlv checkout {shown}` restores it")
+                } else {
+                    format!("`git mlv pull {shown}` fetches it and checks it out")
+                });
             }
             State::DamagedCache => {
                 what.push(
@@ -122,7 +136,12 @@ fn print_human(
                     "run `git mlv fsck`, then restore `{shown}` from a remote"
                 ));
             }
-            State::Unknown => what.push("not comparable".to_string()),
+            State::Unknown => {
+                what.push("not comparable".to_string());
+                hints.push(format!(
+                    "`git mlv fetch {shown}` brings its manifest, so its files can be compared"
+                ));
+            }
         }
         if !s.in_cache {
             what.push(
@@ -147,6 +166,7 @@ fn print_human(
             ("modified", &s.changes.modified),
             ("added", &s.changes.added),
             ("removed", &s.changes.removed),
+            ("not pulled", &s.not_pulled),
         ] {
             for f in files {
                 ui.out(&format!(

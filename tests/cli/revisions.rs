@@ -241,3 +241,76 @@ fn push_and_fetch_selectors_take_tags_branch_tips_and_every_commit() {
         .stderr(contains("`nowhere` is not tracked"));
     mate.mlv(&["pull", "--all-tags"]).assert().code(2);
 }
+
+#[test]
+fn diff_with_a_side_whose_manifest_is_not_cached_lists_it_only_as_unknown() {
+    let env = history();
+    let old = env.json(&["ls", "--rev", "HEAD~2"]);
+    let manifest = old["artifacts"][0]["hash"].as_str().unwrap().to_string();
+    std::fs::remove_file(env.object(&manifest)).unwrap();
+    for args in [["diff", "HEAD~2", "HEAD"], ["diff", "HEAD", "HEAD~2"]] {
+        let d = env.json(&args);
+        for key in ["added", "removed", "modified"] {
+            assert!(d[key].as_array().unwrap().is_empty(), "{args:?}: {d}");
+        }
+        assert_eq!(d["unknown"], serde_json::json!(["data"]), "{d}");
+    }
+    // Against the workspace too, and the warning names the revision to fetch.
+    let d = env.json(&["diff", "HEAD~2"]);
+    assert!(d["added"].as_array().unwrap().is_empty(), "{d}");
+    env.mlv(&["diff", "HEAD~2"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(contains("run `git mlv fetch --rev HEAD~2 data`"));
+    // A path filter elsewhere leaves it out.
+    env.write("model.pkl", "m");
+    env.mlv(&["add", "model.pkl"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "model"]);
+    let out = env
+        .mlv(&["diff", "--json", "HEAD~3", "HEAD", "--", "model.pkl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let d: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(d["added"][0]["path"], "model.pkl", "{d}");
+    assert!(d["unknown"].as_array().unwrap().is_empty(), "{d}");
+}
+
+#[test]
+fn ci_recipe_checks_only_the_paths_it_pulled() {
+    // docs/ci.md: pull some paths of a commit, then `status --check` the same paths, while
+    // other tracked data is deliberately left on the remote.
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    remote.add_to(&env);
+    env.make_dataset("data/prepared", 3, "prep");
+    env.make_dataset("data/raw", 4, "raw");
+    env.write("models/model.pkl", "weights");
+    env.mlv(&["add", "data/prepared", "data/raw", "models/model.pkl"])
+        .assert()
+        .success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data and model"]);
+    env.mlv(&["push"]).assert().success();
+    let sha = env.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let runner = env.clone_repo("runner");
+    remote.credentials(&runner);
+    runner
+        .mlv(&["pull", "--rev", &sha, "data/prepared", "models/"])
+        .assert()
+        .success();
+    runner
+        .mlv(&["status", "--check", "data/prepared", "models/"])
+        .assert()
+        .success();
+    // The whole repository is not clean: data/raw was not pulled.
+    runner
+        .mlv(&["status", "--check"])
+        .assert()
+        .code(1)
+        .stdout(contains("data/raw: missing from workspace"));
+}

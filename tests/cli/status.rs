@@ -1,6 +1,7 @@
 //! `status`: every state a tracked path can be in, and `--check` for scripts.
 
 use crate::support::TestEnv;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn tracked_dataset() -> TestEnv {
@@ -129,4 +130,113 @@ fn objects_missing_from_cache_are_counted_in_a_big_directory() {
         .assert()
         .success()
         .stdout(contains("1 objects missing from cache"));
+}
+
+/// `data/` (README.txt, test.csv, train.csv) pushed to a folder remote, and a fresh clone.
+fn pushed_and_cloned() -> (crate::remotes::Remote, TestEnv, TestEnv) {
+    use crate::remotes::{Kind, Remote};
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    remote.add_to(&env);
+    env.write("data/README.txt", "about the data\n");
+    env.write("data/test.csv", "x,y\n1,2\n");
+    env.write("data/train.csv", "x,y\n3,4\n");
+    env.mlv(&["add", "data"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data"]);
+    env.mlv(&["push"]).assert().success();
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    (remote, env, mate)
+}
+
+#[test]
+fn fresh_clone_hints_pull_not_checkout() {
+    let (_remote, _env, mate) = pushed_and_cloned();
+    mate.mlv(&["status"])
+        .assert()
+        .success()
+        .stdout(contains("data: missing from workspace"))
+        .stderr(contains("`git mlv pull data`"))
+        .stderr(contains("git mlv checkout").not());
+    let s = mate.json(&["status"]);
+    assert_eq!(s["artifacts"][0]["state"], "missing", "{s}");
+    assert_eq!(s["artifacts"][0]["in_cache"], false);
+    // The hint works.
+    mate.mlv(&["pull", "data"]).assert().success();
+    mate.mlv(&["status", "--check"]).assert().success();
+}
+
+#[test]
+fn partial_pull_lists_files_not_pulled_instead_of_removed() {
+    let (_remote, _env, mate) = pushed_and_cloned();
+    mate.mlv(&["pull", "data/train.csv"]).assert().success();
+    mate.mlv(&["status"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "data: 2 file(s) not pulled, 2 objects missing from cache",
+        ))
+        .stdout(contains("not pulled: data/README.txt"))
+        .stdout(contains("not pulled: data/test.csv"))
+        .stdout(contains("modified").not())
+        .stdout(contains("removed").not())
+        .stderr(contains("`git mlv pull data`"))
+        .stderr(contains("git mlv add").not());
+    let s = mate.json(&["status"]);
+    let a = &s["artifacts"][0];
+    assert_eq!(s["clean"], false);
+    assert_eq!(a["state"], "missing", "{s}");
+    assert_eq!(a["missing_objects"], 2);
+    assert_eq!(a["changes"]["removed"].as_array().unwrap().len(), 0, "{s}");
+    assert_eq!(
+        a["not_pulled"],
+        serde_json::json!(["data/README.txt", "data/test.csv"])
+    );
+    mate.mlv(&["status", "--check", "data"]).assert().code(1);
+
+    // Deleting a pulled file (its object is in the cache) is still a removal, but `add`
+    // would drop the files never pulled too, so the hint does not offer it bare.
+    std::fs::remove_file(mate.path("data/train.csv")).unwrap();
+    mate.mlv(&["status"])
+        .assert()
+        .success()
+        .stdout(contains("data: modified"))
+        .stdout(contains("removed: data/train.csv"))
+        .stdout(contains("not pulled: data/test.csv"))
+        .stderr(contains("only then does `git mlv add data`"))
+        .stderr(contains("records the new data;").not());
+    let s = mate.json(&["status"]);
+    assert_eq!(s["artifacts"][0]["state"], "modified");
+    assert_eq!(
+        s["artifacts"][0]["changes"]["removed"],
+        serde_json::json!(["data/train.csv"])
+    );
+    assert_eq!(s["artifacts"][0]["not_pulled"].as_array().unwrap().len(), 2);
+
+    mate.mlv(&["pull", "data"]).assert().success();
+    mate.mlv(&["status", "--check"]).assert().success();
+}
+
+#[test]
+fn directory_without_its_manifest_is_unknown_when_present_and_missing_when_absent() {
+    let env = tracked_dataset();
+    std::fs::remove_file(env.object(&env.pointer_hash("data"))).unwrap();
+    let s = env.json(&["status", "data"]);
+    assert_eq!(s["artifacts"][0]["state"], "unknown", "{s}");
+    env.mlv(&["status", "data"])
+        .assert()
+        .success()
+        .stdout(contains("data: not comparable, missing from cache"))
+        .stderr(contains("`git mlv fetch data`"));
+    std::fs::remove_dir_all(env.path("data")).unwrap();
+    let s = env.json(&["status", "data"]);
+    assert_eq!(s["artifacts"][0]["state"], "missing", "{s}");
+    env.mlv(&["status", "data"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "data: missing from workspace, 1 objects missing from cache",
+        ))
+        .stderr(contains("`git mlv pull data`"));
 }
