@@ -75,6 +75,7 @@ pub fn status(
     cache: &Cache,
     stat: &mut StatCache,
     t: &Tracked,
+    sub: Option<&str>,
     progress: &dyn Progress,
 ) -> anyhow::Result<ArtifactStatus> {
     let abs = t.path.to_abs(repo.root());
@@ -142,7 +143,13 @@ pub fn status(
         }
         Err(e) => return Err(e.into()),
     };
-    let hashes: Vec<Hash> = manifest.entries().iter().map(|e| e.hash).collect();
+    // `status data/train` judges only the files at or below `train` inside `data`.
+    let entries: Vec<&crate::manifest::Entry> = manifest
+        .entries()
+        .iter()
+        .filter(|e| crate::paths::within(&e.path, sub))
+        .collect();
+    let hashes: Vec<Hash> = entries.iter().map(|e| e.hash).collect();
     out.missing_objects = cache.count_missing(&hashes)?;
     out.in_cache = out.missing_objects == 0;
     let files = match lmeta {
@@ -158,6 +165,7 @@ pub fn status(
     };
     let (regular, other): (Vec<_>, Vec<_>) = files
         .into_iter()
+        .filter(|f| crate::paths::within(&f.rel, sub))
         .partition(|f| !matches!(f.kind, Kind::Other(_)));
     let (hashes, read) = workspace::hash_all(
         &regular,
@@ -173,7 +181,7 @@ pub fn status(
         .map(|(f, h)| (f.rel.as_str(), (*h, f)))
         .collect();
     let mut damaged = false;
-    for e in manifest.entries() {
+    for e in entries {
         match current.get(e.path.as_str()) {
             // An absent file whose object the cache lacks was never pulled; one whose object
             // is there was deleted (checkout restores it).
@@ -199,6 +207,7 @@ pub fn status(
         out.state = if damaged {
             State::DamagedCache
         } else if other.is_empty()
+            && sub.is_none()
             && cache.contains(&Hash::of(
                 &workspace::manifest_of(&regular, &hashes).to_bytes(),
             ))

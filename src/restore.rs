@@ -124,9 +124,6 @@ pub fn plan(
         }
         Err(e) => return Err(e.into()),
     };
-    let within = |rel: &str| {
-        sub.is_none_or(|s| rel == s || rel.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
-    };
     let files = match &lmeta {
         Some(m) if m.is_dir() => workspace::list_dir(&abs, cache.root())?,
         Some(m) => {
@@ -143,7 +140,10 @@ pub fn plan(
         }
         None => Vec::new(),
     };
-    let files: Vec<FileEntry> = files.into_iter().filter(|f| within(&f.rel)).collect();
+    let files: Vec<FileEntry> = files
+        .into_iter()
+        .filter(|f| crate::paths::within(&f.rel, sub))
+        .collect();
     let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
     let current: HashMap<&str, (Option<Hash>, &FileEntry)> = files
         .iter()
@@ -151,7 +151,11 @@ pub fn plan(
         .map(|(f, h)| (f.rel.as_str(), (*h, f)))
         .collect();
     let mut missing_objects = false;
-    for e in manifest.entries().iter().filter(|e| within(&e.path)) {
+    for e in manifest
+        .entries()
+        .iter()
+        .filter(|e| crate::paths::within(&e.path, sub))
+    {
         let dest = abs.join(&e.path);
         match current.get(e.path.as_str()) {
             Some((Some(h), f))

@@ -30,13 +30,10 @@ fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> Result<Needed, Cache
     let bytes = cache.read_verified(&t.pointer.hash)?;
     let manifest = Manifest::from_bytes(&bytes, &t.pointer.hash)
         .map_err(|e| CacheError::Io(std::io::Error::other(e.to_string())))?;
-    let within = |p: &str| {
-        sub.is_none_or(|s| p == s || p.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
-    };
     let files = manifest
         .entries()
         .iter()
-        .filter(|e| within(&e.path))
+        .filter(|e| crate::paths::within(&e.path, sub))
         .map(|e| (e.hash, e.size))
         .collect();
     Ok(Needed {

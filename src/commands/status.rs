@@ -24,8 +24,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let selected = repo.select(&args.paths)?;
     let bar = ui.bar("checking");
     let mut report = Vec::new();
-    for (t, _) in &selected {
-        report.push(compare::status(&repo, &cache, &mut stat, t, &bar)?);
+    for (t, sub) in &selected {
+        report.push(compare::status(
+            &repo,
+            &cache,
+            &mut stat,
+            t,
+            sub.as_deref(),
+            &bar,
+        )?);
     }
     drop(bar);
     let mut remote_name = None;

@@ -194,6 +194,23 @@ fn partial_pull_lists_files_not_pulled_instead_of_removed() {
         serde_json::json!(["data/README.txt", "data/test.csv"])
     );
     mate.mlv(&["status", "--check", "data"]).assert().code(1);
+    // Asked about what was pulled, status judges only that: a CI step that pulls and checks
+    // the same path passes.
+    mate.mlv(&["status", "--check", "data/train.csv"])
+        .assert()
+        .success();
+    let s = mate.json(&["status", "data/train.csv"]);
+    assert_eq!(s["artifacts"][0]["state"], "unchanged", "{s}");
+    assert_eq!(s["artifacts"][0]["missing_objects"], 0, "{s}");
+    mate.write("data/test.csv", "made up here");
+    mate.mlv(&["status", "--check", "data/train.csv"])
+        .assert()
+        .success();
+    mate.mlv(&["status", "--check", "data/test.csv"])
+        .assert()
+        .code(1)
+        .stdout(contains("modified: data/test.csv"));
+    std::fs::remove_file(mate.path("data/test.csv")).unwrap();
 
     // Deleting a pulled file (its object is in the cache) is still a removal, but `add`
     // would drop the files never pulled too, so the hint does not offer it bare.
