@@ -135,3 +135,34 @@ fn a_full_disk_mid_add_keeps_the_data_and_says_so() {
     );
     env.mlv(&["status", "--check", "data"]).assert().success();
 }
+
+#[test]
+fn a_reader_that_closes_stdout_early_ends_the_command_quietly() {
+    let env = TestEnv::new();
+    env.make_dataset("data", 30, "x");
+    env.write("model.pkl", "weights");
+    env.mlv(&["add", "data", "model.pkl"]).assert().success();
+    for args in [
+        &["status", "--json"][..],
+        &["checkout", "--json"],
+        &["ls"],
+        &["ls", "--json"],
+        &["lineage", "model.pkl", "--json"],
+        &["lineage", "model.pkl", "--dot"],
+    ] {
+        std::fs::remove_file(env.path("model.pkl")).unwrap();
+        let mut child = env.mlv_process(args).spawn().unwrap();
+        // Close the read end before git-mlv writes anything: its writes get EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        if args[0] == "checkout" {
+            assert_eq!(env.read_str("model.pkl"), "weights", "checkout finished");
+        } else {
+            env.mlv(&["checkout", "-q"]).assert().success();
+        }
+    }
+}
