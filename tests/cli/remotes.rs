@@ -560,6 +560,35 @@ fn url_typos_and_unknown_remotes_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(contains("already exists"));
+    // Hints name commands that work: a remote that was never added is added again, not set.
+    env.mlv(&["remote", "add", "bad2", "ftp://x/y"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown scheme `ftp`"))
+        .stderr(contains("s3://bucket/prefix"))
+        .stderr(contains("git mlv remote add bad2 <url>"))
+        .stderr(contains("remote set bad2").not());
+    // `remote set … url` checks the URL as `remote add` does and writes nothing when wrong.
+    let config = env.read_str(".mlv/config.toml");
+    for bad in ["foo://y", "s3:///no-bucket"] {
+        env.mlv(&["remote", "set", "one", "url", bad])
+            .assert()
+            .code(2)
+            .stderr(contains(bad))
+            .stderr(contains("git mlv remote set one url <url>"));
+    }
+    env.mlv(&["remote", "set", "one", "url", "https://u:pw@host/x"])
+        .assert()
+        .code(2)
+        .stderr(contains("password"));
+    assert_eq!(env.read_str(".mlv/config.toml"), config, "nothing written");
+    env.mlv(&["remote", "set", "one", "url", "/tmp/one-remote-moved"])
+        .assert()
+        .success();
+    env.mlv(&["remote", "remove", "nosuch"])
+        .assert()
+        .code(2)
+        .stderr(contains("hint: `git mlv remote list`"));
 }
 
 #[test]
