@@ -2,6 +2,7 @@
 //! a full disk. The cache never holds a partial object and the user's data stays intact.
 
 use crate::support::{TestEnv, assert_cache_sound, b3};
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use std::time::{Duration, Instant};
 
@@ -165,4 +166,38 @@ fn a_reader_that_closes_stdout_early_ends_the_command_quietly() {
             env.mlv(&["checkout", "-q"]).assert().success();
         }
     }
+}
+
+#[test]
+fn fsck_of_the_cache_hints_a_repair_that_works() {
+    let env = TestEnv::new();
+    env.write("model.pkl", "weights");
+    env.mlv(&["add", "model.pkl"]).assert().success();
+    let store = env.outside().join("store");
+    env.mlv(&[
+        "remote",
+        "add",
+        "store",
+        store.to_str().unwrap(),
+        "--default",
+    ])
+    .assert()
+    .success();
+    env.mlv(&["push"]).assert().success();
+    let object = env.object(&b3(b"weights"));
+    let mut perms = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&object, perms).unwrap();
+    std::fs::write(&object, "tampered").unwrap();
+    env.mlv(&["fsck"])
+        .assert()
+        .code(1)
+        .stdout(contains(object.to_str().unwrap()))
+        .stderr(contains("git mlv fetch"))
+        .stderr(contains("push them again").not());
+    // Doing what the hint says repairs the cache.
+    std::fs::remove_file(&object).unwrap();
+    env.mlv(&["fetch"]).assert().success();
+    env.mlv(&["fsck"]).assert().success();
 }
