@@ -78,6 +78,17 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             config::FILE
         })
     };
+    let shown = |local: bool| {
+        format!(
+            "{}/{}",
+            config::DIR,
+            if local {
+                config::LOCAL_FILE
+            } else {
+                config::FILE
+            }
+        )
+    };
     match args.action {
         Action::Add {
             name,
@@ -125,11 +136,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 }
                 Ok(())
             })?;
-            let shown = crate::remote::redact(&url);
+            let redacted = crate::remote::redact(&url);
             ui.info(&format!(
-                "added remote `{name}` at `{shown}`{}",
+                "added remote `{name}` at `{redacted}`{}",
                 if default { " (default)" } else { "" }
             ));
+            if ui.json {
+                ui.print_json(&serde_json::json!({
+                    "added": name, "url": redacted, "default": default, "file": shown(local),
+                }))?;
+            }
         }
         Action::Set {
             name,
@@ -179,6 +195,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
             } else {
                 ui.info(&format!("set `{key}` of remote `{name}`"));
+            }
+            if ui.json {
+                ui.print_json(&serde_json::json!({
+                    "remote": name, "set": key, "file": shown(local || secret),
+                }))?;
             }
         }
         Action::List => {
@@ -242,6 +263,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 })?;
             }
             ui.info(&format!("removed remote `{name}`"));
+            if ui.json {
+                ui.print_json(&serde_json::json!({ "removed": name }))?;
+            }
         }
         Action::Default { name, local } => {
             if !repo.config.remotes.contains_key(&name) {
@@ -254,6 +278,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 Ok(())
             })?;
             ui.info(&format!("`{name}` is now the default remote"));
+            if ui.json {
+                ui.print_json(&serde_json::json!({ "default": name, "file": shown(local) }))?;
+            }
         }
     }
     Ok(())

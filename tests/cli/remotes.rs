@@ -714,3 +714,35 @@ fn a_damaged_cache_object_is_never_pushed_to_a_folder_remote() {
         .stderr(contains("damaged"));
     assert!(!remote.object_file(&env.pointer_hash("model.bin")).exists());
 }
+
+#[test]
+fn commands_that_change_settings_report_them_in_json() {
+    let env = TestEnv::new();
+    let init = env.json(&["init"]);
+    assert_eq!(init["created"], true, "{init}");
+    assert_eq!(init["config"], ".mlv/config.toml", "{init}");
+    assert_eq!(env.json(&["init"])["created"], false);
+    let hooks = env.json(&["install-hooks"]);
+    assert_eq!(hooks["installed"].as_array().unwrap().len(), 4, "{hooks}");
+    assert_eq!(hooks["chained"], serde_json::json!([]), "{hooks}");
+    let hooks = env.json(&["install-hooks", "--uninstall"]);
+    assert_eq!(hooks["removed"].as_array().unwrap().len(), 4, "{hooks}");
+    let add = env.json(&["remote", "add", "a", "/tmp/a-remote", "--default"]);
+    assert_eq!(add["added"], "a", "{add}");
+    assert_eq!(add["default"], true, "{add}");
+    let set = env.json(&["remote", "set", "a", "jobs", "4"]);
+    assert_eq!(set["remote"], "a", "{set}");
+    assert_eq!(set["set"], "jobs", "{set}");
+    assert_eq!(set["file"], ".mlv/config.toml", "{set}");
+    let set = env.json(&["remote", "set", "a", "password", "pw"]);
+    assert_eq!(set["file"], ".mlv/config.local.toml", "{set}");
+    assert!(
+        !set.to_string().contains("pw\""),
+        "no secret in output: {set}"
+    );
+    let default = env.json(&["remote", "default", "a", "--local"]);
+    assert_eq!(default["default"], "a", "{default}");
+    assert_eq!(default["file"], ".mlv/config.local.toml", "{default}");
+    let removed = env.json(&["remote", "remove", "a"]);
+    assert_eq!(removed["removed"], "a", "{removed}");
+}
