@@ -13,9 +13,14 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 # A step that must fail (exit 1): shown like the others, and the script stops if it passes.
 refused() { printf '$ %s\n' "$*"; if "$@"; then echo "expected this to fail" >&2; exit 1; fi; }
 
-step "Build and install git-mlv (cargo install), and scikit-learn for the example model"
+step "Build and install git-mlv (cargo install) and its man page, and scikit-learn for the example model"
 python3 -c 'import sklearn' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check scikit-learn
 cargo install --locked --quiet --path "$here"
+# The man page, where man finds it from PATH (man-db maps <dir>/bin to <dir>/share/man), so
+# `git mlv --help` shows it as git does for its own commands.
+man_dir="${CARGO_HOME:-$HOME/.cargo}/share/man/man1"
+mkdir -p "$man_dir"
+cp "$here/docs/git-mlv.1" "$man_dir/git-mlv.1"
 run git mlv --version
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mlv-quickstart.XXXXXX")"

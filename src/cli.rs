@@ -82,3 +82,29 @@ pub enum Command {
     /// Give a stage back to the version that held it before, and switch a remembered deploy
     Rollback(commands::rollback::Args),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// The hand-written man page (`git mlv --help` shows it) lists every command with its
+    /// one-line help, as `git mlv -h` does.
+    #[test]
+    fn the_man_page_lists_every_command() {
+        let page = include_str!("../docs/git-mlv.1");
+        // roff: `-` is written `\-`, and `code` spans become bold.
+        let roff = |s: &str| s.replace('-', "\\-");
+        for cmd in Cli::command().get_subcommands() {
+            let name = cmd.get_name();
+            let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let entry = format!(".TP\n.B {}\n", roff(name));
+            let at = page
+                .find(&entry)
+                .unwrap_or_else(|| panic!("docs/git-mlv.1 lacks the command `{name}`"));
+            let line = page[at + entry.len()..].lines().next().unwrap();
+            let plain = line.replace("\\fB", "`").replace("\\fR", "`");
+            assert_eq!(plain, roff(&about), "docs/git-mlv.1: `{name}`");
+        }
+    }
+}

@@ -68,12 +68,11 @@ impl Source<'_> {
         let Some(bytes) = self.read(&ptr)? else {
             return Ok(None);
         };
-        let shown = match self.rev {
-            Some(rev) => format!("{rev}:{ptr}"),
-            None => ptr.clone(),
-        };
         let text = String::from_utf8_lossy(&bytes);
-        Ok(Some(Pointer::parse(&text, Path::new(&shown))?))
+        Ok(Some(match self.rev {
+            Some(rev) => Pointer::parse_at(&text, rev, &ptr)?,
+            None => Pointer::parse(&text, Path::new(&ptr))?,
+        }))
     }
 
     fn last_change(&self, path: &str) -> anyhow::Result<Option<CommitInfo>> {

@@ -8,15 +8,14 @@ fn main() -> ExitCode {
     let ui = mlv::ui::Ui::new(&cli.global);
     match mlv::run(cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away (`git mlv ls | head`): stop quietly, like ripgrep.
+        // Output is written after the work it reports, so nothing is left half done.
+        Err(err) if mlv::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = mlv::error::exit_code(&err);
-            if !mlv::error::is_silent(&err) && !mlv::error::is_broken_pipe(&err) {
+            if !mlv::error::is_silent(&err) {
                 ui.error(&err);
             }
-            if mlv::error::is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
-            ExitCode::from(code)
+            ExitCode::from(mlv::error::exit_code(&err))
         }
     }
 }

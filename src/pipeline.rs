@@ -515,7 +515,7 @@ pub fn record(
     }
     let mut outs = BTreeMap::new();
     // One walk of the work tree; each out tracked here joins the list for the next check.
-    let mut tracked = repo.tracked()?;
+    let mut tracked = repo.tracked_paths()?;
     for out in &stage.outs {
         let meta = crate::track::check_addable(repo, &tracked, out)?;
         let added = crate::track::add(repo, cache, stat, out, &meta, &crate::progress::NoProgress)?;
@@ -527,10 +527,7 @@ pub fn record(
                 files: added.pointer.files,
             },
         );
-        tracked.push(Tracked {
-            path: added.path,
-            pointer: added.pointer,
-        });
+        tracked.push(added.path);
     }
     let mut metrics = BTreeMap::new();
     for m in &stage.metrics {

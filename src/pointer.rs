@@ -13,9 +13,20 @@ const KNOWN: [&str; 5] = ["version", "hash", "size", "kind", "files"];
 #[derive(Debug, thiserror::Error)]
 pub enum PointerError {
     #[error(
-        "pointer `{path}` is not valid: {reason}\nhint: restore it with `git checkout -- {path}`, or re-add the data with `git mlv add`"
+        "pointer `{path}` is not valid: {reason}\nhint: restore the committed one with `git checkout -- {path}`, or re-add the data with `git mlv add {}` (it replaces the damaged pointer)",
+        data_path(.path)
     )]
     Invalid { path: PathBuf, reason: String },
+    /// A pointer committed at a revision: history is not rewritten, so the hint says how to
+    /// look at it and fix it in a new commit.
+    #[error(
+        "pointer `{path}` committed at `{rev}` is not valid: {reason}\nhint: look at it with `git show {rev}:{path}`; commit a good one (e.g. `git checkout <good-commit> -- {path}`, or `git mlv add` the data), or use another revision"
+    )]
+    InvalidAt {
+        rev: String,
+        path: String,
+        reason: String,
+    },
     #[error(
         "pointer `{path}` has format version {version}, newer than this git-mlv understands ({VERSION})\nhint: upgrade git-mlv"
     )]
@@ -25,6 +36,12 @@ pub enum PointerError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The data path a pointer file stands for (`a.txt.mlv` -> `a.txt`), for hints.
+fn data_path(pointer: &Path) -> String {
+    let shown = pointer.display().to_string();
+    shown.strip_suffix(EXT).unwrap_or(&shown).to_string()
 }
 
 /// What a pointer says: the hash and size of a file, or of a directory's manifest.
@@ -121,6 +138,18 @@ impl Pointer {
             size,
             files,
             extra: table,
+        })
+    }
+
+    /// Parses the pointer `path` as committed at `rev` (read from git's object database).
+    pub fn parse_at(text: &str, rev: &str, path: &str) -> Result<Self, PointerError> {
+        Self::parse(text, Path::new(&format!("{rev}:{path}"))).map_err(|e| match e {
+            PointerError::Invalid { reason, .. } => PointerError::InvalidAt {
+                rev: rev.to_string(),
+                path: path.to_string(),
+                reason,
+            },
+            e => e,
         })
     }
 

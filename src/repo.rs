@@ -114,6 +114,12 @@ impl Repo {
         tracked_in(self.root())
     }
 
+    /// The paths that have a pointer file in the work tree, without reading the pointers
+    /// (so a damaged one does not stop `add` from replacing it).
+    pub fn tracked_paths(&self) -> anyhow::Result<Vec<RepoPath>> {
+        tracked_paths_in(self.root())
+    }
+
     /// The pointers committed at `rev`, read from git's object database; with `None`, the
     /// pointer files in the work tree.
     pub fn tracked_at(&self, rev: Option<&str>) -> anyhow::Result<Vec<Tracked>> {
@@ -125,12 +131,12 @@ impl Repo {
             .files_at(rev, pointer::EXT)?
             .into_iter()
             .map(|f| {
-                let shown = PathBuf::from(format!("{rev}:{}", f.path));
-                let text = String::from_utf8(f.data).map_err(|_| PointerError::Invalid {
-                    path: shown.clone(),
+                let text = String::from_utf8(f.data).map_err(|_| PointerError::InvalidAt {
+                    rev: rev.clone(),
+                    path: f.path.clone(),
                     reason: "not UTF-8 text".into(),
                 })?;
-                let pointer = Pointer::parse(&text, &shown)?;
+                let pointer = Pointer::parse_at(&text, rev, &f.path)?;
                 let path = RepoPath::new(&f.path[..f.path.len() - pointer::EXT.len()]);
                 Ok(Tracked { path, pointer })
             })
@@ -227,6 +233,17 @@ pub fn not_tracked(arg: &Path) -> anyhow::Error {
 /// Every pointer file in the work tree at `root`, sorted by path. Git-ignored folders (the
 /// data itself) are not entered, so this stays fast however much data there is.
 pub fn tracked_in(root: &Path) -> anyhow::Result<Vec<Tracked>> {
+    tracked_paths_in(root)?
+        .into_iter()
+        .map(|path| {
+            let pointer = Pointer::load(&path.pointer().to_abs(root))?;
+            Ok(Tracked { path, pointer })
+        })
+        .collect()
+}
+
+/// The tracked paths of [`tracked_in`], sorted, without reading their pointers.
+pub fn tracked_paths_in(root: &Path) -> anyhow::Result<Vec<RepoPath>> {
     let mut found = Vec::new();
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
@@ -257,13 +274,7 @@ pub fn tracked_in(root: &Path) -> anyhow::Result<Vec<Tracked>> {
         found.push(RepoPath::new(&rel[..rel.len() - pointer::EXT.len()]));
     }
     found.sort();
-    found
-        .into_iter()
-        .map(|path| {
-            let pointer = Pointer::load(&path.pointer().to_abs(root))?;
-            Ok(Tracked { path, pointer })
-        })
-        .collect()
+    Ok(found)
 }
 
 /// `abs` relative to `base` with `..` segments, for display from a sub-folder.

@@ -5,9 +5,9 @@ use crate::cache::Cache;
 use crate::config::LinkType;
 use crate::error::usage;
 use crate::paths::RepoPath;
-use crate::pointer::Pointer;
+use crate::pointer::{Pointer, PointerError};
 use crate::progress::Progress;
-use crate::repo::{Repo, Tracked};
+use crate::repo::Repo;
 use crate::stat_cache::StatCache;
 use crate::workspace::{self, Kind};
 use anyhow::Context;
@@ -18,6 +18,8 @@ pub struct Added {
     /// False when the pointer already said exactly this.
     pub changed: bool,
     pub gitignore: Option<RepoPath>,
+    /// The pointer file that was there could not be read and was replaced (the reason).
+    pub replaced_damaged: Option<String>,
     /// Files whose bytes had to be read (the stat cache vouched for the rest).
     pub files_read: u64,
 }
@@ -25,7 +27,7 @@ pub struct Added {
 /// Refuses paths git-mlv cannot track, before any byte is read.
 pub fn check_addable(
     repo: &Repo,
-    tracked: &[Tracked],
+    tracked: &[RepoPath],
     path: &RepoPath,
 ) -> anyhow::Result<std::fs::Metadata> {
     let abs = path.to_abs(repo.root());
@@ -47,17 +49,15 @@ pub fn check_addable(
         )));
     }
     for t in tracked {
-        if path != &t.path && path.starts_with(&t.path) {
+        if path != t && path.starts_with(t) {
             return Err(usage(format!(
-                "`{path}` is inside `{}`, which git-mlv already tracks as one directory\nhint: run `git mlv add {}` to record changes inside it",
-                t.path, t.path
+                "`{path}` is inside `{t}`, which git-mlv already tracks as one directory\nhint: run `git mlv add {t}` to record changes inside it"
             )));
         }
-        if path != &t.path && t.path.starts_with(path) {
+        if path != t && t.starts_with(path) {
             return Err(usage(format!(
-                "`{path}` contains `{}`, which git-mlv already tracks on its own\nhint: delete `{}` and its `.gitignore` line first, then add the whole directory",
-                t.path,
-                t.path.pointer()
+                "`{path}` contains `{t}`, which git-mlv already tracks on its own\nhint: delete `{}` and its `.gitignore` line first, then add the whole directory",
+                t.pointer()
             )));
         }
     }
@@ -133,8 +133,18 @@ pub fn add(
         Pointer::dir(hash, manifest.total_size(), manifest.entries().len() as u64)
     };
     let pointer_abs = path.pointer().to_abs(repo.root());
+    // A damaged pointer is replaced: the data it stood for is right here (a newer-version
+    // one is still refused, so an old build never downgrades it).
+    let mut replaced_damaged = None;
     let old = match pointer_abs.exists() {
-        true => Some(repo.load_pointer(path)?),
+        true => match repo.load_pointer(path) {
+            Ok(p) => Some(p),
+            Err(PointerError::Invalid { reason, .. }) => {
+                replaced_damaged = Some(reason);
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
         false => None,
     };
     let pointer = match &old {
@@ -151,6 +161,7 @@ pub fn add(
         pointer,
         changed,
         gitignore,
+        replaced_damaged,
         files_read,
     })
 }

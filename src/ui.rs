@@ -92,7 +92,9 @@ impl Ui {
     /// A JSON document on stdout.
     pub fn print_json(&self, value: &impl serde::Serialize) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+        // `io::Error::from` hands back serde_json's underlying I/O error as it was, so a
+        // closed stdout stays a `BrokenPipe` that `main` ends quietly.
+        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
         writeln!(out)
     }
 

@@ -19,7 +19,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let cache = repo.cache()?;
     let mut stat = repo.stat_cache();
-    let tracked = repo.tracked()?;
+    let tracked = repo.tracked_paths()?;
     let mut targets = Vec::new();
     for arg in &args.paths {
         let path = repo.resolve(arg)?;
@@ -42,6 +42,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             Some(n) => format!("{n} files, {}", ui::size(a.pointer.size)),
             None => ui::size(a.pointer.size),
         };
+        if let Some(reason) = &a.replaced_damaged {
+            ui.warn(&format!(
+                "replaced the damaged pointer `{}` ({reason}) with one for the data in the workspace",
+                repo.display(&a.path.pointer())
+            ));
+        }
         let verb = if a.changed { "added" } else { "unchanged" };
         ui.info(&format!(
             "{verb} {} ({what}) {}",
@@ -66,6 +72,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     "size": a.pointer.size,
                     "files": a.pointer.files,
                     "changed": a.changed,
+                    "replaced_damaged_pointer": a.replaced_damaged.is_some(),
                     "files_read": a.files_read,
                 })
             })

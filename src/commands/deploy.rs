@@ -110,6 +110,15 @@ pub fn deploy(
     target: &Target,
     ui: &Ui,
 ) -> anyhow::Result<String> {
+    if let Target::Url(url) = target {
+        crate::remote::check_url(url).map_err(|why| {
+            usage(format!(
+                "deploy target `{}` {why}\nhint: deploy to {} with `git mlv deploy {name} <stage> --to <dir|url>`",
+                crate::remote::redact(url),
+                crate::remote::URL_FORMS
+            ))
+        })?;
+    }
     let artifact = registry::artifact_at(&repo.git, repo.root(), name, commit)?;
     let tracked = repo
         .tracked_at(Some(commit))?

@@ -113,8 +113,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     if bad.is_empty() {
         Ok(())
     } else {
+        // The cache is repaired from elsewhere (a remote, or the data itself); a remote is
+        // repaired by pushing from a machine whose cache verifies.
+        let fix = match &args.remote {
+            None => {
+                "delete the files named above from the cache, then fetch good copies with `git mlv fetch` (or re-store them from a good copy of the data with `git mlv add`)"
+            }
+            Some(_) => "remove them, then push them again from a copy that verifies",
+        };
         Err(crate::error::failed(format!(
-            "{} bad object(s) in {place}\nhint: remove them, then push them again from a copy that verifies",
+            "{} bad object(s) in {place}\nhint: {fix}",
             bad.len()
         )))
     }

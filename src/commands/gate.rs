@@ -34,7 +34,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     if ui.json {
         ui.print_json(&serde_json::json!({ "passed": report.passed(), "checks": report.checks, "notes": report.notes }))?;
     } else {
-        print(ui, &report)?;
+        print(ui, &report, Table::Stdout)?;
     }
     if report.passed() {
         Ok(())
@@ -44,8 +44,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
 }
 
-/// The table on stdout and the notes on stderr; shared with `promote`.
-pub fn print(ui: &Ui, report: &Report) -> anyhow::Result<()> {
+/// Where `print` puts the table: stdout when it is the command's report, stderr when it is
+/// a message beside another report (a successful `promote` prints only the tag on stdout).
+#[derive(Clone, Copy, PartialEq)]
+pub enum Table {
+    Stdout,
+    Stderr,
+}
+
+/// The table (on stdout or stderr) and the notes on stderr; shared with `promote`.
+pub fn print(ui: &Ui, report: &Report, to: Table) -> anyhow::Result<()> {
     if !report.checks.is_empty() {
         let num = |x: Option<f64>| x.map_or("-".to_string(), |v| v.to_string());
         let mut rows = vec![[
@@ -74,7 +82,14 @@ pub fn print(ui: &Ui, report: &Report) -> anyhow::Result<()> {
                 .to_string(),
             ]
         }));
-        super::metrics::print_table(ui, &rows)?;
+        match to {
+            Table::Stdout => super::metrics::print_table(ui, &rows)?,
+            Table::Stderr => {
+                for line in super::metrics::table_lines(&rows) {
+                    ui.info(&line);
+                }
+            }
+        }
     }
     for n in &report.notes {
         ui.info(&format!("note: {n}"));

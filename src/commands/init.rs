@@ -20,11 +20,19 @@ link = ["reflink", "copy"]
 
 pub fn run(_args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    if ensure(&repo)? {
+    let created = ensure(&repo)?;
+    if created {
         ui.info("initialized git-mlv: created `.mlv/config.toml`");
         ui.hint("commit it with `git add .mlv && git commit -m \"git-mlv init\"`");
     } else {
         ui.info("git-mlv is already initialized here");
+    }
+    if ui.json {
+        ui.print_json(&serde_json::json!({
+            "created": created,
+            "config": format!("{}/{}", config::DIR, config::FILE),
+            "cache": repo.cache()?.root(),
+        }))?;
     }
     Ok(())
 }

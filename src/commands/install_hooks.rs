@@ -26,6 +26,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let dir = repo.git.hooks_dir()?;
     fs_err::create_dir_all(&dir)?;
+    // For `--json`: the hooks written or removed, and the user's own hooks chained first.
+    let mut changed = Vec::new();
+    let mut chained_hooks = Vec::new();
     for (name, script) in HOOKS {
         let path = dir.join(name);
         let chained = dir.join(format!("{name}{CHAINED}"));
@@ -33,8 +36,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         if args.uninstall {
             if ours {
                 fs_err::remove_file(&path)?;
+                changed.push(name);
                 if chained.exists() {
                     fs_err::rename(&chained, &path)?;
+                    chained_hooks.push(name);
                 }
             }
             continue;
@@ -54,6 +59,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         }
         crate::fsutil::write_atomic(&path, script.as_bytes())?;
         fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        changed.push(name);
+        if chained.exists() {
+            chained_hooks.push(name);
+        }
     }
     if args.uninstall {
         ui.info(&format!("removed git-mlv's hooks from `{}`", dir.display()));
@@ -62,6 +71,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             "installed git-mlv's pre-commit, pre-push, post-checkout and post-merge hooks in `{}`",
             dir.display()
         ));
+    }
+    if ui.json {
+        let (key, chained_key) = match args.uninstall {
+            true => ("removed", "restored"),
+            false => ("installed", "chained"),
+        };
+        ui.print_json(&serde_json::json!({
+            key: changed, chained_key: chained_hooks, "hooks_dir": dir,
+        }))?;
     }
     Ok(())
 }

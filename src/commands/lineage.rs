@@ -24,7 +24,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let path = artifact_path(&repo, &args.artifact, rev.as_deref())?;
     let node = lineage::trace(&repo, &path, rev.as_deref())?;
     if args.dot {
-        print!("{}", lineage::to_dot(&node));
+        ui.out(lineage::to_dot(&node).trim_end())?;
     } else if ui.json {
         ui.print_json(&serde_json::json!({ "rev": args.rev, "lineage": node }))?;
     } else {

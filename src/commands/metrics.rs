@@ -160,19 +160,28 @@ fn diff(repo: &Repo, a: &str, b: Option<&str>, ui: &Ui) -> anyhow::Result<()> {
 
 /// Rows as left-aligned columns separated by two spaces.
 pub fn print_table<const N: usize>(ui: &Ui, rows: &[[String; N]]) -> anyhow::Result<()> {
+    for line in table_lines(rows) {
+        ui.out(&line)?;
+    }
+    Ok(())
+}
+
+/// The lines of a table with aligned columns.
+pub fn table_lines<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
     let mut widths = [0usize; N];
     for r in rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    for r in rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        ui.out(line.join("  ").trim_end())?;
-    }
-    Ok(())
+    rows.iter()
+        .map(|r| {
+            let line: Vec<String> = r
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            line.join("  ").trim_end().to_string()
+        })
+        .collect()
 }

@@ -55,11 +55,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             &reg,
             Some(&baseline),
         )?;
-        if !ui.json {
-            super::gate::print(ui, &r)?;
-        }
         if !r.passed() {
-            if ui.json {
+            // Refused: the table is the command's report, on stdout.
+            if !ui.json {
+                super::gate::print(ui, &r, super::gate::Table::Stdout)?;
+            } else {
                 ui.print_json(&serde_json::json!({ "promoted": false, "gates": r }))?;
             }
             return Err(failed(format!(
@@ -73,6 +73,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 args.reference,
                 args.stage
             )));
+        }
+        // Passed: stdout is for the tag alone (`tag=$(git mlv promote …)`).
+        if !ui.json {
+            super::gate::print(ui, &r, super::gate::Table::Stderr)?;
         }
         report = Some(r);
     }

@@ -78,6 +78,17 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             config::FILE
         })
     };
+    let shown = |local: bool| {
+        format!(
+            "{}/{}",
+            config::DIR,
+            if local {
+                config::LOCAL_FILE
+            } else {
+                config::FILE
+            }
+        )
+    };
     match args.action {
         Action::Add {
             name,
@@ -94,11 +105,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     "remote `{name}` already exists\nhint: change it with `git mlv remote set {name} url <url>`"
                 )));
             }
-            if !local && url::Url::parse(&url).is_ok_and(|u| u.password().is_some()) {
-                return Err(usage(format!(
-                    "the URL of `{name}` holds a password, which must not reach the committed config\nhint: add it with `--local`, or set `user`/`password` with `git mlv remote set --local {name}`"
-                )));
-            }
+            check_url(
+                &name,
+                &url,
+                local,
+                &format!("git mlv remote add {name} <url>"),
+            )?;
             let remote = config::RemoteConfig {
                 url: url.clone(),
                 endpoint: endpoint.clone(),
@@ -124,11 +136,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 }
                 Ok(())
             })?;
-            let shown = crate::remote::redact(&url);
+            let redacted = crate::remote::redact(&url);
             ui.info(&format!(
-                "added remote `{name}` at `{shown}`{}",
+                "added remote `{name}` at `{redacted}`{}",
                 if default { " (default)" } else { "" }
             ));
+            if ui.json {
+                ui.print_json(&serde_json::json!({
+                    "added": name, "url": redacted, "default": default, "file": shown(local),
+                }))?;
+            }
         }
         Action::Set {
             name,
@@ -146,6 +163,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     "`{key}` is not a remote setting; use one of: {}",
                     KEYS.join(", ")
                 )));
+            }
+            if key == "url" {
+                // The same checks as `remote add`, before anything is written.
+                check_url(
+                    &name,
+                    &val,
+                    local,
+                    &format!("git mlv remote set {name} url <url>"),
+                )?;
             }
             let secret = SECRET_KEYS.contains(&key.as_str());
             let item = match key.as_str() {
@@ -169,6 +195,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
             } else {
                 ui.info(&format!("set `{key}` of remote `{name}`"));
+            }
+            if ui.json {
+                ui.print_json(&serde_json::json!({
+                    "remote": name, "set": key, "file": shown(local || secret),
+                }))?;
             }
         }
         Action::List => {
@@ -207,7 +238,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         }
         Action::Remove { name } => {
             if !repo.config.remotes.contains_key(&name) {
-                return Err(usage(format!("there is no remote named `{name}`")));
+                return Err(usage(format!(
+                    "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
+                )));
             }
             for local in [false, true] {
                 if !file(local).exists() {
@@ -230,6 +263,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 })?;
             }
             ui.info(&format!("removed remote `{name}`"));
+            if ui.json {
+                ui.print_json(&serde_json::json!({ "removed": name }))?;
+            }
         }
         Action::Default { name, local } => {
             if !repo.config.remotes.contains_key(&name) {
@@ -242,7 +278,28 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 Ok(())
             })?;
             ui.info(&format!("`{name}` is now the default remote"));
+            if ui.json {
+                ui.print_json(&serde_json::json!({ "default": name, "file": shown(local) }))?;
+            }
         }
+    }
+    Ok(())
+}
+
+/// A URL `remote add` or `remote set … url` can write: a form git-mlv can open, and no
+/// password bound for the committed config. `again` is the command to run with a fixed URL.
+fn check_url(name: &str, url: &str, local: bool, again: &str) -> anyhow::Result<()> {
+    if let Err(why) = crate::remote::check_url(url) {
+        return Err(usage(format!(
+            "the URL `{}` given for remote `{name}` {why}\nhint: a remote is {}; run `{again}` with one of those",
+            crate::remote::redact(url),
+            crate::remote::URL_FORMS
+        )));
+    }
+    if !local && url::Url::parse(url).is_ok_and(|u| u.password().is_some()) {
+        return Err(usage(format!(
+            "the URL of `{name}` holds a password, which must not reach the committed config\nhint: use `--local`, or set `user`/`password` with `git mlv remote set --local {name}`"
+        )));
     }
     Ok(())
 }

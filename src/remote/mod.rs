@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What went wrong talking to a remote; every message names the remote (credentials
@@ -104,33 +104,62 @@ pub trait Backend: Send + Sync {
     async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError>;
 }
 
+/// The URL forms a remote or deploy target can take, for hints.
+pub const URL_FORMS: &str =
+    "a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://";
+
+/// What a URL names, once its form is known to be one git-mlv can use.
+enum Place {
+    /// A folder: a path relative to the repository root, or absolute.
+    Folder(PathBuf),
+    ObjStore(url::Url),
+    Http(url::Url),
+}
+
+/// Reads the form of `url`, or says why git-mlv cannot use it.
+fn place(url: &str, root: &Path) -> Result<Place, String> {
+    if !url.contains("://") {
+        return Ok(Place::Folder(root.join(url)));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("does not parse ({e})"))?;
+    match parsed.scheme() {
+        "file" => parsed
+            .to_file_path()
+            .map(Place::Folder)
+            .map_err(|_| "is not a local path".to_string()),
+        "s3" | "gs" | "az" | "azure" | "abfs" if parsed.host_str().unwrap_or("").is_empty() => {
+            Err(format!(
+                "has no bucket or container (write it as {}://bucket/prefix)",
+                parsed.scheme()
+            ))
+        }
+        "s3" | "gs" | "az" | "azure" | "abfs" => Ok(Place::ObjStore(parsed)),
+        "http" | "https" => Ok(Place::Http(parsed)),
+        other => Err(format!("has the unknown scheme `{other}`")),
+    }
+}
+
+/// Checks the form of a URL (or folder path) without opening it: `Err(why)` for a malformed
+/// URL or an unknown scheme, so callers can word the message for what the URL is for.
+pub fn check_url(url: &str) -> Result<(), String> {
+    place(url, Path::new("")).map(|_| ())
+}
+
 /// Opens the backend for a remote's URL and settings. A malformed URL or unknown scheme is
 /// a usage error.
 pub fn open(name: &str, remote: &RemoteConfig, root: &Path) -> anyhow::Result<Arc<dyn Backend>> {
     let url = remote.url.as_str();
-    let bad = |why: &str| {
+    let place = place(url, root).map_err(|why| {
         crate::error::usage(format!(
-            "remote `{name}` has URL `{}` that {why}\nhint: use a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://; fix it with `git mlv remote set {name} url <url>`",
+            "remote `{name}` has URL `{}` that {why}\nhint: use {URL_FORMS}; fix it with `git mlv remote set {name} url <url>`",
             redact(url)
         ))
-    };
-    if !url.contains("://") {
-        return Ok(Arc::new(local::Local::new(&root.join(url), url)));
-    }
-    let parsed = url::Url::parse(url).map_err(|e| bad(&format!("does not parse ({e})")))?;
-    match parsed.scheme() {
-        "file" => {
-            let path = parsed
-                .to_file_path()
-                .map_err(|_| bad("is not a local path"))?;
-            Ok(Arc::new(local::Local::new(&path, url)))
-        }
-        "s3" | "gs" | "az" | "azure" | "abfs" => {
-            Ok(Arc::new(objstore::ObjStore::open(name, &parsed, remote)?))
-        }
-        "http" | "https" => Ok(Arc::new(http::Http::open(&parsed, remote)?)),
-        other => Err(bad(&format!("has the unknown scheme `{other}`"))),
-    }
+    })?;
+    Ok(match place {
+        Place::Folder(path) => Arc::new(local::Local::new(&path, url)),
+        Place::ObjStore(parsed) => Arc::new(objstore::ObjStore::open(name, &parsed, remote)?),
+        Place::Http(parsed) => Arc::new(http::Http::open(&parsed, remote)?),
+    })
 }
 
 /// A cache file to upload in one request. A small one is read on the calling task: a

@@ -33,6 +33,21 @@ fn deploy_keeps_versions_switches_current_and_remembers_the_target() {
         .assert()
         .code(2)
         .stderr(contains("--to"));
+    // A target URL git-mlv cannot write is named as the deploy target, with the forms that work.
+    let out = env
+        .mlv(&["deploy", "model", "prod", "--to", "foo://bar"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "deploy target `foo://bar` has the unknown scheme `foo`",
+        ))
+        .stderr(contains("a folder path"))
+        .stderr(contains("--to <dir|url>"))
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("remote `deploy target`"), "{err}");
+    assert!(!err.contains("git mlv remote set"), "{err}");
     // Even where the work tree links into the cache, a deployed file is a copy.
     env.write(".mlv/config.local.toml", "[cache]\nlink = [\"symlink\"]\n");
     let target = env.outside().join("serving");

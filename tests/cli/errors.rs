@@ -38,6 +38,43 @@ fn corrupt_or_truncated_pointer_names_the_file() {
 }
 
 #[test]
+fn the_damaged_pointer_hints_work() {
+    let env = with_model();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "model"]);
+    env.write("model.pkl.mlv", "garbage = [\n");
+    env.mlv(&["status"])
+        .assert()
+        .code(2)
+        .stderr(contains("git mlv add"))
+        .stderr(contains("model.pkl`"));
+    // The hint's `git mlv add` replaces the damaged pointer, and says so.
+    env.mlv(&["add", "model.pkl"])
+        .assert()
+        .success()
+        .stderr(contains("replaced the damaged pointer `model.pkl.mlv`"));
+    env.mlv(&["status", "--check"]).assert().success();
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+    // A pointer newer than this build is still refused, not replaced.
+    let newer = env
+        .read_str("model.pkl.mlv")
+        .replace("version = 1", "version = 2");
+    env.write("model.pkl.mlv", &newer);
+    env.mlv(&["add", "model.pkl"]).assert().code(2);
+    assert_eq!(env.read_str("model.pkl.mlv"), newer);
+
+    // Damaged in a commit: the hint names git commands that exist.
+    env.write("model.pkl.mlv", "garbage = [\n");
+    env.git(&["commit", "-qam", "damaged"]);
+    let out = env.mlv(&["ls", "--rev", "HEAD"]).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("committed at `HEAD`"), "{err}");
+    assert!(!err.contains("git checkout -- HEAD:"), "{err}");
+    assert!(err.contains("`git show HEAD:model.pkl.mlv`"), "{err}");
+    env.git(&["show", "HEAD:model.pkl.mlv"]);
+}
+
+#[test]
 fn newer_pointer_version_is_refused() {
     let env = with_model();
     let newer = env

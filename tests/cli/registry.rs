@@ -120,6 +120,20 @@ fn promote_is_refused_when_a_gate_fails_unless_forced() {
         .assert()
         .success()
         .stderr(contains("holds no version yet"));
+    // A passing promotion prints only the tag on stdout (`tag=$(git mlv promote …)`); the
+    // gate table goes to stderr.
+    env.commit_model("better", 0.95);
+    env.mlv(&["register", "model", "1.0.1"]).assert().success();
+    let out = env
+        .mlv(&["promote", "model@1.0.1", "prod"])
+        .assert()
+        .success()
+        .stderr(contains("eval.accuracy"))
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "model#prod#2\n");
+    env.mlv(&["rollback", "model", "prod"]).assert().success();
+    assert_eq!(prod(&env), "v1.0.0");
     env.commit_model("worse", 0.90);
     env.mlv(&["register", "model", "1.1.0"]).assert().success();
     let before = tags(&env).len();

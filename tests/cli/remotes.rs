@@ -560,6 +560,35 @@ fn url_typos_and_unknown_remotes_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(contains("already exists"));
+    // Hints name commands that work: a remote that was never added is added again, not set.
+    env.mlv(&["remote", "add", "bad2", "ftp://x/y"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown scheme `ftp`"))
+        .stderr(contains("s3://bucket/prefix"))
+        .stderr(contains("git mlv remote add bad2 <url>"))
+        .stderr(contains("remote set bad2").not());
+    // `remote set … url` checks the URL as `remote add` does and writes nothing when wrong.
+    let config = env.read_str(".mlv/config.toml");
+    for bad in ["foo://y", "s3:///no-bucket"] {
+        env.mlv(&["remote", "set", "one", "url", bad])
+            .assert()
+            .code(2)
+            .stderr(contains(bad))
+            .stderr(contains("git mlv remote set one url <url>"));
+    }
+    env.mlv(&["remote", "set", "one", "url", "https://u:pw@host/x"])
+        .assert()
+        .code(2)
+        .stderr(contains("password"));
+    assert_eq!(env.read_str(".mlv/config.toml"), config, "nothing written");
+    env.mlv(&["remote", "set", "one", "url", "/tmp/one-remote-moved"])
+        .assert()
+        .success();
+    env.mlv(&["remote", "remove", "nosuch"])
+        .assert()
+        .code(2)
+        .stderr(contains("hint: `git mlv remote list`"));
 }
 
 #[test]
@@ -684,4 +713,36 @@ fn a_damaged_cache_object_is_never_pushed_to_a_folder_remote() {
         .code(1)
         .stderr(contains("damaged"));
     assert!(!remote.object_file(&env.pointer_hash("model.bin")).exists());
+}
+
+#[test]
+fn commands_that_change_settings_report_them_in_json() {
+    let env = TestEnv::new();
+    let init = env.json(&["init"]);
+    assert_eq!(init["created"], true, "{init}");
+    assert_eq!(init["config"], ".mlv/config.toml", "{init}");
+    assert_eq!(env.json(&["init"])["created"], false);
+    let hooks = env.json(&["install-hooks"]);
+    assert_eq!(hooks["installed"].as_array().unwrap().len(), 4, "{hooks}");
+    assert_eq!(hooks["chained"], serde_json::json!([]), "{hooks}");
+    let hooks = env.json(&["install-hooks", "--uninstall"]);
+    assert_eq!(hooks["removed"].as_array().unwrap().len(), 4, "{hooks}");
+    let add = env.json(&["remote", "add", "a", "/tmp/a-remote", "--default"]);
+    assert_eq!(add["added"], "a", "{add}");
+    assert_eq!(add["default"], true, "{add}");
+    let set = env.json(&["remote", "set", "a", "jobs", "4"]);
+    assert_eq!(set["remote"], "a", "{set}");
+    assert_eq!(set["set"], "jobs", "{set}");
+    assert_eq!(set["file"], ".mlv/config.toml", "{set}");
+    let set = env.json(&["remote", "set", "a", "password", "pw"]);
+    assert_eq!(set["file"], ".mlv/config.local.toml", "{set}");
+    assert!(
+        !set.to_string().contains("pw\""),
+        "no secret in output: {set}"
+    );
+    let default = env.json(&["remote", "default", "a", "--local"]);
+    assert_eq!(default["default"], "a", "{default}");
+    assert_eq!(default["file"], ".mlv/config.local.toml", "{default}");
+    let removed = env.json(&["remote", "remove", "a"]);
+    assert_eq!(removed["removed"], "a", "{removed}");
 }

@@ -2,6 +2,7 @@
 //! a full disk. The cache never holds a partial object and the user's data stays intact.
 
 use crate::support::{TestEnv, assert_cache_sound, b3};
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use std::time::{Duration, Instant};
 
@@ -134,4 +135,69 @@ fn a_full_disk_mid_add_keeps_the_data_and_says_so() {
         "no temporary file is left behind"
     );
     env.mlv(&["status", "--check", "data"]).assert().success();
+}
+
+#[test]
+fn a_reader_that_closes_stdout_early_ends_the_command_quietly() {
+    let env = TestEnv::new();
+    env.make_dataset("data", 30, "x");
+    env.write("model.pkl", "weights");
+    env.mlv(&["add", "data", "model.pkl"]).assert().success();
+    for args in [
+        &["status", "--json"][..],
+        &["checkout", "--json"],
+        &["ls"],
+        &["ls", "--json"],
+        &["lineage", "model.pkl", "--json"],
+        &["lineage", "model.pkl", "--dot"],
+    ] {
+        std::fs::remove_file(env.path("model.pkl")).unwrap();
+        let mut child = env.mlv_process(args).spawn().unwrap();
+        // Close the read end before git-mlv writes anything: its writes get EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        if args[0] == "checkout" {
+            assert_eq!(env.read_str("model.pkl"), "weights", "checkout finished");
+        } else {
+            env.mlv(&["checkout", "-q"]).assert().success();
+        }
+    }
+}
+
+#[test]
+fn fsck_of_the_cache_hints_a_repair_that_works() {
+    let env = TestEnv::new();
+    env.write("model.pkl", "weights");
+    env.mlv(&["add", "model.pkl"]).assert().success();
+    let store = env.outside().join("store");
+    env.mlv(&[
+        "remote",
+        "add",
+        "store",
+        store.to_str().unwrap(),
+        "--default",
+    ])
+    .assert()
+    .success();
+    env.mlv(&["push"]).assert().success();
+    let object = env.object(&b3(b"weights"));
+    let mut perms = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&object, perms).unwrap();
+    std::fs::write(&object, "tampered").unwrap();
+    env.mlv(&["fsck"])
+        .assert()
+        .code(1)
+        .stdout(contains(object.to_str().unwrap()))
+        .stderr(contains("git mlv fetch"))
+        .stderr(contains("push them again").not());
+    // Doing what the hint says repairs the cache.
+    std::fs::remove_file(&object).unwrap();
+    env.mlv(&["fetch"]).assert().success();
+    env.mlv(&["fsck"]).assert().success();
 }
