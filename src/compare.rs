@@ -150,18 +150,29 @@ pub fn status(
         .filter(|e| crate::paths::within(&e.path, sub))
         .collect();
     let hashes: Vec<Hash> = entries.iter().map(|e| e.hash).collect();
-    out.missing_objects = cache.count_missing(&hashes)?;
+    // The cache's folders and the work tree's are read at once: each is mostly waiting on
+    // system calls, and together they are most of an unchanged status.
+    let listing = lmeta.as_ref().filter(|m| m.is_dir()).map(|_| &abs);
+    let (missing, files) = rayon::join(
+        || cache.count_missing(&hashes),
+        || {
+            listing
+                .map(|dir| workspace::list_dir(dir, cache.root()))
+                .transpose()
+        },
+    );
+    out.missing_objects = missing?;
     out.in_cache = out.missing_objects == 0;
-    let files = match lmeta {
-        None => {
+    let files = match (lmeta, files?) {
+        (None, _) => {
             out.state = State::Missing;
             return Ok(out);
         }
-        Some(m) if !m.is_dir() => {
+        (Some(_), None) => {
             out.state = State::Modified;
             return Ok(out);
         }
-        Some(_) => workspace::list_dir(&abs, cache.root())?,
+        (Some(_), Some(files)) => files,
     };
     let (regular, other): (Vec<_>, Vec<_>) = files
         .into_iter()
