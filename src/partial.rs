@@ -160,9 +160,14 @@ fn covered_from(start: u64, written: &[Range<u64>]) -> u64 {
     pos - start
 }
 
-/// The file a partial download's bytes hash to, read back in full.
+/// The file a partial download's bytes hash to, read back in full: mapped rather than
+/// copied into buffers, and hashed on every core (the file is ours, locked, not shrinking).
 pub fn hash_file(path: &Path) -> io::Result<Hash> {
-    crate::cache::hash_reader(fs_err::File::open(path)?.into_parts().0)
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_mmap_rayon(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("reading `{}`: {e}", path.display())))?;
+    Ok(Hash::from_bytes(*hasher.finalize().as_bytes()))
 }
 
 /// True when `path` still names the open `file` (same device and inode).
