@@ -243,16 +243,24 @@ impl Cache {
         Ok(())
     }
 
-    /// How many of `hashes` the store lacks. Thousands of objects are checked by reading
+    /// Which of `hashes` the store lacks. Thousands of objects are checked by reading
     /// the store's 256 folders (a few hundred `getdents` calls) instead of one `stat` each:
     /// for 20,000 objects that is most of an unchanged `status`'s system calls.
-    pub fn count_missing(&self, hashes: &[Hash]) -> io::Result<usize> {
+    pub fn missing(&self, hashes: &[Hash]) -> io::Result<std::collections::HashSet<Hash>> {
         use rayon::prelude::*;
         if hashes.len() < 2_000 {
-            return Ok(hashes.par_iter().filter(|h| !self.contains(h)).count());
+            return Ok(hashes
+                .par_iter()
+                .filter(|h| !self.contains(h))
+                .copied()
+                .collect());
         }
         let present: std::collections::HashSet<Hash> = self.list()?.into_iter().collect();
-        Ok(hashes.iter().filter(|h| !present.contains(h)).count())
+        Ok(hashes
+            .iter()
+            .filter(|h| !present.contains(h))
+            .copied()
+            .collect())
     }
 
     /// Temporary files that interrupted writes and downloads left behind (`.obj*` beside

@@ -154,14 +154,15 @@ pub fn status(
     // system calls, and together they are most of an unchanged status.
     let listing = lmeta.as_ref().filter(|m| m.is_dir()).map(|_| &abs);
     let (missing, files) = rayon::join(
-        || cache.count_missing(&hashes),
+        || cache.missing(&hashes),
         || {
             listing
                 .map(|dir| workspace::list_dir(dir, cache.root()))
                 .transpose()
         },
     );
-    out.missing_objects = missing?;
+    let missing = missing?;
+    out.missing_objects = hashes.iter().filter(|h| missing.contains(h)).count();
     out.in_cache = out.missing_objects == 0;
     let files = match (lmeta, files?) {
         (None, _) => {
@@ -196,7 +197,7 @@ pub fn status(
         match current.get(e.path.as_str()) {
             // An absent file whose object the cache lacks was never pulled; one whose object
             // is there was deleted (checkout restores it).
-            None if out.missing_objects > 0 && !cache.contains(&e.hash) => {
+            None if missing.contains(&e.hash) => {
                 out.not_pulled.push(format!("{}/{}", t.path, e.path));
             }
             None => out.changes.removed.push(format!("{}/{}", t.path, e.path)),

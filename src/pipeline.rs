@@ -437,7 +437,7 @@ pub fn cached_run(cache: &Cache, key: &Hash) -> Option<StageLock> {
             .and_then(|b| crate::manifest::Manifest::from_bytes(&b, &o.hash).ok())
             .is_some_and(|m| {
                 let hashes: Vec<Hash> = m.entries().iter().map(|e| e.hash).collect();
-                cache.count_missing(&hashes).is_ok_and(|n| n == 0)
+                cache.missing(&hashes).is_ok_and(|m| m.is_empty())
             }),
     };
     let all_there =
