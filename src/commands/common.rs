@@ -44,30 +44,29 @@ impl TransferArgs {
         if self.revs.is_empty() && !selectors {
             return repo.select(&self.paths);
         }
-        // Like DVC's `--all-branches`, the selectors add to the work tree, not replace it.
-        let mut sources: Vec<Option<String>> = self.revs.iter().cloned().map(Some).collect();
+        // Each source with whether every path must be tracked there: a `--rev` names one
+        // commit, so yes; a path need not exist at every commit a selector names, only at
+        // some. Like DVC's `--all-branches`, the selectors add to the work tree.
+        let mut sources: Vec<(Option<String>, bool)> =
+            self.revs.iter().map(|r| (Some(r.clone()), true)).collect();
         if self.revs.is_empty() {
-            sources.push(None);
+            sources.push((None, false));
         }
         if selectors {
             sources.extend(
                 repo.git
                     .selector_commits(self.all_branches, self.all_tags, self.all_commits)?
                     .into_iter()
-                    .map(Some),
+                    .map(|c| (Some(c), false)),
             );
         }
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut matched = std::collections::HashSet::new();
-        for source in &sources {
+        for (source, strict) in &sources {
             let (picked, unmatched) =
                 repo.pick(repo.tracked_at(source.as_deref())?, &self.paths)?;
-            // A path need not exist at every commit a selector names, only at some.
-            let strict = self
-                .revs
-                .contains(source.as_ref().unwrap_or(&String::new()));
-            if strict && let Some(arg) = unmatched.first() {
+            if *strict && let Some(arg) = unmatched.first() {
                 return Err(crate::repo::not_tracked(arg));
             }
             matched.extend(self.paths.iter().filter(|p| !unmatched.contains(p)));
