@@ -8,12 +8,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 files=${BENCH_FILES:-20000}
 repeat=${BENCH_REPEAT:-3}
 dir=${BENCH_DIR:-/tmp/mlv-bench-git}
-target=${CARGO_TARGET_DIR:-$here/target}
-(cd "$here" && cargo build --release --quiet)
-export PATH="$target/release:$PATH" MLV_NO_PROGRESS=1
-rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
-git init -q -b main repo && cd repo
-git config user.email bench@example.com && git config user.name bench && git config gc.auto 0
+# shellcheck source=bench/common.sh
+source "$here/bench/common.sh"
+bench_repo "$dir"
 python3 - "$files" <<'PY'
 import os, sys
 n = int(sys.argv[1])
@@ -37,8 +34,6 @@ PY
 git mlv add -q data && git commit -qam v2
 git branch other && git checkout -q other && echo "y = 1" > src/extra.py && git add -A && git commit -qm "code only" && git checkout -q main
 sync; sleep 2
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 rev=(); fwd=(); diff=(); plain=(); hooked=()
 for _ in $(seq "$repeat"); do
   rev+=("$(ms git mlv checkout --rev HEAD~1 data)")

@@ -8,12 +8,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 mib=${BENCH_MIB:-512}
 repeat=${BENCH_REPEAT:-5}
 dir=${BENCH_DIR:-/tmp/mlv-bench-registry}
-target=${CARGO_TARGET_DIR:-$here/target}
-(cd "$here" && cargo build --release --quiet)
-export PATH="$target/release:$PATH" MLV_NO_PROGRESS=1
-rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
-git init -q -b main repo && cd repo
-git config user.email bench@example.com && git config user.name bench && git config gc.auto 0
+# shellcheck source=bench/common.sh
+source "$here/bench/common.sh"
+bench_repo "$dir"
 cat > mlv.toml <<'TOML'
 [artifacts.model]
 path = "model.bin"
@@ -24,8 +21,6 @@ min = 0.5
 max_drop = 0.05
 baseline = "model#prod"
 TOML
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 gate=(); promote=(); deploy=(); rollback=()
 for i in $(seq "$repeat"); do
   head -c "$((mib << 20))" /dev/urandom > model.bin
