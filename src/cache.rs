@@ -231,6 +231,19 @@ impl Cache {
         self.root.join(TMP_DIR)
     }
 
+    /// Where the ready copy of `hash` is kept once its bytes were verified: a second copy
+    /// of a big download that a checkout can move into the work tree.
+    pub fn ready_copy_path(&self, hash: &Hash) -> PathBuf {
+        self.tmp_dir().join(format!("ready-{}", hash.hex()))
+    }
+
+    /// Removes ready copies that no checkout took (the file was unchanged, or refused).
+    pub fn discard_ready_copies(&self, hashes: &[Hash]) {
+        for h in hashes {
+            let _ = std::fs::remove_file(self.ready_copy_path(h));
+        }
+    }
+
     /// Moves a fully written and verified temporary file into place as object `hash`.
     pub fn admit(&self, tmp: &Path, hash: &Hash) -> Result<(), CacheError> {
         if self.fsync {

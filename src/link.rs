@@ -99,6 +99,76 @@ pub fn materialize(
     ))
 }
 
+/// Moves `ready`, a verified copy of the object that a download wrote beside the cache,
+/// into place as `dest`, instead of copying the object again. False when it is gone (another
+/// file with the same content took it) or cannot be renamed there (another file system):
+/// then the caller materializes from the cache as usual.
+pub fn place(ready: &Path, dest: &Path, exec: bool) -> io::Result<bool> {
+    let renamed = match std::fs::rename(ready, dest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound && ready.exists() => {
+            fs_err::create_dir_all(dest.parent().expect("workspace paths have a parent"))?;
+            std::fs::rename(ready, dest)
+        }
+        other => other,
+    };
+    // The mode is set once the file is ours: files with the same content (and one ready
+    // copy) may want different modes.
+    let mode = if exec { 0o755 } else { 0o644 };
+    match renamed
+        .and_then(|()| std::fs::set_permissions(dest, std::fs::Permissions::from_mode(mode)))
+    {
+        Ok(()) => Ok(true),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::CrossesDevices
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("replacing `{}`: {e}", dest.display()),
+        )),
+    }
+}
+
+/// Whether a download should write ready copies for a checkout into `work_tree` that
+/// follows: only when that checkout would copy bytes (the configured order reaches `copy`
+/// before any link, and the file system cannot share blocks) and a ready copy written in
+/// `tmp` can be renamed there (same file system).
+pub fn ready_copies_pay(tmp: &Path, work_tree: &Path, links: &[LinkType]) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(first) = links.iter().find(|l| **l != LinkType::Reflink) else {
+        return false;
+    };
+    let same_fs = fs_err::create_dir_all(tmp).is_ok()
+        && matches!((std::fs::metadata(tmp), std::fs::metadata(work_tree)),
+            (Ok(a), Ok(b)) if a.dev() == b.dev());
+    if *first != LinkType::Copy || !same_fs {
+        return false;
+    }
+    if links[0] != LinkType::Reflink || NO_REFLINK.load(Ordering::Relaxed) {
+        return true;
+    }
+    // A clone costs nothing where the file system shares blocks: try one.
+    let Ok(probe) = tempfile::Builder::new().prefix("probe").tempfile_in(tmp) else {
+        return false;
+    };
+    let clone = probe.path().with_extension("clone");
+    let cloned = reflink_copy::reflink(probe.path(), &clone);
+    let _ = std::fs::remove_file(&clone);
+    match cloned {
+        Ok(_) => false,
+        Err(e) => {
+            if unsupported(&e) {
+                NO_REFLINK.store(true, Ordering::Relaxed);
+            }
+            true
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

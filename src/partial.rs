@@ -60,6 +60,27 @@ impl Partial {
         })
     }
 
+    /// The ready copy being written beside this download (see `Cache::ready_copy_path`),
+    /// emptied: every byte is written again from this file or from the remote.
+    pub fn open_ready_copy(&self) -> io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(self.ready_path())
+    }
+
+    /// Keeps the ready copy under `to`, once the object's bytes were verified.
+    pub fn keep_ready_copy(&self, to: &Path) -> io::Result<()> {
+        std::fs::rename(self.ready_path(), to)
+    }
+
+    fn ready_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".ready");
+        p.into()
+    }
+
     fn ranges_path(&self) -> PathBuf {
         let mut p = self.path.clone().into_os_string();
         p.push(".ranges");
@@ -68,8 +89,9 @@ impl Partial {
 
     /// Plans the download of `plan`'s ranges: returns where each range resumes, from the
     /// bytes an earlier run left. A record of ranges is kept whenever the file may have
-    /// holes: when `plan` has several ranges, or an earlier run wrote some.
-    pub fn resume(&mut self, plan: &[Range<u64>]) -> io::Result<Vec<u64>> {
+    /// holes: when `plan`'s ranges are written at once (not `in_order`), or an earlier run
+    /// wrote some. Written in order, the file's length says what is in place.
+    pub fn resume(&mut self, plan: &[Range<u64>], in_order: bool) -> io::Result<Vec<u64>> {
         // Bytes beyond the object's end (an over-long earlier answer) would be admitted
         // with it: they are never part of the object.
         let size = plan.iter().map(|r| r.end).max().unwrap_or(0);
@@ -100,7 +122,7 @@ impl Partial {
             .iter()
             .map(|r| (r.start + covered_from(r.start, &written)).min(r.end))
             .collect();
-        if plan.len() > 1 || had_record {
+        if (plan.len() > 1 && !in_order) || had_record {
             let mut bytes = Vec::with_capacity(plan.len() * RECORD);
             for (r, s) in plan.iter().zip(&starts) {
                 bytes.extend_from_slice(&r.start.to_le_bytes());
@@ -120,28 +142,58 @@ impl Partial {
         }
     }
 
-    /// Reads back bytes `range` (kept from an earlier run) into `hasher`.
-    pub fn hash_range(&self, range: Range<u64>, hasher: &mut blake3::Hasher) -> io::Result<()> {
-        let mut buf = vec![0u8; (1 << 20).min(range.end - range.start) as usize];
-        let mut pos = range.start;
-        while pos < range.end {
-            let want = buf.len().min((range.end - pos) as usize);
-            let n = self.file.read_at(&mut buf[..want], pos)?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("`{}` is shorter than its record says", self.path.display()),
-                ));
+    /// Feeds bytes `range` of the file into `hasher` and, when given, copies them to the
+    /// same place in `ready` (the work tree's copy a pull writes beside the object). Both
+    /// read the same bytes of this file, so the copy holds exactly what was hashed.
+    pub fn digest_range(
+        &self,
+        range: Range<u64>,
+        hasher: &mut blake3::Hasher,
+        ready: Option<&std::fs::File>,
+    ) -> io::Result<()> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        if self.file.metadata()?.len() < range.end {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("`{}` is shorter than its record says", self.path.display()),
+            ));
+        }
+        // SAFETY: the file is ours (locked, in the cache's tmp/) and only grows while we
+        // hold it, so the mapped bytes stay in place; mapping a window at a time keeps
+        // the resident set small where one mapping of the whole file would not.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(range.start)
+                .len((range.end - range.start) as usize)
+                .map(&self.file)?
+        };
+        hasher.update(&map);
+        drop(map);
+        if let Some(ready) = ready {
+            let (mut from, mut to) = (range.start, range.start);
+            while from < range.end {
+                let want = (range.end - from).min(1 << 30) as usize;
+                let n = rustix::fs::copy_file_range(
+                    &self.file,
+                    Some(&mut from),
+                    ready,
+                    Some(&mut to),
+                    want,
+                )?;
+                if n == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
             }
-            hasher.update(&buf[..n]);
-            pos += n as u64;
         }
         Ok(())
     }
 
-    /// Removes the file and its record (after it was admitted, or found corrupt).
+    /// Removes the file, its record and its ready copy (found corrupt).
     pub fn remove(&self) {
         let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_file(self.ready_path());
         self.forget_ranges();
     }
 
@@ -158,16 +210,6 @@ fn covered_from(start: u64, written: &[Range<u64>]) -> u64 {
         pos = r.end;
     }
     pos - start
-}
-
-/// The file a partial download's bytes hash to, read back in full: mapped rather than
-/// copied into buffers, and hashed on every core (the file is ours, locked, not shrinking).
-pub fn hash_file(path: &Path) -> io::Result<Hash> {
-    let mut hasher = blake3::Hasher::new();
-    hasher
-        .update_mmap_rayon(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("reading `{}`: {e}", path.display())))?;
-    Ok(Hash::from_bytes(*hasher.finalize().as_bytes()))
 }
 
 /// True when `path` still names the open `file` (same device and inode).

@@ -585,7 +585,7 @@ pub fn restore_run(
         crate::fsutil::write_atomic(&abs, t.pointer.render().as_bytes())?;
         crate::gitignore::ensure(repo.root(), &t.path)?;
     }
-    crate::restore::apply(repo, cache, stat, plan, &crate::progress::NoProgress)?;
+    crate::restore::apply(repo, cache, stat, plan, &[], &crate::progress::NoProgress)?;
     for (path, hash) in &run.metrics {
         let bytes = cache.read_verified(hash)?;
         crate::fsutil::write_atomic(&RepoPath::new(path.as_str()).to_abs(repo.root()), &bytes)?;

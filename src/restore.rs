@@ -252,12 +252,15 @@ fn judge_removals(
     }
 }
 
-/// Carries out a plan that has no conflicts (or was forced).
+/// Carries out a plan that has no conflicts (or was forced). Objects in `ready` have a
+/// ready copy beside the cache (written by the download just before), which is moved into
+/// place instead of copying the object again.
 pub fn apply(
     repo: &Repo,
     cache: &Cache,
     stat: &mut StatCache,
     plan: Plan,
+    ready: &[Hash],
     progress: &dyn Progress,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary {
@@ -285,8 +288,11 @@ pub fn apply(
         .writes
         .par_iter()
         .map(|w| {
-            let object = cache.object_path(&w.hash);
-            crate::link::materialize(&object, &w.abs, w.exec, links)?;
+            let placed = ready.contains(&w.hash)
+                && crate::link::place(&cache.ready_copy_path(&w.hash), &w.abs, w.exec)?;
+            if !placed {
+                crate::link::materialize(&cache.object_path(&w.hash), &w.abs, w.exec, links)?;
+            }
             let meta = fs_err::metadata(&w.abs)?;
             progress.inc(1, meta.len());
             Ok((w.key.clone(), meta, w.hash))

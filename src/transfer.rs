@@ -48,6 +48,9 @@ pub struct Summary {
     /// Bytes of interrupted downloads that were kept and not fetched again.
     pub resumed_bytes: u64,
     pub failed: Vec<Failure>,
+    /// Big objects downloaded with a ready copy beside the cache (see `Engine::ready_copies`).
+    #[serde(skip)]
+    pub ready_copies: Vec<Hash>,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,11 +66,13 @@ impl Summary {
         self.present += other.present;
         self.resumed_bytes += other.resumed_bytes;
         self.failed.extend(other.failed);
+        self.ready_copies.extend(other.ready_copies);
     }
 }
 
-/// Bytes fetched and bytes resumed from an earlier run, for one download.
-type Downloaded = Result<(u64, u64), RemoteError>;
+/// Bytes fetched, bytes resumed from an earlier run, and whether a ready copy was kept,
+/// for one download.
+type Downloaded = Result<(u64, u64, bool), RemoteError>;
 
 pub struct Engine {
     backend: Arc<dyn Backend>,
@@ -75,6 +80,9 @@ pub struct Engine {
     /// Set once an operation gave up on a transient failure: the remote is down, so the
     /// remaining transfers fail at once instead of each waiting out its own retries.
     unreachable: std::sync::Mutex<Option<String>>,
+    /// Big downloads also write a ready copy, which a checkout moves into the work tree
+    /// instead of copying the object a second time (`pull`).
+    ready_copies: bool,
 }
 
 impl Engine {
@@ -83,7 +91,15 @@ impl Engine {
             backend,
             jobs: jobs.max(1),
             unreachable: std::sync::Mutex::new(None),
+            ready_copies: false,
         }
+    }
+
+    /// Turns ready copies of big downloads on: worth it only when a checkout follows that
+    /// would otherwise copy the bytes (see `link::ready_copies_pay`).
+    pub fn with_ready_copies(mut self, on: bool) -> Self {
+        self.ready_copies = on;
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -244,7 +260,7 @@ impl Engine {
                     .map(|(h, limit)| async move {
                         let r = self.download_small(cache, &h, limit).await;
                         progress.inc(1, *r.as_ref().unwrap_or(&0));
-                        (h, r.map(|n| (n, 0)))
+                        (h, r.map(|n| (n, 0, false)))
                     })
                     .buffer_unordered(self.jobs)
                     .collect()
@@ -266,10 +282,13 @@ impl Engine {
         let mut summary = Summary::default();
         for (h, r) in results {
             match r {
-                Ok((bytes, resumed)) => {
+                Ok((bytes, resumed, ready)) => {
                     summary.transferred += 1;
                     summary.bytes += bytes;
                     summary.resumed_bytes += resumed;
+                    if ready {
+                        summary.ready_copies.push(h);
+                    }
                 }
                 Err(e) => summary.failed.push(Failure {
                     object: h.to_string(),
@@ -310,7 +329,7 @@ impl Engine {
                 .read_limited(&h.key(), *limit)
                 .and_then(|bytes| store_small(cache, h, &bytes, self.url()));
             progress.inc(1, *r.as_ref().unwrap_or(&0));
-            (*h, r.map(|n| (n, 0)))
+            (*h, r.map(|n| (n, 0, false)))
         };
         match rayon::ThreadPoolBuilder::new()
             .num_threads(self.jobs.min(objects.len()).max(1))
@@ -322,8 +341,10 @@ impl Engine {
     }
 
     /// A big object: written to a partial file in ranges (several at once where the backend
-    /// gains from it), hashed whole, then moved into the cache. Returns the bytes fetched
-    /// and the bytes an interrupted earlier run had left.
+    /// gains from it), each range hashed as it lands, then moved into the cache. With
+    /// ready copies on, the same bytes also go into a second file beside the cache, which
+    /// is kept once the hash matches. Returns the bytes fetched, the bytes an interrupted
+    /// earlier run had left, and whether a ready copy was kept.
     async fn download_big(
         &self,
         cache: &Cache,
@@ -331,8 +352,12 @@ impl Engine {
         size: u64,
         progress: &dyn Progress,
     ) -> Downloaded {
+        let folder = self.backend.as_folder();
         let in_flight = self.backend.parallel_ranges().min(self.jobs).max(1);
-        let plan: Vec<Range<u64>> = if in_flight > 1 {
+        // A folder's ranges are copied one after another, but each is hashed (and copied
+        // again) while the next is copied; only an HTTP server that may ignore ranges is
+        // read in one piece.
+        let plan: Vec<Range<u64>> = if in_flight > 1 || folder.is_some() {
             (0..size)
                 .step_by(RANGE as usize)
                 .map(|s| s..(s + RANGE).min(size))
@@ -340,62 +365,61 @@ impl Engine {
         } else {
             std::iter::once(0..size).collect()
         };
+        let piece = match plan.len() {
+            1 => size.next_power_of_two().max(blake3::CHUNK_LEN as u64),
+            _ => RANGE,
+        };
         let local_err = |e: std::io::Error| cache_error(hash, e.into());
         // A second pass starts from zero: the bytes kept from an earlier run may be what
         // made the hash differ (a crash can lose written data that its record still lists).
         let mut fresh_start = false;
         loop {
             let mut partial = Partial::open(cache, hash).map_err(local_err)?;
-            let starts = partial.resume(&plan).map_err(local_err)?;
+            let starts = partial
+                .resume(&plan, folder.is_some() || in_flight == 1)
+                .map_err(local_err)?;
             let resumed: u64 = plan.iter().zip(&starts).map(|(r, s)| s - r.start).sum();
-            // Each range is hashed as it streams in (after re-reading what an earlier run
-            // kept) and the ranges' hashes are joined at the end; copied by the kernel from
-            // a folder, the file is read back instead.
-            let folder = self.backend.as_folder();
-            let piece = match plan.len() {
-                1 => size.next_power_of_two().max(blake3::CHUNK_LEN as u64),
-                _ => RANGE,
-            };
-            let mut pieces = folder.is_none().then(|| PieceHasher::new(piece, size));
-            if let Some(p) = pieces.as_mut() {
-                for ((range, start), h) in plan.iter().zip(&starts).zip(p.pieces().iter_mut()) {
-                    partial
-                        .hash_range(range.start..*start, h)
-                        .map_err(local_err)?;
-                }
-            }
-            let jobs = plan
-                .iter()
-                .zip(starts)
-                .enumerate()
-                .map(|(index, (range, pos))| RangeJob {
-                    index,
-                    range: range.clone(),
-                    pos,
-                    size,
-                });
+            // Without a ready copy the pull still works: checkout copies from the cache.
+            let ready = self
+                .ready_copies
+                .then(|| partial.open_ready_copy().ok())
+                .flatten();
+            let ready_file = ready.as_ref();
+            let mut pieces = PieceHasher::new(piece, size);
             let fetched = if let Some(folder) = folder {
                 // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
-                let copy = |job: RangeJob| {
-                    let copied = folder.copy_range_into(
-                        &hash.key(),
-                        &partial.file,
-                        job.pos..size,
-                        progress,
-                    )?;
-                    match job.pos + copied {
-                        end if end < size => Err(wrong_size(hash, self.url(), "fewer")),
-                        _ => Ok(()),
-                    }
-                };
                 tokio::task::block_in_place(|| {
-                    jobs.filter(|j| j.pos < j.range.end).try_for_each(copy)
+                    self.copy_from_folder(
+                        folder,
+                        &partial,
+                        hash,
+                        (&plan, &starts),
+                        pieces.pieces(),
+                        ready_file,
+                        progress,
+                    )
                 })
             } else {
-                let hashers = pieces.as_mut().expect("hashed unless folder").pieces();
-                futures::stream::iter(jobs.zip(hashers.iter_mut()))
+                // The bytes an earlier run kept are read back; the rest hashed as they stream.
+                for ((range, start), h) in plan.iter().zip(&starts).zip(pieces.pieces().iter_mut())
+                {
+                    partial
+                        .digest_range(range.start..*start, h, ready_file)
+                        .map_err(local_err)?;
+                }
+                let jobs = plan
+                    .iter()
+                    .zip(starts)
+                    .enumerate()
+                    .map(|(index, (range, pos))| RangeJob {
+                        index,
+                        range: range.clone(),
+                        pos,
+                        size,
+                    });
+                futures::stream::iter(jobs.zip(pieces.pieces().iter_mut()))
                     .filter(|(j, _)| std::future::ready(j.pos < j.range.end))
-                    .map(|(job, h)| self.fetch_range(&partial, hash, job, h, progress))
+                    .map(|(job, h)| self.fetch_range(&partial, hash, job, h, ready_file, progress))
                     .buffer_unordered(in_flight)
                     .try_collect::<Vec<()>>()
                     .await
@@ -410,21 +434,9 @@ impl Engine {
                 }
                 return Err(e);
             }
-            let actual = match pieces {
-                Some(p) => p.finalize(),
-                None => {
-                    let path = partial.path.clone();
-                    tokio::task::spawn_blocking(move || crate::partial::hash_file(&path))
-                        .await
-                        .map_err(|e| {
-                            RemoteError::new(ErrorKind::Fatal, format!("hashing task failed: {e}"))
-                        })?
-                        .map_err(local_err)?
-                }
-            };
             let length = partial.file.metadata().map_err(local_err)?.len();
             let checked = match length.cmp(&size) {
-                std::cmp::Ordering::Equal => check_hash(hash, actual, self.url()),
+                std::cmp::Ordering::Equal => check_hash(hash, pieces.finalize(), self.url()),
                 std::cmp::Ordering::Greater => Err(wrong_size(hash, self.url(), "more")),
                 std::cmp::Ordering::Less => Err(wrong_size(hash, self.url(), "fewer")),
             };
@@ -440,18 +452,70 @@ impl Engine {
                 .admit(&partial.path, hash)
                 .map_err(|e| cache_error(hash, e))?;
             partial.forget_ranges();
-            return Ok((size - resumed, resumed));
+            let kept = ready.is_some()
+                && partial
+                    .keep_ready_copy(&cache.ready_copy_path(hash))
+                    .is_ok();
+            return Ok((size - resumed, resumed, kept));
         }
     }
 
-    /// Downloads one range of an object into the partial file, retrying transient
-    /// failures from where the bytes stopped.
+    /// A big object from a folder remote, range by range: this thread copies each range
+    /// into the partial file (in the kernel), and as each lands the pool hashes it and
+    /// copies it into the ready copy, so on two cores the passes overlap instead of
+    /// following one another.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_from_folder(
+        &self,
+        folder: &crate::remote::Local,
+        partial: &Partial,
+        hash: &Hash,
+        (plan, starts): (&[Range<u64>], &[u64]),
+        hashers: &mut [blake3::Hasher],
+        ready: Option<&std::fs::File>,
+        progress: &dyn Progress,
+    ) -> Result<(), RemoteError> {
+        let local_err = |e: std::io::Error| cache_error(hash, e.into());
+        let key = hash.key();
+        let failed: std::sync::Mutex<Option<std::io::Error>> = std::sync::Mutex::new(None);
+        rayon::in_place_scope(|scope| {
+            for (index, ((range, &start), hasher)) in
+                plan.iter().zip(starts).zip(hashers).enumerate()
+            {
+                if start < range.end {
+                    let copied =
+                        folder.copy_range_into(&key, &partial.file, start..range.end, progress)?;
+                    if start + copied < range.end {
+                        return Err(wrong_size(hash, self.url(), "fewer"));
+                    }
+                    partial
+                        .record(index, range.start, range.end)
+                        .map_err(local_err)?;
+                }
+                let failed = &failed;
+                scope.spawn(move |_| {
+                    if let Err(e) = partial.digest_range(range.clone(), hasher, ready) {
+                        failed.lock().expect("not poisoned").get_or_insert(e);
+                    }
+                });
+            }
+            Ok(())
+        })?;
+        match failed.into_inner().expect("not poisoned") {
+            Some(e) => Err(local_err(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Downloads one range of an object into the partial file (and the ready copy),
+    /// retrying transient failures from where the bytes stopped.
     async fn fetch_range(
         &self,
         partial: &Partial,
         hash: &Hash,
         job: RangeJob,
         hasher: &mut blake3::Hasher,
+        ready: Option<&std::fs::File>,
         progress: &dyn Progress,
     ) -> Result<(), RemoteError> {
         let local_err = |e: std::io::Error| cache_error(hash, e.into());
@@ -478,6 +542,9 @@ impl Engine {
                     }
                     // Page-cache writes are quick; the blocking pool would cost more than it saves.
                     partial.file.write_all_at(&chunk, pos).map_err(local_err)?;
+                    if let Some(ready) = ready {
+                        ready.write_all_at(&chunk, pos).map_err(local_err)?;
+                    }
                     hasher.update(&chunk);
                     pos += chunk.len() as u64;
                     partial.record(index, range.start, pos).map_err(local_err)?;

@@ -27,6 +27,8 @@ pub struct Request<'a> {
     pub rev: Option<&'a str>,
     pub to: Option<&'a std::path::Path>,
     pub force: bool,
+    /// Objects with a ready copy beside the cache, from the fetch just before (`pull`).
+    pub ready_copies: &'a [crate::hash::Hash],
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -36,6 +38,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         rev: args.rev.as_deref(),
         to: args.to.as_deref(),
         force: args.force,
+        ready_copies: &[],
     };
     let (summary, missing) = checkout(&repo, &request, ui)?;
     if ui.json {
@@ -103,7 +106,7 @@ pub fn checkout(
     }
     let missing = std::mem::take(&mut plan.missing);
     let bar = ui.bar("checkout");
-    let summary = restore::apply(repo, &cache, &mut stat, plan, &bar);
+    let summary = restore::apply(repo, &cache, &mut stat, plan, req.ready_copies, &bar);
     drop(bar);
     stat.save()?;
     Ok((summary?, missing))

@@ -145,6 +145,7 @@ pub fn deploy(
                     rev: Some(commit),
                     to: Some(&checkout_dir),
                     force: false,
+                    ready_copies: &[],
                 };
                 let (_, missing) = super::checkout::checkout(repo, &request, ui)?;
                 super::checkout::missing_error(&missing)?;
@@ -242,6 +243,6 @@ fn ensure_cached(
         all_tags: false,
         all_commits: false,
     };
-    let (remote, summary, _) = super::fetch::fetch(repo, &args, ui)?;
+    let (remote, summary, _) = super::fetch::fetch(repo, &args, false, ui)?;
     common::failures(&remote, &summary)
 }

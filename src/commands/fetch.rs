@@ -12,7 +12,7 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let (name, summary, seconds) = fetch(&repo, &args.transfer, ui)?;
+    let (name, summary, seconds) = fetch(&repo, &args.transfer, false, ui)?;
     if ui.json {
         ui.print_json(&common::summary_json(&name, &summary, seconds)?)?;
     } else {
@@ -21,16 +21,19 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     common::failures(&name, &summary)
 }
 
-/// Fetches the selection; shared with `pull`. Returns the remote's name, the summary and
-/// the seconds it took.
+/// Fetches the selection; shared with `pull`, which asks for `ready_copies` of big objects
+/// (see `Engine::with_ready_copies`). Returns the remote's name, the summary and the
+/// seconds it took.
 pub fn fetch(
     repo: &Repo,
     args: &TransferArgs,
+    ready_copies: bool,
     ui: &Ui,
 ) -> anyhow::Result<(String, crate::transfer::Summary, f64)> {
     let cache = repo.cache()?;
     let selected = args.select(repo)?;
     let (name, engine) = common::engine(repo, args.remote.as_deref(), args.jobs)?;
+    let engine = engine.with_ready_copies(ready_copies);
     let started = std::time::Instant::now();
     let bar = ui.bar("fetching");
     let summary = common::runtime()?.block_on(crate::sync::fetch(&cache, &engine, &selected, &bar));

@@ -77,6 +77,7 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
         rev: None,
         to: None,
         force: false,
+        ready_copies: &[],
     };
     let (summary, missing) = super::checkout::checkout(repo, &request, ui)?;
     super::checkout::summary_line(ui, &summary, &missing);

@@ -21,15 +21,24 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ));
     }
     let repo = Repo::discover()?;
-    let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ui)?;
+    let cache = repo.cache()?;
+    // A big file is written twice on the way in, into the cache and into the work tree:
+    // writing the second copy while the first arrives, from the same bytes, saves reading
+    // the first back (docs/remotes.md, "How pull writes big files").
+    let ready =
+        crate::link::ready_copies_pay(&cache.tmp_dir(), repo.root(), &repo.config.cache.link);
+    let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ready, ui)?;
     // Check out whatever arrived even when some objects failed; the failures are reported after.
     let request = super::checkout::Request {
         paths: &args.transfer.paths,
         rev: args.transfer.revs.first().map(String::as_str),
         to: None,
         force: args.force,
+        ready_copies: &fetched.ready_copies,
     };
-    let (checked, missing) = super::checkout::checkout(&repo, &request, ui)?;
+    let checked = super::checkout::checkout(&repo, &request, ui);
+    cache.discard_ready_copies(&fetched.ready_copies);
+    let (checked, missing) = checked?;
     if ui.json {
         ui.print_json(&serde_json::json!({
             "fetch": super::common::summary_json(&name, &fetched, seconds)?,

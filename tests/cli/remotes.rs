@@ -105,7 +105,8 @@ each_backend!(
     corrupt_remote_object_never_enters_the_cache,
     corrupt_big_object_never_enters_the_cache,
     killed_pull_resumes_big_download,
-    an_over_long_partial_download_is_cut_to_the_objects_size
+    an_over_long_partial_download_is_cut_to_the_objects_size,
+    pulled_big_files_are_whole_separate_copies
 );
 
 fn project_with_data(remote: &Remote) -> TestEnv {
@@ -252,6 +253,85 @@ fn corrupt_big_object_never_enters_the_cache(kind: Kind) {
             .count(),
         0,
         "the bad download is not kept to resume from"
+    );
+}
+
+/// Big downloads write the work tree's copy as they arrive (docs/remotes.md): what the
+/// user gets must be the same as a copy from the cache, file by file.
+fn pulled_big_files_are_whole_separate_copies(kind: Kind) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let remote = Remote::start(kind);
+    let env = TestEnv::new();
+    // Over 32 MiB, so it comes in several ranges; two identical files in a directory, one
+    // executable, share one object.
+    let big: Vec<u8> = (0..(40u32 << 20))
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    let twin: Vec<u8> = big[..6 << 20].to_vec();
+    env.write("big.bin", &big);
+    env.write("tools/a.bin", &twin);
+    env.write("tools/b.bin", &twin);
+    std::fs::set_permissions(
+        env.path("tools/b.bin"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    env.mlv(&["add", "big.bin", "tools"]).assert().success();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "big files"]);
+    env.mlv(&["push"]).assert().success();
+
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    let pulled = mate.json(&["pull"]);
+    assert_eq!(pulled["checkout"]["written"], 3, "{pulled}");
+    assert_eq!(mate.read("big.bin"), big);
+    assert_eq!(mate.read("tools/a.bin"), twin);
+    assert_eq!(mate.read("tools/b.bin"), twin);
+    let mode = |p: &str| std::fs::metadata(mate.path(p)).unwrap().mode() & 0o777;
+    assert_eq!(mode("big.bin"), 0o644);
+    assert_eq!(mode("tools/a.bin"), 0o644);
+    assert_eq!(mode("tools/b.bin"), 0o755);
+    // Each file is its own copy: writing to it cannot reach the cache or the other twin.
+    for (p, bytes) in [("big.bin", &big), ("tools/a.bin", &twin)] {
+        let object = mate.object(&b3(bytes));
+        assert_ne!(
+            std::fs::metadata(mate.path(p)).unwrap().ino(),
+            std::fs::metadata(&object).unwrap().ino()
+        );
+        assert_eq!(std::fs::metadata(mate.path(p)).unwrap().nlink(), 1, "{p}");
+    }
+    assert_ne!(
+        std::fs::metadata(mate.path("tools/a.bin")).unwrap().ino(),
+        std::fs::metadata(mate.path("tools/b.bin")).unwrap().ino()
+    );
+    mate.mlv(&["status", "--check"]).assert().success();
+    mate.mlv(&["fsck"]).assert().success();
+    assert_eq!(
+        std::fs::read_dir(mate.cache_dir().join("tmp"))
+            .unwrap()
+            .count(),
+        0,
+        "no copy is left beside the cache"
+    );
+
+    // A pull that refuses to overwrite unsaved work leaves nothing behind either.
+    let other = env.clone_repo("other");
+    remote.credentials(&other);
+    other.write("big.bin", b"my own notes");
+    other
+        .mlv(&["pull"])
+        .assert()
+        .code(1)
+        .stderr(contains("big.bin"));
+    assert_eq!(other.read("big.bin"), b"my own notes");
+    assert!(other.object(&b3(&big)).is_file(), "the fetch is kept");
+    assert_eq!(
+        std::fs::read_dir(other.cache_dir().join("tmp"))
+            .unwrap()
+            .count(),
+        0
     );
 }
 
