@@ -190,16 +190,18 @@ impl Partial {
         Ok(())
     }
 
-    /// Removes the file, its record and its ready copy (found corrupt).
+    /// Removes the file and what is beside it (found corrupt).
     pub fn remove(&self) {
         let _ = std::fs::remove_file(&self.path);
-        let _ = std::fs::remove_file(self.ready_path());
-        self.forget_ranges();
+        self.clean_up();
     }
 
-    /// Removes the record of written ranges only (the file itself was moved away).
-    pub fn forget_ranges(&self) {
+    /// Removes what is beside the file once it was moved into the cache: its record of
+    /// written ranges, and a ready copy that was not kept (or an earlier run's, when this
+    /// one wrote none).
+    pub fn clean_up(&self) {
         let _ = std::fs::remove_file(self.ranges_path());
+        let _ = std::fs::remove_file(self.ready_path());
     }
 }
 

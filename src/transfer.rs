@@ -48,7 +48,8 @@ pub struct Summary {
     /// Bytes of interrupted downloads that were kept and not fetched again.
     pub resumed_bytes: u64,
     pub failed: Vec<Failure>,
-    /// Big objects downloaded with a ready copy beside the cache (see `Engine::ready_copies`).
+    /// Big objects downloaded with a ready copy beside the cache (see
+    /// `Engine::with_ready_copies`).
     #[serde(skip)]
     pub ready_copies: Vec<Hash>,
 }
@@ -451,11 +452,11 @@ impl Engine {
             cache
                 .admit(&partial.path, hash)
                 .map_err(|e| cache_error(hash, e))?;
-            partial.forget_ranges();
             let kept = ready.is_some()
                 && partial
                     .keep_ready_copy(&cache.ready_copy_path(hash))
                     .is_ok();
+            partial.clean_up();
             return Ok((size - resumed, resumed, kept));
         }
     }

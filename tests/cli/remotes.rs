@@ -336,17 +336,26 @@ fn pulled_big_files_are_whole_separate_copies(kind: Kind) {
 }
 
 fn killed_pull_resumes_big_download(kind: Kind) {
-    // One transfer at a time: written front to back, the file's length is what is in place.
-    kill_pull_then_resume(kind, "1", |partial| {
-        std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0)
-    });
+    // One transfer at a time.
+    kill_pull_then_resume(kind, "1", "pull", partial_len);
+}
+
+/// Written front to back, the file's length is what is in place.
+fn partial_len(partial: &std::path::Path) -> u64 {
+    std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn killed_pull_is_finished_by_fetch_without_leftovers() {
+    // `fetch` writes no work-tree copy, and removes the one the killed pull was writing.
+    kill_pull_then_resume(Kind::Folder, "1", "fetch", partial_len);
 }
 
 #[test]
 fn killed_pull_in_parallel_ranges_resumes_each_range() {
     // Written in ranges at once, a record beside the partial file says what is in place:
     // per range, its start and the bytes written from there (16 bytes, little-endian).
-    kill_pull_then_resume(Kind::S3, "8", |partial| {
+    kill_pull_then_resume(Kind::S3, "8", "pull", |partial| {
         let mut record = partial.as_os_str().to_owned();
         record.push(".ranges");
         std::fs::read(record)
@@ -358,8 +367,14 @@ fn killed_pull_in_parallel_ranges_resumes_each_range() {
 }
 
 /// Pushes a 160 MiB file, kills a pull in a fresh clone once `written` (given the partial
-/// download's path) reports 8 MiB in place, then pulls again: it resumes, not restarts.
-fn kill_pull_then_resume(kind: Kind, jobs: &str, written: impl Fn(&std::path::Path) -> u64) {
+/// download's path) reports 8 MiB in place, then runs `again` (`pull` or `fetch`): it
+/// resumes, not restarts.
+fn kill_pull_then_resume(
+    kind: Kind,
+    jobs: &str,
+    again: &str,
+    written: impl Fn(&std::path::Path) -> u64,
+) {
     let remote = Remote::start(kind);
     let (env, bytes) = project_with_big_file(&remote, 160);
 
@@ -385,17 +400,25 @@ fn kill_pull_then_resume(kind: Kind, jobs: &str, written: impl Fn(&std::path::Pa
         !mate.object(&b3(&bytes)).exists(),
         "no partial object in the cache"
     );
-    let pulled = mate.json(&["pull", "-j", jobs]);
+    let report = mate.json(&[again, "-j", jobs]);
+    let fetched = match again {
+        "pull" => &report["fetch"],
+        _ => &report,
+    };
     assert!(
-        pulled["fetch"]["resumed_bytes"].as_u64().unwrap() >= 8 << 20,
-        "resumed, not restarted: {pulled}"
+        fetched["resumed_bytes"].as_u64().unwrap() >= 8 << 20,
+        "resumed, not restarted: {report}"
     );
     assert_eq!(
-        pulled["fetch"]["resumed_bytes"].as_u64().unwrap()
-            + pulled["fetch"]["bytes"].as_u64().unwrap(),
+        fetched["resumed_bytes"].as_u64().unwrap() + fetched["bytes"].as_u64().unwrap(),
         bytes.len() as u64
     );
-    assert_eq!(mate.read("big.bin"), bytes);
+    if again == "pull" {
+        assert_eq!(mate.read("big.bin"), bytes);
+    } else {
+        assert!(!mate.exists("big.bin"), "fetch leaves the work tree alone");
+        assert_eq!(std::fs::read(mate.object(&b3(&bytes))).unwrap(), bytes);
+    }
     assert_eq!(
         std::fs::read_dir(&tmp).unwrap().count(),
         0,
