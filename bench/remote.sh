@@ -180,8 +180,10 @@ has "$WORKLOADS" dir && wl_mb=$(( wl_mb + dir_mb ))
 has "$WORKLOADS" big && wl_mb=$(( wl_mb + BIG_MB ))
 need_mb=$(( 4 * wl_mb + REPEAT * nb * 6 * wl_mb ))
 avail_mb=$(df -Pm "$BENCH_DIR" | awk 'NR==2 {print $4}')
+# A tool that runs out of space mid-run fails its cell (seen: dvc's third 1 GiB S3 pull with
+# BENCH_REPEAT=3 on 39 GB free), so a run that cannot fit does not start.
 if [ "$avail_mb" -lt "$need_mb" ]; then
-    echo "warning: about $need_mb MB needed under $BENCH_DIR, $avail_mb MB free" >&2
+    die "about $need_mb MB needed under $BENCH_DIR, $avail_mb MB free: free some space or lower BENCH_REPEAT"
 fi
 
 avail_mem_mb=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
