@@ -282,28 +282,10 @@ impl Cache {
     /// resuming.
     pub fn stale_temp_files(&self, age: std::time::Duration) -> io::Result<Vec<(PathBuf, u64)>> {
         let cutoff = std::time::SystemTime::now() - age;
-        let mut out = Vec::new();
-        let mut consider = |path: PathBuf| {
-            if let Ok(meta) = std::fs::symlink_metadata(&path)
-                && meta.is_file()
-                && meta.modified().is_ok_and(|m| m < cutoff)
-            {
-                out.push((path, meta.len()));
-            }
-        };
-        if let Ok(dirs) = fs_err::read_dir(self.root.join("b3")) {
-            for dir in dirs {
-                for entry in fs_err::read_dir(dir?.path())? {
-                    let entry = entry?;
-                    if entry.file_name().to_string_lossy().starts_with(".obj") {
-                        consider(entry.path());
-                    }
-                }
-            }
-        }
+        let mut out = crate::fsutil::stale_temp_files(&self.root.join("b3"), ".obj", cutoff)?;
         if let Ok(entries) = fs_err::read_dir(self.tmp_dir()) {
             for entry in entries {
-                consider(entry?.path());
+                out.extend(crate::fsutil::if_stale(entry?.path(), cutoff));
             }
         }
         Ok(out)

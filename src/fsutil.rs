@@ -57,6 +57,37 @@ pub fn temp_file_in(dir: &Path, prefix: &str, mode: u32) -> io::Result<tempfile:
     })
 }
 
+/// Files named `prefix…` in the folders of `fanout` (a store's `b3/`) untouched since
+/// `cutoff`, with their sizes: what interrupted writes left beside the objects. A live
+/// writer keeps its file fresh.
+pub fn stale_temp_files(
+    fanout: &Path,
+    prefix: &str,
+    cutoff: std::time::SystemTime,
+) -> io::Result<Vec<(std::path::PathBuf, u64)>> {
+    let mut out = Vec::new();
+    if let Ok(dirs) = fs_err::read_dir(fanout) {
+        for dir in dirs {
+            for entry in fs_err::read_dir(dir?.path())? {
+                let entry = entry?;
+                if entry.file_name().to_string_lossy().starts_with(prefix) {
+                    out.extend(if_stale(entry.path(), cutoff));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `path` with its size, when it is a file untouched since `cutoff`.
+pub fn if_stale(
+    path: std::path::PathBuf,
+    cutoff: std::time::SystemTime,
+) -> Option<(std::path::PathBuf, u64)> {
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    (meta.is_file() && meta.modified().is_ok_and(|m| m < cutoff)).then_some((path, meta.len()))
+}
+
 /// Nanoseconds since the epoch, as the file system records them.
 pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     use std::os::unix::fs::MetadataExt;

@@ -618,6 +618,11 @@ impl Engine {
     pub fn jobs(&self) -> usize {
         self.jobs
     }
+
+    /// The folder remote behind this engine, if it is one.
+    pub fn folder(&self) -> Option<&crate::remote::Local> {
+        self.backend.as_folder()
+    }
 }
 
 /// One range of a big download: where it resumes, and the object's size.

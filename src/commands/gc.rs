@@ -84,13 +84,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let temp = cache.stale_temp_files(TEMP_AGE)?;
     let temp_bytes: u64 = temp.iter().map(|t| t.1).sum();
     if !args.dry_run {
-        for (path, _) in &temp {
-            if let Err(e) = fs_err::remove_file(path)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                return Err(e.into());
-            }
-        }
+        remove_files(&temp)?;
     }
     if ui.json {
         ui.print_json(&serde_json::json!({
@@ -114,13 +108,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             removed.len(),
             keep.len()
         ));
-        if !temp.is_empty() {
-            ui.info(&format!(
-                "{verb} {} in {} temporary file(s) that interrupted writes or downloads left over a day ago",
-                ui::size(temp_bytes),
-                temp.len()
-            ));
-        }
+        temp_line(ui, verb, &temp, temp_bytes);
         if unpushed > 0 {
             ui.hint("`git mlv push` them (or run gc with `--drop-unpushed`) to free those too");
         }
@@ -185,15 +173,28 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
     } else {
         rt.block_on(engine.delete(&doomed))
     };
+    // Killed uploads to a folder leave their temporary files; object stores keep none.
+    let temp = match engine.folder() {
+        Some(folder) => folder.stale_temp_files(REMOTE_GRACE)?,
+        None => Vec::new(),
+    };
+    let temp_bytes: u64 = temp.iter().map(|t| t.1).sum();
+    if !args.dry_run {
+        remove_files(&temp)?;
+    }
     let removed: Vec<String> = doomed.iter().map(Hash::to_string).collect();
     if ui.json {
         ui.print_json(&serde_json::json!({
             "remote": name, "dry_run": args.dry_run, "removed": removed,
             "kept_referenced": keep.len(), "kept_young": young, "failed": failed,
+            "temp_files": temp.len(), "temp_bytes": temp_bytes,
         }))?;
     } else {
         for r in removed.iter().filter(|_| args.dry_run) {
             ui.out(&format!("would remove {r}"))?;
+        }
+        for (path, _) in temp.iter().filter(|_| args.dry_run) {
+            ui.out(&format!("would remove {}", path.display()))?;
         }
         let verb = if args.dry_run {
             "would remove"
@@ -205,10 +206,33 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
             removed.len() - failed.len(),
             keep.len()
         ));
+        temp_line(ui, verb, &temp, temp_bytes);
     }
     let summary = crate::transfer::Summary {
         failed,
         ..Default::default()
     };
     common::failures(&name, &summary)
+}
+
+/// Removes files (temporary ones that interrupted writes left); one already gone is fine.
+fn remove_files(files: &[(std::path::PathBuf, u64)]) -> anyhow::Result<()> {
+    for (path, _) in files {
+        if let Err(e) = fs_err::remove_file(path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+fn temp_line(ui: &Ui, verb: &str, temp: &[(std::path::PathBuf, u64)], bytes: u64) {
+    if !temp.is_empty() {
+        ui.info(&format!(
+            "{verb} {} in {} temporary file(s) that interrupted writes or downloads left over a day ago",
+            ui::size(bytes),
+            temp.len()
+        ));
+    }
 }

@@ -54,6 +54,16 @@ impl Local {
         }
     }
 
+    /// Temporary files that killed uploads left beside the objects (`.put*`), with their
+    /// sizes, when untouched for `age` (`gc -r`); they are never read as objects.
+    pub fn stale_temp_files(
+        &self,
+        age: std::time::Duration,
+    ) -> io::Result<Vec<(std::path::PathBuf, u64)>> {
+        let cutoff = std::time::SystemTime::now() - age;
+        crate::fsutil::stale_temp_files(&self.root.join("b3"), ".put", cutoff)
+    }
+
     /// Copies bytes `range` of `key` into `dest` at the same offsets, in the kernel
     /// (`copy_file_range`), a step at a time so progress shows and a broken copy keeps what
     /// it wrote. Returns the bytes copied: fewer than asked when the object is shorter.

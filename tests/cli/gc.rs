@@ -239,19 +239,6 @@ fn leftovers_of_interrupted_writes_go_once_a_day_old_and_fresh_ones_stay() {
     let folder = object.parent().unwrap().to_path_buf();
     let tmp = env.cache_dir().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
-    let leftover = |path: std::path::PathBuf, old: bool| {
-        std::fs::write(&path, vec![7u8; 1000]).unwrap();
-        if old {
-            std::fs::File::options()
-                .write(true)
-                .open(&path)
-                .unwrap()
-                .set_modified(day_ago)
-                .unwrap();
-        }
-        path
-    };
     let old_obj = leftover(folder.join(".objAbC123"), true);
     let old_partial = leftover(tmp.join(format!("partial-{}", "ab".repeat(32))), true);
     let fresh_obj = leftover(folder.join(".objXyZ789"), false);
@@ -277,4 +264,49 @@ fn leftovers_of_interrupted_writes_go_once_a_day_old_and_fresh_ones_stay() {
     );
     assert!(object.exists(), "objects are not temporary files");
     env.mlv(&["status", "--check"]).assert().success();
+}
+
+#[test]
+fn a_folder_remotes_leftover_uploads_go_once_a_day_old() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    env.write("m.bin", "kept");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "m"]);
+    env.mlv(&["push"]).assert().success();
+    let object = remote.object_file(&b3(b"kept"));
+    let folder = object.parent().unwrap().to_path_buf();
+    // What a push killed mid-copy leaves beside the objects.
+    let old_put = leftover(folder.join(".putAbC123"), true);
+    let fresh_put = leftover(folder.join(".putXyZ789"), false);
+
+    env.mlv(&["gc", "-r", "store", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains(old_put.display().to_string()));
+    assert!(old_put.exists(), "dry run removed nothing");
+    let g = env.json(&["gc", "-r", "store", "--force"]);
+    assert_eq!(g["temp_files"], 1, "{g}");
+    assert_eq!(g["temp_bytes"], 1000, "{g}");
+    assert!(!old_put.exists());
+    assert!(fresh_put.exists(), "a live upload's file stays");
+    assert!(object.exists(), "objects are not temporary files");
+    env.mlv(&["fsck", "-r", "store"]).assert().success();
+}
+
+/// A 1000-byte leftover of an interrupted write at `path`, a day old when `old`.
+fn leftover(path: std::path::PathBuf, old: bool) -> std::path::PathBuf {
+    std::fs::write(&path, vec![7u8; 1000]).unwrap();
+    if old {
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(day_ago)
+            .unwrap();
+    }
+    path
 }
