@@ -18,6 +18,8 @@ pub struct Partial {
     pub file: std::fs::File,
     /// The record of written ranges, when the download is (or was) written in ranges.
     ranges: Option<std::fs::File>,
+    /// The ready copy written beside it from the same bytes (see `start_ready_copy`).
+    ready: Option<std::fs::File>,
 }
 
 impl Partial {
@@ -45,6 +47,7 @@ impl Partial {
                     path,
                     file,
                     ranges: None,
+                    ready: None,
                 });
             }
         }
@@ -57,22 +60,36 @@ impl Partial {
             path,
             file,
             ranges: None,
+            ready: None,
         })
     }
 
-    /// The ready copy being written beside this download (see `Cache::ready_copy_path`),
-    /// emptied: every byte is written again from this file or from the remote.
-    pub fn open_ready_copy(&self) -> io::Result<std::fs::File> {
-        std::fs::OpenOptions::new()
+    /// From now on, every byte written or digested also goes into a ready copy beside
+    /// this file (see `Cache::ready_copy_path`), emptied first: every byte is written again
+    /// from this file or from the remote. Without one (it cannot be created) the download
+    /// goes on as before, and a checkout copies from the cache.
+    pub fn start_ready_copy(&mut self) {
+        self.ready = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .open(self.ready_path())
+            .ok();
     }
 
-    /// Keeps the ready copy under `to`, once the object's bytes were verified.
-    pub fn keep_ready_copy(&self, to: &Path) -> io::Result<()> {
-        std::fs::rename(self.ready_path(), to)
+    /// Keeps the ready copy under `to`, once the object's bytes were verified; false when
+    /// there is none.
+    pub fn keep_ready_copy(&self, to: &Path) -> bool {
+        self.ready.is_some() && std::fs::rename(self.ready_path(), to).is_ok()
+    }
+
+    /// Writes downloaded `bytes` at `pos`, into the ready copy too when there is one.
+    pub fn write_at(&self, bytes: &[u8], pos: u64) -> io::Result<()> {
+        self.file.write_all_at(bytes, pos)?;
+        match &self.ready {
+            Some(ready) => ready.write_all_at(bytes, pos),
+            None => Ok(()),
+        }
     }
 
     fn ready_path(&self) -> PathBuf {
@@ -142,15 +159,10 @@ impl Partial {
         }
     }
 
-    /// Feeds bytes `range` of the file into `hasher` and, when given, copies them to the
-    /// same place in `ready` (the work tree's copy a pull writes beside the object). Both
-    /// read the same bytes of this file, so the copy holds exactly what was hashed.
-    pub fn digest_range(
-        &self,
-        range: Range<u64>,
-        hasher: &mut blake3::Hasher,
-        ready: Option<&std::fs::File>,
-    ) -> io::Result<()> {
+    /// Feeds bytes `range` of the file into `hasher` and copies them to the same place in
+    /// the ready copy, when there is one. Both read the same bytes of this file, so the
+    /// copy holds exactly what was hashed.
+    pub fn digest_range(&self, range: Range<u64>, hasher: &mut blake3::Hasher) -> io::Result<()> {
         if range.is_empty() {
             return Ok(());
         }
@@ -171,7 +183,7 @@ impl Partial {
         };
         hasher.update(&map);
         drop(map);
-        if let Some(ready) = ready {
+        if let Some(ready) = &self.ready {
             let (mut from, mut to) = (range.start, range.start);
             while from < range.end {
                 let want = (range.end - from).min(1 << 30) as usize;

@@ -11,7 +11,6 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -376,16 +375,13 @@ impl Engine {
         let mut fresh_start = false;
         loop {
             let mut partial = Partial::open(cache, hash).map_err(local_err)?;
+            if self.ready_copies {
+                partial.start_ready_copy();
+            }
             let starts = partial
                 .resume(&plan, folder.is_some() || in_flight == 1)
                 .map_err(local_err)?;
             let resumed: u64 = plan.iter().zip(&starts).map(|(r, s)| s - r.start).sum();
-            // Without a ready copy the pull still works: checkout copies from the cache.
-            let ready = self
-                .ready_copies
-                .then(|| partial.open_ready_copy().ok())
-                .flatten();
-            let ready_file = ready.as_ref();
             let mut pieces = PieceHasher::new(piece, size);
             let fetched = if let Some(folder) = folder {
                 // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
@@ -396,7 +392,6 @@ impl Engine {
                         hash,
                         (&plan, &starts),
                         pieces.pieces(),
-                        ready_file,
                         progress,
                     )
                 })
@@ -405,7 +400,7 @@ impl Engine {
                 for ((range, start), h) in plan.iter().zip(&starts).zip(pieces.pieces().iter_mut())
                 {
                     partial
-                        .digest_range(range.start..*start, h, ready_file)
+                        .digest_range(range.start..*start, h)
                         .map_err(local_err)?;
                 }
                 let jobs = plan
@@ -420,7 +415,7 @@ impl Engine {
                     });
                 futures::stream::iter(jobs.zip(pieces.pieces().iter_mut()))
                     .filter(|(j, _)| std::future::ready(j.pos < j.range.end))
-                    .map(|(job, h)| self.fetch_range(&partial, hash, job, h, ready_file, progress))
+                    .map(|(job, h)| self.fetch_range(&partial, hash, job, h, progress))
                     .buffer_unordered(in_flight)
                     .try_collect::<Vec<()>>()
                     .await
@@ -452,10 +447,7 @@ impl Engine {
             cache
                 .admit(&partial.path, hash)
                 .map_err(|e| cache_error(hash, e))?;
-            let kept = ready.is_some()
-                && partial
-                    .keep_ready_copy(&cache.ready_copy_path(hash))
-                    .is_ok();
+            let kept = partial.keep_ready_copy(&cache.ready_copy_path(hash));
             partial.clean_up();
             return Ok((size - resumed, resumed, kept));
         }
@@ -465,7 +457,6 @@ impl Engine {
     /// into the partial file (in the kernel), and as each lands the pool hashes it and
     /// copies it into the ready copy, so on two cores the passes overlap instead of
     /// following one another.
-    #[allow(clippy::too_many_arguments)]
     fn copy_from_folder(
         &self,
         folder: &crate::remote::Local,
@@ -473,7 +464,6 @@ impl Engine {
         hash: &Hash,
         (plan, starts): (&[Range<u64>], &[u64]),
         hashers: &mut [blake3::Hasher],
-        ready: Option<&std::fs::File>,
         progress: &dyn Progress,
     ) -> Result<(), RemoteError> {
         let local_err = |e: std::io::Error| cache_error(hash, e.into());
@@ -495,7 +485,7 @@ impl Engine {
                 }
                 let failed = &failed;
                 scope.spawn(move |_| {
-                    if let Err(e) = partial.digest_range(range.clone(), hasher, ready) {
+                    if let Err(e) = partial.digest_range(range.clone(), hasher) {
                         failed.lock().expect("not poisoned").get_or_insert(e);
                     }
                 });
@@ -508,7 +498,7 @@ impl Engine {
         }
     }
 
-    /// Downloads one range of an object into the partial file (and the ready copy),
+    /// Downloads one range of an object into the partial file (and its ready copy),
     /// retrying transient failures from where the bytes stopped.
     async fn fetch_range(
         &self,
@@ -516,7 +506,6 @@ impl Engine {
         hash: &Hash,
         job: RangeJob,
         hasher: &mut blake3::Hasher,
-        ready: Option<&std::fs::File>,
         progress: &dyn Progress,
     ) -> Result<(), RemoteError> {
         let local_err = |e: std::io::Error| cache_error(hash, e.into());
@@ -542,10 +531,7 @@ impl Engine {
                         return Err(wrong_size(hash, self.url(), "more"));
                     }
                     // Page-cache writes are quick; the blocking pool would cost more than it saves.
-                    partial.file.write_all_at(&chunk, pos).map_err(local_err)?;
-                    if let Some(ready) = ready {
-                        ready.write_all_at(&chunk, pos).map_err(local_err)?;
-                    }
+                    partial.write_at(&chunk, pos).map_err(local_err)?;
                     hasher.update(&chunk);
                     pos += chunk.len() as u64;
                     partial.record(index, range.start, pos).map_err(local_err)?;
