@@ -849,3 +849,50 @@ fn commands_that_change_settings_report_them_in_json() {
     let removed = env.json(&["remote", "remove", "a"]);
     assert_eq!(removed["removed"], "a", "{removed}");
 }
+
+#[test]
+fn a_manifest_entry_outside_its_directory_is_refused_and_never_written() {
+    let env = TestEnv::new();
+    let escaped = env.outside().join("escaped.csv");
+    // Climbing out of the repository from `data/`, and an absolute path.
+    for evil in [
+        "../../escaped.csv".to_string(),
+        escaped.display().to_string(),
+    ] {
+        let remote = Remote::start(Kind::Folder);
+        let env = TestEnv::new();
+        env.write("data/a.csv", "1,2\n");
+        env.mlv(&["add", "data"]).assert().success();
+        remote.add_to(&env);
+        env.git(&["add", "-A"]);
+        env.git(&["commit", "-qm", "data"]);
+        env.mlv(&["push"]).assert().success();
+        // A hostile remote and commit: a manifest (content-addressed, so its hash verifies)
+        // whose one entry points outside `data/`.
+        let honest = env.pointer_hash("data");
+        let manifest = String::from_utf8(std::fs::read(env.object(&honest)).unwrap()).unwrap();
+        let hostile = manifest.replace("\"path\":\"a.csv\"", &format!("\"path\":\"{evil}\""));
+        assert_ne!(hostile, manifest);
+        let hostile_hash = b3(hostile.as_bytes());
+        let object = remote.object_file(&hostile_hash);
+        std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+        std::fs::write(&object, &hostile).unwrap();
+        let pointer = env.read_str("data.mlv").replace(&honest, &hostile_hash);
+        env.write("data.mlv", pointer);
+        env.git(&["commit", "-qam", "hostile manifest"]);
+
+        let mate = env.clone_repo("mate");
+        mate.mlv(&["pull"])
+            .assert()
+            .failure()
+            .stderr(contains("unsafe path"))
+            .stderr(contains(&evil));
+        let climbed = mate.path("").parent().unwrap().join("escaped.csv");
+        assert!(!climbed.exists(), "{evil}: nothing written above the clone");
+        assert!(
+            !escaped.exists(),
+            "{evil}: nothing written at the absolute path"
+        );
+        assert!(!mate.exists("data/a.csv"));
+    }
+}
