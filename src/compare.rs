@@ -43,6 +43,15 @@ impl Changes {
     }
 }
 
+/// A workspace path that is a symlink (not into the cache), FIFO, socket or device: `add`
+/// refuses it, so the way forward is a regular file in its place.
+#[derive(Debug, Serialize)]
+pub struct NotRegular {
+    pub path: String,
+    /// What it is instead, e.g. "a symbolic link".
+    pub is: &'static str,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ArtifactStatus {
     pub path: String,
@@ -57,6 +66,8 @@ pub struct ArtifactStatus {
     /// Files of a directory that are absent from the workspace while the cache lacks their
     /// objects: never pulled (a partial pull), so not `removed` and not to be recorded by `add`.
     pub not_pulled: Vec<String>,
+    /// Paths that are not regular files (and so cannot be added as they are).
+    pub not_regular: Vec<NotRegular>,
     /// Files whose bytes had to be read (the stat cache vouched for the rest).
     pub files_read: u64,
     /// With `status -r`: how many of the objects this path needs the remote lacks.
@@ -88,6 +99,7 @@ pub fn status(
         missing_objects: 0,
         changes: Changes::default(),
         not_pulled: Vec::new(),
+        not_regular: Vec::new(),
         files_read: 0,
         not_on_remote: None,
     };
@@ -106,7 +118,14 @@ pub fn status(
             return Ok(out);
         };
         let (meta, kind) = workspace::classify(&abs, lmeta, cache.root())?;
-        if matches!(kind, Kind::Other(_)) {
+        if let Kind::Other(is) = kind {
+            // A directory in its place can be added as one; anything else cannot.
+            if !meta.is_dir() {
+                out.not_regular.push(NotRegular {
+                    path: t.path.to_string(),
+                    is,
+                });
+            }
             out.state = State::Modified;
             return Ok(out);
         }
@@ -215,6 +234,16 @@ pub fn status(
         }
     }
     out.changes.added.sort();
+    out.not_regular = other
+        .iter()
+        .filter_map(|f| match f.kind {
+            Kind::Other(is) => Some(NotRegular {
+                path: format!("{}/{}", t.path, f.rel),
+                is,
+            }),
+            _ => None,
+        })
+        .collect();
     if !out.changes.is_empty() {
         out.state = if damaged {
             State::DamagedCache

@@ -5,6 +5,16 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// The name of every temporary file git-mlv writes into the work tree starts with this:
+/// listing, status, add and checkout skip such files (`is_temp_name`), and gc removes stale
+/// ones, so a killed write never turns into data.
+pub const TEMP_PREFIX: &str = ".mlv-tmp";
+
+/// True for a file named like git-mlv's temporary files in the work tree.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
 /// Writes `bytes` to `path` atomically, with ordinary (0644) permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
@@ -12,7 +22,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".mlv-tmp")
+        .prefix(TEMP_PREFIX)
         .permissions(std::fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)
         .map_err(|e| {

@@ -126,6 +126,13 @@ pub fn evaluate(
     baseline: Option<&str>,
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
+    if gates.is_empty() {
+        // Passing with nothing checked must not read as a model that met the bar.
+        report.notes.push(
+            "no gates are configured (`mlv.toml` has no `[[gates]]`), so nothing was checked"
+                .to_string(),
+        );
+    }
     let mut missing = Vec::new();
     // Each baseline is resolved once, whatever number of gates share it.
     let mut resolved: Vec<(String, Option<String>)> = Vec::new();

@@ -50,7 +50,7 @@ pub fn materialize(
     let mode = if exec { 0o755 } else { 0o644 };
     let make = |link: LinkType| {
         tempfile::Builder::new()
-            .prefix(".mlv-tmp")
+            .prefix(crate::fsutil::TEMP_PREFIX)
             .make_in(dir, |tmp| match link {
                 LinkType::Reflink => {
                     reflink_copy::reflink(object, tmp).inspect_err(|e| {

@@ -237,10 +237,8 @@ impl Project {
             });
         }
         for (name, a) in raw.artifacts {
-            if !is_name(&name) {
-                return Err(invalid(format!(
-                    "artifact name `{name}` may hold only letters, digits, `-`, `_` and `.`"
-                )));
+            if !crate::registry::is_name(&name) {
+                return Err(invalid(crate::registry::bad_name(&name)));
             }
             let path = repo_path(&a.path, &format!("artifact `{name}` path")).map_err(invalid)?;
             project.artifacts.insert(
@@ -277,7 +275,8 @@ pub fn parse_metric(s: &str) -> Result<MetricRef, String> {
     }
 }
 
-/// Names of stages and artifacts: safe in git tag names and file paths.
+/// Names of pipeline stages: safe in file paths. (Artifact names follow the registry's
+/// rule, `registry::is_name`, since they become tag names.)
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(['.', '-'])

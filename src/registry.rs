@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(
-        "`{0}` is not a valid registry name: GTO allows letters, digits, `-`, `_` and `/`, starting and ending with a letter or digit\nhint: choose another name (and rename it in `mlv.toml` if it is declared there)"
+        "{}\nhint: choose another name (and rename it in `mlv.toml` if it is declared there)",
+        bad_name(.0)
     )]
     BadName(String),
     #[error("`{0}` is not a semantic version like `1.2.0` or `v1.2.0`")]
@@ -157,13 +158,23 @@ pub struct ParsedTag {
     pub counter: Option<u64>,
 }
 
-/// GTO's name rule: `[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?`.
+/// The one rule for artifact and stage names, in `mlv.toml` and every registry command:
+/// GTO's `[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?` (gto 1.10 `constants.name`), less
+/// `//`, which GTO's pattern allows but git refuses in a tag name.
 pub fn is_name(s: &str) -> bool {
     let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     ends_ok(s.chars().next())
         && ends_ok(s.chars().last())
+        && !s.contains("//")
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_'))
+}
+
+/// Why `s` is not a name by [`is_name`]: the same words wherever a name is refused.
+pub fn bad_name(s: &str) -> String {
+    format!(
+        "`{s}` is not a valid registry name: GTO allows letters, digits, `-`, `_` and `/` (not two `/` in a row), starting and ending with a letter or digit"
+    )
 }
 
 pub fn check_name(s: &str) -> Result<(), RegistryError> {
@@ -481,6 +492,27 @@ pub fn resolve(git: &GitRepo, reg: &Registry, reference: &str) -> anyhow::Result
     Ok(Some(git.resolve_commit(reference)?))
 }
 
+/// Creates a registry tag. Tag names come from counters and versions read from the
+/// registry a moment before, so a concurrent promote, register or rollback may take the
+/// same name first: that is said as such (exit 1, run again), not as git's refusal.
+fn create_tag(
+    git: &GitRepo,
+    tag: &str,
+    commit: &str,
+    message: &str,
+    time: i64,
+) -> anyhow::Result<()> {
+    let Err(e) = git.create_tag(tag, commit, message, time) else {
+        return Ok(());
+    };
+    if git.annotated_tags()?.iter().any(|t| t.name == tag) {
+        return Err(crate::error::failed(format!(
+            "another promote, register or rollback took the tag `{tag}` while this one ran\nhint: run the command again; it reads the registry afresh"
+        )));
+    }
+    Err(e.into())
+}
+
 /// Seconds since the epoch, now.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
@@ -532,7 +564,8 @@ pub fn register(
     }
     let tag = version_tag(name, &version);
     let time = reg.next_time(name, now());
-    git.create_tag(
+    create_tag(
+        git,
         &tag,
         commit,
         &format!("Registering artifact {name} version {version}"),
@@ -557,7 +590,8 @@ pub fn assign(
 ) -> anyhow::Result<String> {
     check_name(stage)?;
     let tag = stage_tag(name, stage, reg.next_counter(name), false);
-    git.create_tag(
+    create_tag(
+        git,
         &tag,
         &version.commit,
         &format!(
@@ -582,7 +616,8 @@ pub fn rollback(
     let n = reg.next_counter(name);
     let time = reg.next_time(name, now());
     let off = stage_tag(name, stage, n, true);
-    git.create_tag(
+    create_tag(
+        git,
         &off,
         &current.commit,
         &format!(
@@ -592,7 +627,8 @@ pub fn rollback(
         time,
     )?;
     let on = stage_tag(name, stage, n + 1, false);
-    git.create_tag(
+    create_tag(
+        git,
         &on,
         &target.commit,
         &format!(
@@ -679,6 +715,7 @@ mod tests {
             assert_eq!(parse_tag(bad), None, "{bad}");
         }
         assert!(!is_name("my.model") && !is_name("-m") && is_name("nlp/model_2"));
+        assert!(!is_name("nlp//model") && !is_name("model/") && is_name("m"));
         assert_eq!(
             Version::parse("1.2.3").unwrap().next_patch().to_string(),
             "v1.2.4"

@@ -48,6 +48,12 @@ pub fn check_addable(
             "`{path}` is a special file (FIFO, socket or device); git-mlv versions regular files and directories"
         )));
     }
+    if meta.is_file() && crate::fsutil::is_temp_name(path.file_name()) {
+        return Err(usage(format!(
+            "`{path}` is named like git-mlv's temporary files (`{}…`), which listing, status and checkout skip\nhint: rename it",
+            crate::fsutil::TEMP_PREFIX
+        )));
+    }
     for t in tracked {
         if path != t && path.starts_with(t) {
             return Err(usage(format!(

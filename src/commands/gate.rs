@@ -20,9 +20,6 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let project = Project::load(repo.root())?;
-    if project.gates.is_empty() {
-        ui.info("no gates: `mlv.toml` has no `[[gates]]`");
-    }
     let reg = Registry::load(&repo.git)?;
     let report = gate::evaluate(
         &project.gates,

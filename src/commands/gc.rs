@@ -81,7 +81,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         freed += size;
         removed.push(h.to_string());
     }
-    let temp = cache.stale_temp_files(TEMP_AGE)?;
+    let mut temp = cache.stale_temp_files(TEMP_AGE)?;
+    // Killed checkouts and adds leave theirs in the work tree, with the same grace.
+    temp.extend(crate::workspace::stale_temp_files(
+        repo.root(),
+        &repo.tracked_paths()?,
+        std::time::SystemTime::now() - TEMP_AGE,
+    )?);
     let temp_bytes: u64 = temp.iter().map(|t| t.1).sum();
     if !args.dry_run {
         remove_files(&temp)?;

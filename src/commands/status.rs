@@ -109,6 +109,14 @@ fn print_human(
                 // `add` now would record a manifest without the files never pulled.
                 hints.push(format!("`git mlv pull <file>` brings each file not pulled; only then does `git mlv add {shown}` record the new data without dropping them; `git mlv checkout --force {shown}` discards the changes"));
             }
+            State::Modified if !s.not_regular.is_empty() => {
+                what.push("modified".to_string());
+                // `add` refuses these: say what makes it work.
+                for n in &s.not_regular {
+                    let path = repo.display(&crate::paths::RepoPath::new(&n.path));
+                    hints.push(format!("`{path}` is {}, which git-mlv cannot record: replace it with a regular file (or move it out), then `git mlv add {shown}`; `git mlv checkout --force {shown}` discards the changes", n.is));
+                }
+            }
             State::Modified => {
                 what.push("modified".to_string());
                 hints.push(format!("`git mlv add {shown}` records the new data; `git mlv checkout --force {shown}` discards it"));

@@ -209,3 +209,19 @@ fn metrics_show_and_diff_flatten_nested_keys() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn gate_without_gates_passes_and_says_none_are_configured() {
+    let env = TestEnv::new();
+    env.write("mlv.toml", "[artifacts.model]\npath = \"model.bin\"\n");
+    env.mlv(&["gate"])
+        .assert()
+        .success()
+        .stderr(contains("no gates are configured"));
+    let g = env.json(&["gate"]);
+    assert_eq!(g["passed"], true, "{g}");
+    assert!(
+        g["notes"].to_string().contains("no gates are configured"),
+        "{g}"
+    );
+}

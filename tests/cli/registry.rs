@@ -282,3 +282,111 @@ fn registry_references_work_wherever_a_revision_does() {
         .code(2)
         .stderr(contains("holds no version yet"));
 }
+
+#[test]
+fn one_name_rule_gtos_for_mlv_toml_and_the_registry() {
+    // `/` is in GTO's rule: mlv.toml declares it and every registry command takes it.
+    let env = TestEnv::new();
+    env.write(
+        "mlv.toml",
+        "[artifacts.\"nlp/model\"]\npath = \"model.bin\"\n",
+    );
+    env.write("model.bin", "a model\n");
+    env.mlv(&["add", "model.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    env.mlv(&["register", "nlp/model", "1.0.0"])
+        .assert()
+        .success()
+        .stdout("nlp/model@v1.0.0\n");
+    env.mlv(&["promote", "nlp/model@v1.0.0", "prod"])
+        .assert()
+        .success()
+        .stdout("nlp/model#prod#1\n");
+    assert_eq!(
+        env.json(&["which", "nlp/model", "prod"])["version"],
+        "v1.0.0"
+    );
+    let gto = env.gto(&[]);
+    assert_eq!(gto["nlp/model"]["stage"]["prod"], "v1.0.0", "{gto}");
+
+    // `.` is not, and `//` cannot be a git tag: both refused alike, by both.
+    for bad in ["my.model", "nlp//model", "-model"] {
+        let msg = format!("`{bad}` is not a valid registry name: GTO allows");
+        env.mlv(&["register", "--", bad])
+            .assert()
+            .code(2)
+            .stderr(contains(msg.as_str()));
+        env.write(
+            "mlv.toml",
+            format!("[artifacts.\"{bad}\"]\npath = \"model.bin\"\n"),
+        );
+        env.mlv(&["status"])
+            .assert()
+            .code(2)
+            .stderr(contains("`mlv.toml` is not valid"))
+            .stderr(contains(msg.as_str()));
+    }
+}
+
+#[test]
+fn a_promote_that_loses_the_race_for_a_stage_tag_says_so_and_not_user_name() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("m1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    // A `git` that lets another promotion take the tag between reading the registry and
+    // writing it, as a concurrent `promote` does.
+    let real_git = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real_git = String::from_utf8(real_git.stdout).unwrap();
+    let bin = env.outside().join("racing-git");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("git");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = tag ] && [ \"$2\" = -a ]; then\n  {git} tag -a -m winner \"$5\" \"$6\"\nfi\nexec {git} \"$@\"\n",
+            git = real_git.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut promote = env.mlv_std(&["promote", "model@v0.0.1", "prod"]);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        promote
+            .get_envs()
+            .find(|(k, _)| *k == "PATH")
+            .and_then(|(_, v)| v)
+            .unwrap()
+            .to_string_lossy()
+    );
+    promote.env("PATH", path);
+    let out = promote.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`model#prod#1`") && err.contains("another") && err.contains("again"),
+        "{err}"
+    );
+    assert!(!err.contains("user.name"), "{err}");
+    // Running it again, as the hint says, works.
+    env.mlv(&["promote", "model@v0.0.1", "staging"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn promote_says_when_no_gates_are_configured() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("m1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success()
+        .stdout("model#prod#1\n")
+        .stderr(contains("no gates are configured"));
+}

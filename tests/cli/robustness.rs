@@ -201,3 +201,129 @@ fn fsck_of_the_cache_hints_a_repair_that_works() {
     env.mlv(&["fetch"]).assert().success();
     env.mlv(&["fsck"]).assert().success();
 }
+
+/// A file at `path` named as git-mlv's temporary files are, as a killed write leaves it;
+/// a day old when `old`.
+fn temp_leftover(path: std::path::PathBuf, old: bool) -> std::path::PathBuf {
+    std::fs::write(&path, vec![7u8; 1000]).unwrap();
+    if old {
+        age(&path);
+    }
+    path
+}
+
+/// Sets `path`'s mtime a day and more back, past gc's grace for temporary files.
+fn age(path: &std::path::Path) {
+    let ok = std::process::Command::new("touch")
+        .args(["-d", "25 hours ago"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn temporary_files_of_killed_writes_are_not_data_and_gc_removes_them_once_old() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.make_dataset("data", 3, "d");
+    env.write("model.bin", "weights");
+    env.mlv(&["add", "data", "model.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data"]);
+    // What killed checkouts, pulls and symlink-mode adds leave: inside a tracked folder
+    // (at any depth) and beside a tracked file.
+    std::fs::create_dir_all(env.path("data/sub")).unwrap();
+    let inside = temp_leftover(env.path("data/.mlv-tmpAbC123"), true);
+    let deep = temp_leftover(env.path("data/sub/.mlv-tmpDeF456"), true);
+    let beside = temp_leftover(env.path(".mlv-tmpGhI789"), true);
+    let fresh = temp_leftover(env.path("data/.mlv-tmpFresh1"), false);
+
+    let s = env.json(&["status"]);
+    assert_eq!(s["clean"], true, "temporary files are not added data: {s}");
+    env.mlv(&["add", "data"]).assert().success();
+    let pointer = env.git(&["status", "--porcelain", "--", "data.mlv"]);
+    assert_eq!(pointer, "", "add recorded nothing new");
+    // Checkout of another version of the folder neither calls them unsaved work nor
+    // records them.
+    env.write("data/new.txt", "new");
+    env.mlv(&["add", "data"]).assert().success();
+    env.mlv(&["checkout", "--rev", "HEAD", "data"])
+        .assert()
+        .success();
+    assert!(!env.exists("data/new.txt"));
+    assert!(
+        inside.exists() && deep.exists(),
+        "checkout leaves them to gc"
+    );
+    env.git(&["checkout", "--", "data.mlv"]);
+    env.mlv(&["status", "--check"]).assert().success();
+
+    env.mlv(&["gc", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains(inside.display().to_string()))
+        .stdout(contains(deep.display().to_string()))
+        .stdout(contains(beside.display().to_string()));
+    let g = env.json(&["gc"]);
+    assert_eq!(g["temp_files"], 3, "{g}");
+    assert!(!inside.exists() && !deep.exists() && !beside.exists());
+    assert!(fresh.exists(), "a live write's file stays");
+    env.mlv(&["status", "--check"]).assert().success();
+    // Naming a file that way on purpose is refused, not silently skipped.
+    env.write(".mlv-tmpMine", "mine");
+    env.mlv(&["add", ".mlv-tmpMine"])
+        .assert()
+        .code(2)
+        .stderr(contains("temporary"));
+}
+
+#[test]
+fn a_checkout_killed_midway_leaves_a_temporary_file_that_nothing_takes_for_data() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    // Copies, not clones, so the write takes long enough to be caught.
+    env.write(".mlv/config.local.toml", "[cache]\nlink = [\"copy\"]\n");
+    let bytes: Vec<u8> = (0..(200u32 << 20))
+        .map(|i| (i.wrapping_mul(2246822519) >> 7) as u8)
+        .collect();
+    env.write("data/big.bin", &bytes);
+    env.write("data/small.txt", "small");
+    env.mlv(&["add", "data"]).assert().success();
+    std::fs::remove_file(env.path("data/big.bin")).unwrap();
+    let mut child = env.mlv_process(&["checkout", "data"]).spawn().unwrap();
+    let start = Instant::now();
+    let temp = loop {
+        let writing = std::fs::read_dir(env.path("data"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| {
+                e.file_name().to_string_lossy().starts_with(".mlv-tmp")
+                    && e.metadata().is_ok_and(|m| m.len() > 0)
+            });
+        if let Some(e) = writing {
+            break e.path();
+        }
+        if child.try_wait().unwrap().is_some() {
+            panic!("checkout finished before it could be killed; use a bigger file");
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no write seen");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(temp.exists() && !env.exists("data/big.bin"));
+
+    let s = env.json(&["status", "data"]);
+    assert_eq!(
+        s["artifacts"][0]["changes"]["added"],
+        serde_json::json!([]),
+        "{s}"
+    );
+    env.mlv(&["checkout", "data"]).assert().success();
+    assert_eq!(env.read("data/big.bin"), bytes);
+    env.mlv(&["status", "--check"]).assert().success();
+    age(&temp);
+    env.mlv(&["gc"]).assert().success();
+    assert!(!temp.exists());
+}

@@ -257,3 +257,43 @@ fn directory_without_its_manifest_is_unknown_when_present_and_missing_when_absen
         ))
         .stderr(contains("`git mlv pull data`"));
 }
+
+#[test]
+fn symlinks_and_fifos_get_a_hint_that_works_not_add() {
+    let env = tracked_dataset();
+    std::os::unix::fs::symlink("/etc/hostname", env.path("data/link")).unwrap();
+    std::fs::remove_file(env.path("model.pkl")).unwrap();
+    let ok = std::process::Command::new("mkfifo")
+        .arg(env.path("model.pkl"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let assert = env.mlv(&["status"]).assert().success();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // What the hint used to say is refused by add.
+    assert!(!err.contains("`git mlv add data` records"), "{err}");
+    assert!(!err.contains("`git mlv add model.pkl` records"), "{err}");
+    assert!(
+        err.contains("`data/link` is a symbolic link")
+            && err.contains("`model.pkl` is a special file")
+            && err.contains("replace it with a regular file"),
+        "{err}"
+    );
+    let s = env.json(&["status"]);
+    let not_regular: Vec<String> = s["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["not_regular"].as_array().unwrap().clone())
+        .map(|n| n["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(not_regular, ["data/link", "model.pkl"], "{s}");
+    // Doing what the hint says works.
+    std::fs::remove_file(env.path("data/link")).unwrap();
+    std::fs::write(env.path("data/link"), "now a file").unwrap();
+    env.mlv(&["add", "data"]).assert().success();
+    env.mlv(&["checkout", "--force", "model.pkl"])
+        .assert()
+        .success();
+    env.mlv(&["status", "--check"]).assert().success();
+}
