@@ -8,6 +8,7 @@ use crate::progress::Progress;
 use crate::repo::{Repo, Tracked};
 use crate::stat_cache::StatCache;
 use crate::workspace::{self, Kind};
+use anyhow::Context;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io;
@@ -149,7 +150,8 @@ pub fn status(
         return Ok(out);
     }
     let manifest = match cache.read_verified(&t.pointer.hash) {
-        Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)?,
+        Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)
+            .with_context(|| format!("the manifest of `{}`", t.path))?,
         Err(CacheError::Missing { .. }) => {
             out.in_cache = false;
             out.missing_objects = 1;

@@ -19,6 +19,10 @@ pub enum ManifestError {
         "manifest {hash} has format version {version}, newer than this git-mlv understands ({VERSION})\nhint: upgrade git-mlv"
     )]
     Newer { hash: String, version: u32 },
+    #[error(
+        "manifest {hash} lists `{path}`, inside a `.git` folder; git-mlv never writes there\nhint: the directory's pointer was made by hand or by a hostile commit: remove it from git with `git rm --cached <directory>.mlv` and commit"
+    )]
+    Reserved { hash: String, path: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +115,18 @@ impl Manifest {
                 bad.path
             )));
         }
+        // A `.git` folder inside a tracked directory would be a nested repository whose
+        // config git runs commands from (`core.fsmonitor`): never materialized.
+        if let Some(bad) = doc
+            .entries
+            .iter()
+            .find(|e| crate::paths::has_git_segment(&e.path))
+        {
+            return Err(ManifestError::Reserved {
+                hash: hash.to_string(),
+                path: bad.path.clone(),
+            });
+        }
         Ok(Manifest {
             entries: doc.entries,
         })
@@ -157,6 +173,18 @@ mod tests {
                 entries: vec![entry(bad)],
             };
             assert!(Manifest::from_bytes(&m.to_bytes(), &h).is_err(), "{bad}");
+        }
+        for bad in [".git/HEAD", "sub/.GIT/config", "a/.Git"] {
+            let m = Manifest {
+                entries: vec![entry(bad)],
+            };
+            assert!(
+                matches!(
+                    Manifest::from_bytes(&m.to_bytes(), &h),
+                    Err(ManifestError::Reserved { .. })
+                ),
+                "{bad}"
+            );
         }
         let unsorted = Manifest {
             entries: vec![entry("b"), entry("a")],

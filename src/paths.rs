@@ -18,6 +18,30 @@ pub enum PathError {
     NotUtf8(PathBuf),
     #[error("`{0}` is the repository root or inside `.git`/`.mlv`; git-mlv cannot track it")]
     Reserved(PathBuf),
+    /// A pointer (in the work tree, or committed at `rev`) whose data path is reserved.
+    #[error(
+        "pointer `{pointer}`{} would put data at `{path}`, inside a `.git` folder or `.mlv/`; git-mlv never writes there\nhint: {}",
+        rev.as_ref().map(|r| format!(" committed at `{r}`")).unwrap_or_default(),
+        match rev {
+            None => format!("remove it with `git rm --cached {pointer}` and delete the file, then commit"),
+            Some(_) => format!("use another revision, or remove it in a new commit with `git rm --cached {pointer}`"),
+        }
+    )]
+    ReservedPointer {
+        pointer: String,
+        path: String,
+        rev: Option<String>,
+    },
+    /// A parent folder of `path` is a symbolic link that leads out of the tree being written.
+    #[error(
+        "`{path}` lies in `{parent}`, a symbolic link to `{target}` outside `{root}`; git-mlv writes nothing through a link to outside\nhint: replace the link `{parent}` with a real folder, or track the data where it really is"
+    )]
+    ThroughLink {
+        path: String,
+        parent: String,
+        target: PathBuf,
+        root: PathBuf,
+    },
 }
 
 /// A path relative to the work tree root, `/`-separated, without `.` or `..` segments.
@@ -97,20 +121,7 @@ pub fn resolve(root: &Path, cwd: &Path, arg: &Path) -> Result<RepoPath, PathErro
     } else {
         cwd.join(arg)
     };
-    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
-    for comp in joined.components() {
-        match comp {
-            Component::RootDir | Component::Prefix(_) => parts.clear(),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                parts.pop();
-            }
-            Component::Normal(p) => parts.push(p),
-        }
-    }
-    let normalized: PathBuf = std::iter::once(Component::RootDir.as_os_str())
-        .chain(parts)
-        .collect();
+    let normalized = normalize(&joined);
     let rel = normalized
         .strip_prefix(root)
         .map_err(|_| PathError::Outside {
@@ -120,11 +131,80 @@ pub fn resolve(root: &Path, cwd: &Path, arg: &Path) -> Result<RepoPath, PathErro
     let s = rel
         .to_str()
         .ok_or_else(|| PathError::NotUtf8(arg.to_path_buf()))?;
-    let first = s.split('/').next().unwrap_or("");
-    if s.is_empty() || first == ".git" || first == ".mlv" {
+    if s.is_empty() || is_reserved(s) {
         return Err(PathError::Reserved(arg.to_path_buf()));
     }
     Ok(RepoPath(s.to_string()))
+}
+
+/// A path segment as the file systems git protects against see it: case folded (`.GIT` is
+/// `.git` on macOS and Windows), without the characters HFS+ ignores, and without the
+/// trailing dots and spaces NTFS drops (git's `is_hfs_dotgit`/`is_ntfs_dotgit`).
+fn fold(seg: &str) -> String {
+    let ignored = |c: char| matches!(c, '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}');
+    let kept: String = seg.chars().filter(|c| !ignored(*c)).collect();
+    kept.trim_end_matches(['.', ' ']).to_lowercase()
+}
+
+/// True when some segment of `p` names git's own folder on some file system: `.git` in any
+/// case (and `git~1`, its NTFS short name). Manifest entries must never have one.
+pub fn has_git_segment(p: &str) -> bool {
+    p.split('/')
+        .any(|seg| matches!(fold(seg).as_str(), ".git" | "git~1"))
+}
+
+/// True when git-mlv must never write at `p`, a path relative to the work tree root: a
+/// `.git` segment anywhere (git's folder, a nested repository's, or a linked worktree's
+/// `.git` file) or a first segment `.mlv` (git-mlv's own settings). Relative to the root,
+/// so a work tree that itself lies below some `.git` folder is fine.
+pub fn is_reserved(p: &str) -> bool {
+    has_git_segment(p)
+        || p.split('/')
+            .next()
+            .is_some_and(|first| fold(first) == ".mlv")
+}
+
+/// Refuses `rel` when its parent folder under `root`, resolved through symbolic links,
+/// lies outside `root` (canonical): writing there would write through the link. The
+/// deepest parent that exists decides; one that is a dangling link is refused too.
+pub fn check_no_link_out(root: &Path, rel: &str) -> Result<(), PathError> {
+    let mut parent = Path::new(rel).parent();
+    while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+        let abs = root.join(p);
+        if std::fs::symlink_metadata(&abs).is_ok() {
+            match abs.canonicalize() {
+                Ok(target) if target.starts_with(root) => return Ok(()),
+                target => {
+                    return Err(PathError::ThroughLink {
+                        path: rel.to_string(),
+                        parent: p.display().to_string(),
+                        target: target.unwrap_or_else(|_| std::fs::read_link(&abs).unwrap_or(abs)),
+                        root: root.to_path_buf(),
+                    });
+                }
+            }
+        }
+        parent = p.parent();
+    }
+    Ok(())
+}
+
+/// `abs` without `.` and `..` segments, lexically (a symlink is not followed).
+pub fn normalize(abs: &Path) -> PathBuf {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for comp in abs.components() {
+        match comp {
+            Component::RootDir | Component::Prefix(_) => parts.clear(),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(p) => parts.push(p),
+        }
+    }
+    std::iter::once(Component::RootDir.as_os_str())
+        .chain(parts)
+        .collect()
 }
 
 /// True when a manifest or pointer path is a safe relative path: not empty, not absolute, and
@@ -165,5 +245,33 @@ mod tests {
             assert!(!is_safe_relative(bad), "{bad}");
         }
         assert!(is_safe_relative("a/b c/ü\nx"));
+    }
+
+    #[test]
+    fn git_and_mlv_folders_are_reserved_in_any_case() {
+        for bad in [
+            ".git",
+            ".GIT/config",
+            "sub/.Git",
+            "a/.git/HEAD",
+            "a/.git. /x",
+            "a/GIT~1/x",
+            "a/.g\u{200c}it",
+            ".mlv",
+            ".MLV/config.toml",
+        ] {
+            assert!(is_reserved(bad), "{bad}");
+        }
+        for good in [
+            "data/.gitignore",
+            ".git.d",
+            "x.git",
+            "git",
+            "sub/.mlv",
+            "data/.mlvx",
+        ] {
+            assert!(!is_reserved(good), "{good}");
+        }
+        assert!(has_git_segment("x/.GIT/y") && !has_git_segment(".mlv/x"));
     }
 }

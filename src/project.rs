@@ -296,8 +296,7 @@ fn repo_path(p: &str, what: &str) -> Result<RepoPath, String> {
             "{what} must be a relative path inside the repository, without `..`"
         ));
     }
-    let first = p.split('/').next().unwrap_or("");
-    if first == ".git" || first == ".mlv" {
+    if crate::paths::is_reserved(&p) {
         return Err(format!("{what} is inside `.git` or `.mlv`"));
     }
     Ok(RepoPath::new(p))

@@ -136,8 +136,8 @@ impl Repo {
                     path: f.path.clone(),
                     reason: "not UTF-8 text".into(),
                 })?;
+                let path = data_path(&f.path, Some(rev))?;
                 let pointer = Pointer::parse_at(&text, rev, &f.path)?;
-                let path = RepoPath::new(&f.path[..f.path.len() - pointer::EXT.len()]);
                 Ok(Tracked { path, pointer })
             })
             .collect()
@@ -271,10 +271,25 @@ pub fn tracked_paths_in(root: &Path) -> anyhow::Result<Vec<RepoPath>> {
         else {
             continue;
         };
-        found.push(RepoPath::new(&rel[..rel.len() - pointer::EXT.len()]));
+        found.push(data_path(rel, None)?);
     }
     found.sort();
     Ok(found)
+}
+
+/// The data path of the pointer file `pointer` (found in the work tree, or committed at
+/// `rev`), refused when git-mlv must never write there (`.git.mlv`, `sub/.GIT.mlv`,
+/// `.mlv/x.mlv`): every command gets its pointers from here or from `tracked_at`.
+fn data_path(pointer: &str, rev: Option<&str>) -> Result<RepoPath, PathError> {
+    let path = &pointer[..pointer.len() - pointer::EXT.len()];
+    if paths::is_reserved(path) {
+        return Err(PathError::ReservedPointer {
+            pointer: pointer.to_string(),
+            path: path.to_string(),
+            rev: rev.map(str::to_owned),
+        });
+    }
+    Ok(RepoPath::new(path))
 }
 
 /// `abs` relative to `base` with `..` segments, for display from a sub-folder.

@@ -9,6 +9,7 @@ use crate::progress::Progress;
 use crate::repo::{Repo, Tracked};
 use crate::stat_cache::StatCache;
 use crate::workspace::{self, FileEntry, Kind};
+use anyhow::Context;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io;
@@ -36,6 +37,15 @@ pub struct Plan {
     /// Tracked paths whose objects are not in the cache.
     pub missing: Vec<String>,
     pub unchanged: u64,
+    /// Git's index, read the first time a tracked path would change the work tree.
+    index: Option<crate::gitx::IndexedPaths>,
+}
+
+impl Plan {
+    /// How many changes (and refusals) the plan holds, to tell whether a path added any.
+    fn changes(&self) -> usize {
+        self.writes.len() + self.removes.len() + self.make_dirs.len() + self.conflicts.len()
+    }
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -54,9 +64,77 @@ pub struct Target<'a> {
     pub force: bool,
 }
 
+/// The folder `checkout --to DIR` writes under, created and canonical. Refused (exit 2)
+/// when it is or lies in a `.git` folder or `.mlv/` of the work tree (judged relative to
+/// the work tree's root), or in this repository's git dirs; judged before it is created and
+/// again once links are resolved.
+pub fn export_root(repo: &Repo, dir: &Path) -> anyhow::Result<PathBuf> {
+    let refuse = |abs: &Path| {
+        let reserved = match abs.strip_prefix(repo.root()) {
+            Ok(rel) => rel.to_str().is_some_and(crate::paths::is_reserved),
+            Err(_) => {
+                abs.starts_with(&repo.layout.git_dir) || abs.starts_with(&repo.layout.common_dir)
+            }
+        };
+        match reserved {
+            true => Err(crate::error::usage(format!(
+                "`--to {}` lies in a `.git` folder or `.mlv/`; git-mlv never writes there\nhint: choose a folder outside them",
+                dir.display()
+            ))),
+            false => Ok(()),
+        }
+    };
+    let cwd = std::env::current_dir()?;
+    let cwd = cwd.canonicalize().unwrap_or(cwd);
+    refuse(&crate::paths::normalize(&cwd.join(dir)))?;
+    let abs = cwd.join(dir);
+    fs_err::create_dir_all(&abs)?;
+    let abs = fs_err::canonicalize(&abs)?;
+    refuse(&abs)?;
+    Ok(abs)
+}
+
 /// Plans the checkout of `t`; `sub` limits a directory to the files at or below that
-/// relative path.
+/// relative path. Refuses (exit 2) data that would be written through a symbolic link to
+/// outside the destination, or over a path git tracks.
 pub fn plan(
+    repo: &Repo,
+    cache: &Cache,
+    stat: &mut StatCache,
+    t: &Tracked,
+    sub: Option<&str>,
+    target: &Target,
+    plan: &mut Plan,
+) -> anyhow::Result<()> {
+    crate::paths::check_no_link_out(target.dest_root, t.path.as_str())?;
+    let before = plan.changes();
+    plan_one(repo, cache, stat, t, sub, target, plan)?;
+    // Only a path that changes something inside the work tree costs a read of the index.
+    let Ok(in_tree) = target.dest_root.strip_prefix(repo.root()) else {
+        return Ok(());
+    };
+    if plan.changes() == before {
+        return Ok(());
+    }
+    let dest = match in_tree.to_str() {
+        Some("") => t.path.to_string(),
+        Some(dir) => format!("{dir}/{}", t.path),
+        None => return Ok(()),
+    };
+    if plan.index.is_none() {
+        plan.index = Some(repo.git.index()?);
+    }
+    if let Some(code) = plan.index.as_ref().and_then(|i| i.first_under(&dest)) {
+        return Err(crate::error::usage(format!(
+            "`{}` would write data over `{code}`, which git tracks; git-mlv never overwrites files git tracks\nhint: if the data belongs there, `git rm --cached {code}` first; otherwise remove the pointer with `git rm --cached {}` and commit",
+            t.path.pointer(),
+            t.path.pointer()
+        )));
+    }
+    Ok(())
+}
+
+fn plan_one(
     repo: &Repo,
     cache: &Cache,
     stat: &mut StatCache,
@@ -117,7 +195,8 @@ pub fn plan(
     }
 
     let manifest = match cache.read_verified(&t.pointer.hash) {
-        Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)?,
+        Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)
+            .with_context(|| format!("the manifest of `{}`", t.path))?,
         Err(CacheError::Missing { .. }) => {
             plan.missing.push(t.path.to_string());
             return Ok(());

@@ -8,6 +8,7 @@ use crate::manifest::Manifest;
 use crate::progress::Progress;
 use crate::repo::Tracked;
 use crate::transfer::{Engine, Failure, Summary};
+use anyhow::Context;
 use std::collections::{HashMap, HashSet};
 
 /// The objects one tracked path needs, as far as the cache can tell.
@@ -18,28 +19,33 @@ struct Needed {
     manifest: Option<(Hash, u64)>,
 }
 
-/// What a tracked path needs, read from the cache; `sub` limits a directory to the files
-/// at or below that relative path.
-fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> Result<Needed, CacheError> {
+/// What a tracked path needs, read from the cache (`None` when a directory's manifest is not
+/// there); `sub` limits a directory to the files at or below that relative path.
+fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> anyhow::Result<Option<Needed>> {
     if !t.pointer.is_dir() {
-        return Ok(Needed {
+        return Ok(Some(Needed {
             files: vec![(t.pointer.hash, t.pointer.size)],
             manifest: None,
-        });
+        }));
     }
-    let bytes = cache.read_verified(&t.pointer.hash)?;
+    let bytes = match cache.read_verified(&t.pointer.hash) {
+        Ok(bytes) => bytes,
+        Err(CacheError::Missing { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    // A manifest refused as unsafe keeps its own error (exit 2), naming the directory.
     let manifest = Manifest::from_bytes(&bytes, &t.pointer.hash)
-        .map_err(|e| CacheError::Io(std::io::Error::other(e.to_string())))?;
+        .with_context(|| format!("the manifest of `{}`", t.path))?;
     let files = manifest
         .entries()
         .iter()
         .filter(|e| crate::paths::within(&e.path, sub))
         .map(|e| (e.hash, e.size))
         .collect();
-    Ok(Needed {
+    Ok(Some(Needed {
         files,
         manifest: Some((t.pointer.hash, bytes.len() as u64)),
-    })
+    }))
 }
 
 /// The result of a push: the transfer summary and the tracked paths that could not be
@@ -61,13 +67,9 @@ pub async fn push(
     let mut files: HashMap<Hash, u64> = HashMap::new();
     let mut manifests: Vec<(Hash, u64, Vec<Hash>)> = Vec::new();
     for (t, _) in selected {
-        let need = match needed(cache, t, None) {
-            Ok(n) => n,
-            Err(CacheError::Missing { .. }) => {
-                report.not_in_cache.push(t.path.to_string());
-                continue;
-            }
-            Err(e) => return Err(e.into()),
+        let Some(need) = needed(cache, t, None)? else {
+            report.not_in_cache.push(t.path.to_string());
+            continue;
         };
         if need.files.iter().any(|(h, _)| !cache.contains(h)) {
             report.not_in_cache.push(t.path.to_string());
@@ -141,10 +143,8 @@ pub async fn fetch(
     let mut files: HashMap<Hash, u64> = HashMap::new();
     let mut present = 0u64;
     for (t, sub) in selected {
-        let need = match needed(cache, t, sub.as_deref()) {
-            Ok(n) => n,
-            Err(CacheError::Missing { .. }) => continue, // its manifest failed above, already reported
-            Err(e) => return Err(e.into()),
+        let Some(need) = needed(cache, t, sub.as_deref())? else {
+            continue; // its manifest failed above, already reported
         };
         for (h, size) in need.files {
             if cache.contains(&h) {
@@ -170,8 +170,8 @@ pub async fn missing_on_remote(
     let mut per_path = Vec::new();
     let mut all = Vec::new();
     for (t, _) in selected {
-        match needed(cache, t, None) {
-            Ok(n) => {
+        match needed(cache, t, None)? {
+            Some(n) => {
                 let hashes: Vec<Hash> = n
                     .files
                     .iter()
@@ -182,11 +182,10 @@ pub async fn missing_on_remote(
                 per_path.push((t.path.to_string(), hashes));
             }
             // Without the manifest locally, ask only for the manifest itself.
-            Err(CacheError::Missing { .. }) => {
+            None => {
                 all.push(t.pointer.hash);
                 per_path.push((t.path.to_string(), vec![t.pointer.hash]));
             }
-            Err(e) => return Err(e.into()),
         }
     }
     let missing = engine.missing(&all).await?;

@@ -30,6 +30,8 @@ pub fn check_addable(
     tracked: &[RepoPath],
     path: &RepoPath,
 ) -> anyhow::Result<std::fs::Metadata> {
+    // The pointer and `.gitignore` line go beside the data: never through a link to outside.
+    crate::paths::check_no_link_out(repo.root(), path.as_str())?;
     let abs = path.to_abs(repo.root());
     let meta = match std::fs::symlink_metadata(&abs) {
         Ok(m) => m,
@@ -67,8 +69,7 @@ pub fn check_addable(
             )));
         }
     }
-    let in_git = repo.git.indexed_under(path.as_str())?;
-    if let Some(first) = in_git.first() {
+    if let Some(first) = repo.git.index()?.first_under(path.as_str()) {
         return Err(usage(format!(
             "`{first}` is already tracked by git, so git-mlv cannot take `{path}` over\nhint: run `git rm -r --cached {path}` first, then `git mlv add {path}`"
         )));
@@ -119,6 +120,12 @@ pub fn add(
             return Err(usage(format!(
                 "`{}` inside `{path}` is a git-mlv pointer; a tracked directory cannot hold tracked paths\nhint: delete it (and its `.gitignore` line) first",
                 path.join(&p.rel)
+            )));
+        }
+        if let Some(g) = files.iter().find(|f| crate::paths::has_git_segment(&f.rel)) {
+            return Err(usage(format!(
+                "`{}` inside `{path}` lies in a `.git` folder (a nested repository); git-mlv never tracks or writes anything under `.git`\nhint: move that repository out of `{path}`, then add again",
+                path.join(&g.rel)
             )));
         }
         let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);

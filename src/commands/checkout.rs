@@ -62,11 +62,7 @@ pub fn checkout(
     let selected = repo.select_at(req.paths, req.rev)?;
     let mut plan = Plan::default();
     let dest_root = match req.to {
-        Some(dir) => {
-            let dir = std::env::current_dir()?.join(dir);
-            fs_err::create_dir_all(&dir)?;
-            dir.canonicalize()?
-        }
+        Some(dir) => restore::export_root(repo, dir)?,
         None => repo.root().to_path_buf(),
     };
     let target = restore::Target {

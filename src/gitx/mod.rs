@@ -66,20 +66,40 @@ pub fn discover(cwd: &Path) -> Result<(Layout, GitRepo), GitError> {
 }
 
 impl GitRepo {
-    /// Paths in git's index at or below `path` (`/`-separated, relative to the root):
-    /// data that git already tracks must not also be handed to git-mlv.
-    pub fn indexed_under(&self, path: &str) -> Result<Vec<String>, GitError> {
+    /// The paths in this worktree's index, read once for many questions.
+    pub fn index(&self) -> Result<IndexedPaths, GitError> {
         let index = self.repo.index_or_empty().map_err(|e| GitError::Index {
             path: self.repo.git_dir().to_path_buf(),
             reason: e.to_string(),
         })?;
-        let dir_prefix = format!("{path}/");
-        Ok(index
+        let mut paths: Vec<String> = index
             .entries()
             .iter()
             .map(|e| e.path(&index).to_string())
-            .filter(|p| p == path || p.starts_with(&dir_prefix))
-            .collect())
+            .collect();
+        paths.sort();
+        Ok(IndexedPaths(paths))
+    }
+}
+
+/// The paths git tracks (its index), sorted: data that git already tracks is never handed
+/// to git-mlv, and git-tracked code is never overwritten by data.
+#[derive(Debug, Default)]
+pub struct IndexedPaths(Vec<String>);
+
+impl IndexedPaths {
+    /// The first indexed path at or below `path` (`/`-separated, relative to the root).
+    pub fn first_under(&self, path: &str) -> Option<&str> {
+        if let Ok(i) = self.0.binary_search_by(|p| p.as_str().cmp(path)) {
+            return Some(&self.0[i]);
+        }
+        // Everything below `path/` forms one run in sorted order.
+        let dir_prefix = format!("{path}/");
+        let i = self.0.partition_point(|p| p.as_str() < dir_prefix.as_str());
+        self.0
+            .get(i)
+            .filter(|p| p.starts_with(&dir_prefix))
+            .map(String::as_str)
     }
 }
 

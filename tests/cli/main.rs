@@ -11,6 +11,7 @@ mod errors;
 mod gates;
 mod gc;
 mod hooks;
+mod paths;
 mod pipeline;
 mod registry;
 mod remotes;
