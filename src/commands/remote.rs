@@ -90,8 +90,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         )
     };
     // A remote left without a `url` can still be fixed or removed.
-    let known =
-        |name: &str| repo.config.remotes.contains_key(name) || repo.config.incomplete.contains_key(name);
+    let known = |name: &str| {
+        repo.config.remotes.contains_key(name) || repo.config.incomplete.contains_key(name)
+    };
     match args.action {
         Action::Add {
             name,
