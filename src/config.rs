@@ -113,6 +113,11 @@ pub struct Config {
     /// Where `deploy` put each artifact's stage: `[deploy.<artifact>] <stage> = "<dir or URL>"`,
     /// so later deploys and rollbacks need no `--to`.
     pub deploy: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Remotes named without a `url` (typically credentials left in the local file for a
+    /// remote the committed config no longer has), with what to tell a command that uses
+    /// one: set aside so that they stop only the commands that need them.
+    #[serde(skip)]
+    pub incomplete: std::collections::BTreeMap<String, String>,
 }
 
 impl Config {
@@ -121,9 +126,11 @@ impl Config {
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
         let mut merged = read_table(&root.join(DIR).join(FILE))?;
         refuse_secrets(&merged, &root.join(DIR).join(FILE))?;
-        merge(&mut merged, read_table(&root.join(DIR).join(LOCAL_FILE))?);
+        let mut local = read_table(&root.join(DIR).join(LOCAL_FILE))?;
+        let incomplete = set_aside_incomplete(&mut merged, &mut local);
+        merge(&mut merged, local);
         let path = root.join(DIR).join(FILE);
-        let config: Config =
+        let mut config: Config =
             toml::Value::Table(merged)
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Invalid {
@@ -137,6 +144,7 @@ impl Config {
                     .into(),
             });
         }
+        config.incomplete = incomplete;
         Ok(config)
     }
 
@@ -157,9 +165,12 @@ impl Config {
         };
         match self.remotes.get(&name) {
             Some(r) => Ok((name, r)),
-            None => Err(ConfigError::NoRemote(format!(
-                "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
-            ))),
+            None => Err(ConfigError::NoRemote(match self.incomplete.get(&name) {
+                Some(why) => why.clone(),
+                None => format!(
+                    "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
+                ),
+            })),
         }
     }
 
@@ -170,6 +181,50 @@ impl Config {
             .iter()
             .any(|l| matches!(l, LinkType::Hardlink | LinkType::Symlink))
     }
+}
+
+/// Takes the remotes that neither file gives a `url` out of both tables (before they are
+/// merged) and says, per remote, which file names it and how to fix that.
+fn set_aside_incomplete(
+    committed: &mut toml::Table,
+    local: &mut toml::Table,
+) -> std::collections::BTreeMap<String, String> {
+    let remotes = |t: &toml::Table| t.get("remotes").and_then(|r| r.as_table()).cloned();
+    let (shared, mine) = (remotes(committed), remotes(local));
+    let has_url = |t: &Option<toml::Table>, name: &str| {
+        t.as_ref()
+            .and_then(|r| r.get(name))
+            .and_then(|r| r.as_table())
+            .is_some_and(|r| r.contains_key("url"))
+    };
+    let names: std::collections::BTreeSet<String> = [&shared, &mine]
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t.keys().cloned())
+        .collect();
+    let mut out = std::collections::BTreeMap::new();
+    for name in names {
+        if has_url(&shared, &name) || has_url(&mine, &name) {
+            continue;
+        }
+        let in_committed = shared.as_ref().is_some_and(|r| r.contains_key(&name));
+        let why = if in_committed {
+            format!(
+                "remote `{name}` in `{DIR}/{FILE}` has no `url`\nhint: set one with `git mlv remote set {name} url <url>`, or remove the remote with `git mlv remote remove {name}`"
+            )
+        } else {
+            format!(
+                "remote `{name}` is only in `{DIR}/{LOCAL_FILE}`, which gives it no `url`: `{DIR}/{FILE}` does not name it (any more)\nhint: add it back with `git mlv remote add {name} <url>`, or drop this machine's settings for it with `git mlv remote remove {name}`"
+            )
+        };
+        out.insert(name, why);
+    }
+    for table in [committed, local] {
+        if let Some(r) = table.get_mut("remotes").and_then(|r| r.as_table_mut()) {
+            r.retain(|name, _| !out.contains_key(name));
+        }
+    }
+    out
 }
 
 /// Credentials in the committed file would end up in git history: refuse to use them.

@@ -2,7 +2,8 @@
 //! `<target>/<name>/current` switched atomically once a version is complete. On a folder
 //! `current` is a symlink replaced by rename; on an object store it is `current.json`,
 //! written after every file of the version. Earlier versions are kept, so a rollback whose
-//! version is already there only switches `current`.
+//! version is already there only switches `current` — once the folder is checked to hold
+//! that version's bytes (see `Folder::holds`).
 
 use crate::cache::{Cache, CacheError};
 use crate::config;
@@ -45,16 +46,43 @@ impl Target {
             Target::Url(u) => u.clone(),
         }
     }
+
+    /// How the target is shown: a URL's credentials redacted.
+    pub fn shown(&self) -> String {
+        match self {
+            Target::Dir(p) => p.display().to_string(),
+            Target::Url(u) => crate::remote::redact(u),
+        }
+    }
+
+    /// A folder is one machine's, and a URL with credentials must not reach git history:
+    /// both are remembered in the local file only.
+    fn is_private(&self) -> bool {
+        match self {
+            Target::Dir(_) => true,
+            Target::Url(u) => crate::remote::redact(u) != *u,
+        }
+    }
 }
 
-/// Remembers the target of `name`'s `stage`: a folder in this machine's
-/// `.mlv/config.local.toml`, a URL in the team's `.mlv/config.toml`. Returns the file's
-/// repository path.
-pub fn remember(root: &Path, name: &str, stage: &str, target: &Target) -> anyhow::Result<String> {
-    let file = match target {
-        Target::Dir(_) => config::LOCAL_FILE,
-        Target::Url(_) => config::FILE,
+/// Remembers the target of `name`'s `stage`: in this machine's `.mlv/config.local.toml`
+/// when it is private (a folder, or a URL with credentials), else in the team's
+/// `.mlv/config.toml`; an entry for the same stage in the other file is removed, so the
+/// target given last is the one used, wherever it is stored. Returns the file's name (in
+/// `.mlv/`) when anything changed.
+pub fn remember(
+    root: &Path,
+    name: &str,
+    stage: &str,
+    target: &Target,
+) -> anyhow::Result<Option<&'static str>> {
+    let (file, other) = if target.is_private() {
+        (config::LOCAL_FILE, config::FILE)
+    } else {
+        (config::FILE, config::LOCAL_FILE)
     };
+    let value = target.as_config();
+    let mut changed = false;
     config::edit(&root.join(config::DIR).join(file), |doc| {
         let deploy = doc
             .entry("deploy")
@@ -67,10 +95,38 @@ pub fn remember(root: &Path, name: &str, stage: &str, target: &Target) -> anyhow
             .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
             .as_table_mut()
             .ok_or_else(|| anyhow::anyhow!("`deploy.{name}` in `{file}` is not a table"))?;
-        per_name[stage] = toml_edit::value(target.as_config());
+        if per_name.get(stage).and_then(|v| v.as_str()) != Some(value.as_str()) {
+            per_name[stage] = toml_edit::value(value.as_str());
+            changed = true;
+        }
         Ok(())
     })?;
-    Ok(format!("{}/{file}", config::DIR))
+    let other = root.join(config::DIR).join(other);
+    if other.exists() {
+        config::edit(&other, |doc| {
+            changed |= forget(doc, name, stage);
+            Ok(())
+        })?;
+    }
+    Ok(changed.then_some(file))
+}
+
+/// Removes `deploy.<name>.<stage>` (and tables it leaves empty); true when it was there.
+fn forget(doc: &mut toml_edit::DocumentMut, name: &str, stage: &str) -> bool {
+    let Some(deploy) = doc.get_mut("deploy").and_then(|d| d.as_table_mut()) else {
+        return false;
+    };
+    let Some(per_name) = deploy.get_mut(name).and_then(|n| n.as_table_mut()) else {
+        return false;
+    };
+    let removed = per_name.remove(stage).is_some();
+    if per_name.is_empty() {
+        deploy.remove(name);
+    }
+    if deploy.is_empty() {
+        doc.remove("deploy");
+    }
+    removed
 }
 
 /// True when the cache holds every object `t` needs.
@@ -88,6 +144,45 @@ pub fn cached(cache: &Cache, t: &Tracked) -> Result<bool, CacheError> {
         Err(e) => Err(e),
     }
 }
+
+/// What a deployed version must hold: the artifact's hash, and each of its files.
+pub struct Expected {
+    pub hash: Hash,
+    pub dir: bool,
+    /// Each file's path under the artifact (`""` for a file artifact), hash and size.
+    pub files: Vec<(String, Hash, u64)>,
+}
+
+impl Expected {
+    /// Read from the pointer, and for a folder from its manifest in the cache.
+    pub fn of(cache: &Cache, t: &Tracked) -> anyhow::Result<Expected> {
+        let files = if t.pointer.is_dir() {
+            let bytes = cache.read_verified(&t.pointer.hash)?;
+            Manifest::from_bytes(&bytes, &t.pointer.hash)?
+                .entries()
+                .iter()
+                .map(|e| (e.path.clone(), e.hash, e.size))
+                .collect()
+        } else {
+            vec![(String::new(), t.pointer.hash, t.pointer.size)]
+        };
+        Ok(Expected {
+            hash: t.pointer.hash,
+            dir: t.pointer.is_dir(),
+            files,
+        })
+    }
+}
+
+/// Written into a version (`v1.2.0/.mlv-deployed.json`) once it is complete: which hash it
+/// holds. On a folder, a file changed after it (a newer ctime) gets hashed again.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Marker {
+    hash: Hash,
+    commit: String,
+}
+
+const MARKER: &str = ".mlv-deployed.json";
 
 /// `<target>/<name>` on a folder.
 pub struct Folder {
@@ -115,9 +210,19 @@ impl Folder {
         Some(link.file_name()?.to_string_lossy().into_owned())
     }
 
-    /// A fresh scratch folder for assembling `version`, after removing what deploys killed
-    /// halfway left behind: scratch folders and temporary `current` links whose process is gone.
-    pub fn scratch(&self, version: &str) -> io::Result<PathBuf> {
+    /// The path of `current` when something other than a symlink is there (a folder
+    /// copied by hand): switching would have to delete it, so deploy refuses instead.
+    pub fn foreign_current(&self) -> Option<PathBuf> {
+        let path = self.dir.join(CURRENT);
+        std::fs::symlink_metadata(&path)
+            .ok()
+            .filter(|m| !m.file_type().is_symlink())
+            .map(|_| path)
+    }
+
+    /// Removes what deploys that died halfway left behind: scratch folders and temporary
+    /// `current` links whose process is gone.
+    pub fn sweep(&self) -> io::Result<()> {
         fs_err::create_dir_all(&self.dir)?;
         for entry in fs_err::read_dir(&self.dir)? {
             let name = entry?.file_name().to_string_lossy().into_owned();
@@ -137,6 +242,11 @@ impl Folder {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A fresh scratch folder for assembling `version`.
+    pub fn scratch(&self, version: &str) -> io::Result<PathBuf> {
         let scratch = self
             .dir
             .join(format!("{SCRATCH}{version}-{}", std::process::id()));
@@ -144,19 +254,113 @@ impl Folder {
         Ok(scratch)
     }
 
+    /// True when `v<semver>/` holds exactly the expected version: its marker names the
+    /// hash, nothing but the artifact and the marker is there, and every file has the
+    /// expected path and size. Files changed since the marker was written (a newer ctime,
+    /// which no tool can set back) are hashed; when they all match, the marker is written
+    /// again so the next check is fast.
+    pub fn holds(&self, version: &str, file_name: &str, expected: &Expected) -> io::Result<bool> {
+        let vdir = self.version_dir(version);
+        let marker_path = vdir.join(MARKER);
+        let Ok(marker_meta) = std::fs::symlink_metadata(&marker_path) else {
+            return Ok(false);
+        };
+        let marker: Option<Marker> = std::fs::read(&marker_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let Some(marker) = marker.filter(|m| marker_meta.is_file() && m.hash == expected.hash)
+        else {
+            return Ok(false);
+        };
+        for entry in fs_err::read_dir(&vdir)? {
+            let name = entry?.file_name();
+            if name != MARKER && name != file_name {
+                return Ok(false);
+            }
+        }
+        let Some(found) = files_under(&vdir.join(file_name), expected.dir)? else {
+            return Ok(false);
+        };
+        if found.len() != expected.files.len() {
+            return Ok(false);
+        }
+        let wanted: std::collections::HashMap<&str, (&Hash, u64)> = expected
+            .files
+            .iter()
+            .map(|(p, h, s)| (p.as_str(), (h, *s)))
+            .collect();
+        let written = ctime_ns(&marker_meta);
+        let mut hashed = false;
+        for (rel, meta) in &found {
+            let Some(&(hash, size)) = wanted.get(rel.as_str()) else {
+                return Ok(false);
+            };
+            if meta.len() != size {
+                return Ok(false);
+            }
+            if ctime_ns(meta) > written {
+                let path = if rel.is_empty() {
+                    vdir.join(file_name)
+                } else {
+                    vdir.join(file_name).join(rel)
+                };
+                let file = fs_err::File::open(path)?.into_parts().0;
+                if crate::cache::hash_reader(file)? != *hash {
+                    return Ok(false);
+                }
+                hashed = true;
+            }
+        }
+        if hashed {
+            write_marker(&vdir, &marker)?;
+        }
+        Ok(true)
+    }
+
     /// Moves the checked-out `data` into `v<semver>/<file_name>` in one rename of its folder,
-    /// so a version folder that exists is always complete.
+    /// so a version folder that exists is always complete. A folder already there under that
+    /// name (one that did not hold this version) is swapped out in the same step where the
+    /// file system can exchange two names, else moved aside just before.
     pub fn install(
         &self,
         scratch: &Path,
         data: &Path,
         version: &str,
         file_name: &str,
+        hash: Hash,
+        commit: &str,
     ) -> io::Result<()> {
         let assembled = scratch.join("version");
         fs_err::create_dir_all(&assembled)?;
         fs_err::rename(data, assembled.join(file_name))?;
-        fs_err::rename(&assembled, self.version_dir(version))?;
+        // Written last, after the rename above changed the data's ctime.
+        write_marker(
+            &assembled,
+            &Marker {
+                hash,
+                commit: commit.to_string(),
+            },
+        )?;
+        let vdir = self.version_dir(version);
+        if std::fs::symlink_metadata(&vdir).is_err() {
+            fs_err::rename(&assembled, &vdir)?;
+        } else {
+            use rustix::fs::{CWD, RenameFlags, renameat_with};
+            match renameat_with(CWD, &assembled, CWD, &vdir, RenameFlags::EXCHANGE) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+                    fs_err::rename(&vdir, scratch.join("replaced"))?;
+                    fs_err::rename(&assembled, &vdir)?;
+                }
+                Err(e) => {
+                    let e = io::Error::from(e);
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("replacing `{}`: {e}", vdir.display()),
+                    ));
+                }
+            }
+        }
         fs_err::remove_dir_all(scratch)
     }
 
@@ -173,8 +377,64 @@ impl Folder {
                 format!("creating symlink `{}`: {e}", tmp.display()),
             )
         })?;
-        fs_err::rename(&tmp, self.dir.join(CURRENT))
+        fs_err::rename(&tmp, self.dir.join(CURRENT)).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
     }
+}
+
+fn write_marker(dir: &Path, marker: &Marker) -> io::Result<()> {
+    let json = serde_json::to_vec_pretty(marker).map_err(io::Error::other)?;
+    crate::fsutil::write_atomic(&dir.join(MARKER), &json)
+}
+
+/// Every file under `root` with its metadata, by path relative to it (`""` for `root`
+/// itself when it is expected to be a file); `None` when something else is there: nothing,
+/// a symlink, a special file, or a file where a folder should be or the reverse.
+fn files_under(root: &Path, dir: bool) -> io::Result<Option<Vec<(String, std::fs::Metadata)>>> {
+    let meta = match std::fs::symlink_metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("`{}`: {e}", root.display()),
+            ));
+        }
+    };
+    if !dir {
+        return Ok(meta.is_file().then(|| vec![(String::new(), meta)]));
+    }
+    if !meta.is_dir() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![(root.to_path_buf(), String::new())];
+    while let Some((path, rel)) = todo.pop() {
+        for entry in fs_err::read_dir(&path)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = fs_err::symlink_metadata(entry.path())?;
+            if meta.is_dir() {
+                todo.push((entry.path(), rel));
+            } else if meta.is_file() {
+                out.push((rel, meta));
+            } else {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+fn ctime_ns(meta: &std::fs::Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.ctime() * 1_000_000_000 + meta.ctime_nsec()
 }
 
 /// What `current.json` on an object store says.
@@ -187,8 +447,10 @@ pub struct CurrentJson {
     pub hash: String,
 }
 
-/// Uploads the version's files from the cache under `<name>/<version>/<file_name>` (what is
-/// already there is skipped), then writes `<name>/current.json` last.
+/// Uploads the version's files from the cache under `<name>/<version>/<file_name>`, then
+/// the version's marker, then `<name>/current.json` last. Files already there are skipped
+/// only when the marker says they are this version's; otherwise (another commit's bytes
+/// under the same version, or an upload that never finished) each is replaced.
 pub async fn upload(
     backend: &dyn Backend,
     cache: &Cache,
@@ -197,30 +459,49 @@ pub async fn upload(
     current: &CurrentJson,
     jobs: usize,
 ) -> anyhow::Result<()> {
-    let base = format!("{name}/{}", current.path);
-    let files: Vec<(String, Hash, u64)> = if t.pointer.is_dir() {
-        let bytes = cache.read_verified(&t.pointer.hash)?;
-        Manifest::from_bytes(&bytes, &t.pointer.hash)?
-            .entries()
-            .iter()
-            .map(|e| (format!("{base}/{}", e.path), e.hash, e.size))
-            .collect()
-    } else {
-        vec![(base, t.pointer.hash, t.pointer.size)]
+    let expected = Expected::of(cache, t)?;
+    let version_dir = format!("{name}/{}", current.version);
+    let marker_key = format!("{version_dir}/{MARKER}");
+    let trusted = match backend.get_bytes(&marker_key, 64 << 10).await {
+        Ok(bytes) => {
+            serde_json::from_slice::<Marker>(&bytes).is_ok_and(|m| m.hash == expected.hash)
+        }
+        Err(e) if e.kind == crate::remote::ErrorKind::NotFound => false,
+        Err(e) => return Err(e.into()),
     };
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(files)
-        .map(|(key, hash, size)| async move {
-            if !backend.exists(&key).await? {
+    let base = format!("{name}/{}", current.path);
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(expected.files)
+        .map(|(rel, hash, size)| {
+            let key = if rel.is_empty() {
+                base.clone()
+            } else {
+                format!("{base}/{rel}")
+            };
+            async move {
+                if trusted && backend.exists(&key).await? {
+                    return Ok(());
+                }
+                // Write-once keys: what another commit left there goes first.
+                backend.delete(&key).await?;
                 backend
                     .put_file(&key, &cache.object_path(&hash), size)
                     .await?;
+                Ok(())
             }
-            Ok(())
         })
         .buffer_unordered(jobs.max(1))
         .collect()
         .await;
     results.into_iter().collect::<anyhow::Result<()>>()?;
+    if !trusted {
+        let marker = Marker {
+            hash: expected.hash,
+            commit: current.commit.clone(),
+        };
+        backend
+            .replace(&marker_key, serde_json::to_vec_pretty(&marker)?.into())
+            .await?;
+    }
     let json = serde_json::to_vec_pretty(current)?;
     backend
         .replace(&format!("{name}/current.json"), json.into())

@@ -30,6 +30,17 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         Some(t) => match Target::parse(t, &std::env::current_dir()?) {
             // Remembered absolute and without `..`, so it means the same from any folder.
             Target::Dir(d) => {
+                if let Some(file) = d
+                    .ancestors()
+                    .find(|a| a.symlink_metadata().is_ok())
+                    .filter(|a| !a.is_dir())
+                {
+                    return Err(usage(format!(
+                        "deploy target `{}` is not a folder\nhint: `--to` names a folder (versions go to `<dir>/{}/v<semver>/`) or a URL",
+                        file.display(),
+                        args.name
+                    )));
+                }
                 fs_err::create_dir_all(&d)?;
                 Target::Dir(fs_err::canonicalize(&d)?)
             }
@@ -51,22 +62,24 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         &target,
         ui,
     )?;
-    if args.to.is_some() && remembered(&repo, &args.name, &args.stage)?.as_ref() != Some(&target) {
-        let file = deploy::remember(repo.root(), &args.name, &args.stage, &target)?;
+    if args.to.is_some()
+        && let Some(file) = deploy::remember(repo.root(), &args.name, &args.stage, &target)?
+    {
+        let shown = format!("{}/{file}", crate::config::DIR);
         ui.info(&format!(
-            "remembered the target of `{}#{}` in `{file}`",
+            "remembered the target of `{}#{}` in `{shown}`",
             args.name, args.stage
         ));
-        if matches!(target, Target::Url(_)) {
+        if file == crate::config::FILE {
             ui.hint(&format!(
-                "commit `{file}` so the team's deploys and rollbacks use it too"
+                "commit `{shown}` so the team's deploys and rollbacks use it too"
             ));
         }
     }
     if ui.json {
         ui.print_json(&serde_json::json!({
             "name": args.name, "stage": args.stage, "version": holder.version,
-            "commit": holder.commit, "target": target.as_config(), "path": deployed,
+            "commit": holder.commit, "target": target.shown(), "path": deployed,
             "seconds": started.elapsed().as_secs_f64(),
         }))?;
     } else {
@@ -76,7 +89,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             args.name,
             holder.version,
             args.stage,
-            target.as_config()
+            target.shown()
         ));
     }
     Ok(())
@@ -90,7 +103,7 @@ pub fn copies_only(repo: &mut Repo) {
     repo.config.cache.link = vec![LinkType::Reflink, LinkType::Copy];
 }
 
-/// The target remembered for an artifact's stage (the local file wins over the team's).
+/// The target remembered for an artifact's stage (`deploy::remember` keeps one per stage).
 pub fn remembered(repo: &Repo, name: &str, stage: &str) -> anyhow::Result<Option<Target>> {
     Ok(repo
         .config
@@ -135,33 +148,50 @@ pub fn deploy(
     match target {
         Target::Dir(dir) => {
             let folder = Folder::new(dir, name);
-            if !folder.version_dir(version).exists() {
+            if let Some(path) = folder.foreign_current() {
+                return Err(usage(format!(
+                    "`{}` is not a symlink: deploy switches `current` by renaming a new symlink over it, and does not delete what is there\nhint: move it aside (`mv {0} {0}.old`), then deploy again",
+                    path.display()
+                )));
+            }
+            folder.sweep()?;
+            let vdir = folder.version_dir(version);
+            let there = vdir.symlink_metadata().is_ok();
+            if there && tracked.pointer.is_dir() && !repo.cache()?.contains(&tracked.pointer.hash) {
+                ensure_cached(repo, &tracked, commit, ui)?;
+            }
+            let holds = there && {
+                let expected = deploy::Expected::of(&repo.cache()?, &tracked)?;
+                folder.holds(version, &file_name, &expected)?
+            };
+            if !holds {
+                if there {
+                    ui.warn(&format!(
+                        "`{}` does not hold `{name}` {version} as registered (commit {commit}); replacing it",
+                        vdir.display()
+                    ));
+                }
                 ensure_cached(repo, &tracked, commit, ui)?;
                 let scratch = folder.scratch(version)?;
-                let checkout_dir = scratch.join("checkout");
-                let paths = [artifact.path.to_abs(repo.root())];
-                let request = super::checkout::Request {
-                    paths: &paths,
-                    rev: Some(commit),
-                    to: Some(&checkout_dir),
-                    force: false,
-                    ready_copies: &[],
-                };
-                let (_, missing) = super::checkout::checkout(repo, &request, ui)?;
-                super::checkout::missing_error(&missing)?;
-                folder.install(
-                    &scratch,
-                    &artifact.path.to_abs(&checkout_dir),
-                    version,
-                    &file_name,
-                )?;
+                let built =
+                    check_out(repo, &scratch, &artifact.path, commit, ui).and_then(|data| {
+                        Ok(folder.install(
+                            &scratch,
+                            &data,
+                            version,
+                            &file_name,
+                            tracked.pointer.hash,
+                            commit,
+                        )?)
+                    });
+                if built.is_err() {
+                    // Nothing of a failed deploy stays at the target.
+                    let _ = std::fs::remove_dir_all(&scratch);
+                }
+                built?;
             }
             folder.switch(version)?;
-            Ok(folder
-                .version_dir(version)
-                .join(&file_name)
-                .display()
-                .to_string())
+            Ok(vdir.join(&file_name).display().to_string())
         }
         Target::Url(url) => {
             ensure_cached(repo, &tracked, commit, ui)?;
@@ -191,11 +221,33 @@ pub fn deploy(
                 })?;
             Ok(format!(
                 "{}/{name}/{}",
-                url.trim_end_matches('/'),
+                crate::remote::redact(url).trim_end_matches('/'),
                 current.path
             ))
         }
     }
+}
+
+/// Checks the artifact at `path` out as of `commit` into `scratch`; returns where its data is.
+fn check_out(
+    repo: &Repo,
+    scratch: &std::path::Path,
+    path: &crate::paths::RepoPath,
+    commit: &str,
+    ui: &Ui,
+) -> anyhow::Result<std::path::PathBuf> {
+    let checkout_dir = scratch.join("checkout");
+    let paths = [path.to_abs(repo.root())];
+    let request = super::checkout::Request {
+        paths: &paths,
+        rev: Some(commit),
+        to: Some(&checkout_dir),
+        force: false,
+        ready_copies: &[],
+    };
+    let (_, missing) = super::checkout::checkout(repo, &request, ui)?;
+    super::checkout::missing_error(&missing)?;
+    Ok(path.to_abs(&checkout_dir))
 }
 
 /// Settings for a deploy URL: those of a configured remote on the same bucket or host (its

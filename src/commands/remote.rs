@@ -89,6 +89,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
         )
     };
+    // A remote left without a `url` can still be fixed or removed.
+    let known = |name: &str| {
+        repo.config.remotes.contains_key(name) || repo.config.incomplete.contains_key(name)
+    };
     match args.action {
         Action::Add {
             name,
@@ -153,7 +157,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             value: val,
             local,
         } => {
-            if !repo.config.remotes.contains_key(&name) {
+            if !known(&name) {
                 return Err(usage(format!(
                     "there is no remote named `{name}`\nhint: add it with `git mlv remote add {name} <url>`"
                 )));
@@ -203,6 +207,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
         }
         Action::List => {
+            for why in repo.config.incomplete.values() {
+                ui.warn(why.lines().next().unwrap_or_default());
+            }
             let default = repo.config.core.remote.clone();
             if ui.json {
                 let list: Vec<_> = repo
@@ -237,7 +244,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
         }
         Action::Remove { name } => {
-            if !repo.config.remotes.contains_key(&name) {
+            if !known(&name) {
                 return Err(usage(format!(
                     "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
                 )));

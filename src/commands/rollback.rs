@@ -63,7 +63,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                         args.name,
                         args.stage,
                         target.version,
-                        t.as_config(),
+                        t.shown(),
                         args.name,
                         args.stage
                     ))

@@ -258,3 +258,333 @@ fn deploy_to_an_object_store_writes_current_json_last() {
     assert_eq!(read_current()["version"], "v0.0.1");
     assert!(bucket.join("deploys/model/v0.0.2/model.pkl").exists());
 }
+
+/// The output of a command, stdout and stderr together, for checks that a secret never shows.
+fn all_output(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Issue 12, item 8: a deploy URL with a password is printed redacted everywhere (text,
+/// `--json`, errors) and stored only in `.mlv/config.local.toml`.
+#[test]
+fn a_deploy_url_with_credentials_is_redacted_and_stored_only_locally() {
+    use crate::servers::{HTTP_PASSWORD, HTTP_USER};
+    let server = crate::servers::http(true);
+    let env = TestEnv::ml_project("");
+    env.commit_model("model one", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.commit_model("model two", 0.91);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    let host = server.url().replace("http://", "");
+    let url = format!("http://{HTTP_USER}:{HTTP_PASSWORD}@{host}/{BUCKET}/deploys");
+    let out = env
+        .mlv(&["deploy", "model", "prod", "--to", &url])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let printed = all_output(&out);
+    assert!(!printed.contains(HTTP_PASSWORD), "{printed}");
+    assert!(
+        printed.contains(&format!("http://***@{host}/")),
+        "{printed}"
+    );
+    assert!(printed.contains(".mlv/config.local.toml"), "{printed}");
+    assert_eq!(
+        std::fs::read(server.object_file("deploys", "model/v0.0.1/model.pkl")).unwrap(),
+        b"model one"
+    );
+    let committed = if env.exists(".mlv/config.toml") {
+        env.read_str(".mlv/config.toml")
+    } else {
+        String::new()
+    };
+    assert!(!committed.contains(HTTP_PASSWORD), "{committed}");
+    assert!(!committed.contains("deploy"), "{committed}");
+    assert!(
+        env.read_str(".mlv/config.local.toml")
+            .contains(&format!("prod = \"{url}\"")),
+        "the credentials stay usable on this machine"
+    );
+    // The remembered URL deploys again, printed redacted in --json too.
+    env.mlv(&["promote", "model@v0.0.2", "prod"])
+        .assert()
+        .success();
+    let out = env
+        .mlv(&["deploy", "model", "prod", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let printed = all_output(&out);
+    assert!(!printed.contains(HTTP_PASSWORD), "{printed}");
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["version"], "v0.0.2");
+    assert!(d["target"].as_str().unwrap().contains("***@"), "{d}");
+    // A failure names the target, redacted.
+    let mut down = server;
+    down.stop();
+    let out = env
+        .mlv(&["rollback", "model", "prod"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let printed = all_output(&out);
+    assert!(!printed.contains(HTTP_PASSWORD), "{printed}");
+    assert!(
+        printed.contains(&format!("http://***@{host}/")),
+        "{printed}"
+    );
+}
+
+/// Deletes every tag, so a version can be registered again on another commit.
+fn delete_tags(env: &TestEnv) {
+    for tag in env.git(&["tag"]).lines() {
+        env.git(&["tag", "-d", tag]);
+    }
+}
+
+/// Issue 12, item 10: a version folder already at the target is checked against the
+/// version's hash before `current` switches to it; one that does not match is rebuilt.
+#[test]
+fn a_version_folder_that_does_not_match_the_version_is_rebuilt() {
+    let env = TestEnv::ml_project("[artifacts.net]\npath = \"net\"\n");
+    env.write("net/a.bin", "weights 1");
+    env.mlv(&["add", "-q", "net"]).assert().success();
+    env.commit_model("model 1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["register", "net"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["promote", "net@v0.0.1", "prod"])
+        .assert()
+        .success();
+    let target = env.outside().join("serving");
+    let t = target.to_str().unwrap();
+    env.mlv(&["deploy", "model", "prod", "--to", t])
+        .assert()
+        .success();
+    env.mlv(&["deploy", "net", "prod", "--to", t])
+        .assert()
+        .success();
+    let dir = target.join("model");
+
+    // v0.0.1 registered again on another commit: `current` serves the new bytes.
+    delete_tags(&env);
+    env.write("net/a.bin", "weights 2");
+    env.write("net/b.bin", "more weights");
+    env.mlv(&["add", "-q", "net"]).assert().success();
+    env.commit_model("model 1, retrained", 0.9);
+    env.mlv(&["register", "model", "0.0.1"]).assert().success();
+    env.mlv(&["register", "net", "0.0.1"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["promote", "net@v0.0.1", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["deploy", "model", "prod"]).assert().success();
+    env.mlv(&["deploy", "net", "prod"]).assert().success();
+    assert_eq!(
+        std::fs::read(dir.join("current/model.pkl")).unwrap(),
+        b"model 1, retrained"
+    );
+    assert_eq!(
+        std::fs::read(target.join("net/current/net/a.bin")).unwrap(),
+        b"weights 2"
+    );
+    assert_eq!(
+        std::fs::read(target.join("net/current/net/b.bin")).unwrap(),
+        b"more weights"
+    );
+
+    // A foreign folder under the next version's name is not taken for a deploy.
+    std::fs::create_dir_all(dir.join("v0.0.2")).unwrap();
+    std::fs::write(dir.join("v0.0.2/junk"), "junk").unwrap();
+    env.commit_model("model 2", 0.91);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.2", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["deploy", "model", "prod"]).assert().success();
+    assert_eq!(current(&dir), "v0.0.2");
+    assert_eq!(
+        std::fs::read(dir.join("current/model.pkl")).unwrap(),
+        b"model 2"
+    );
+    assert!(!dir.join("v0.0.2/junk").exists());
+
+    // Bytes changed in place (same size) are found by hashing: the rollback rebuilds them.
+    std::fs::write(dir.join("v0.0.1/model.pkl"), "model 1, RETRAINED").unwrap();
+    env.mlv(&["rollback", "model", "prod"]).assert().success();
+    assert_eq!(current(&dir), "v0.0.1");
+    assert_eq!(
+        std::fs::read(dir.join("current/model.pkl")).unwrap(),
+        b"model 1, retrained"
+    );
+    // A file added beside a folder artifact's files is not part of the version.
+    std::fs::write(target.join("net/v0.0.1/net/extra.bin"), "extra").unwrap();
+    env.mlv(&["deploy", "net", "prod"]).assert().success();
+    assert!(!target.join("net/current/net/extra.bin").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Issue 12, item 10 on a URL target: a version already uploaded from other bytes is
+/// uploaded again.
+#[test]
+fn a_version_at_a_url_that_does_not_match_the_version_is_uploaded_again() {
+    let server = crate::servers::http(false);
+    let env = TestEnv::ml_project("");
+    env.commit_model("model 1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    let url = format!("{}/{BUCKET}/deploys", server.url());
+    env.mlv(&["deploy", "model", "prod", "--to", &url])
+        .assert()
+        .success();
+    delete_tags(&env);
+    env.commit_model("model 1, retrained", 0.9);
+    env.mlv(&["register", "model", "0.0.1"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["deploy", "model", "prod"]).assert().success();
+    assert_eq!(
+        std::fs::read(server.object_file("deploys", "model/v0.0.1/model.pkl")).unwrap(),
+        b"model 1, retrained"
+    );
+}
+
+/// Issue 12, item 14: one target per artifact and stage, the last one given, wherever it
+/// is stored.
+#[test]
+fn the_last_deploy_target_given_wins_for_rollback() {
+    let server = crate::servers::http(false);
+    let env = TestEnv::ml_project("");
+    env.commit_model("model 1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.commit_model("model 2", 0.91);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    let folder = env.outside().join("serving");
+    env.mlv(&["deploy", "model", "prod", "--to", folder.to_str().unwrap()])
+        .assert()
+        .success();
+    env.mlv(&["promote", "model@v0.0.2", "prod"])
+        .assert()
+        .success();
+    let url = format!("{}/{BUCKET}/deploys", server.url());
+    env.mlv(&["deploy", "model", "prod", "--to", &url])
+        .assert()
+        .success();
+    assert!(
+        !env.read_str(".mlv/config.local.toml").contains("prod"),
+        "the folder target is forgotten"
+    );
+    env.mlv(&["rollback", "model", "prod"]).assert().success();
+    let current: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(server.object_file("deploys", "model/current.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(current["version"], "v0.0.1");
+    // And back: a folder given last wins over the team's URL on this machine.
+    env.mlv(&["deploy", "model", "prod", "--to", folder.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(!env.read_str(".mlv/config.toml").contains("prod"));
+    assert!(env.read_str(".mlv/config.local.toml").contains("prod"));
+}
+
+/// Issue 12, item 19: a failed deploy leaves no scratch folder; a `current` that is a real
+/// folder is refused before anything is written; `--to` naming a file says what it takes.
+#[test]
+fn deploy_failures_leave_the_target_clean_and_say_what_to_do() {
+    let env = TestEnv::ml_project("");
+    env.commit_model(vec![1u8; 1 << 20], 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    let target = env.outside().join("serving");
+    let t = target.to_str().unwrap();
+    // A file size limit (with SIGXFSZ ignored, so writes fail with EFBIG rather than the
+    // process dying) fails the copy into the scratch folder halfway.
+    let inner = env.mlv_std(&["deploy", "model", "prod", "--to", t]);
+    let mut limited = std::process::Command::new("sh");
+    limited
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64; exec \"$0\" \"$@\"")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .current_dir(inner.get_current_dir().unwrap());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => limited.env(k, v),
+            None => limited.env_remove(k),
+        };
+    }
+    let out = limited.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    let dir = target.join("model");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A stale scratch folder of a dead deploy is swept by the next deploy, even one that
+    // only switches `current`.
+    env.mlv(&["deploy", "model", "prod", "--to", t])
+        .assert()
+        .success();
+    std::fs::create_dir_all(dir.join(".deploying-v0.0.1-999999999")).unwrap();
+    env.mlv(&["deploy", "model", "prod"]).assert().success();
+    assert!(!dir.join(".deploying-v0.0.1-999999999").exists());
+
+    // `current` made a real folder by hand: refused, with a hint, and nothing left behind.
+    std::fs::remove_file(dir.join("current")).unwrap();
+    std::fs::create_dir(dir.join("current")).unwrap();
+    std::fs::write(dir.join("current/model.pkl"), "hand copy").unwrap();
+    env.mlv(&["deploy", "model", "prod"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not a symlink"))
+        .stderr(contains("hint:"));
+    assert_eq!(
+        std::fs::read(dir.join("current/model.pkl")).unwrap(),
+        b"hand copy"
+    );
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["current", "v0.0.1"]);
+
+    // `--to` a regular file.
+    env.write("notes.txt", "not a folder");
+    env.mlv(&["deploy", "model", "prod", "--to", "notes.txt"])
+        .assert()
+        .code(2)
+        .stderr(contains("`--to` names a folder"));
+}

@@ -896,3 +896,52 @@ fn a_manifest_entry_outside_its_directory_is_refused_and_never_written() {
         assert!(!mate.exists("data/a.csv"));
     }
 }
+
+/// Issue 12, item 15: settings left in `.mlv/config.local.toml` for a remote the committed
+/// config no longer has stop only the commands that use that remote, and the error names
+/// the local file and the remote.
+#[test]
+fn a_remote_left_only_in_the_local_config_stops_only_commands_that_use_it() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    env.write("data.csv", "a,b\n1,2\n");
+    env.mlv(&["add", "data.csv"]).assert().success();
+    remote.add_to(&env);
+    let old = env.outside().join("old");
+    env.mlv(&["remote", "add", "old", old.to_str().unwrap()])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "old", "password", "s3cret"])
+        .assert()
+        .success();
+    // A teammate removed `old` from the committed config; this machine's password stays.
+    let committed = env.read_str(".mlv/config.toml");
+    let start = committed.find("[remotes.old]").unwrap();
+    let end = committed[start..]
+        .find("\n\n")
+        .map_or(committed.len(), |e| start + e + 1);
+    env.write(
+        ".mlv/config.toml",
+        format!("{}{}", &committed[..start], &committed[end..]),
+    );
+    assert!(!env.read_str(".mlv/config.toml").contains("old"));
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data"]);
+    env.mlv(&["status"]).assert().success();
+    env.mlv(&["ls"]).assert().success();
+    env.mlv(&["remote", "list"])
+        .assert()
+        .success()
+        .stdout(contains("store"));
+    env.mlv(&["push"]).assert().success();
+    env.mlv(&["push", "-r", "old"])
+        .assert()
+        .code(2)
+        .stderr(contains("`old`"))
+        .stderr(contains(".mlv/config.local.toml"))
+        .stderr(contains("hint:"))
+        .stderr(contains("s3cret").not());
+    // Adding it back (or removing it) works from there.
+    env.mlv(&["remote", "remove", "old"]).assert().success();
+    assert!(!env.read_str(".mlv/config.local.toml").contains("old"));
+}
