@@ -19,27 +19,34 @@ struct Needed {
 }
 
 /// What a tracked path needs, read from the cache; `sub` limits a directory to the files
-/// at or below that relative path.
-fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> Result<Needed, CacheError> {
+/// at or below that relative path. `None` when the cache lacks the directory's manifest.
+/// A pointer whose size disagrees with its object (or manifest) is refused, naming it.
+fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> anyhow::Result<Option<Needed>> {
     if !t.pointer.is_dir() {
-        return Ok(Needed {
+        t.check_sizes(cache, None)?;
+        return Ok(Some(Needed {
             files: vec![(t.pointer.hash, t.pointer.size)],
             manifest: None,
-        });
+        }));
     }
-    let bytes = cache.read_verified(&t.pointer.hash)?;
+    let bytes = match cache.read_verified(&t.pointer.hash) {
+        Ok(bytes) => bytes,
+        Err(CacheError::Missing { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let manifest = Manifest::from_bytes(&bytes, &t.pointer.hash)
         .map_err(|e| CacheError::Io(std::io::Error::other(e.to_string())))?;
+    t.check_sizes(cache, Some(&manifest))?;
     let files = manifest
         .entries()
         .iter()
         .filter(|e| crate::paths::within(&e.path, sub))
         .map(|e| (e.hash, e.size))
         .collect();
-    Ok(Needed {
+    Ok(Some(Needed {
         files,
         manifest: Some((t.pointer.hash, bytes.len() as u64)),
-    })
+    }))
 }
 
 /// The result of a push: the transfer summary and the tracked paths that could not be
@@ -61,13 +68,9 @@ pub async fn push(
     let mut files: HashMap<Hash, u64> = HashMap::new();
     let mut manifests: Vec<(Hash, u64, Vec<Hash>)> = Vec::new();
     for (t, _) in selected {
-        let need = match needed(cache, t, None) {
-            Ok(n) => n,
-            Err(CacheError::Missing { .. }) => {
-                report.not_in_cache.push(t.path.to_string());
-                continue;
-            }
-            Err(e) => return Err(e.into()),
+        let Some(need) = needed(cache, t, None)? else {
+            report.not_in_cache.push(t.path.to_string());
+            continue;
         };
         if need.files.iter().any(|(h, _)| !cache.contains(h)) {
             report.not_in_cache.push(t.path.to_string());
@@ -79,10 +82,10 @@ pub async fn push(
         files.extend(need.files);
     }
     engine.check_format(true).await?;
-    let all: Vec<Hash> = files
-        .keys()
-        .copied()
-        .chain(manifests.iter().map(|m| m.0))
+    let all: Vec<(Hash, Option<u64>)> = files
+        .iter()
+        .map(|(h, s)| (*h, Some(*s)))
+        .chain(manifests.iter().map(|m| (m.0, Some(m.1))))
         .collect();
     let missing = engine.missing(&all).await?;
     let uploads: Vec<(Hash, u64)> = files
@@ -141,10 +144,9 @@ pub async fn fetch(
     let mut files: HashMap<Hash, u64> = HashMap::new();
     let mut present = 0u64;
     for (t, sub) in selected {
-        let need = match needed(cache, t, sub.as_deref()) {
-            Ok(n) => n,
-            Err(CacheError::Missing { .. }) => continue, // its manifest failed above, already reported
-            Err(e) => return Err(e.into()),
+        // Without its manifest (its download failed above, already reported) it is skipped.
+        let Some(need) = needed(cache, t, sub.as_deref())? else {
+            continue;
         };
         for (h, size) in need.files {
             if cache.contains(&h) {
@@ -158,6 +160,10 @@ pub async fn fetch(
     let files: Vec<(Hash, Option<u64>)> = files.into_iter().map(|(h, s)| (h, Some(s))).collect();
     summary.merge(engine.download(cache, files, progress).await);
     summary.present += present;
+    // A file's object, now verified in the cache, shows whether its pointer's size is right.
+    for (t, _) in selected {
+        t.check_sizes(cache, None)?;
+    }
     Ok(summary)
 }
 
@@ -167,26 +173,25 @@ pub async fn missing_on_remote(
     engine: &Engine,
     selected: &[(Tracked, Option<String>)],
 ) -> anyhow::Result<Vec<(String, usize)>> {
-    let mut per_path = Vec::new();
+    let mut per_path: Vec<(String, Vec<Hash>)> = Vec::new();
     let mut all = Vec::new();
     for (t, _) in selected {
-        match needed(cache, t, None) {
-            Ok(n) => {
-                let hashes: Vec<Hash> = n
+        match needed(cache, t, None)? {
+            Some(n) => {
+                let objects: Vec<(Hash, Option<u64>)> = n
                     .files
                     .iter()
-                    .map(|f| f.0)
-                    .chain(n.manifest.map(|m| m.0))
+                    .chain(n.manifest.as_ref())
+                    .map(|(h, s)| (*h, Some(*s)))
                     .collect();
-                all.extend(hashes.iter().copied());
-                per_path.push((t.path.to_string(), hashes));
+                all.extend(objects.iter().copied());
+                per_path.push((t.path.to_string(), objects.iter().map(|o| o.0).collect()));
             }
             // Without the manifest locally, ask only for the manifest itself.
-            Err(CacheError::Missing { .. }) => {
-                all.push(t.pointer.hash);
+            None => {
+                all.push((t.pointer.hash, None));
                 per_path.push((t.path.to_string(), vec![t.pointer.hash]));
             }
-            Err(e) => return Err(e.into()),
         }
     }
     let missing = engine.missing(&all).await?;
