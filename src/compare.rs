@@ -113,6 +113,7 @@ pub fn status(
     };
     if !t.pointer.is_dir() {
         out.in_cache = cache.contains(&t.pointer.hash);
+        t.check_sizes(cache, None)?;
         out.missing_objects = usize::from(!out.in_cache);
         let Some(lmeta) = lmeta else {
             out.state = State::Missing;
@@ -164,6 +165,7 @@ pub fn status(
         }
         Err(e) => return Err(e.into()),
     };
+    t.check_sizes(cache, Some(&manifest))?;
     // `status data/train` judges only the files at or below `train` inside `data`.
     let entries: Vec<&crate::manifest::Entry> = manifest
         .entries()

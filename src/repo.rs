@@ -23,6 +23,52 @@ pub struct Tracked {
     pub pointer: Pointer,
 }
 
+impl Tracked {
+    /// Checks the pointer's `size` (and a directory's `files`) against the object its hash
+    /// names. When they disagree and the object verifies against that hash, the pointer is
+    /// the damaged side (a hand edit, a bad merge). A file is checked when the cache
+    /// holds its object; a directory against its `manifest`, read by the caller.
+    pub fn check_sizes(
+        &self,
+        cache: &Cache,
+        manifest: Option<&crate::manifest::Manifest>,
+    ) -> Result<(), PointerError> {
+        let (size, files) = match manifest {
+            Some(m) => (m.total_size(), Some(m.entries().len() as u64)),
+            None if self.pointer.is_dir() => return Ok(()),
+            None => match std::fs::metadata(cache.object_path(&self.pointer.hash)) {
+                // Only when the sizes differ is the object hashed (rarely, so cheaply): a
+                // damaged cache object is the cache's fault, which fsck and push name.
+                Ok(meta)
+                    if meta.len() != self.pointer.size
+                        && cache.rehash(&self.pointer.hash).ok() == Some(self.pointer.hash) =>
+                {
+                    (meta.len(), None)
+                }
+                _ => return Ok(()),
+            },
+        };
+        let reason = if size != self.pointer.size {
+            format!(
+                "its `size` is {} but the data its hash names is {size} bytes",
+                self.pointer.size
+            )
+        } else if files.is_some() && files != self.pointer.files {
+            format!(
+                "its `files` is {} but the directory its hash names holds {} file(s)",
+                self.pointer.files.unwrap_or(0),
+                files.unwrap_or(0)
+            )
+        } else {
+            return Ok(());
+        };
+        Err(PointerError::Invalid {
+            path: PathBuf::from(self.path.pointer().as_str()),
+            reason,
+        })
+    }
+}
+
 /// Held while a command changes the work tree, so two git-mlv processes in the same
 /// worktree never interleave their pointer, `.gitignore` and stat cache writes.
 pub struct Lock(#[allow(dead_code)] std::fs::File);

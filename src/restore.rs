@@ -161,6 +161,7 @@ fn plan_one(
             plan.missing.push(t.path.to_string());
             return Ok(());
         }
+        t.check_sizes(cache, None)?;
         if let Some(lmeta) = lmeta {
             if lmeta.is_dir() {
                 let files = workspace::list_dir(&abs, cache.root())?;
@@ -203,6 +204,7 @@ fn plan_one(
         }
         Err(e) => return Err(e.into()),
     };
+    t.check_sizes(cache, Some(&manifest))?;
     let files = match &lmeta {
         Some(m) if m.is_dir() => workspace::list_dir(&abs, cache.root())?,
         Some(m) => {

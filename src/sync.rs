@@ -19,10 +19,12 @@ struct Needed {
     manifest: Option<(Hash, u64)>,
 }
 
-/// What a tracked path needs, read from the cache (`None` when a directory's manifest is not
-/// there); `sub` limits a directory to the files at or below that relative path.
+/// What a tracked path needs, read from the cache; `sub` limits a directory to the files
+/// at or below that relative path. `None` when the cache lacks the directory's manifest.
+/// A pointer whose size disagrees with its object (or manifest) is refused, naming it.
 fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> anyhow::Result<Option<Needed>> {
     if !t.pointer.is_dir() {
+        t.check_sizes(cache, None)?;
         return Ok(Some(Needed {
             files: vec![(t.pointer.hash, t.pointer.size)],
             manifest: None,
@@ -36,6 +38,7 @@ fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> anyhow::Result<Optio
     // A manifest refused as unsafe keeps its own error (exit 2), naming the directory.
     let manifest = Manifest::from_bytes(&bytes, &t.pointer.hash)
         .with_context(|| format!("the manifest of `{}`", t.path))?;
+    t.check_sizes(cache, Some(&manifest))?;
     let files = manifest
         .entries()
         .iter()
@@ -81,10 +84,10 @@ pub async fn push(
         files.extend(need.files);
     }
     engine.check_format(true).await?;
-    let all: Vec<Hash> = files
-        .keys()
-        .copied()
-        .chain(manifests.iter().map(|m| m.0))
+    let all: Vec<(Hash, Option<u64>)> = files
+        .iter()
+        .map(|(h, s)| (*h, Some(*s)))
+        .chain(manifests.iter().map(|m| (m.0, Some(m.1))))
         .collect();
     let missing = engine.missing(&all).await?;
     let uploads: Vec<(Hash, u64)> = files
@@ -143,8 +146,9 @@ pub async fn fetch(
     let mut files: HashMap<Hash, u64> = HashMap::new();
     let mut present = 0u64;
     for (t, sub) in selected {
+        // Without its manifest (its download failed above, already reported) it is skipped.
         let Some(need) = needed(cache, t, sub.as_deref())? else {
-            continue; // its manifest failed above, already reported
+            continue;
         };
         for (h, size) in need.files {
             if cache.contains(&h) {
@@ -158,6 +162,10 @@ pub async fn fetch(
     let files: Vec<(Hash, Option<u64>)> = files.into_iter().map(|(h, s)| (h, Some(s))).collect();
     summary.merge(engine.download(cache, files, progress).await);
     summary.present += present;
+    // A file's object, now verified in the cache, shows whether its pointer's size is right.
+    for (t, _) in selected {
+        t.check_sizes(cache, None)?;
+    }
     Ok(summary)
 }
 
@@ -167,23 +175,23 @@ pub async fn missing_on_remote(
     engine: &Engine,
     selected: &[(Tracked, Option<String>)],
 ) -> anyhow::Result<Vec<(String, usize)>> {
-    let mut per_path = Vec::new();
+    let mut per_path: Vec<(String, Vec<Hash>)> = Vec::new();
     let mut all = Vec::new();
     for (t, _) in selected {
         match needed(cache, t, None)? {
             Some(n) => {
-                let hashes: Vec<Hash> = n
+                let objects: Vec<(Hash, Option<u64>)> = n
                     .files
                     .iter()
-                    .map(|f| f.0)
-                    .chain(n.manifest.map(|m| m.0))
+                    .chain(n.manifest.as_ref())
+                    .map(|(h, s)| (*h, Some(*s)))
                     .collect();
-                all.extend(hashes.iter().copied());
-                per_path.push((t.path.to_string(), hashes));
+                all.extend(objects.iter().copied());
+                per_path.push((t.path.to_string(), objects.iter().map(|o| o.0).collect()));
             }
             // Without the manifest locally, ask only for the manifest itself.
             None => {
-                all.push(t.pointer.hash);
+                all.push((t.pointer.hash, None));
                 per_path.push((t.path.to_string(), vec![t.pointer.hash]));
             }
         }

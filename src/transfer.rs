@@ -6,10 +6,10 @@ use crate::cache::Cache;
 use crate::hash::{Hash, PieceHasher};
 use crate::partial::Partial;
 use crate::progress::Progress;
-use crate::remote::{Backend, ErrorKind, RemoteError};
+use crate::remote::{Backend, ErrorKind, Held, RemoteError};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,19 +145,24 @@ impl Engine {
         }
     }
 
-    /// Which of `objects` the remote lacks. Always asks the remote: nothing remembered
-    /// from an earlier run can make a push skip an object.
-    pub async fn missing(&self, objects: &[Hash]) -> Result<HashSet<Hash>, RemoteError> {
-        let wanted: HashSet<Hash> = objects.iter().copied().collect();
+    /// Which of `objects` (with their sizes where known) the remote lacks or holds only a
+    /// bad copy of: one of another size, or not a regular file (a symlink on a folder
+    /// remote). Always asks the remote: nothing remembered from an earlier run can make a
+    /// push skip an object.
+    pub async fn missing(
+        &self,
+        objects: &[(Hash, Option<u64>)],
+    ) -> Result<HashSet<Hash>, RemoteError> {
+        let wanted: HashMap<Hash, Option<u64>> = objects.iter().copied().collect();
         let lacking = |listed: Vec<crate::remote::Listed>| {
-            let present: HashSet<Hash> = listed
+            let held: HashMap<Hash, Held> = listed
                 .iter()
-                .filter_map(|l| Hash::from_key(&l.key))
+                .filter_map(|l| Hash::from_key(&l.key).map(|h| (h, l.held)))
                 .collect();
             wanted
                 .iter()
-                .filter(|h| !present.contains(h))
-                .copied()
+                .filter(|(h, size)| !held.get(h).is_some_and(|held| held.sound(**size)))
+                .map(|(h, _)| *h)
                 .collect()
         };
         // A remote that holds no more objects than this push has answers in one short
@@ -169,7 +174,7 @@ impl Engine {
         }
         if wanted.len() >= LIST_THRESHOLD {
             let prefixes: HashSet<String> = wanted
-                .iter()
+                .keys()
                 .map(|h| format!("b3/{}/", &h.hex()[..2]))
                 .collect();
             let listed: Vec<Option<Vec<crate::remote::Listed>>> = futures::stream::iter(prefixes)
@@ -182,18 +187,18 @@ impl Engine {
             }
         }
         let checked: Vec<(Hash, bool)> = futures::stream::iter(wanted)
-            .map(|h| async move {
+            .map(|(h, size)| async move {
                 let key = h.key();
-                self.retry(|| self.backend.exists(&key))
+                self.retry(|| self.backend.head(&key))
                     .await
-                    .map(|e| (h, e))
+                    .map(|held| (h, held.sound(size)))
             })
             .buffer_unordered(self.jobs)
             .try_collect()
             .await?;
         Ok(checked
             .into_iter()
-            .filter(|(_, e)| !e)
+            .filter(|(_, sound)| !sound)
             .map(|(h, _)| h)
             .collect())
     }
@@ -246,9 +251,12 @@ impl Engine {
         let (small, big): (Vec<_>, Vec<_>) = objects
             .into_iter()
             .partition(|(_, size)| size.is_none_or(|s| s <= IN_MEMORY));
+        // A small file is read up to IN_MEMORY bytes whatever its recorded size: when its
+        // bytes hash right, the object is sound and a wrong recorded size is the pointer's
+        // fault, which the caller names (`Tracked::check_sizes`).
         let small: Vec<(Hash, u64)> = small
             .into_iter()
-            .map(|(h, size)| (h, size.unwrap_or(MANIFEST_MAX)))
+            .map(|(h, size)| (h, size.map_or(MANIFEST_MAX, |s| s.max(IN_MEMORY))))
             .collect();
         let mut results: Vec<(Hash, Downloaded)> = match self.backend.as_folder() {
             // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
@@ -634,7 +642,7 @@ fn check_hash(hash: &Hash, actual: Hash, url: &str) -> Result<(), RemoteError> {
         return Ok(());
     }
     Err(RemoteError::new(
-        ErrorKind::Fatal,
+        ErrorKind::Corrupt,
         format!(
             "object {hash} downloaded from remote `{url}` is corrupt: its bytes hash to {actual}; it was not admitted to the cache\n{CORRUPT_HINT}"
         ),
@@ -644,7 +652,7 @@ fn check_hash(hash: &Hash, actual: Hash, url: &str) -> Result<(), RemoteError> {
 /// The remote sent more or fewer bytes than the object's recorded size.
 fn wrong_size(hash: &Hash, url: &str, more_or_fewer: &str) -> RemoteError {
     RemoteError::new(
-        ErrorKind::Fatal,
+        ErrorKind::Corrupt,
         format!(
             "object {hash} on remote `{url}` is corrupt: it holds {more_or_fewer} bytes than its recorded size; it was not admitted to the cache\n{CORRUPT_HINT}"
         ),

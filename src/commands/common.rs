@@ -17,7 +17,7 @@ pub struct TransferArgs {
     #[arg(short = 'r', long = "remote")]
     pub remote: Option<String>,
     /// Transfers in flight at once
-    #[arg(short = 'j', long = "jobs")]
+    #[arg(short = 'j', long = "jobs", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Use the pointers committed at this git revision instead of the work tree's (repeatable)
     #[arg(long = "rev", value_name = "REV")]
@@ -83,6 +83,15 @@ impl TransferArgs {
     }
 }
 
+/// `-j N`: at least one transfer, or nothing would ever move (clap exits 2 otherwise).
+pub fn parse_jobs(arg: &str) -> Result<usize, String> {
+    match arg.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The engine for the chosen remote, with its name.
 pub fn engine(
     repo: &Repo,
@@ -114,6 +123,24 @@ pub fn summary_json(
         obj.insert("seconds".into(), seconds.into());
     }
     Ok(v)
+}
+
+/// With `--json`, a transfer that stopped before it could report its objects (the remote
+/// unreachable, a damaged pointer) still prints a document: nothing transferred, and the
+/// reason in `error`. The error itself is reported on stderr as usual.
+pub fn json_error(ui: &Ui, err: &anyhow::Error) {
+    if ui.json {
+        let doc = serde_json::json!({
+            "transferred": 0,
+            "bytes": 0,
+            "present": 0,
+            "resumed_bytes": 0,
+            "failed": [],
+            "error": format!("{err:#}"),
+        });
+        // A closed stdout loses only this document; the error still reaches stderr.
+        let _ = ui.print_json(&doc);
+    }
 }
 
 /// The one-line summary for people.

@@ -12,7 +12,8 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let (name, summary, seconds) = fetch(&repo, &args.transfer, false, ui)?;
+    let (name, summary, seconds) =
+        fetch(&repo, &args.transfer, false, ui).inspect_err(|e| common::json_error(ui, e))?;
     if ui.json {
         ui.print_json(&common::summary_json(&name, &summary, seconds)?)?;
     } else {

@@ -2,6 +2,7 @@
 
 use super::common;
 use crate::hash::Hash;
+use crate::remote::{ErrorKind, RemoteError};
 use crate::repo::Repo;
 use crate::ui::Ui;
 use futures::StreamExt;
@@ -13,7 +14,7 @@ pub struct Args {
     #[arg(short = 'r', long = "remote")]
     pub remote: Option<String>,
     /// Transfers in flight at once (with `-r`)
-    #[arg(short = 'j', long = "jobs")]
+    #[arg(short = 'j', long = "jobs", value_parser = common::parse_jobs)]
     pub jobs: Option<usize>,
 }
 
@@ -26,6 +27,10 @@ struct Bad {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
+    // Remote objects that could not be checked (the server did not answer): the first error.
+    let mut unchecked: Option<anyhow::Error> = None;
+    // Pointers whose size disagrees with their object (the local check only).
+    let mut bad_pointers: Vec<String> = Vec::new();
     let (place, checked, bad) = match &args.remote {
         None => {
             let objects = cache.list()?;
@@ -53,6 +58,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     }
                 })
                 .collect();
+            bad_pointers = pointer_problems(&repo, &cache);
             (
                 format!("the cache at `{}`", cache.root().display()),
                 objects.len(),
@@ -61,58 +67,91 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         }
         Some(_) => {
             let (name, engine) = common::engine(&repo, args.remote.as_deref(), args.jobs)?;
+            let place = format!("remote `{name}` ({})", engine.url());
+            // A remote that does not answer (or refuses the credentials) cannot be checked:
+            // that says nothing about its objects, so none is called bad.
+            let cannot_check = |e: RemoteError| {
+                let hint = if e.detail.contains("\nhint: ") {
+                    String::new()
+                } else {
+                    format!(
+                        "\nhint: check that the server is up and reachable and that the credentials are right (`git mlv remote list`), then run `git mlv fsck -r {name}` again"
+                    )
+                };
+                crate::error::failed(format!("cannot check {place}: {e}{hint}"))
+            };
             let rt = common::runtime()?;
-            let listed = rt
-                .block_on(engine.list_objects())
-                .map_err(anyhow::Error::from)?;
+            rt.block_on(engine.check_format(false))
+                .map_err(cannot_check)?;
+            let listed = rt.block_on(engine.list_objects()).map_err(cannot_check)?;
             // A remote that cannot list (plain HTTP) is checked for what this checkout references.
             let objects: Vec<Hash> = match listed {
                 Some(objects) => objects.into_iter().map(|(h, _)| h).collect(),
                 None => referenced(&repo, &cache)?,
             };
-            let bad: Vec<Bad> = rt.block_on(
+            let results: Vec<Result<Option<Bad>, RemoteError>> = rt.block_on(
                 futures::stream::iter(objects.iter().copied())
                     .map(|h| {
                         let engine = &engine;
                         async move {
                             match engine.rehash_remote(&h).await {
-                                Ok(actual) if actual == h => None,
-                                Ok(actual) => Some(Bad {
+                                Ok(actual) if actual == h => Ok(None),
+                                Ok(actual) => Ok(Some(Bad {
                                     object: h.to_string(),
                                     problem: format!("content hashes to {actual}"),
-                                }),
-                                Err(e) => Some(Bad {
-                                    object: h.to_string(),
-                                    problem: e.to_string(),
-                                }),
+                                })),
+                                Err(e)
+                                    if matches!(
+                                        e.kind,
+                                        ErrorKind::Corrupt | ErrorKind::NotFound
+                                    ) =>
+                                {
+                                    Ok(Some(Bad {
+                                        object: h.to_string(),
+                                        problem: e.to_string(),
+                                    }))
+                                }
+                                Err(e) => Err(e),
                             }
                         }
                     })
                     .buffer_unordered(engine.jobs())
-                    .filter_map(|x| async move { x })
                     .collect(),
             );
-            (
-                format!("remote `{name}` ({})", engine.url()),
-                objects.len(),
-                bad,
-            )
+            let mut bad = Vec::new();
+            for r in results {
+                match r {
+                    Ok(found) => bad.extend(found),
+                    Err(e) if unchecked.is_none() => unchecked = Some(cannot_check(e)),
+                    Err(_) => {}
+                }
+            }
+            (place, objects.len(), bad)
         }
     };
     if ui.json {
-        ui.print_json(&serde_json::json!({ "checked": checked, "bad": bad }))?;
+        ui.print_json(&serde_json::json!({
+            "checked": checked,
+            "bad": bad,
+            "bad_pointers": bad_pointers,
+            "complete": unchecked.is_none(),
+        }))?;
     } else {
         for b in &bad {
             ui.out(&format!("bad {}: {}", b.object, b.problem))?;
+        }
+        for p in &bad_pointers {
+            ui.out(&format!("bad {p}"))?;
         }
         ui.info(&format!(
             "checked {checked} object(s) in {place}: {} bad",
             bad.len()
         ));
     }
-    if bad.is_empty() {
-        Ok(())
-    } else {
+    if let Some(e) = unchecked {
+        return Err(e);
+    }
+    if !bad.is_empty() {
         // The cache is repaired from elsewhere (a remote, or the data itself); a remote is
         // repaired by pushing from a machine whose cache verifies.
         let fix = match &args.remote {
@@ -121,11 +160,42 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
             Some(_) => "remove them, then push them again from a copy that verifies",
         };
-        Err(crate::error::failed(format!(
+        return Err(crate::error::failed(format!(
             "{} bad object(s) in {place}\nhint: {fix}",
             bad.len()
-        )))
+        )));
     }
+    if !bad_pointers.is_empty() {
+        // A damaged pointer is a bad request, as everywhere else (exit 2).
+        return Err(crate::error::usage(format!(
+            "{} pointer(s) disagree with the data their hash names\nhint: restore each with `git checkout -- <path>.mlv`, or re-add the data with `git mlv add <path>`",
+            bad_pointers.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The work tree's pointers whose size (or file count) disagrees with the object their
+/// hash names, each as ``<path>.mlv`: why``.
+fn pointer_problems(repo: &Repo, cache: &crate::cache::Cache) -> Vec<String> {
+    let tracked = match repo.tracked() {
+        Ok(t) => t,
+        Err(e) => return vec![format!("{e:#}")],
+    };
+    tracked
+        .iter()
+        .filter_map(|t| {
+            let manifest = match t.pointer.is_dir() {
+                true => cache
+                    .read_verified(&t.pointer.hash)
+                    .ok()
+                    .and_then(|b| crate::manifest::Manifest::from_bytes(&b, &t.pointer.hash).ok()),
+                false => None,
+            };
+            t.check_sizes(cache, manifest.as_ref()).err()
+        })
+        .map(|e| e.to_string().lines().next().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// Every object the work tree's pointers reference: manifests and the files they list.

@@ -57,9 +57,21 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         let mut on_a_remote: HashSet<Hash> = HashSet::new();
         let names: Vec<String> = repo.config.remotes.keys().cloned().collect();
         let rt = common::runtime()?;
+        // With their sizes: a remote copy of another size is a bad one, not a safe copy.
+        let sized: Vec<(Hash, Option<u64>)> = candidates
+            .iter()
+            .map(|h| {
+                (
+                    *h,
+                    std::fs::metadata(cache.object_path(h))
+                        .ok()
+                        .map(|m| m.len()),
+                )
+            })
+            .collect();
         for name in &names {
             let (_, engine) = common::engine(&repo, Some(name), None)?;
-            let missing = rt.block_on(engine.missing(&candidates)).map_err(|e| {
+            let missing = rt.block_on(engine.missing(&sized)).map_err(|e| {
                 anyhow::Error::from(e).context(format!(
                     "asking remote `{name}` which objects it holds; nothing was removed"
                 ))

@@ -165,7 +165,11 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
         if !absent.is_empty() {
             let on_remote = match common::engine(repo, None, None) {
                 Ok((_, engine)) => {
-                    let hashes: Vec<_> = absent.iter().map(|(_, p)| p.hash).collect();
+                    // A directory pointer's size is its files' total, not its manifest's.
+                    let hashes: Vec<_> = absent
+                        .iter()
+                        .map(|(_, p)| (p.hash, (!p.is_dir()).then_some(p.size)))
+                        .collect();
                     let missing = common::runtime()?
                         .block_on(engine.missing(&hashes))
                         .map_err(anyhow::Error::from)?;

@@ -27,7 +27,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     // the first back (docs/remotes.md, "How pull writes big files").
     let ready =
         crate::link::ready_copies_pay(&cache.tmp_dir(), repo.root(), &repo.config.cache.link);
-    let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ready, ui)?;
+    let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ready, ui)
+        .inspect_err(|e| super::common::json_error(ui, e))?;
     // Check out whatever arrived even when some objects failed; the failures are reported after.
     let request = super::checkout::Request {
         paths: &args.transfer.paths,
@@ -38,7 +39,26 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     };
     let checked = super::checkout::checkout(&repo, &request, ui);
     cache.discard_ready_copies(&fetched.ready_copies);
-    let (checked, missing) = checked?;
+    let (checked, missing) = match checked {
+        Ok(done) => done,
+        Err(e) => {
+            // A failed checkout (a full disk) still reports what the fetch could not bring.
+            if ui.json {
+                ui.print_json(&serde_json::json!({
+                    "fetch": super::common::summary_json(&name, &fetched, seconds)?,
+                    "checkout": null,
+                    "missing_from_cache": [],
+                    "error": format!("{e:#}"),
+                }))?;
+            } else {
+                super::common::summary_line(ui, "fetched", &fetched, seconds);
+                if let Err(failed) = super::common::failures(&name, &fetched) {
+                    ui.error(&failed);
+                }
+            }
+            return Err(e);
+        }
+    };
     if ui.json {
         ui.print_json(&serde_json::json!({
             "fetch": super::common::summary_json(&name, &fetched, seconds)?,

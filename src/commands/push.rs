@@ -20,8 +20,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let bar = ui.bar("pushing");
     let report = common::runtime()?.block_on(crate::sync::push(&cache, &engine, &selected, &bar));
     drop(bar);
-    let report =
-        report.map_err(|e| e.context(format!("pushing to remote `{name}` ({})", engine.url())))?;
+    let report = report
+        .map_err(|e| e.context(format!("pushing to remote `{name}` ({})", engine.url())))
+        .inspect_err(|e| common::json_error(ui, e))?;
     if !report.not_in_cache.is_empty() {
         ui.warn(&format!(
             "not pushed, because the cache lacks their data: {}\nhint: `git mlv add` or `git mlv fetch` them first",

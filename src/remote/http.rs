@@ -3,7 +3,7 @@
 //! stays bounded; downloads resume with `Range`. Listing is not offered (many servers
 //! refuse `PROPFIND Depth: infinity`), so existence is checked per object.
 
-use super::{Backend, ErrorKind, RemoteError};
+use super::{Backend, ErrorKind, Held, RemoteError};
 use crate::config::RemoteConfig;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -13,8 +13,17 @@ use reqwest::StatusCode;
 use std::path::Path;
 use std::time::Duration;
 
+/// The slowest upload rate a big PUT is given time for: the response to a PUT comes only
+/// after the whole body, so its deadline grows with the file.
+const MIN_UPLOAD_RATE: u64 = 256 << 10;
+
 pub struct Http {
+    /// Every request but a big upload: a server silent for `SILENCE_TIMEOUT` (no answer,
+    /// or no bytes of a download) times out.
     client: reqwest::Client,
+    /// Big uploads: reqwest's silence timer would also run while the body is sent, so they
+    /// get a deadline scaled to their size instead (`MIN_UPLOAD_RATE`).
+    uploads: reqwest::Client,
     base: url::Url,
     /// The URL for messages: user info removed.
     shown: String,
@@ -40,12 +49,16 @@ impl Http {
             base.set_path(&format!("{}/", base.path()));
         }
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .read_timeout(Duration::from_secs(60))
+            .connect_timeout(super::CONNECT_TIMEOUT)
+            .read_timeout(super::SILENCE_TIMEOUT)
+            .build()?;
+        let uploads = reqwest::Client::builder()
+            .connect_timeout(super::CONNECT_TIMEOUT)
             .build()?;
         let shown = super::redact(url.as_str());
         Ok(Http {
             client,
+            uploads,
             base,
             shown,
             auth,
@@ -57,13 +70,22 @@ impl Http {
         method: reqwest::Method,
         key: &str,
     ) -> Result<reqwest::RequestBuilder, RemoteError> {
+        self.request_on(&self.client, method, key)
+    }
+
+    fn request_on(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        key: &str,
+    ) -> Result<reqwest::RequestBuilder, RemoteError> {
         let url = self.base.join(key).map_err(|e| {
             RemoteError::new(
                 ErrorKind::Fatal,
                 format!("`{key}` on remote `{}`: {e}", self.shown),
             )
         })?;
-        let req = self.client.request(method, url);
+        let req = client.request(method, url);
         Ok(match &self.auth {
             Some((user, pass)) => req.basic_auth(user, pass.as_ref()),
             None => req,
@@ -141,15 +163,21 @@ impl Backend for Http {
         &self.shown
     }
 
-    async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
+    async fn head(&self, key: &str) -> Result<Held, RemoteError> {
         let resp = self
             .request(reqwest::Method::HEAD, key)?
             .send()
             .await
             .map_err(|e| self.send_error(key, e))?;
         match resp.status() {
-            s if s.is_success() => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
+            // The header itself: a HEAD response has no body whose length reqwest could tell.
+            s if s.is_success() => Ok(Held::Object(
+                resp.headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok()),
+            )),
+            StatusCode::NOT_FOUND => Ok(Held::Absent),
             s => Err(self.status_error(key, "checking", s)),
         }
     }
@@ -231,8 +259,10 @@ impl Backend for Http {
         let file = tokio::fs::File::open(path).await.map_err(io_err)?;
         let body =
             reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+        let deadline = super::SILENCE_TIMEOUT + Duration::from_secs(size / MIN_UPLOAD_RATE);
         let resp = self
-            .request(reqwest::Method::PUT, key)?
+            .request_on(&self.uploads, reqwest::Method::PUT, key)?
+            .timeout(deadline)
             .header(reqwest::header::CONTENT_LENGTH, size)
             .body(body)
             .send()

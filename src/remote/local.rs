@@ -5,7 +5,7 @@
 //! blocks) without being read and hashed again; bytes from memory are checked against the
 //! hash their key names.
 
-use super::{Backend, ErrorKind, RemoteError};
+use super::{Backend, ErrorKind, Held, RemoteError};
 use crate::hash::Hash;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -37,11 +37,45 @@ impl Local {
         RemoteError::new(kind, format!("`{key}` on remote `{}`: {e}", self.url))
     }
 
-    /// Makes `key` hold what `write` puts into a temporary file beside it. Create-only: an
-    /// object already there (content-addressed, so the same bytes) is left as it is.
+    fn not_an_object(&self, key: &str, what: &str) -> RemoteError {
+        RemoteError::new(
+            ErrorKind::Corrupt,
+            format!(
+                "`{key}` on remote `{}` is {what}, not an object file: it is a bad object and was not read\nhint: `git mlv push` from a machine that has the object replaces it",
+                self.url
+            ),
+        )
+    }
+
+    /// Opens an object for reading without following a symlink: a link in the store could
+    /// point anywhere (`/etc/...`), and only a regular file is an object.
+    fn open(&self, key: &str) -> Result<std::fs::File, RemoteError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits() as i32)
+            .open(self.root.join(key))
+            .map_err(|e| match e.raw_os_error() {
+                Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => {
+                    self.not_an_object(key, "a symbolic link")
+                }
+                _ => self.err(key, e),
+            })?;
+        match file.metadata() {
+            Ok(m) if m.is_file() => Ok(file),
+            Ok(_) => Err(self.not_an_object(key, "not a regular file")),
+            Err(e) => Err(self.err(key, e)),
+        }
+    }
+
+    /// Makes `key` hold the `size` bytes `write` puts into a temporary file beside it.
+    /// Create-only: a regular file of that size already there (content-addressed, so the
+    /// same bytes) is left as it is; a bad object (a symlink, the wrong size) is replaced by the rename itself, which swaps the entry and never writes through a link.
     fn write_new(
         &self,
         key: &str,
+        size: u64,
         write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
     ) -> io::Result<()> {
         let dest = self.root.join(key);
@@ -49,7 +83,12 @@ impl Local {
         let mut tmp = crate::fsutil::temp_file_in(dir, ".put", 0o444)?;
         write(tmp.as_file_mut())?;
         match tmp.persist_noclobber(&dest) {
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                if held(&dest)?.sound(Some(size)) {
+                    return Ok(());
+                }
+                e.file.persist(&dest).map(drop).map_err(|e| e.error)
+            }
             other => other.map(drop).map_err(|e| e.error),
         }
     }
@@ -75,7 +114,7 @@ impl Local {
         progress: &dyn crate::progress::Progress,
     ) -> Result<u64, RemoteError> {
         const STEP: u64 = 64 << 20;
-        let mut src = std::fs::File::open(self.root.join(key)).map_err(|e| self.err(key, e))?;
+        let mut src = self.open(key)?;
         let mut dest = dest;
         let mut pos = range.start;
         src.seek(SeekFrom::Start(pos))
@@ -96,8 +135,7 @@ impl Local {
 
     /// A whole object of at most `limit` bytes, read with blocking I/O.
     pub fn read_limited(&self, key: &str, limit: u64) -> Result<Bytes, RemoteError> {
-        let path = self.root.join(key);
-        let mut file = std::fs::File::open(&path).map_err(|e| self.err(key, e))?;
+        let mut file = self.open(key)?;
         let len = file.metadata().map_err(|e| self.err(key, e))?.len();
         if len > limit {
             return Err(super::too_big(key, &self.url, limit));
@@ -114,8 +152,8 @@ impl Backend for Local {
         &self.url
     }
 
-    async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
-        Ok(self.root.join(key).is_file())
+    async fn head(&self, key: &str) -> Result<Held, RemoteError> {
+        held(&self.root.join(key)).map_err(|e| self.err(key, e))
     }
 
     async fn list(
@@ -132,12 +170,11 @@ impl Backend for Local {
             if let Ok(rel) = entry.strip_prefix(&self.root)
                 && let Some(key) = rel.to_str()
             {
-                let modified = std::fs::metadata(&entry)
-                    .and_then(|m| m.modified())
-                    .map_err(|e| self.err(key, e))?;
+                let meta = std::fs::symlink_metadata(&entry).map_err(|e| self.err(key, e))?;
                 out.push(super::Listed {
                     key: key.to_string(),
-                    modified,
+                    modified: meta.modified().map_err(|e| self.err(key, e))?,
+                    held: held_by(&meta),
                 });
             }
         }
@@ -157,8 +194,7 @@ impl Backend for Local {
         from: u64,
         to: Option<u64>,
     ) -> Result<BoxStream<'static, Result<Bytes, RemoteError>>, RemoteError> {
-        let path = self.root.join(key);
-        let mut file = std::fs::File::open(&path).map_err(|e| self.err(key, e))?;
+        let mut file = self.open(key)?;
         file.seek(SeekFrom::Start(from))
             .map_err(|e| self.err(key, e))?;
         let url = self.url.clone();
@@ -188,7 +224,7 @@ impl Backend for Local {
             // through this process.
             // Not hashed again (the cache verified it), but a truncated or emptied cache
             // object must never reach the remote, where create-only puts would keep it.
-            this.write_new(&key, |tmp| {
+            this.write_new(&key, size, |tmp| {
                 let copied = io::copy(&mut std::fs::File::open(&path)?, tmp)?;
                 if copied != size {
                     return Err(io::Error::new(
@@ -219,7 +255,7 @@ impl Backend for Local {
                 ),
             ));
         }
-        self.write_new(key, |tmp| tmp.write_all(&bytes))
+        self.write_new(key, bytes.len() as u64, |tmp| tmp.write_all(&bytes))
             .map_err(|e| self.err(key, e))
     }
 
@@ -229,12 +265,30 @@ impl Backend for Local {
     }
 }
 
-/// Every file below `dir` (none when it does not exist).
+/// What the entry at `path` is, never following a symlink.
+fn held(path: &Path) -> io::Result<Held> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => Ok(held_by(&meta)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Held::Absent),
+        Err(e) => Err(e),
+    }
+}
+
+fn held_by(meta: &std::fs::Metadata) -> Held {
+    if meta.is_file() {
+        Held::Object(Some(meta.len()))
+    } else {
+        Held::NotAnObject
+    }
+}
+
+/// Every entry below `dir` that is not a folder (none when it does not exist): files, and
+/// symlinks, which are listed (as bad objects) but never followed.
 fn walkdir(dir: &Path) -> impl Iterator<Item = PathBuf> {
     ignore::WalkBuilder::new(dir)
         .standard_filters(false)
         .build()
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter(|e| e.depth() > 0 && e.file_type().is_some_and(|t| !t.is_dir()))
         .map(|e| e.into_path())
 }

@@ -33,6 +33,10 @@ pub enum ErrorKind {
     Auth,
     /// Worth retrying: connection refused or reset, timeout, 5xx.
     Transient,
+    /// The remote's copy is bad: its bytes hash to something else, it has the wrong size,
+    /// or it is not a regular file (a symlink on a folder remote). Never admitted, never
+    /// followed; a push replaces it.
+    Corrupt,
     /// Anything else: retrying would not help.
     Fatal,
 }
@@ -51,6 +55,30 @@ pub struct Listed {
     pub key: String,
     /// When it was written: `gc -r` spares objects younger than the grace period.
     pub modified: std::time::SystemTime,
+    pub held: Held,
+}
+
+/// What a remote holds under a key, as a listing or a HEAD request tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    Absent,
+    /// A regular object, with its size when the protocol says it.
+    Object(Option<u64>),
+    /// Something that is not a regular file (a symlink or a folder on a folder remote):
+    /// never a sound object, never read.
+    NotAnObject,
+}
+
+impl Held {
+    /// True when this is a sound copy of an object of `size` bytes as far as its kind and
+    /// size tell (`None`: size unknown); a wrong size or a symlink is a bad object.
+    pub fn sound(self, size: Option<u64>) -> bool {
+        match self {
+            Held::Object(Some(have)) => size.is_none_or(|want| want == have),
+            Held::Object(None) => true,
+            Held::Absent | Held::NotAnObject => false,
+        }
+    }
 }
 
 /// The remote storage protocol every backend speaks. Keys are relative to the remote root.
@@ -58,7 +86,11 @@ pub struct Listed {
 pub trait Backend: Send + Sync {
     /// The remote's URL for messages, without credentials.
     fn url(&self) -> &str;
-    async fn exists(&self, key: &str) -> Result<bool, RemoteError>;
+    /// What the remote holds under `key`, without reading it.
+    async fn head(&self, key: &str) -> Result<Held, RemoteError>;
+    async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
+        Ok(self.head(key).await? != Held::Absent)
+    }
     /// Every key under `prefix`, or `None` when there are more than `limit` (the listing
     /// stops there) or the protocol cannot list (plain HTTP).
     async fn list(&self, prefix: &str, limit: usize) -> Result<Option<Vec<Listed>>, RemoteError>;
@@ -95,14 +127,23 @@ pub trait Backend: Send + Sync {
     fn as_folder(&self) -> Option<&Local> {
         None
     }
-    /// Uploads a cache file, streaming it with bounded memory; create-only where the
-    /// protocol allows, so an existing object is never rewritten.
+    /// Uploads a cache file of `size` bytes, streaming it with bounded memory; create-only
+    /// where the protocol allows, so a sound existing object is never rewritten, but one of
+    /// the wrong size or kind (a bad object) is replaced. A file that does not hold `size`
+    /// bytes never completes an upload.
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError>;
     async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError>;
     /// Writes a small object that may already exist, replacing it whole (deploy's
     /// `current.json`, the one key that is not write-once).
     async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError>;
 }
+
+/// How long a connection may take to open.
+pub(crate) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a server may stay silent (no answer, no bytes) before the request counts as
+/// timed out and is retried: two silent attempts exceed the engine's 20 s retry budget, so
+/// a server that accepts connections but never answers fails an operation in about 20 s.
+pub(crate) const SILENCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The URL forms a remote or deploy target can take, for hints.
 pub const URL_FORMS: &str =
@@ -174,7 +215,7 @@ async fn read_whole(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
 
 pub(super) fn too_big(key: &str, url: &str, limit: u64) -> RemoteError {
     RemoteError::new(
-        ErrorKind::Fatal,
+        ErrorKind::Corrupt,
         format!(
             "`{key}` on remote `{url}` holds more than the {limit} bytes expected: it is corrupt\nhint: run `git mlv fsck -r <remote>`, then push the object again from a machine that has it"
         ),

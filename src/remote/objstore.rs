@@ -2,7 +2,7 @@
 //! `object_store` crate: request signing, multipart uploads and listing are its job.
 //! Retries are the transfer engine's, the same for every backend, so the crate's own are off.
 
-use super::{Backend, ErrorKind, RemoteError};
+use super::{Backend, ErrorKind, Held, RemoteError};
 use crate::config::RemoteConfig;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -10,8 +10,8 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
 use object_store::{
-    ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
-    PutPayload, RetryConfig, WriteMultipart,
+    ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ impl ObjStore {
         }
         let prefix = url.path().trim_matches('/').to_string();
         let client = ClientOptions::new()
-            .with_connect_timeout(Duration::from_secs(5))
+            .with_connect_timeout(super::CONNECT_TIMEOUT)
             .with_timeout(Duration::from_secs(120))
             .with_allow_http(true);
         let retry = RetryConfig {
@@ -119,6 +119,64 @@ impl ObjStore {
     fn err(&self, key: &str, e: object_store::Error) -> RemoteError {
         map_error(&self.url, key, e)
     }
+
+    /// Sends the file at `path` as the parts of `upload`, a few in flight, and completes
+    /// it only when the file held exactly `size` bytes: a truncated cache object must
+    /// never become a remote object.
+    async fn send_parts(
+        &self,
+        upload: &mut dyn MultipartUpload,
+        key: &str,
+        path: &Path,
+        size: u64,
+    ) -> Result<(), RemoteError> {
+        let io_err = |e: std::io::Error| {
+            RemoteError::new(
+                ErrorKind::Fatal,
+                format!("reading `{}` to upload it: {e}", path.display()),
+            )
+        };
+        let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
+        let mut in_flight = futures::stream::FuturesUnordered::<object_store::UploadPart>::new();
+        let mut read = 0u64;
+        loop {
+            let mut part = Vec::with_capacity(PART_SIZE);
+            while part.len() < PART_SIZE {
+                let n = (&mut file)
+                    .take((PART_SIZE - part.len()) as u64)
+                    .read_to_end(&mut part)
+                    .await
+                    .map_err(io_err)?;
+                if n == 0 {
+                    break;
+                }
+            }
+            if part.is_empty() {
+                break;
+            }
+            read += part.len() as u64;
+            while in_flight.len() >= PARTS_IN_FLIGHT {
+                if let Some(r) = in_flight.next().await {
+                    r.map_err(|e| self.err(key, e))?;
+                }
+            }
+            in_flight.push(upload.put_part(PutPayload::from(part)));
+        }
+        while let Some(r) = in_flight.next().await {
+            r.map_err(|e| self.err(key, e))?;
+        }
+        if read != size {
+            return Err(RemoteError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "the cache object `{}` is {read} bytes, not {size}: it is damaged and was not uploaded\nhint: run `git mlv fsck`",
+                    path.display()
+                ),
+            ));
+        }
+        upload.complete().await.map_err(|e| self.err(key, e))?;
+        Ok(())
+    }
 }
 
 fn config_error(name: &str, e: object_store::Error) -> anyhow::Error {
@@ -187,10 +245,10 @@ impl Backend for ObjStore {
         &self.url
     }
 
-    async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
+    async fn head(&self, key: &str) -> Result<Held, RemoteError> {
         match self.store.head(&self.path(key)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Held::Object(Some(meta.size))),
+            Err(object_store::Error::NotFound { .. }) => Ok(Held::Absent),
             Err(e) => Err(self.err(key, e)),
         }
     }
@@ -224,6 +282,7 @@ impl Backend for ObjStore {
                     key: m.location.as_ref()[strip..].to_string(),
                     modified: std::time::UNIX_EPOCH
                         + Duration::from_millis(m.last_modified.timestamp_millis().max(0) as u64),
+                    held: Held::Object(Some(m.size)),
                 })
                 .collect(),
         ))
@@ -279,27 +338,18 @@ impl Backend for ObjStore {
             let bytes = super::read_whole(path, size).await.map_err(io_err)?;
             return self.put_bytes(key, Bytes::from(bytes)).await;
         }
-        let upload = self
+        let mut upload = self
             .store
             .put_multipart(&self.path(key))
             .await
             .map_err(|e| self.err(key, e))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).await.map_err(io_err)?;
-            if n == 0 {
-                break;
-            }
-            writer
-                .wait_for_capacity(PARTS_IN_FLIGHT)
-                .await
-                .map_err(|e| self.err(key, e))?;
-            writer.write(&buf[..n]);
+        let sent = self.send_parts(upload.as_mut(), key, path, size).await;
+        if sent.is_err() {
+            // Parts of an upload never completed stay on the server (and are billed) until
+            // aborted; a failed abort leaves them to the bucket's lifecycle rule.
+            let _ = upload.abort().await;
         }
-        writer.finish().await.map_err(|e| self.err(key, e))?;
-        Ok(())
+        sent
     }
 
     async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
@@ -307,15 +357,22 @@ impl Backend for ObjStore {
             mode: PutMode::Create,
             ..PutOptions::default()
         };
+        let len = bytes.len() as u64;
         match self
             .store
-            .put_opts(&self.path(key), PutPayload::from(bytes), opts)
+            .put_opts(&self.path(key), PutPayload::from(bytes.clone()), opts)
             .await
         {
-            // Content-addressed: an object already there holds these very bytes.
-            Ok(_)
-            | Err(object_store::Error::AlreadyExists { .. })
-            | Err(object_store::Error::Precondition { .. }) => Ok(()),
+            Ok(_) => Ok(()),
+            // Content-addressed: an object already there holds these very bytes, unless its
+            // size says it is a bad copy, which is replaced.
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => {
+                if self.head(key).await?.sound(Some(len)) {
+                    return Ok(());
+                }
+                self.replace(key, bytes).await
+            }
             Err(e) => Err(self.err(key, e)),
         }
     }

@@ -945,3 +945,251 @@ fn a_remote_left_only_in_the_local_config_stops_only_commands_that_use_it() {
     env.mlv(&["remote", "remove", "old"]).assert().success();
     assert!(!env.read_str(".mlv/config.local.toml").contains("old"));
 }
+
+/// Makes a remote's object file writable so a test can damage it.
+fn writable(file: &std::path::Path) {
+    let mut perms = std::fs::metadata(file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(file, perms).unwrap();
+}
+
+#[test]
+fn a_symlink_in_place_of_a_folder_remote_object_is_a_bad_object_everywhere() {
+    let remote = Remote::start(Kind::Folder);
+    let env = project_with_data(&remote);
+    env.mlv(&["push"]).assert().success();
+    let model_hash = env.pointer_hash("models/model.pkl");
+    let file = remote.object_file(&model_hash);
+    // Someone with write access to the store swaps the object for a link to a host file.
+    std::fs::create_dir_all(env.outside()).unwrap();
+    let target = env.outside().join("hostname");
+    std::fs::write(&target, "not yours\n").unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&target, &file).unwrap();
+
+    env.mlv(&["fsck", "-r", "store"])
+        .assert()
+        .code(1)
+        .stdout(contains(format!("bad {model_hash}")))
+        .stdout(contains("symbolic link"))
+        .stderr(contains("1 bad"));
+    let mate = env.clone_repo("mate");
+    mate.mlv(&["pull"])
+        .assert()
+        .code(1)
+        .stderr(contains(&model_hash))
+        .stderr(contains("symbolic link"))
+        .stderr(contains("bad object"));
+    assert!(
+        !mate.exists("models/model.pkl"),
+        "the link is never followed"
+    );
+    assert!(!mate.object(&model_hash).exists());
+
+    // A push replaces the bad object with the good one, swapping the link itself out.
+    let pushed = env.json(&["push"]);
+    assert_eq!(pushed["transferred"], 1, "{pushed}");
+    assert!(
+        !file.symlink_metadata().unwrap().file_type().is_symlink(),
+        "the object is a regular file again"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), env.read("models/model.pkl"));
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "not yours\n",
+        "nothing was written through the link"
+    );
+    env.mlv(&["fsck", "-r", "store"]).assert().success();
+    mate.mlv(&["pull"]).assert().success();
+    assert_eq!(mate.read("models/model.pkl"), env.read("models/model.pkl"));
+}
+
+each_backend!(a_remote_object_of_the_wrong_size_is_replaced_by_push);
+
+fn a_remote_object_of_the_wrong_size_is_replaced_by_push(kind: Kind) {
+    let remote = Remote::start(kind);
+    let env = project_with_data(&remote);
+    env.mlv(&["push"]).assert().success();
+    let model_hash = env.pointer_hash("models/model.pkl");
+    let file = remote.object_file(&model_hash);
+    writable(&file);
+    std::fs::write(&file, b"cut short").unwrap();
+    let pushed = env.json(&["push"]);
+    assert_eq!(
+        pushed["transferred"], 1,
+        "a bad copy counts as missing: {pushed}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), env.read("models/model.pkl"));
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    mate.mlv(&["pull"]).assert().success();
+    assert_eq!(mate.read("models/model.pkl"), env.read("models/model.pkl"));
+}
+
+/// A pointer whose `size` was edited by hand, with a real hash (the object is 7,000 bytes).
+fn project_with_wrong_size_pointer(remote: &Remote) -> TestEnv {
+    let env = project_with_data(remote);
+    env.mlv(&["push"]).assert().success();
+    let text = env.read_str("models/model.pkl.mlv");
+    assert!(text.contains("size = 7000"), "{text}");
+    env.write(
+        "models/model.pkl.mlv",
+        text.replace("size = 7000", "size = 123"),
+    );
+    env.git(&["commit", "-qam", "hand-edited pointer"]);
+    env
+}
+
+#[test]
+fn a_pointer_whose_size_disagrees_with_its_object_is_named_as_the_damaged_side() {
+    let remote = Remote::start(Kind::Folder);
+    let env = project_with_wrong_size_pointer(&remote);
+    for cmd in ["status", "checkout", "push"] {
+        env.mlv(&[cmd])
+            .assert()
+            .code(2)
+            .stderr(contains("models/model.pkl.mlv"))
+            .stderr(contains("7000"))
+            .stderr(contains("git checkout"))
+            .stderr(contains("cache object").not());
+    }
+    env.mlv(&["fsck"])
+        .assert()
+        .code(2)
+        .stdout(contains("models/model.pkl.mlv"))
+        .stderr(contains("git checkout"));
+    // Where the object has to come from the remote, the download verifies it and then
+    // the pointer is blamed, not the remote.
+    let mate = env.clone_repo("mate");
+    for cmd in ["fetch", "pull"] {
+        mate.mlv(&[cmd])
+            .assert()
+            .code(2)
+            .stderr(contains("models/model.pkl.mlv"))
+            .stderr(contains("size"))
+            .stderr(contains("corrupt").not());
+    }
+    // A directory pointer: its size must be the manifest's total, its files the count.
+    let text = env.read_str("data.mlv");
+    env.write("data.mlv", text.replace("files = 40", "files = 41"));
+    env.mlv(&["status", "data"])
+        .assert()
+        .code(2)
+        .stderr(contains("data.mlv"))
+        .stderr(contains("`files`"));
+}
+
+#[test]
+fn fsck_of_a_remote_that_does_not_answer_checks_nothing_and_calls_nothing_bad() {
+    for kind in [Kind::Http, Kind::S3] {
+        let mut remote = Remote::start(kind);
+        let env = project_with_data(&remote);
+        env.mlv(&["push"]).assert().success();
+        remote.server.as_mut().unwrap().stop();
+        let url = remote.server().url();
+        let start = Instant::now();
+        env.mlv(&["fsck", "-r", "store"])
+            .assert()
+            .code(1)
+            .stdout(contains("bad").not())
+            .stderr(contains("cannot check"))
+            .stderr(contains(url.trim_start_matches("http://")))
+            .stderr(contains("hint:"))
+            .stderr(contains("remove them").not());
+        assert!(start.elapsed() < Duration::from_secs(30));
+    }
+}
+
+#[test]
+fn a_server_that_accepts_but_never_answers_fails_fetch_within_the_documented_time() {
+    // A black hole: connections are accepted, nothing is ever sent back.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    let env = TestEnv::new();
+    env.write("m.bin", "model");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    std::fs::remove_file(env.object(&b3(b"model"))).unwrap();
+    let url = format!("http://127.0.0.1:{port}/store");
+    env.mlv(&["remote", "add", "web", &url, "--default"])
+        .assert()
+        .success();
+    let start = Instant::now();
+    env.mlv(&["fetch"]).assert().code(1).stderr(contains(&url));
+    // docs/remotes.md: a server that stays silent fails an operation in about 20 s.
+    assert!(
+        start.elapsed() < Duration::from_secs(25),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn zero_jobs_is_a_bad_request() {
+    let env = TestEnv::new();
+    env.write("m.bin", "model");
+    env.mlv(&["add", "m.bin"]).assert().success();
+    let store = env.outside().join("store");
+    env.mlv(&[
+        "remote",
+        "add",
+        "store",
+        store.to_str().unwrap(),
+        "--default",
+    ])
+    .assert()
+    .success();
+    for args in [
+        &["fetch", "-j", "0"][..],
+        &["push", "-j", "0"],
+        &["pull", "-j", "0"],
+        &["fsck", "-r", "store", "-j", "0"],
+    ] {
+        env.mlv(args)
+            .assert()
+            .code(2)
+            .stderr(contains("at least 1"));
+    }
+}
+
+#[test]
+fn a_failed_multipart_upload_is_aborted_and_leaves_no_parts() {
+    let remote = Remote::start(Kind::S3);
+    let env = TestEnv::new();
+    let bytes: Vec<u8> = (0..(40u32 << 20))
+        .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
+        .collect();
+    env.write("big.bin", &bytes);
+    env.mlv(&["add", "big.bin"]).assert().success();
+    remote.add_to(&env);
+    // The cache object loses its tail (a power cut): the upload sends the first part,
+    // then finds the file short and must abort rather than complete.
+    let object = env.object(&b3(&bytes));
+    writable(&object);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&object)
+        .unwrap()
+        .set_len(20 << 20)
+        .unwrap();
+    env.mlv(&["push"])
+        .assert()
+        .code(1)
+        .stderr(contains("not 41943040"));
+    assert!(!remote.object_file(&b3(&bytes)).exists());
+    // s3s-fs keeps parts as `.upload_id-<id>.part-<n>` files in its data folder.
+    let data = remote.server().dir.path().join("data");
+    let leftovers: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".upload"))
+        .collect();
+    assert!(leftovers.is_empty(), "orphan parts: {leftovers:?}");
+}

@@ -327,3 +327,73 @@ fn a_checkout_killed_midway_leaves_a_temporary_file_that_nothing_takes_for_data(
     env.mlv(&["gc"]).assert().success();
     assert!(!temp.exists());
 }
+
+#[test]
+fn pull_json_on_a_full_disk_still_reports_every_object_it_could_not_fetch() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    // 40 files of 128 KiB: 5 MiB, more than the 2 MiB disk the clone's cache is on.
+    for i in 0..40u32 {
+        let bytes: Vec<u8> = (0..(128u32 << 10))
+            .map(|j| (j.wrapping_mul(2654435761).wrapping_add(i) >> 7) as u8)
+            .collect();
+        env.write(&format!("data/f{i}.bin"), bytes);
+    }
+    env.mlv(&["add", "data"]).assert().success();
+    let store = env.outside().join("store");
+    env.mlv(&[
+        "remote",
+        "add",
+        "store",
+        store.to_str().unwrap(),
+        "--default",
+    ])
+    .assert()
+    .success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "data"]);
+    env.mlv(&["push"]).assert().success();
+
+    let mate = env.clone_repo("mate");
+    let fs = Tmpfs::mount(mate.outside().join("small-disk"), "2m");
+    mate.write(
+        ".mlv/config.local.toml",
+        format!("[cache]\ndir = \"{}\"\n", fs.0.join("cache").display()),
+    );
+    // The work tree's data folder is on a full disk too, so the checkout fails as well.
+    let _data = Tmpfs::mount(mate.path("data"), "1m");
+    for cmd in ["pull", "fetch"] {
+        let out = mate
+            .mlv(&[cmd, "--json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{cmd} --json prints its document even when objects fail ({e}): stdout {:?} stderr {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let fetch = if cmd == "pull" { &doc["fetch"] } else { &doc };
+        let failed = fetch["failed"].as_array().unwrap();
+        let transferred = fetch["transferred"].as_u64().unwrap();
+        assert!(!failed.is_empty(), "{doc}");
+        assert!(
+            failed
+                .iter()
+                .all(|f| f["error"].as_str().unwrap().contains("space")),
+            "{doc}"
+        );
+        if cmd == "pull" {
+            assert!(doc["error"].as_str().unwrap().contains("space"), "{doc}");
+        }
+        assert_eq!(
+            transferred + failed.len() as u64 + fetch["present"].as_u64().unwrap(),
+            // The pull fetched the manifest too; the fetch after it counts only files.
+            if cmd == "pull" { 41 } else { 40 },
+            "every object is accounted for: {doc}"
+        );
+    }
+}
