@@ -91,6 +91,7 @@ pub fn engine(
     jobs: Option<usize>,
 ) -> anyhow::Result<(String, Engine)> {
     let (name, config) = repo.config.remote(remote)?;
+    repo.check_remote_folder(&name, &config.url)?;
     let backend = crate::remote::open(&name, config, repo.root())?;
     let jobs = jobs.or(config.jobs).unwrap_or(DEFAULT_JOBS);
     Ok((name, Engine::new(backend, jobs)))
