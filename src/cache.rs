@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 pub const FORMAT_VERSION: u32 = 1;
 pub const FORMAT_FILE: &str = "format.toml";
 const TMP_DIR: &str = "tmp";
+const LOCK_FILE: &str = "lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -309,6 +310,80 @@ impl Cache {
             }
         }
         Ok(out)
+    }
+}
+
+/// How a command holds the cache-wide lock: commands that write objects and then record
+/// them in a pointer or `mlv.lock` share it; gc holds it alone, so it never frees an object
+/// a writer in any worktree has stored but not recorded yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Shared,
+    Exclusive,
+}
+
+/// The cache-wide lock, held until dropped.
+pub struct CacheLock(#[allow(dead_code)] Option<std::fs::File>);
+
+impl Cache {
+    /// The lock file: in the cache itself, so every worktree and every repository that uses
+    /// this cache (wherever `cache.dir` puts it) meets the same one.
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join(LOCK_FILE)
+    }
+
+    /// Takes the cache-wide lock, calling `on_wait` once first when another process holds
+    /// it the other way. A cache this user may not write holds no lock: such a user cannot
+    /// store objects in it (or remove them), so there is nothing to keep apart. An existing
+    /// lock file this user may not write is locked through a read-only handle.
+    pub fn lock(&self, access: Access, on_wait: impl FnOnce(&Path)) -> io::Result<CacheLock> {
+        let path = self.lock_path();
+        let opened = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .or_else(|e| match e.kind() {
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+                    fs_err::File::open(&path)
+                }
+                _ => Err(e),
+            });
+        let file = match opened {
+            Ok(f) => f.into_parts().0,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::PermissionDenied
+                        | io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                return Ok(CacheLock(None));
+            }
+            Err(e) => return Err(e),
+        };
+        let tried = match access {
+            Access::Shared => file.try_lock_shared(),
+            Access::Exclusive => file.try_lock(),
+        };
+        match tried {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                on_wait(&path);
+                match access {
+                    Access::Shared => file.lock_shared()?,
+                    Access::Exclusive => file.lock()?,
+                }
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("locking `{}`: {e}", path.display()),
+                ));
+            }
+        }
+        Ok(CacheLock(Some(file)))
     }
 }
 

@@ -1,8 +1,9 @@
 //! Garbage collection of the local cache: which objects the roots need (pointers in every
-//! worktree's work tree and index, at branch, remote-branch and tag tips, worktree HEADs and
-//! stash entries), and which of the rest no remote holds (the last copy, kept by default).
+//! worktree's work tree and index, at the commit of every ref, worktree HEADs and stash
+//! entries), and which of the rest no remote holds (the last copy, kept by default).
 
 use crate::cache::{Cache, CacheError};
+use crate::gitx::GcRoots;
 use crate::hash::Hash;
 use crate::manifest::Manifest;
 use crate::pointer::{self, Pointer};
@@ -12,8 +13,7 @@ use std::path::Path;
 
 /// Every object the roots need. A root whose manifest is missing from the cache keeps the
 /// manifest's hash (nothing of it is here to delete anyway).
-pub fn referenced(repo: &Repo, cache: &Cache, all_commits: bool) -> anyhow::Result<HashSet<Hash>> {
-    let roots = repo.git.gc_roots(all_commits)?;
+pub fn referenced(repo: &Repo, cache: &Cache, roots: &GcRoots) -> anyhow::Result<HashSet<Hash>> {
     let mut pointers: HashSet<(Hash, bool)> = HashSet::new();
     for wt in &roots.worktrees {
         if wt.is_dir() {

@@ -133,6 +133,37 @@ impl Repo {
         Ok(Lock(file))
     }
 
+    /// Refuses a folder remote that would hold no second copy of the data: the cache itself
+    /// or a folder inside it (gc would count the cache's objects as pushed and free the only
+    /// copy), or a folder inside git's own folder (it goes with the clone, and the default
+    /// cache lives there). A folder that only contains the cache is a store of its own: a
+    /// remote's objects are under its own `b3/`, never the cache's. Other remotes pass.
+    pub fn check_remote_folder(&self, name: &str, url: &str) -> anyhow::Result<()> {
+        let Some(folder) = crate::remote::folder(url, self.root()) else {
+            return Ok(());
+        };
+        let folder = resolve_existing(&folder);
+        let cache = resolve_existing(&self.cache_dir());
+        let inside = if folder == cache {
+            Some(("the cache", cache))
+        } else if folder.starts_with(&cache) {
+            Some(("inside the cache", cache))
+        } else {
+            [&self.layout.git_dir, &self.layout.common_dir]
+                .into_iter()
+                .find(|g| folder.starts_with(g))
+                .map(|g| ("inside git's own folder", g.clone()))
+        };
+        match inside {
+            None => Ok(()),
+            Some((what, place)) => Err(crate::error::usage(format!(
+                "remote `{name}` is the folder `{}`, {what} `{}`: it would hold no second copy of the data, and gc would free the only one\nhint: use a folder outside the repository's `.git` and the cache (another disk, a NAS); `git mlv remote set {name} url <url>` changes it, `git mlv remote remove {name}` drops it",
+                folder.display(),
+                place.display()
+            ))),
+        }
+    }
+
     /// Resolves a path the user typed, relative to the current folder. `x.mlv` means `x`.
     pub fn resolve(&self, arg: &Path) -> Result<RepoPath, PathError> {
         let p = paths::resolve(self.root(), &self.cwd, arg)?;
@@ -336,6 +367,27 @@ fn data_path(pointer: &str, rev: Option<&str>) -> Result<RepoPath, PathError> {
         });
     }
     Ok(RepoPath::new(path))
+}
+
+/// The absolute `path` with symlinks resolved as far as it exists and `.`/`..` applied, so
+/// a folder that is not created yet compares like one that is.
+fn resolve_existing(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for comp in path.components() {
+        match comp {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => {
+                out.push(c);
+                if let Ok(real) = out.canonicalize() {
+                    out = real;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `abs` relative to `base` with `..` segments, for display from a sub-folder.

@@ -1,5 +1,7 @@
 //! `git mlv add <path>…`: track files and directories.
 
+use super::common;
+use crate::cache::Access;
 use crate::repo::Repo;
 use crate::ui::{self, Ui};
 use std::path::PathBuf;
@@ -13,11 +15,12 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
+    let cache = repo.cache()?;
+    let _cache_lock = common::lock_cache(&cache, Access::Shared, ui)?;
     let _lock = repo.lock(ui)?;
     if crate::commands::init::ensure(&repo)? {
         ui.info("initialized git-mlv in `.mlv/`");
     }
-    let cache = repo.cache()?;
     let mut stat = repo.stat_cache();
     let tracked = repo.tracked_paths()?;
     let mut targets = Vec::new();

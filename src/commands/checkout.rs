@@ -1,5 +1,6 @@
 //! `git mlv checkout [<path>…]`: make workspace data match the pointer files.
 
+use crate::cache::Access;
 use crate::error::failed;
 use crate::repo::Repo;
 use crate::restore::{self, Plan};
@@ -33,6 +34,7 @@ pub struct Request<'a> {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
+    let _cache_lock = super::common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let request = Request {
         paths: &args.paths,
         rev: args.rev.as_deref(),
@@ -49,7 +51,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     missing_error(&missing)
 }
 
-/// Checks out the selected paths; shared with `pull`. Returns what was done and the tracked
+/// Checks out the selected paths (the caller holds the cache lock); shared with `pull`,
+/// `deploy` and the hooks. Returns what was done and the tracked
 /// paths whose objects the cache lacks. Refuses (changing nothing) when unsaved work would be lost.
 pub fn checkout(
     repo: &Repo,

@@ -1,6 +1,7 @@
 //! What push, fetch, pull and fsck share: the remote and job flags, the async runtime,
 //! and how a transfer summary is reported.
 
+use crate::cache::{Access, Cache, CacheLock};
 use crate::repo::Repo;
 use crate::transfer::{Engine, Summary};
 use crate::ui::{self, Ui};
@@ -99,9 +100,28 @@ pub fn engine(
     jobs: Option<usize>,
 ) -> anyhow::Result<(String, Engine)> {
     let (name, config) = repo.config.remote(remote)?;
+    repo.check_remote_folder(&name, &config.url)?;
     let backend = crate::remote::open(&name, config, repo.root())?;
     let jobs = jobs.or(config.jobs).unwrap_or(DEFAULT_JOBS);
     Ok((name, Engine::new(backend, jobs)))
+}
+
+/// Takes the cache-wide lock (see `Cache::lock`) for the rest of the command, saying on
+/// stderr when it has to wait. Taken before the worktree lock, in every command, so two
+/// commands never wait on each other in opposite orders.
+pub fn lock_cache(cache: &Cache, access: Access, ui: &Ui) -> anyhow::Result<CacheLock> {
+    Ok(cache.lock(access, |path| {
+        ui.info(&match access {
+            Access::Shared => format!(
+                "waiting for `git mlv gc` to finish with the cache (lock `{}`)",
+                path.display()
+            ),
+            Access::Exclusive => format!(
+                "waiting for git-mlv commands that write into the cache to finish (lock `{}`)",
+                path.display()
+            ),
+        });
+    })?)
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

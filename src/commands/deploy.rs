@@ -2,6 +2,7 @@
 //! `<target>/<name>/v<semver>/…` and switch `<target>/<name>/current` to it.
 
 use super::common::{self, TransferArgs};
+use crate::cache::Access;
 use crate::deploy::{self, CurrentJson, Folder, Target};
 use crate::error::{failed, usage};
 use crate::registry::{self, Registry};
@@ -132,6 +133,8 @@ pub fn deploy(
             ))
         })?;
     }
+    // Fetching and checking out write into the cache: gc must not run meanwhile.
+    let _cache_lock = common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let artifact = registry::artifact_at(&repo.git, repo.root(), name, commit)?;
     let tracked = repo
         .tracked_at(Some(commit))?

@@ -1,6 +1,7 @@
 //! `git mlv fetch`: download into the cache what tracked data needs; the work tree is not touched.
 
 use super::common::{self, TransferArgs};
+use crate::cache::Access;
 use crate::repo::Repo;
 use crate::ui::Ui;
 
@@ -12,6 +13,7 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
+    let _cache_lock = common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let (name, summary, seconds) =
         fetch(&repo, &args.transfer, false, ui).inspect_err(|e| common::json_error(ui, e))?;
     if ui.json {
@@ -22,7 +24,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     common::failures(&name, &summary)
 }
 
-/// Fetches the selection; shared with `pull`, which asks for `ready_copies` of big objects
+/// Fetches the selection (the caller holds the cache lock); shared with `pull`, which asks for `ready_copies` of big objects
 /// (see `Engine::with_ready_copies`). Returns the remote's name, the summary and the
 /// seconds it took.
 pub fn fetch(

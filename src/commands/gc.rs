@@ -1,6 +1,7 @@
 //! `git mlv gc [--dry-run] [--all-commits] [--drop-unpushed]`: free cache space.
 
 use super::common;
+use crate::cache::Access;
 use crate::hash::Hash;
 use crate::repo::Repo;
 use crate::ui::{self, Ui};
@@ -39,12 +40,21 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             "the cache is shared between repositories (`cache.shared = true`), and one repository cannot see the others' refs, so gc would delete their data\nhint: collect garbage by hand, or turn sharing off",
         ));
     }
-    let _lock = repo.lock(ui)?;
     let cache = repo.cache()?;
+    // Alone in the cache: no writer in any worktree is between storing objects and
+    // recording them in a pointer or `mlv.lock`. A dry run removes nothing.
+    let access = if args.dry_run {
+        Access::Shared
+    } else {
+        Access::Exclusive
+    };
+    let _cache_lock = common::lock_cache(&cache, access, ui)?;
+    let _lock = repo.lock(ui)?;
     if args.remote.is_some() {
         return remote_gc(&repo, &cache, &args, ui);
     }
-    let keep = crate::gc::referenced(&repo, &cache, args.all_commits)?;
+    let roots = gc_roots(&repo, args.all_commits, ui)?;
+    let keep = crate::gc::referenced(&repo, &cache, &roots)?;
     let mut candidates: Vec<Hash> = cache
         .list()?
         .into_iter()
@@ -151,8 +161,8 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
         )));
     };
     // Manifests of every ref's pointers are needed to know the files they list.
+    let roots = gc_roots(repo, true, ui)?;
     let everything: Vec<(crate::repo::Tracked, Option<String>)> = {
-        let roots = repo.git.gc_roots(true)?;
         let mut out = Vec::new();
         for c in &roots.commits {
             out.extend(
@@ -171,7 +181,7 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
         .collect();
     let fetched = rt.block_on(engine.download(cache, manifests, &crate::progress::NoProgress));
     common::failures(&name, &fetched)?;
-    let keep = crate::gc::referenced(repo, cache, true)?;
+    let keep = crate::gc::referenced(repo, cache, &roots)?;
     let now = std::time::SystemTime::now();
     let mut young = 0usize;
     let doomed: Vec<Hash> = listed
@@ -231,6 +241,19 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
         ..Default::default()
     };
     common::failures(&name, &summary)
+}
+
+/// The roots, warning about worktrees deleted by hand: git still keeps their HEAD, which
+/// stays a root, but their work tree and index are gone (as `git worktree list` says).
+fn gc_roots(repo: &Repo, all_commits: bool, ui: &Ui) -> anyhow::Result<crate::gitx::GcRoots> {
+    let roots = repo.git.gc_roots(all_commits)?;
+    for wt in &roots.missing_worktrees {
+        ui.warn(&format!(
+            "worktree `{}` is missing, so its work tree and index are not roots (its HEAD still is); `git worktree prune` forgets it",
+            wt.display()
+        ));
+    }
+    Ok(roots)
 }
 
 /// Removes files (temporary ones that interrupted writes left); one already gone is fine.

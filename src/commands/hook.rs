@@ -1,6 +1,7 @@
 //! `git mlv hook <name>`: what the installed git hooks run.
 
 use super::common;
+use crate::cache::Access;
 use crate::pointer::{self, Pointer};
 use crate::repo::{Repo, Tracked};
 use crate::ui::Ui;
@@ -79,6 +80,7 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
         force: false,
         ready_copies: &[],
     };
+    let _cache_lock = common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let (summary, missing) = super::checkout::checkout(repo, &request, ui)?;
     super::checkout::summary_line(ui, &summary, &missing);
     super::checkout::missing_error(&missing)

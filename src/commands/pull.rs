@@ -1,6 +1,7 @@
 //! `git mlv pull`: fetch, then checkout the same paths.
 
 use super::common::TransferArgs;
+use crate::cache::Access;
 use crate::repo::Repo;
 use crate::ui::Ui;
 
@@ -22,6 +23,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
+    let _cache_lock = super::common::lock_cache(&cache, Access::Shared, ui)?;
     // A big file is written twice on the way in, into the cache and into the work tree:
     // writing the second copy while the first arrives, from the same bytes, saves reading
     // the first back (docs/remotes.md, "How pull writes big files").

@@ -115,6 +115,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 local,
                 &format!("git mlv remote add {name} <url>"),
             )?;
+            repo.check_remote_folder(&name, &url)?;
             let remote = config::RemoteConfig {
                 url: url.clone(),
                 endpoint: endpoint.clone(),
@@ -176,6 +177,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     local,
                     &format!("git mlv remote set {name} url <url>"),
                 )?;
+                repo.check_remote_folder(&name, &val)?;
             }
             let secret = SECRET_KEYS.contains(&key.as_str());
             let item = match key.as_str() {

@@ -1,5 +1,6 @@
 //! `git mlv run [<stage>…]`: run the stale stages of `mlv.toml` in dependency order.
 
+use crate::cache::Access;
 use crate::error::failed;
 use crate::lock::LockFile;
 use crate::paths::RepoPath;
@@ -36,6 +37,8 @@ struct Outcome {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
+    let cache = repo.cache()?;
+    let _cache_lock = crate::commands::common::lock_cache(&cache, Access::Shared, ui)?;
     let _lock = repo.lock(ui)?;
     let project = Project::load(repo.root())?;
     if project.stages.is_empty() {
@@ -53,7 +56,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         repo: &repo,
         project: &project,
         graph: &graph,
-        cache: repo.cache()?,
+        cache,
         stat: repo.stat_cache(),
         lock: LockFile::load(repo.root())?,
         ui,

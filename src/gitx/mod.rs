@@ -306,20 +306,42 @@ pub struct CommitInfo {
 pub struct GcRoots {
     pub commits: Vec<String>,
     pub worktrees: Vec<PathBuf>,
+    /// Worktrees git still lists whose folder is gone (deleted without `git worktree
+    /// prune`): their HEAD is among `commits`, their work tree and index cannot be read.
+    pub missing_worktrees: Vec<PathBuf>,
 }
 
 impl GitRepo {
-    /// The roots the spec names: tips of local branches, remote-tracking branches and tags,
-    /// every worktree's HEAD and every stash entry (with `all_commits`, every commit
-    /// reachable from them). Reflogs are not roots.
+    /// The roots: the commit of every ref under `refs/` (branches, remote-tracking branches,
+    /// tags, and any other ref a tool keeps, such as `refs/notes` or experiments), every
+    /// worktree's HEAD and every stash entry (with `all_commits`, every commit reachable
+    /// from them). Refs at trees or blobs hold no pointers and are passed over. Reflogs
+    /// are not roots.
     pub fn gc_roots(&self, all_commits: bool) -> Result<GcRoots, GitError> {
         let mut worktrees = Vec::new();
+        let mut missing_worktrees = Vec::new();
         let mut commits = Vec::new();
-        for line in self.git(&["worktree", "list", "--porcelain"])?.lines() {
-            if let Some(p) = line.strip_prefix("worktree ") {
-                worktrees.push(PathBuf::from(p));
-            } else if let Some(h) = line.strip_prefix("HEAD ") {
-                commits.push(h.to_string());
+        // One stanza per worktree, separated by blank lines; `prunable` marks one whose
+        // folder git can no longer find.
+        for stanza in self
+            .git(&["worktree", "list", "--porcelain"])?
+            .split("\n\n")
+        {
+            let mut path = None;
+            let mut prunable = false;
+            for line in stanza.lines() {
+                if let Some(p) = line.strip_prefix("worktree ") {
+                    path = Some(PathBuf::from(p));
+                } else if let Some(h) = line.strip_prefix("HEAD ") {
+                    commits.push(h.to_string());
+                } else if line == "prunable" || line.starts_with("prunable ") {
+                    prunable = true;
+                }
+            }
+            match path {
+                Some(p) if prunable || !p.is_dir() => missing_worktrees.push(p),
+                Some(p) => worktrees.push(p),
+                None => {}
             }
         }
         commits.extend(
@@ -327,14 +349,23 @@ impl GitRepo {
                 .lines()
                 .map(str::to_owned),
         );
-        let tips = self.git(&[
+        let refs = self.git(&[
             "for-each-ref",
-            "--format=%(objectname)",
-            "refs/heads",
-            "refs/remotes",
-            "refs/tags",
+            "--format=%(objecttype) %(objectname)",
+            "refs/",
         ])?;
-        commits.extend(tips.lines().map(str::to_owned));
+        for line in refs.lines() {
+            match line.split_once(' ') {
+                Some(("commit", id)) => commits.push(id.to_string()),
+                // A tag, peeled (through tags of tags) to the commit it names, if any.
+                Some(("tag", id)) => {
+                    if let Ok(c) = self.commit(id) {
+                        commits.push(c.id.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
         if all_commits {
             let mut args = vec!["rev-list".to_string()];
             args.extend(commits.iter().cloned());
@@ -345,7 +376,11 @@ impl GitRepo {
         }
         commits.sort();
         commits.dedup();
-        Ok(GcRoots { commits, worktrees })
+        Ok(GcRoots {
+            commits,
+            worktrees,
+            missing_worktrees,
+        })
     }
 
     /// The pointer files staged in the index of the worktree at `worktree`.

@@ -180,6 +180,15 @@ fn place(url: &str, root: &Path) -> Result<Place, String> {
     }
 }
 
+/// The folder a folder remote's URL names (relative paths from `root`), or `None` for
+/// any other kind of remote or a URL git-mlv cannot use.
+pub fn folder(url: &str, root: &Path) -> Option<PathBuf> {
+    match place(url, root) {
+        Ok(Place::Folder(p)) => Some(p),
+        _ => None,
+    }
+}
+
 /// Checks the form of a URL (or folder path) without opening it: `Err(why)` for a malformed
 /// URL or an unknown scheme, so callers can word the message for what the URL is for.
 pub fn check_url(url: &str) -> Result<(), String> {

@@ -310,3 +310,250 @@ fn leftover(path: std::path::PathBuf, old: bool) -> std::path::PathBuf {
     }
     path
 }
+
+/// Holds the cache-wide lock the way another git-mlv process would, with util-linux's
+/// `flock` (`--shared` as a writer, `--exclusive` as gc), until dropped.
+struct HeldLock(std::process::Child);
+
+impl HeldLock {
+    fn take(lock: &std::path::Path, mode: &str) -> HeldLock {
+        // `cat` holds the inherited lock until its stdin closes.
+        let held = HeldLock(
+            std::process::Command::new("flock")
+                .arg(mode)
+                .arg(lock)
+                .arg("cat")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let started = std::time::Instant::now();
+        loop {
+            let free = std::process::Command::new("flock")
+                .args(["--nonblock", "--exclusive"])
+                .arg(lock)
+                .arg("true")
+                .status()
+                .unwrap()
+                .success();
+            if !free {
+                return held;
+            }
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "flock never took the lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `child` to end (panicking after 60 s) and returns its output.
+fn finish(mut child: std::process::Child) -> std::process::Output {
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed().as_secs() > 60 {
+            let _ = child.kill();
+            panic!("the command never ended");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts that `child` is still running (blocked on the lock) after a while.
+fn still_waiting(child: &mut std::process::Child, what: &str) {
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "{what} must wait while the lock is held"
+    );
+}
+
+#[test]
+fn gc_waits_for_writers_in_any_worktree_and_writers_wait_for_gc() {
+    let env = TestEnv::new();
+    env.write("a.bin", "a");
+    env.mlv(&["add", "a.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "a"]);
+    let wt = env.outside().join("wt");
+    env.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
+    let lock = env.cache_dir().join("lock");
+
+    // A writer in the other worktree holds the lock shared: gc waits, and says so.
+    let writer = HeldLock::take(&lock, "--shared");
+    let mut gc = env.mlv_process(&["gc"]).spawn().unwrap();
+    still_waiting(&mut gc, "gc");
+    // Read-only commands are not held up.
+    env.mlv(&["status"])
+        .current_dir(&wt)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .success();
+    drop(writer);
+    let out = finish(gc);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting for"), "{stderr}");
+    assert!(stderr.contains(&lock.display().to_string()), "{stderr}");
+
+    // gc holds it alone: a writer in another worktree waits, and says so.
+    let gc = HeldLock::take(&lock, "--exclusive");
+    std::fs::write(wt.join("b.bin"), "b").unwrap();
+    let mut add = env.mlv_process(&["add", "b.bin"]);
+    let mut add = add.current_dir(&wt).spawn().unwrap();
+    still_waiting(&mut add, "add");
+    env.mlv(&["ls"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .success();
+    drop(gc);
+    let out = finish(add);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting for `git mlv gc`"), "{stderr}");
+    assert!(env.object(&b3(b"b")).exists());
+}
+
+#[test]
+fn gc_in_one_worktree_never_frees_what_an_add_in_another_is_recording() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "init"]);
+    let wt = env.outside().join("wt");
+    env.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
+    for round in 0..4 {
+        let data = wt.join("data");
+        let _ = std::fs::remove_dir_all(&data);
+        for i in 0..1500 {
+            let dir = data.join(format!("part{}", i % 10));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("f{i}.csv")), format!("{round},{i}\n")).unwrap();
+        }
+        let mut add = env.mlv_process(&["add", "data"]);
+        let mut add = add.current_dir(&wt).spawn().unwrap();
+        // gc (dropping even unpushed objects) over and over while the add runs.
+        while add.try_wait().unwrap().is_none() {
+            env.mlv(&["gc", "--drop-unpushed"]).assert().success();
+        }
+        let out = finish(add);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Every object the new pointer names is still in the cache.
+        std::fs::remove_dir_all(&data).unwrap();
+        let out = env
+            .mlv(&["checkout"])
+            .current_dir(&wt)
+            .assert()
+            .get_output()
+            .clone();
+        assert!(
+            out.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read_to_string(data.join("part7/f7.csv")).unwrap(),
+            format!("{round},7\n")
+        );
+    }
+}
+
+#[test]
+fn a_commit_on_any_ref_keeps_its_data_locally_and_on_a_remote() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    env.write("keep.bin", "main data");
+    env.mlv(&["add", "keep.bin"]).assert().success();
+    remote.add_to(&env);
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "main"]);
+    env.git(&["checkout", "-q", "-b", "custom"]);
+    env.write("keep.bin", "custom data");
+    env.mlv(&["add", "keep.bin"]).assert().success();
+    env.git(&["commit", "-qam", "custom"]);
+    env.mlv(&["push"]).assert().success();
+    // Only a custom ref keeps that commit.
+    env.git(&["update-ref", "refs/custom/keep", "HEAD"]);
+    let blob = env.git(&["rev-parse", "HEAD:keep.bin.mlv"]);
+    let tree = env.git(&["rev-parse", "HEAD^{tree}"]);
+    env.git(&["checkout", "-q", "main"]);
+    env.mlv(&["checkout"]).assert().success();
+    env.git(&["branch", "-q", "-D", "custom"]);
+    let hash = b3(b"custom data");
+
+    let g = env.json(&["gc"]);
+    assert_eq!(g["removed"].as_array().unwrap().len(), 0, "{g}");
+    assert!(env.object(&hash).exists(), "the custom ref's data stays");
+    // Refs at a blob and (through a tag) a tree name no commit: passed over.
+    env.git(&["update-ref", "refs/custom/blob", blob.trim()]);
+    env.git(&["tag", "-a", "-m", "a tree", "tree-tag", tree.trim()]);
+    let g = env.json(&["gc"]);
+    assert_eq!(g["removed"].as_array().unwrap().len(), 0, "{g}");
+    age_past_grace(
+        remote
+            .object_file(&hash)
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap(),
+    );
+    let g = env.json(&["gc", "-r", "store", "--force"]);
+    assert_eq!(g["removed"].as_array().unwrap().len(), 0, "{g}");
+    assert!(remote.object_file(&hash).exists());
+    // Once the ref goes, so may its data.
+    env.git(&["update-ref", "-d", "refs/custom/keep"]);
+    assert_eq!(
+        env.json(&["gc"])["removed"],
+        serde_json::json!([hash.clone()])
+    );
+    let g = env.json(&["gc", "-r", "store", "--force"]);
+    assert_eq!(g["removed"], serde_json::json!([hash]), "{g}");
+}
+
+#[test]
+fn a_worktree_deleted_by_hand_is_skipped_with_a_warning_and_its_head_kept() {
+    let env = TestEnv::new();
+    env.write("a.bin", "a");
+    env.mlv(&["add", "a.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "a"]);
+    let wt = env.outside().join("wt");
+    env.git(&["worktree", "add", "-q", "--detach", wt.to_str().unwrap()]);
+    std::fs::write(wt.join("side.bin"), "detached data").unwrap();
+    env.mlv(&["add", "side.bin"])
+        .current_dir(&wt)
+        .assert()
+        .success();
+    let git_in_wt = |args: &[&str]| {
+        let out = env
+            .git_output(&[&["-C", wt.to_str().unwrap()], args].concat())
+            .status;
+        assert!(out.success());
+    };
+    git_in_wt(&["add", "-A"]);
+    git_in_wt(&["commit", "-qm", "detached"]);
+    // Deleted without `git worktree prune`: git still has its HEAD commit.
+    std::fs::remove_dir_all(&wt).unwrap();
+    env.mlv(&["gc", "--drop-unpushed"])
+        .assert()
+        .success()
+        .stderr(contains("warning"))
+        .stderr(contains(wt.display().to_string()))
+        .stderr(contains("git worktree prune"));
+    assert!(env.object(&b3(b"detached data")).exists());
+    assert!(env.object(&b3(b"a")).exists());
+}

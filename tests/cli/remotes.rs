@@ -1193,3 +1193,78 @@ fn a_failed_multipart_upload_is_aborted_and_leaves_no_parts() {
         .collect();
     assert!(leftovers.is_empty(), "orphan parts: {leftovers:?}");
 }
+
+#[test]
+fn a_folder_remote_that_is_the_cache_or_inside_git_is_refused() {
+    let env = TestEnv::new();
+    env.write("only.bin", "the only copy");
+    env.mlv(&["add", "only.bin"]).assert().success();
+    let cache = env.cache_dir();
+    let link = env.outside().join("link-to-cache");
+    std::fs::create_dir_all(env.outside()).unwrap();
+    std::os::unix::fs::symlink(&cache, &link).unwrap();
+    let refused = [
+        ".git/mlv/cache".to_string(),
+        format!("file://{}", cache.display()),
+        ".git/mlv/cache/b3".to_string(),
+        ".git/mlv/cache/../cache/new".to_string(),
+        ".git".to_string(),
+        ".git/mlv-store".to_string(),
+        link.display().to_string(),
+    ];
+    for url in &refused {
+        env.mlv(&["remote", "add", "self", url])
+            .assert()
+            .code(2)
+            .stderr(contains("no second copy"))
+            .stderr(contains("hint:"));
+    }
+    assert!(!env.read_str(".mlv/config.toml").contains("self"));
+    let store = env.outside().join("store");
+    env.mlv(&["remote", "add", "store", store.to_str().unwrap()])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "store", "url", ".git/mlv/cache"])
+        .assert()
+        .code(2)
+        .stderr(contains(cache.display().to_string()));
+    assert!(
+        env.read_str(".mlv/config.toml")
+            .contains(store.to_str().unwrap())
+    );
+
+    // A hand-edited config: gc and push refuse to count on that remote.
+    env.write(
+        ".mlv/config.local.toml",
+        "[remotes.self]\nurl = \".git/mlv/cache\"\n",
+    );
+    std::fs::remove_file(env.path("only.bin.mlv")).unwrap();
+    env.mlv(&["gc"])
+        .assert()
+        .code(2)
+        .stderr(contains("`self`"))
+        .stderr(contains(cache.display().to_string()));
+    assert!(env.object(&b3(b"the only copy")).exists());
+    env.mlv(&["add", "only.bin"]).assert().success();
+    env.mlv(&["push", "-r", "self"])
+        .assert()
+        .code(2)
+        .stderr(contains("`self`"));
+
+    // The cache moved with `cache.dir`: the rule follows it.
+    let moved = env.outside().join("moved-cache");
+    env.write(
+        ".mlv/config.local.toml",
+        format!("[cache]\ndir = \"{}\"\n", moved.display()),
+    );
+    env.mlv(&["add", "only.bin"]).assert().success();
+    env.mlv(&["remote", "add", "moved", moved.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(contains(moved.display().to_string()));
+    // A folder that only contains the cache is a separate store: its objects live in its
+    // own `b3/`, never the cache's.
+    env.mlv(&["remote", "add", "around", env.outside().to_str().unwrap()])
+        .assert()
+        .success();
+}
