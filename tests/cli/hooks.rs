@@ -364,7 +364,11 @@ fn pre_commit_framework_push_uploads_first_and_incremental_data() {
     assert!(remote.object_file(&env.pointer_hash("model.pkl")).exists());
     assert!(!remote.object_file(&v1_file).exists());
     let refs = env.git(&["--git-dir", bare.to_str().unwrap(), "rev-parse", "main"]);
-    assert_eq!(refs, env.git(&["rev-parse", "HEAD"]), "the commits arrived too");
+    assert_eq!(
+        refs,
+        env.git(&["rev-parse", "HEAD"]),
+        "the commits arrived too"
+    );
 }
 
 #[test]
@@ -377,10 +381,21 @@ fn pre_commit_framework_push_fails_without_a_git_mlv_remote() {
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "model"]);
     let out = env.git_output(&["push", "origin", "main"]);
-    assert!(!out.status.success(), "the git push is refused: {}", said(&out));
-    assert!(said(&out).contains("no remote is configured"), "{}", said(&out));
+    assert!(
+        !out.status.success(),
+        "the git push is refused: {}",
+        said(&out)
+    );
+    assert!(
+        said(&out).contains("no remote is configured"),
+        "{}",
+        said(&out)
+    );
     let refs = env.git(&["--git-dir", bare.to_str().unwrap(), "for-each-ref"]);
-    assert!(refs.is_empty(), "no commit reached the server without its data");
+    assert!(
+        refs.is_empty(),
+        "no commit reached the server without its data"
+    );
 }
 
 /// The hook as the framework calls it: no arguments, nothing on stdin, the push in
@@ -431,4 +446,16 @@ fn hook_pre_push_reads_the_framework_variables() {
     // No FROM/TO (a first push): every commit not on a ref of the git remote.
     framework_hook(&env, None).assert().success();
     assert!(remote.object_file(&old).exists());
+    // Handed nothing at all (`pre-commit run` by hand): it says it checked nothing. Git's
+    // own call of an up-to-date push (arguments, empty stdin) stays quiet.
+    env.mlv(&["hook", "pre-push"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stderr(contains("no pushed refs"));
+    env.mlv(&["hook", "pre-push", "origin", "/nowhere/server.git"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stderr("");
 }
