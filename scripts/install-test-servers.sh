@@ -3,12 +3,16 @@
 # s3s-fs (on-disk S3 with SigV4 checking, pinned: 0.15+ needs a newer rustc) and nginx
 # with WebDAV for http://; util-linux gives setpriv and mount for the robustness tests;
 # graphviz checks `lineage --dot`; scikit-learn runs the example pipeline in fixtures/ml.
-# gto (Python) reads the registry's tags back in the registry tests.
+# gto (Python) reads the registry's tags back in the registry tests. The pre-commit
+# framework runs the hooks of .pre-commit-hooks.yaml in the hook tests; it goes into a
+# virtual environment at a fixed place (Debian's Python refuses bare pip installs), where
+# tests/cli/hooks.rs looks for it.
 set -euo pipefail
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 apt_need=()
 command -v git >/dev/null || apt_need+=(git)
 command -v pip3 >/dev/null || command -v pip >/dev/null || apt_need+=(python3-pip)
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_need+=(python3-venv)
 command -v setpriv >/dev/null || apt_need+=(util-linux)
 { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || apt_need+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ] || apt_need+=(libnginx-mod-http-dav-ext)
@@ -22,3 +26,8 @@ if [ -f /run/nginx.pid ]; then nginx -s stop 2>/dev/null || true; fi
 command -v s3s-fs >/dev/null || cargo install --locked --quiet s3s-fs@0.14.1 --features binary
 python3 -c 'import sklearn' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check scikit-learn
 command -v gto >/dev/null || { pip3 install --quiet gto 2>/dev/null || pip3 install --quiet --break-system-packages gto; }
+test_venv="${XDG_CACHE_HOME:-$HOME/.cache}/git-mlv-test/venv"
+[ -x "$test_venv/bin/pre-commit" ] || {
+  python3 -m venv "$test_venv"
+  "$test_venv/bin/pip" install -q --disable-pip-version-check pre-commit
+}

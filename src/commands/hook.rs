@@ -19,7 +19,8 @@ pub struct Args {
 pub enum Hook {
     /// Refuse big files staged in git, and pointers whose data is nowhere to be fetched
     PreCommit,
-    /// Push the data the pushed commits reference (git's ref lines on stdin)
+    /// Push the data the pushed commits reference (git's ref lines on stdin, or the
+    /// pre-commit framework's PRE_COMMIT_* variables)
     PrePush {
         remote: Option<String>,
         url: Option<String>,
@@ -38,7 +39,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     match args.hook {
         Hook::PreCommit => pre_commit(&repo, ui),
-        Hook::PrePush { remote, .. } => pre_push(&repo, remote.as_deref().unwrap_or("origin"), ui),
+        Hook::PrePush { remote, .. } => pre_push(&repo, remote, ui),
         Hook::PostCheckout { prev, new, flag } => {
             if flag != "1" {
                 return Ok(()); // a file checkout: git-mlv pointers are the user's to act on
@@ -86,8 +87,38 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
     super::checkout::missing_error(&missing)
 }
 
-fn pre_push(repo: &Repo, git_remote: &str, ui: &Ui) -> anyhow::Result<()> {
-    let mut revs = Vec::new();
+/// One ref a push sends: the commit it sends and, when the remote already has the ref,
+/// the commit the remote had (the push then sends only what lies between).
+struct PushedRef {
+    local: String,
+    remote_had: Option<String>,
+}
+
+/// The git remote a push goes to and the refs it sends, as the caller hands them: git's
+/// hook protocol (remote and URL as arguments, one ref line per ref on stdin), or the
+/// pre-commit framework's (no arguments, nothing on stdin, `PRE_COMMIT_*` variables).
+fn pushed_refs(git_remote: Option<String>) -> anyhow::Result<(String, Vec<PushedRef>)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let framework_remote = var("PRE_COMMIT_REMOTE_NAME");
+    let framework_to = var("PRE_COMMIT_TO_REF");
+    if git_remote.is_none() && (framework_remote.is_some() || framework_to.is_some()) {
+        let remote = framework_remote.unwrap_or_else(|| "origin".into());
+        // FROM/TO: an update of a branch the remote has, or a new branch whose history the
+        // remote partly has (FROM is then the last commit it has). Without them, the push
+        // includes the root commit: the local branch's commits the remote lacks.
+        let pushed = match framework_to {
+            Some(to) => PushedRef {
+                local: to,
+                remote_had: var("PRE_COMMIT_FROM_REF"),
+            },
+            None => PushedRef {
+                local: var("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_else(|| "HEAD".into()),
+                remote_had: None,
+            },
+        };
+        return Ok((remote, vec![pushed]));
+    }
+    let mut refs = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         let parts: Vec<&str> = line.split_whitespace().collect();
@@ -97,12 +128,32 @@ fn pre_push(repo: &Repo, git_remote: &str, ui: &Ui) -> anyhow::Result<()> {
         if local_sha.bytes().all(|b| b == b'0') {
             continue; // a branch deletion sends no commits
         }
-        let remote_sha = Some(remote_sha).filter(|r| !r.bytes().all(|b| b == b'0'));
-        revs.push(local_sha.to_string());
+        refs.push(PushedRef {
+            local: local_sha.to_string(),
+            remote_had: Some(remote_sha)
+                .filter(|r| !r.bytes().all(|b| b == b'0'))
+                .map(str::to_owned),
+        });
+    }
+    Ok((git_remote.unwrap_or_else(|| "origin".into()), refs))
+}
+
+fn pre_push(repo: &Repo, git_remote: Option<String>, ui: &Ui) -> anyhow::Result<()> {
+    let called_by_git = git_remote.is_some();
+    let (git_remote, refs) = pushed_refs(git_remote)?;
+    if refs.is_empty() && !called_by_git {
+        // Git hands an up-to-date push no ref lines; anything else handing over nothing
+        // (`pre-commit run` by hand, another hook manager) must not look like a checked push.
+        ui.warn("git-mlv hook pre-push was given no pushed refs (neither git's arguments and ref lines on stdin nor the pre-commit framework's PRE_COMMIT_* variables), so it uploaded nothing");
+    }
+    let mut revs = Vec::new();
+    for pushed in &refs {
+        let local = repo.git.resolve_commit(&pushed.local)?;
         revs.extend(
             repo.git
-                .commits_to_push(local_sha, remote_sha, git_remote)?,
+                .commits_to_push(&local, pushed.remote_had.as_deref(), &git_remote)?,
         );
+        revs.push(local);
     }
     revs.sort();
     revs.dedup();
@@ -117,9 +168,25 @@ fn pre_push(repo: &Repo, git_remote: &str, ui: &Ui) -> anyhow::Result<()> {
     if selected.is_empty() {
         return Ok(());
     }
-    let (name, engine) = common::engine(repo, None, None).map_err(|e| {
-        e.context("the pushed commits reference git-mlv data, but there is nowhere to push it; the git push is stopped so no commit reaches the server without its data\nhint: add a remote with `git mlv remote add <name> <url> --default` (or push with `--no-verify` to skip)")
-    })?;
+    let (name, engine) = match common::engine(repo, None, None) {
+        Ok(found) => found,
+        // The push is right; what is missing is somewhere to put its data: a failure (1).
+        Err(e)
+            if matches!(
+                e.downcast_ref::<crate::config::ConfigError>(),
+                Some(crate::config::ConfigError::NoRemote(_))
+            ) =>
+        {
+            let text = e.to_string();
+            let (why, hint) = text
+                .split_once("\nhint: ")
+                .unwrap_or((&text, "`git mlv remote list` shows the configured remotes"));
+            return Err(crate::error::failed(format!(
+                "the pushed commits reference git-mlv data, but git-mlv has nowhere to upload it: {why}; the git push is stopped so no commit reaches the server without its data\nhint: {hint}\nhint: commit `.mlv/config.toml` so teammates and CI push there too, then push again (`git push --no-verify` skips the upload)"
+            )));
+        }
+        Err(e) => return Err(e.context("finding the git-mlv remote to push the data of the pushed commits to; the git push is stopped")),
+    };
     let cache = repo.cache()?;
     let started = std::time::Instant::now();
     let report = common::runtime()?

@@ -226,3 +226,236 @@ fn bare_origin(env: &TestEnv) -> std::path::PathBuf {
     env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     bare
 }
+
+/// The `pre-commit` executable of the framework, installed by
+/// `scripts/install-test-servers.sh` into a virtual environment at a fixed place
+/// (`MLV_TEST_PRE_COMMIT` names another). Missing is a failure, not a skip.
+fn pre_commit_exe() -> std::path::PathBuf {
+    let exe = std::env::var_os("MLV_TEST_PRE_COMMIT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|d| !d.is_empty())
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                        .join(".cache")
+                })
+                .join("git-mlv-test/venv/bin/pre-commit")
+        });
+    assert!(
+        exe.is_file(),
+        "the pre-commit framework is not installed at `{}`: run `bash scripts/install-test-servers.sh`",
+        exe.display()
+    );
+    exe
+}
+
+/// Sets the repository up as a pre-commit framework user does: a hook repository holding
+/// this project's `.pre-commit-hooks.yaml` (pre-commit clones it by `file://` URL and tag),
+/// a committed `.pre-commit-config.yaml` using `git-mlv-pre-push`, and
+/// `pre-commit install --hook-type pre-push`.
+fn use_pre_commit_framework(env: &TestEnv) {
+    let hook_repo = env.outside().join("hook-repo");
+    std::fs::create_dir_all(&hook_repo).unwrap();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+        hook_repo.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let in_hook_repo = |args: &[&str]| {
+        let mut all = vec!["-C", hook_repo.to_str().unwrap()];
+        all.extend_from_slice(args);
+        env.git(&all);
+    };
+    in_hook_repo(&["init", "-q", "-b", "main"]);
+    in_hook_repo(&["add", ".pre-commit-hooks.yaml"]);
+    in_hook_repo(&["commit", "-qm", "hooks"]);
+    in_hook_repo(&["tag", "v0.1.0"]);
+    env.write(
+        ".pre-commit-config.yaml",
+        format!(
+            "repos:\n  - repo: file://{}\n    rev: v0.1.0\n    hooks:\n      - id: git-mlv-pre-push\n        verbose: true\n",
+            hook_repo.display()
+        ),
+    );
+    env.git(&["add", ".pre-commit-config.yaml"]);
+    env.git(&["commit", "-qm", "pre-commit framework"]);
+    let mut cmd = std::process::Command::new(pre_commit_exe());
+    env.isolate(&mut cmd);
+    let out = cmd
+        .args(["install", "--hook-type", "pre-push"])
+        .current_dir(&env.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pre-commit install failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Everything a push printed, hooks included.
+fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The objects of a tracked directory (its manifest and every file) are on the remote.
+fn assert_dataset_on(remote: &Remote, env: &TestEnv, dir: &str) {
+    assert!(
+        remote.object_file(&env.pointer_hash(dir)).exists(),
+        "the manifest of `{dir}` is on the remote"
+    );
+    for entry in walk(&env.path(dir)) {
+        let hash = crate::support::b3(&std::fs::read(&entry).unwrap());
+        assert!(
+            remote.object_file(&hash).exists(),
+            "`{}` is on the remote",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
+
+#[test]
+fn pre_commit_framework_push_uploads_first_and_incremental_data() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    let bare = bare_origin(&env);
+    remote.add_to(&env);
+    use_pre_commit_framework(&env);
+    env.make_dataset("data", 3, "v1");
+    env.mlv(&["add", "data"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    // A first push (it includes the root commit): the framework sets no FROM/TO refs.
+    let out = env.git_output(&["push", "origin", "main"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_dataset_on(&remote, &env, "data");
+    // An update of a branch the server has: FROM/TO; only the new commit's data goes up.
+    // A v1 object taken off the remote stays off: the v1 commit is not looked at again.
+    let v1_file = crate::support::b3(&std::fs::read(env.path("data/part0/f0.csv")).unwrap());
+    std::fs::remove_file(remote.object_file(&v1_file)).unwrap();
+    env.make_dataset("data", 4, "v2");
+    env.write("model.pkl", "weights v2");
+    env.mlv(&["add", "data", "model.pkl"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v2"]);
+    let out = env.git_output(&["push", "origin", "main"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_dataset_on(&remote, &env, "data");
+    assert!(remote.object_file(&env.pointer_hash("model.pkl")).exists());
+    assert!(!remote.object_file(&v1_file).exists());
+    let refs = env.git(&["--git-dir", bare.to_str().unwrap(), "rev-parse", "main"]);
+    assert_eq!(
+        refs,
+        env.git(&["rev-parse", "HEAD"]),
+        "the commits arrived too"
+    );
+}
+
+#[test]
+fn pre_commit_framework_push_fails_without_a_git_mlv_remote() {
+    let env = TestEnv::new();
+    let bare = bare_origin(&env);
+    use_pre_commit_framework(&env);
+    env.write("model.pkl", "weights");
+    env.mlv(&["add", "model.pkl"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "model"]);
+    let out = env.git_output(&["push", "origin", "main"]);
+    assert!(
+        !out.status.success(),
+        "the git push is refused: {}",
+        said(&out)
+    );
+    assert!(
+        said(&out).contains("no remote is configured"),
+        "{}",
+        said(&out)
+    );
+    let refs = env.git(&["--git-dir", bare.to_str().unwrap(), "for-each-ref"]);
+    assert!(
+        refs.is_empty(),
+        "no commit reached the server without its data"
+    );
+}
+
+/// The hook as the framework calls it: no arguments, nothing on stdin, the push in
+/// `PRE_COMMIT_*` variables.
+fn framework_hook(env: &TestEnv, from_to: Option<(&str, &str)>) -> assert_cmd::Command {
+    let mut cmd = env.mlv(&["hook", "pre-push"]);
+    cmd.env("PRE_COMMIT_REMOTE_NAME", "origin")
+        .env("PRE_COMMIT_REMOTE_URL", "/nowhere/server.git")
+        .env("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main")
+        .env("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main")
+        .write_stdin("");
+    if let Some((from, to)) = from_to {
+        cmd.env("PRE_COMMIT_FROM_REF", from)
+            .env("PRE_COMMIT_TO_REF", to);
+    }
+    cmd
+}
+
+#[test]
+fn hook_pre_push_reads_the_framework_variables() {
+    let remote = Remote::start(Kind::Folder);
+    let env = TestEnv::new();
+    env.write("old.bin", "old data");
+    env.mlv(&["add", "old.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "old"]);
+    let old = env.pointer_hash("old.bin");
+    let from = env.git(&["rev-parse", "HEAD"]).trim().to_string();
+    env.git(&["rm", "-q", "old.bin.mlv"]);
+    std::fs::remove_file(env.path("old.bin")).unwrap();
+    env.write("new.bin", "new data");
+    env.mlv(&["add", "new.bin"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "new"]);
+    let new = env.pointer_hash("new.bin");
+    let to = env.git(&["rev-parse", "HEAD"]).trim().to_string();
+    // Data is needed and there is nowhere to put it: exit 1, saying so.
+    framework_hook(&env, None)
+        .assert()
+        .code(1)
+        .stderr(contains("no remote is configured"))
+        .stderr(contains("hint:"));
+    remote.add_to(&env);
+    // FROM/TO: the commits after FROM, so the removed `old.bin` is not uploaded.
+    framework_hook(&env, Some((&from, &to))).assert().success();
+    assert!(remote.object_file(&new).exists());
+    assert!(!remote.object_file(&old).exists());
+    // No FROM/TO (a first push): every commit not on a ref of the git remote.
+    framework_hook(&env, None).assert().success();
+    assert!(remote.object_file(&old).exists());
+    // Handed nothing at all (`pre-commit run` by hand): it says it checked nothing. Git's
+    // own call of an up-to-date push (arguments, empty stdin) stays quiet.
+    env.mlv(&["hook", "pre-push"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stderr(contains("no pushed refs"));
+    env.mlv(&["hook", "pre-push", "origin", "/nowhere/server.git"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stderr("");
+}

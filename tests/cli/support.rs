@@ -62,7 +62,9 @@ impl TestEnv {
         self.root.parent().unwrap().join("outside")
     }
 
-    fn isolate(&self, cmd: &mut std::process::Command) {
+    /// Runs `cmd` as git and git-mlv are run here: isolated from the machine's git
+    /// configuration, with this test's HOME and this build's binary first on PATH.
+    pub fn isolate(&self, cmd: &mut std::process::Command) {
         // `git mlv` (and the installed hooks) must find this build's binary first.
         let bin = assert_cmd::cargo::cargo_bin("git-mlv");
         let path = format!(
