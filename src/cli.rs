@@ -83,6 +83,60 @@ pub enum Command {
     Rollback(commands::rollback::Args),
 }
 
+/// Words DVC and git-lfs users type (with the command above them) and the git-mlv command
+/// that does that job, with what it does. Only commands that exist are named: a word with
+/// no git-mlv command yet (`exp`, `import-url`) keeps clap's own message.
+const FOREIGN_WORDS: &[(&str, &str, &str)] = &[
+    ("repro", "run", "runs the stale stages of `mlv.toml`"),
+    (
+        "dag",
+        "lineage --dot",
+        "draws what produced an artifact as a graphviz graph",
+    ),
+    (
+        "commit",
+        "add",
+        "stores changed data and rewrites its pointer",
+    ),
+    ("track", "add", "tracks files or directories"),
+    ("ls-files", "ls", "lists tracked data"),
+    ("install", "install-hooks", "installs the git hooks"),
+    (
+        "remote modify",
+        "remote set",
+        "changes one setting of a remote",
+    ),
+    ("version", "--version", "prints the version"),
+];
+
+/// The usage error for a command line clap refused because of a DVC or git-lfs word that
+/// git-mlv spells differently (`git mlv repro`, `git mlv remote modify`); `None` for any
+/// other error, which clap reports itself. `args` is the whole command line.
+pub fn foreign_word(
+    err: &clap::Error,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Option<anyhow::Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    let Some(ContextValue::String(word)) = err.get(ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    // The global options are flags without values: the other words are the commands.
+    let words: Vec<String> = args
+        .into_iter()
+        .skip(1)
+        .filter_map(|a| a.into_string().ok())
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let typed = words[..=words.iter().position(|w| w == word)?].join(" ");
+    let (_, ours, what) = FOREIGN_WORDS.iter().find(|(theirs, ..)| *theirs == typed)?;
+    Some(crate::error::usage(format!(
+        "`git mlv {typed}` is not a git-mlv command; `git mlv {ours}` {what}\nhint: use `git mlv {ours}`; `git mlv --help` lists every command"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Cli;

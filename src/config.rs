@@ -16,7 +16,7 @@ pub enum ConfigError {
     Invalid { path: PathBuf, reason: String },
     #[error("{0}")]
     NoRemote(String),
-    #[error("reading config `{path}`: {source}")]
+    #[error("reading config `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -66,6 +66,8 @@ pub struct RemoteConfig {
     /// Transfers in flight for this remote (`-j` overrides).
     pub jobs: Option<usize>,
     pub profile: Option<String>,
+    /// Let an S3 remote without credentials ask the EC2 instance metadata service for them.
+    pub instance_credentials: Option<bool>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,

@@ -23,7 +23,8 @@ pub enum Target {
 }
 
 impl Target {
-    /// A path (relative to `cwd`), `file://` URL, or a remote URL.
+    /// A path (relative to `cwd`), `file://` URL, or a remote URL. An scp-style location
+    /// is a URL (one `deploy` refuses), never a folder.
     pub fn parse(s: &str, cwd: &Path) -> Target {
         if let Some(path) = url::Url::parse(s)
             .ok()
@@ -32,7 +33,7 @@ impl Target {
         {
             return Target::Dir(path);
         }
-        if s.contains("://") {
+        if s.contains("://") || crate::remote::is_scp_like(s) {
             Target::Url(s.to_string())
         } else {
             Target::Dir(cwd.join(s))

@@ -20,7 +20,7 @@ pub enum LockError {
         "`{path}` was written by a newer git-mlv (lock version {version}); this one reads version {VERSION}\nhint: upgrade git-mlv"
     )]
     Newer { path: PathBuf, version: u32 },
-    #[error("reading `{path}`: {source}")]
+    #[error("reading `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,

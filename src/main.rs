@@ -4,7 +4,16 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = mlv::cli::Cli::parse();
+    let cli = match mlv::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => match mlv::cli::foreign_word(&err, std::env::args_os()) {
+            Some(foreign) => {
+                mlv::ui::Ui::new(&Default::default()).error(&foreign);
+                return ExitCode::from(mlv::error::exit_code(&foreign));
+            }
+            None => err.exit(),
+        },
+    };
     let ui = mlv::ui::Ui::new(&cli.global);
     match mlv::run(cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,7 +25,7 @@ pub enum MetricsError {
         "metrics file `{file}` ends in neither `.json` nor `.toml`, so its format is unknown\nhint: name metrics files `*.json` or `*.toml`"
     )]
     Format { file: String },
-    #[error("reading metrics file `{file}`: {source}")]
+    #[error("reading metrics file `{file}`")]
     Io {
         file: String,
         source: std::io::Error,

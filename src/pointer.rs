@@ -31,7 +31,7 @@ pub enum PointerError {
         "pointer `{path}` has format version {version}, newer than this git-mlv understands ({VERSION})\nhint: upgrade git-mlv"
     )]
     Newer { path: PathBuf, version: i64 },
-    #[error("reading pointer `{path}`: {source}")]
+    #[error("reading pointer `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -14,7 +14,7 @@ pub enum ProjectError {
         "`{path}` is not valid: {reason}\nhint: fix the file; `docs/pipeline.md` describes every key"
     )]
     Invalid { path: PathBuf, reason: String },
-    #[error("reading `{path}`: {source}")]
+    #[error("reading `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -136,28 +136,40 @@ impl Repo {
     /// Refuses a folder remote that would hold no second copy of the data: the cache itself
     /// or a folder inside it (gc would count the cache's objects as pushed and free the only
     /// copy), or a folder inside git's own folder (it goes with the clone, and the default
-    /// cache lives there). A folder that only contains the cache is a store of its own: a
-    /// remote's objects are under its own `b3/`, never the cache's. Other remotes pass.
+    /// cache lives there). Also refuses one inside the work tree, git-ignored or not: `git
+    /// add -A` or `git mlv add` would pick the pushed objects up as files, and a `.gitignore`
+    /// line is one edit from being gone. A folder that only contains the cache or the work
+    /// tree is a store of its own: a remote's objects are under its own `b3/`. Other
+    /// remotes pass.
     pub fn check_remote_folder(&self, name: &str, url: &str) -> anyhow::Result<()> {
         let Some(folder) = crate::remote::folder(url, self.root()) else {
             return Ok(());
         };
         let folder = resolve_existing(&folder);
         let cache = resolve_existing(&self.cache_dir());
+        let no_copy = "it would hold no second copy of the data, and gc would free the only one\nhint: use a folder outside the repository's `.git` and the cache (another disk, a NAS)";
         let inside = if folder == cache {
-            Some(("the cache", cache))
+            Some(("the cache", cache, no_copy))
         } else if folder.starts_with(&cache) {
-            Some(("inside the cache", cache))
+            Some(("inside the cache", cache, no_copy))
+        } else if let Some(g) = [&self.layout.git_dir, &self.layout.common_dir]
+            .into_iter()
+            .find(|g| folder.starts_with(g))
+        {
+            Some(("inside git's own folder", g.clone(), no_copy))
+        } else if folder.starts_with(self.root()) {
+            Some((
+                "inside the work tree",
+                self.root().to_path_buf(),
+                "git or `git mlv add` would take the pushed objects for files to version\nhint: use a folder outside the repository (another disk, a NAS, `../store`)",
+            ))
         } else {
-            [&self.layout.git_dir, &self.layout.common_dir]
-                .into_iter()
-                .find(|g| folder.starts_with(g))
-                .map(|g| ("inside git's own folder", g.clone()))
+            None
         };
         match inside {
             None => Ok(()),
-            Some((what, place)) => Err(crate::error::usage(format!(
-                "remote `{name}` is the folder `{}`, {what} `{}`: it would hold no second copy of the data, and gc would free the only one\nhint: use a folder outside the repository's `.git` and the cache (another disk, a NAS); `git mlv remote set {name} url <url>` changes it, `git mlv remote remove {name}` drops it",
+            Some((what, place, why)) => Err(crate::error::usage(format!(
+                "remote `{name}` is the folder `{}`, {what} `{}`: {why}; `git mlv remote set {name} url <url>` changes it, `git mlv remote remove {name}` drops it",
                 folder.display(),
                 place.display()
             ))),

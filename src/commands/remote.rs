@@ -34,8 +34,9 @@ pub enum Action {
         #[arg(long)]
         local: bool,
     },
-    /// Set one setting of a remote (url, endpoint, region, path_style, jobs, profile, user,
-    /// and — always in the local file — access_key_id, secret_access_key, session_token, password)
+    /// Set one setting of a remote (url, endpoint, region, path_style, jobs, profile,
+    /// instance_credentials, user, and — always in the local file — access_key_id,
+    /// secret_access_key, session_token, password)
     Set {
         name: String,
         key: String,
@@ -55,13 +56,14 @@ pub enum Action {
     },
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "url",
     "endpoint",
     "region",
     "path_style",
     "jobs",
     "profile",
+    "instance_credentials",
     "user",
     "access_key_id",
     "secret_access_key",
@@ -122,7 +124,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 region: region.clone(),
                 ..Default::default()
             };
-            crate::remote::open(&name, &remote, repo.root())?;
+            crate::remote::check(&name, &remote, repo.root())?;
             crate::commands::init::ensure(&repo)?;
             config::edit(&file(local), |doc| {
                 let t = remote_table(doc, &name);
@@ -181,9 +183,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
             let secret = SECRET_KEYS.contains(&key.as_str());
             let item = match key.as_str() {
-                "path_style" => value(
+                "path_style" | "instance_credentials" => value(
                     val.parse::<bool>()
-                        .map_err(|_| usage("`path_style` takes true or false"))?,
+                        .map_err(|_| usage(format!("`{key}` takes true or false")))?,
                 ),
                 "jobs" => value(
                     val.parse::<i64>()

@@ -21,6 +21,13 @@ pub enum GitError {
         "creating tag `{name}`: {reason}\nhint: a tag's tagger is git's committer identity; set `user.name` and `user.email` if git asks for them"
     )]
     Tag { name: String, reason: String },
+    /// The git binary failed, or could not be started: the command and what git said.
+    #[error("`git {command}` failed: {reason}\nhint: {}", if *started { "git's message says what is wrong; `git fsck` finds damage in the repository" } else { "git-mlv runs the `git` found on PATH; check that git is installed" })]
+    Command {
+        command: String,
+        reason: String,
+        started: bool,
+    },
 }
 
 impl GitError {
@@ -28,7 +35,10 @@ impl GitError {
         match self {
             GitError::NotARepo(_) | GitError::Bare(_) => 2,
             GitError::BadRevision { .. } => 2,
-            GitError::Index { .. } | GitError::Objects { .. } | GitError::Tag { .. } => 1,
+            GitError::Index { .. }
+            | GitError::Objects { .. }
+            | GitError::Tag { .. }
+            | GitError::Command { .. } => 1,
         }
     }
 }
@@ -202,9 +212,14 @@ impl GitRepo {
     fn git(&self, args: &[&str]) -> Result<String, GitError> {
         let out = self.git_output(args)?;
         if !out.status.success() {
-            return Err(GitError::Objects {
-                rev: args.join(" "),
-                reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            return Err(GitError::Command {
+                command: args.join(" "),
+                reason: match stderr.is_empty() {
+                    true => out.status.to_string(),
+                    false => stderr,
+                },
+                started: true,
             });
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -217,9 +232,10 @@ impl GitRepo {
             .args(args)
             .current_dir(dir)
             .output()
-            .map_err(|e| GitError::Objects {
-                rev: args.join(" "),
+            .map_err(|e| GitError::Command {
+                command: args.join(" "),
                 reason: e.to_string(),
+                started: false,
             })
     }
 
@@ -492,9 +508,10 @@ impl GitRepo {
             .env("GIT_COMMITTER_DATE", format!("@{time} +0000"))
             .current_dir(dir)
             .output()
-            .map_err(|e| GitError::Objects {
-                rev: format!("git tag {name}"),
+            .map_err(|e| GitError::Command {
+                command: format!("tag -a {name} {commit}"),
                 reason: e.to_string(),
+                started: false,
             })?;
         if !out.status.success() {
             return Err(GitError::Tag {

@@ -160,6 +160,9 @@ enum Place {
 /// Reads the form of `url`, or says why git-mlv cannot use it.
 fn place(url: &str, root: &Path) -> Result<Place, String> {
     if !url.contains("://") {
+        if is_scp_like(url) {
+            return Err("is an scp-style SSH location (`host:path`), which git-mlv cannot use yet (a folder whose name holds `:` is written with a `/` before it: `./a:b`)".into());
+        }
         return Ok(Place::Folder(root.join(url)));
     }
     let parsed = url::Url::parse(url).map_err(|e| format!("does not parse ({e})"))?;
@@ -180,6 +183,14 @@ fn place(url: &str, root: &Path) -> Result<Place, String> {
     }
 }
 
+/// Git's rule for a location without `://`: a `:` before the first `/` makes it scp-style
+/// (`me@nas:/srv/mlv`, `host:path`); `./a:b` and `/x/a:b` are paths. Read as a folder, it
+/// would put the data in a folder `me@nas:` inside the work tree.
+pub fn is_scp_like(url: &str) -> bool {
+    url.find(':')
+        .is_some_and(|colon| url.find('/').is_none_or(|slash| colon < slash))
+}
+
 /// The folder a folder remote's URL names (relative paths from `root`), or `None` for
 /// any other kind of remote or a URL git-mlv cannot use.
 pub fn folder(url: &str, root: &Path) -> Option<PathBuf> {
@@ -195,9 +206,24 @@ pub fn check_url(url: &str) -> Result<(), String> {
     place(url, Path::new("")).map(|_| ())
 }
 
-/// Opens the backend for a remote's URL and settings. A malformed URL or unknown scheme is
-/// a usage error.
+/// Opens the backend for a remote's URL and settings, to talk to it. A malformed URL, an
+/// unknown scheme or an S3 remote with no credentials anywhere is a usage error.
 pub fn open(name: &str, remote: &RemoteConfig, root: &Path) -> anyhow::Result<Arc<dyn Backend>> {
+    open_as(name, remote, root, true)
+}
+
+/// Checks that a remote's URL and settings open, without asking for credentials: `remote
+/// add` writes a remote before its credentials are set.
+pub fn check(name: &str, remote: &RemoteConfig, root: &Path) -> anyhow::Result<()> {
+    open_as(name, remote, root, false).map(|_| ())
+}
+
+fn open_as(
+    name: &str,
+    remote: &RemoteConfig,
+    root: &Path,
+    credentials: bool,
+) -> anyhow::Result<Arc<dyn Backend>> {
     let url = remote.url.as_str();
     let place = place(url, root).map_err(|why| {
         crate::error::usage(format!(
@@ -207,7 +233,12 @@ pub fn open(name: &str, remote: &RemoteConfig, root: &Path) -> anyhow::Result<Ar
     })?;
     Ok(match place {
         Place::Folder(path) => Arc::new(local::Local::new(&path, url)),
-        Place::ObjStore(parsed) => Arc::new(objstore::ObjStore::open(name, &parsed, remote)?),
+        Place::ObjStore(parsed) => Arc::new(objstore::ObjStore::open(
+            name,
+            &parsed,
+            remote,
+            credentials,
+        )?),
         Place::Http(parsed) => Arc::new(http::Http::open(&parsed, remote)?),
     })
 }
@@ -246,6 +277,26 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scp_style_locations_are_not_folders() {
+        for url in ["me@nas:/srv/mlv", "host:path", "nas:mlv", "h:"] {
+            assert!(
+                check_url(url).is_err_and(|why| why.contains("scp-style")),
+                "{url}"
+            );
+        }
+        for url in [
+            "./a:b",
+            "/x/a:b",
+            "../a:b",
+            "data",
+            "/srv/mlv",
+            "file:///x/a:b",
+        ] {
+            assert!(check_url(url).is_ok(), "{url}");
+        }
+    }
 
     #[test]
     fn redacts_credentials_in_urls() {

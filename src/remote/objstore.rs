@@ -33,7 +33,14 @@ pub struct ObjStore {
 }
 
 impl ObjStore {
-    pub fn open(name: &str, url: &url::Url, remote: &RemoteConfig) -> anyhow::Result<Self> {
+    /// The store for `url`; with `credentials`, an S3 remote's credentials are resolved
+    /// first (see `credentials::aws`), without, the store is built only to check settings.
+    pub fn open(
+        name: &str,
+        url: &url::Url,
+        remote: &RemoteConfig,
+        credentials: bool,
+    ) -> anyhow::Result<Self> {
         let bucket = url.host_str().unwrap_or_default().to_string();
         if bucket.is_empty() {
             return Err(crate::error::usage(format!(
@@ -72,7 +79,11 @@ impl ObjStore {
                     .or_else(|| std::env::var("AWS_REGION").ok())
                     .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok());
                 b = b.with_region(region.unwrap_or_else(|| "us-east-1".into()));
-                if let Some(creds) = crate::credentials::aws(remote)? {
+                let creds = match credentials {
+                    true => crate::credentials::aws(name, remote)?,
+                    false => None,
+                };
+                if let Some(creds) = creds {
                     b = b
                         .with_access_key_id(creds.access_key_id)
                         .with_secret_access_key(creds.secret_access_key);

@@ -588,3 +588,29 @@ fn deploy_failures_leave_the_target_clean_and_say_what_to_do() {
         .code(2)
         .stderr(contains("`--to` names a folder"));
 }
+
+#[test]
+fn an_scp_style_deploy_target_is_refused_and_never_becomes_a_folder() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("model 1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    env.mlv(&["deploy", "model", "prod", "--to", "me@nas:/srv/models"])
+        .assert()
+        .code(2)
+        .stderr(contains("deploy target `me@nas:/srv/models`"))
+        .stderr(contains("scp-style SSH location"))
+        .stderr(contains("--to <dir|url>"));
+    // Remembered by hand: the same.
+    env.write(
+        ".mlv/config.local.toml",
+        "[deploy.model]\nprod = \"me@nas:/srv/models\"\n",
+    );
+    env.mlv(&["deploy", "model", "prod"])
+        .assert()
+        .code(2)
+        .stderr(contains("scp-style SSH location"));
+    assert!(!env.exists("me@nas:"));
+}

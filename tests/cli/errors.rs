@@ -198,14 +198,27 @@ fn unreadable_file_fails_naming_it_and_writes_nothing() {
         std::fs::Permissions::from_mode(0o000),
     )
     .unwrap();
-    // Root reads anything; drop the capabilities that let it, as an ordinary user would be.
+    let out = as_ordinary_user(&env, &["add", "data"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("data/secret.csv") && stderr.contains("ermission denied"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("intact"), "{stderr}");
+    assert!(!env.exists("data.mlv"));
+}
+
+/// Runs `git mlv <args>` without the capabilities that let root read anything, as an
+/// ordinary user would.
+fn as_ordinary_user(env: &TestEnv, args: &[&str]) -> std::process::Output {
     let mut cmd = std::process::Command::new("setpriv");
     cmd.args([
         "--inh-caps=-all",
         "--bounding-set=-dac_override,-dac_read_search",
         "--",
     ]);
-    let mlv = env.mlv_std(&["add", "data"]);
+    let mlv = env.mlv_std(args);
     cmd.arg(mlv.get_program())
         .args(mlv.get_args())
         .current_dir(&env.root);
@@ -215,13 +228,58 @@ fn unreadable_file_fails_naming_it_and_writes_nothing() {
             None => cmd.env_remove(k),
         };
     }
-    let out = cmd.output().expect("setpriv (util-linux) runs");
+    cmd.output().expect("setpriv (util-linux) runs")
+}
+
+#[test]
+fn an_io_error_names_its_cause_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = with_model();
+    let config = env.path(".mlv/config.toml");
+    std::fs::write(&config, "").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = as_ordinary_user(&env, &["status"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("data/secret.csv") && stderr.contains("ermission denied"),
-        "{stderr}"
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(".mlv/config.toml"), "{stderr}");
+    assert_eq!(stderr.matches("ermission denied").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_failing_git_command_is_named_with_its_stderr() {
+    let env = with_model();
+    // A branch whose commit is not in the object database: `git for-each-ref` fails.
+    env.write(
+        ".git/refs/heads/ghost",
+        "1111111111111111111111111111111111111111\n",
     );
-    assert!(stderr.contains("intact"), "{stderr}");
-    assert!(!env.exists("data.mlv"));
+    let out = env.mlv(&["gc"]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("`git for-each-ref"), "{stderr}");
+    assert!(stderr.contains("missing object"), "{stderr}");
+    assert!(stderr.contains("refs/heads/ghost"), "{stderr}");
+    assert!(!stderr.contains("object database"), "{stderr}");
+    assert!(!stderr.contains("reading revision"), "{stderr}");
+}
+
+#[test]
+fn dvc_and_git_lfs_words_point_to_the_git_mlv_command() {
+    let env = TestEnv::new();
+    let out = env.mlv(&["repro"]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("`git mlv run`"), "{stderr}");
+    assert!(!stderr.contains("'remote'"), "{stderr}");
+    env.mlv(&["-q", "remote", "modify", "store", "url", "/tmp/x"])
+        .assert()
+        .code(2)
+        .stderr(contains("`git mlv remote set`"));
+    env.mlv(&["dag"])
+        .assert()
+        .code(2)
+        .stderr(contains("`git mlv lineage --dot`"));
+    // Other unknown words keep clap's own message.
+    env.mlv(&["frobnicate"])
+        .assert()
+        .code(2)
+        .stderr(contains("unrecognized subcommand 'frobnicate'"));
 }

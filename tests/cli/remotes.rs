@@ -1268,3 +1268,153 @@ fn a_folder_remote_that_is_the_cache_or_inside_git_is_refused() {
         .assert()
         .success();
 }
+
+#[test]
+fn an_scp_style_location_is_refused_and_never_becomes_a_folder() {
+    let env = TestEnv::new();
+    env.write("only.bin", "data");
+    env.mlv(&["add", "only.bin"]).assert().success();
+    for url in ["me@nas:/srv/mlv", "nas:mlv", "host:path/to/store"] {
+        env.mlv(&["remote", "add", "nas", url])
+            .assert()
+            .code(2)
+            .stderr(contains("scp-style SSH location"))
+            .stderr(contains("s3://"))
+            .stderr(contains("hint:"));
+    }
+    let store = env.outside().join("store");
+    env.mlv(&["remote", "add", "store", store.to_str().unwrap()])
+        .assert()
+        .success();
+    env.mlv(&["remote", "set", "store", "url", "me@nas:/srv/mlv"])
+        .assert()
+        .code(2)
+        .stderr(contains("scp-style SSH location"));
+    assert!(!env.read_str(".mlv/config.toml").contains("nas"));
+
+    // A hand-edited config reaches the same check: nothing is pushed into a folder `me@nas:`.
+    env.write(
+        ".mlv/config.local.toml",
+        "[remotes.nas]\nurl = \"me@nas:/srv/mlv\"\n",
+    );
+    env.mlv(&["push", "-r", "nas"])
+        .assert()
+        .code(2)
+        .stderr(contains("`nas`"))
+        .stderr(contains("scp-style SSH location"));
+    assert!(!env.exists("me@nas:"));
+
+    // A `:` after the first `/` is part of a folder's name, as git reads it.
+    std::fs::create_dir_all(env.outside()).unwrap();
+    let colon = env.outside().join("a:b");
+    env.mlv(&["remote", "add", "abs", colon.to_str().unwrap()])
+        .assert()
+        .success();
+    env.mlv(&["remote", "add", "rel", "../outside/c:d"])
+        .assert()
+        .success();
+    env.mlv(&["push", "-r", "rel"]).assert().success();
+    assert!(env.outside().join("c:d/b3").is_dir());
+}
+
+#[test]
+fn a_folder_remote_inside_the_work_tree_is_refused() {
+    let env = TestEnv::new();
+    env.write("only.bin", "data");
+    env.write(".gitignore", "/ignored-store\n");
+    env.mlv(&["add", "only.bin"]).assert().success();
+    let inside = env.path("sub/store");
+    let refused = [
+        "store".to_string(),
+        "./data/store".to_string(),
+        "ignored-store".to_string(),
+        inside.display().to_string(),
+        format!("file://{}", inside.display()),
+    ];
+    for url in &refused {
+        env.mlv(&["remote", "add", "in", url])
+            .assert()
+            .code(2)
+            .stderr(contains("inside the work tree"))
+            .stderr(contains("outside the repository"));
+    }
+    // `.git` and the cache keep their own message.
+    env.mlv(&["remote", "add", "in", ".git/store"])
+        .assert()
+        .code(2)
+        .stderr(contains("inside git's own folder"));
+    // A hand-edited config: nothing is pushed into the work tree.
+    env.write(".mlv/config.local.toml", "[remotes.in]\nurl = \"store\"\n");
+    env.mlv(&["push", "-r", "in"])
+        .assert()
+        .code(2)
+        .stderr(contains("inside the work tree"));
+    assert!(!env.exists("store"));
+}
+
+/// `git mlv <args>` with no AWS setting from this machine's environment (HOME is the test's).
+fn without_aws_env(env: &TestEnv, args: &[&str]) -> std::process::Command {
+    let mut cmd = env.mlv_std(args);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn s3_without_credentials_says_where_it_looked_without_asking_instance_metadata() {
+    let server = servers::s3();
+    let env = TestEnv::new();
+    env.write("only.bin", "data");
+    env.mlv(&["add", "only.bin"]).assert().success();
+    let endpoint = server.url();
+    let url = format!("s3://{BUCKET}/{PREFIX}");
+    env.mlv(&["remote", "add", "store", &url, "--endpoint", &endpoint])
+        .assert()
+        .success();
+    let mut push = without_aws_env(&env, &["push", "-r", "store"]);
+    // Were the instance metadata service asked anyway, it is asked on loopback, never at
+    // 169.254.169.254.
+    push.env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9");
+    let started = Instant::now();
+    let out = push.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+    for said in [
+        "no credentials found for remote `store`",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "~/.aws/credentials",
+        "~/.aws/config",
+        ".mlv/config.local.toml",
+        "git mlv remote set store access_key_id",
+        "instance_credentials",
+    ] {
+        assert!(err.contains(said), "{said}: {err}");
+    }
+    assert!(!err.contains("169.254"), "{err}");
+    assert!(!err.contains("check the bucket"), "{err}");
+
+    // The profile in `~/.aws/config` (as `aws configure` may write it) is found.
+    let home = env.root.parent().unwrap().join("home");
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/config"),
+        format!(
+            "[profile team]\nregion = us-east-1\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+        ),
+    )
+    .unwrap();
+    let out = without_aws_env(&env, &["push", "-r", "store"])
+        .env("AWS_PROFILE", "team")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
