@@ -2,7 +2,7 @@
 
 use super::common;
 use crate::pointer::{self, Pointer};
-use crate::repo::{Repo, Tracked};
+use crate::repo::Repo;
 use crate::ui::Ui;
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -74,6 +74,7 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
     }
     let request = super::checkout::Request {
         paths: &changed,
+        exclude: &[],
         rev: None,
         to: None,
         force: false,
@@ -81,7 +82,7 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
     };
     let (summary, missing) = super::checkout::checkout(repo, &request, ui)?;
     super::checkout::summary_line(ui, &summary, &missing);
-    super::checkout::missing_error(&missing)
+    super::checkout::missing_error(repo, &missing)
 }
 
 fn pre_push(repo: &Repo, git_remote: &str, ui: &Ui) -> anyhow::Result<()> {
@@ -104,11 +105,11 @@ fn pre_push(repo: &Repo, git_remote: &str, ui: &Ui) -> anyhow::Result<()> {
     }
     revs.sort();
     revs.dedup();
-    let mut selected: Vec<(Tracked, Option<String>)> = Vec::new();
+    let mut selected: crate::repo::Selection = Vec::new();
     for rev in &revs {
         for t in repo.tracked_at(Some(rev))? {
             if !selected.iter().any(|(o, _)| o.pointer == t.pointer) {
-                selected.push((t, None));
+                selected.push((t, Default::default()));
             }
         }
     }

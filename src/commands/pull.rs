@@ -30,7 +30,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ready, ui)?;
     // Check out whatever arrived even when some objects failed; the failures are reported after.
     let request = super::checkout::Request {
-        paths: &args.transfer.paths,
+        paths: &args.transfer.paths.paths,
+        exclude: &args.transfer.paths.exclude,
         rev: args.transfer.revs.first().map(String::as_str),
         to: None,
         force: args.force,
@@ -50,5 +51,5 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         super::checkout::summary_line(ui, &checked, &missing);
     }
     super::common::failures(&name, &fetched)?;
-    super::checkout::missing_error(&missing)
+    super::checkout::missing_error(&repo, &missing)
 }

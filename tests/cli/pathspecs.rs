@@ -189,14 +189,21 @@ fn every_command_run_inside_tracked_data_prints_paths_relative_to_it() {
         .success();
     assert_eq!(env.read_str("data/f1.csv"), "changed\n");
     std::fs::remove_file(env.path("data/train/x.png")).unwrap();
-    env.mlv_in("data/train", &["pull", "x.png"]).assert().success();
-    assert_eq!(env.read_str("data/train/x.png"), "x");
-    env.mlv_in("data/train", &["fetch", "../f*.csv", "--exclude", "../f2.csv"])
+    env.mlv_in("data/train", &["pull", "x.png"])
         .assert()
         .success();
+    assert_eq!(env.read_str("data/train/x.png"), "x");
+    env.mlv_in(
+        "data/train",
+        &["fetch", "../f*.csv", "--exclude", "../f2.csv"],
+    )
+    .assert()
+    .success();
     env.mlv_in("data/train", &["fsck"]).assert().success();
     env.mlv_in("data/train", &["gc", "--dry-run"])
         .assert()
         .success();
-    env.mlv_in("data", &["status", "--check"]).assert().success();
+    env.mlv_in("data", &["status", "--check"])
+        .assert()
+        .success();
 }
