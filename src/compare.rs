@@ -4,6 +4,7 @@
 use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
 use crate::manifest::Manifest;
+use crate::pathspec::Scope;
 use crate::progress::Progress;
 use crate::repo::{Repo, Tracked};
 use crate::stat_cache::StatCache;
@@ -87,7 +88,7 @@ pub fn status(
     cache: &Cache,
     stat: &mut StatCache,
     t: &Tracked,
-    sub: Option<&str>,
+    scope: &Scope,
     progress: &dyn Progress,
 ) -> anyhow::Result<ArtifactStatus> {
     let abs = t.path.to_abs(repo.root());
@@ -170,7 +171,7 @@ pub fn status(
     let entries: Vec<&crate::manifest::Entry> = manifest
         .entries()
         .iter()
-        .filter(|e| crate::paths::within(&e.path, sub))
+        .filter(|e| scope.covers(&t.path, &e.path))
         .collect();
     let hashes: Vec<Hash> = entries.iter().map(|e| e.hash).collect();
     // The cache's folders and the work tree's are read at once: each is mostly waiting on
@@ -200,7 +201,7 @@ pub fn status(
     };
     let (regular, other): (Vec<_>, Vec<_>) = files
         .into_iter()
-        .filter(|f| crate::paths::within(&f.rel, sub))
+        .filter(|f| scope.covers(&t.path, &f.rel))
         .partition(|f| !matches!(f.kind, Kind::Other(_)));
     let (hashes, read) = workspace::hash_all(
         &regular,
@@ -252,7 +253,7 @@ pub fn status(
         out.state = if damaged {
             State::DamagedCache
         } else if other.is_empty()
-            && sub.is_none()
+            && scope.is_whole()
             && cache.contains(&Hash::of(
                 &workspace::manifest_of(&regular, &hashes).to_bytes(),
             ))

@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod partial;
 pub mod paths;
+pub mod pathspec;
 pub mod pipeline;
 pub mod pointer;
 pub mod progress;

@@ -48,12 +48,6 @@ pub enum PathError {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoPath(String);
 
-/// True when `rel`, a path inside a tracked directory, is `sub` or lies below it (always,
-/// with no `sub`): `git mlv pull data/train` selects `train/…` inside `data`.
-pub fn within(rel: &str, sub: Option<&str>) -> bool {
-    sub.is_none_or(|s| rel == s || rel.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
-}
-
 impl RepoPath {
     /// Builds a repository path from a relative `/`-separated string; callers guarantee shape.
     pub fn new(s: impl Into<String>) -> Self {

@@ -574,7 +574,15 @@ pub fn restore_run(
             Err(_) => pointer,
         };
         let tracked = Tracked { path, pointer };
-        crate::restore::plan(repo, cache, stat, &tracked, None, &target, &mut plan)?;
+        crate::restore::plan(
+            repo,
+            cache,
+            stat,
+            &tracked,
+            &Default::default(),
+            &target,
+            &mut plan,
+        )?;
         pointers.push(tracked);
     }
     if !plan.conflicts.is_empty() || !plan.missing.is_empty() {

@@ -4,10 +4,13 @@
 use crate::cache::{Cache, CacheError};
 use crate::config::Config;
 use crate::gitx::{self, GitRepo, Layout};
+use crate::manifest::Manifest;
 use crate::paths::{self, PathError, RepoPath};
+use crate::pathspec::{Hits, Pathspec, Pick, Scope};
 use crate::pointer::{self, Pointer, PointerError};
 use crate::stat_cache::StatCache;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub struct Repo {
     pub layout: Layout,
@@ -251,73 +254,76 @@ impl Repo {
         Pointer::load(&path.pointer().to_abs(self.root()))
     }
 
-    /// The tracked entries selected by the user's path arguments (all when none): an
-    /// argument selects a tracked path, everything tracked below a folder, or the tracked
-    /// directory that contains it. An argument that selects nothing is an error.
-    pub fn select(&self, args: &[PathBuf]) -> anyhow::Result<Vec<(Tracked, Option<String>)>> {
-        self.select_at(args, None)
+    /// The path arguments and `--exclude` patterns as typed, resolved against the current
+    /// folder (see `pathspec` for what they select).
+    pub fn pathspec(&self, args: &[PathBuf], exclude: &[PathBuf]) -> anyhow::Result<Arc<Pathspec>> {
+        let resolve = |v: &[PathBuf]| -> Result<Vec<(String, RepoPath)>, PathError> {
+            v.iter()
+                .map(|a| Ok((a.display().to_string(), self.resolve(a)?)))
+                .collect()
+        };
+        Ok(Arc::new(Pathspec::new(resolve(args)?, resolve(exclude)?)?))
+    }
+
+    /// The tracked paths `spec` selects among the work tree's pointers; an argument or
+    /// exclude that selects nothing is an error (exit 2).
+    pub fn select(&self, spec: &Arc<Pathspec>) -> anyhow::Result<Selection> {
+        self.select_at(spec, None)
     }
 
     /// `select` over the pointers committed at `rev` (the work tree's when `None`).
-    pub fn select_at(
-        &self,
-        args: &[PathBuf],
-        rev: Option<&str>,
-    ) -> anyhow::Result<Vec<(Tracked, Option<String>)>> {
-        let (out, unmatched) = self.pick(self.tracked_at(rev)?, args)?;
-        match unmatched.first() {
-            Some(arg) => Err(not_tracked(arg)),
-            None => Ok(out),
-        }
+    pub fn select_at(&self, spec: &Arc<Pathspec>, rev: Option<&str>) -> anyhow::Result<Selection> {
+        let (out, hits) = self.pick(self.tracked_at(rev)?, spec)?;
+        spec.check(&hits, rev)?;
+        Ok(out)
     }
 
-    /// The tracked paths among `all` that `args` select (all of them when there are no
-    /// args), each with the sub-path asked for inside it, and the args that select nothing.
-    pub fn pick<'a>(
+    /// The tracked paths among `all` that `spec` selects (all of them, whole, when it is
+    /// empty), each with the part of it selected, and which patterns matched. A directory
+    /// the arguments reach into is judged against its manifest when the cache holds it.
+    pub fn pick(
         &self,
         all: Vec<Tracked>,
-        args: &'a [PathBuf],
-    ) -> anyhow::Result<(Selection, Vec<&'a PathBuf>)> {
-        if args.is_empty() {
-            return Ok((all.into_iter().map(|t| (t, None)).collect(), Vec::new()));
+        spec: &Arc<Pathspec>,
+    ) -> anyhow::Result<(Selection, Hits)> {
+        let mut hits = spec.hits();
+        if spec.is_empty() {
+            return Ok((
+                all.into_iter().map(|t| (t, Scope::default())).collect(),
+                hits,
+            ));
         }
-        let mut out: Vec<(Tracked, Option<String>)> = Vec::new();
-        let mut unmatched = Vec::new();
-        for arg in args {
-            let p = self.resolve(arg)?;
-            let mut hit = false;
-            for t in &all {
-                let sub = if p.starts_with(&t.path) {
-                    p.strip_prefix(&t.path).map(str::to_owned)
-                } else if t.path.starts_with(&p) {
-                    None
-                } else {
-                    continue;
-                };
-                hit = true;
-                if !out.iter().any(|(o, s)| o.path == t.path && *s == sub) {
-                    out.push((t.clone(), sub));
-                }
-            }
-            if !hit {
-                unmatched.push(arg);
-            }
+        let cache = self.cache()?;
+        let mut out = Vec::new();
+        for t in all {
+            let files = if t.pointer.is_dir() {
+                // Unreadable here is unknown here: the command itself reports the manifest.
+                cache
+                    .read_verified(&t.pointer.hash)
+                    .ok()
+                    .and_then(|b| Manifest::from_bytes(&b, &t.pointer.hash).ok())
+                    .map(|m| {
+                        m.entries()
+                            .iter()
+                            .map(|e| format!("{}/{}", t.path, e.path))
+                            .collect()
+                    })
+            } else {
+                Some(vec![t.path.to_string()])
+            };
+            let scope = match spec.judge(&t.path, files.as_deref(), &mut hits) {
+                Pick::Nothing => continue,
+                Pick::Whole => Scope::default(),
+                Pick::Part => Scope::part(spec.clone()),
+            };
+            out.push((t, scope));
         }
-        Ok((out, unmatched))
+        Ok((out, hits))
     }
 }
 
-/// Tracked paths, each with the sub-path asked for inside it (`data/train` in `data`).
-pub type Selection = Vec<(Tracked, Option<String>)>;
-
-/// The error for a path argument that names no tracked data.
-pub fn not_tracked(arg: &Path) -> anyhow::Error {
-    crate::error::usage(format!(
-        "`{}` is not tracked by git-mlv\nhint: run `git mlv ls` to list tracked data, or `git mlv add {}` to track it",
-        arg.display(),
-        arg.display()
-    ))
-}
+/// Tracked paths, each with the part of it selected (`data/train` in `data`).
+pub type Selection = Vec<(Tracked, Scope)>;
 
 /// Every pointer file in the work tree at `root`, sorted by path. Git-ignored folders (the
 /// data itself) are not entered, so this stays fast however much data there is.
@@ -414,5 +420,9 @@ fn pathdiff(abs: &Path, base: &Path) -> String {
     for c in &a[common..] {
         out.push(c);
     }
-    out.display().to_string()
+    // The folder one is in is `.`, as git prints it.
+    match out.as_os_str().is_empty() {
+        true => ".".to_string(),
+        false => out.display().to_string(),
+    }
 }

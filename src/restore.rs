@@ -5,6 +5,7 @@ use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
 use crate::manifest::Manifest;
 use crate::paths::RepoPath;
+use crate::pathspec::Scope;
 use crate::progress::Progress;
 use crate::repo::{Repo, Tracked};
 use crate::stat_cache::StatCache;
@@ -94,21 +95,21 @@ pub fn export_root(repo: &Repo, dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(abs)
 }
 
-/// Plans the checkout of `t`; `sub` limits a directory to the files at or below that
-/// relative path. Refuses (exit 2) data that would be written through a symbolic link to
-/// outside the destination, or over a path git tracks.
+/// Plans the checkout of `t`; `scope` limits a directory to the files selected. Refuses
+/// (exit 2) data that would be written through a symbolic link to outside the
+/// destination, or over a path git tracks.
 pub fn plan(
     repo: &Repo,
     cache: &Cache,
     stat: &mut StatCache,
     t: &Tracked,
-    sub: Option<&str>,
+    scope: &Scope,
     target: &Target,
     plan: &mut Plan,
 ) -> anyhow::Result<()> {
     crate::paths::check_no_link_out(target.dest_root, t.path.as_str())?;
     let before = plan.changes();
-    plan_one(repo, cache, stat, t, sub, target, plan)?;
+    plan_one(repo, cache, stat, t, scope, target, plan)?;
     // Only a path that changes something inside the work tree costs a read of the index.
     let Ok(in_tree) = target.dest_root.strip_prefix(repo.root()) else {
         return Ok(());
@@ -139,7 +140,7 @@ fn plan_one(
     cache: &Cache,
     stat: &mut StatCache,
     t: &Tracked,
-    sub: Option<&str>,
+    scope: &Scope,
     target: &Target,
     plan: &mut Plan,
 ) -> anyhow::Result<()> {
@@ -223,7 +224,7 @@ fn plan_one(
     };
     let files: Vec<FileEntry> = files
         .into_iter()
-        .filter(|f| crate::paths::within(&f.rel, sub))
+        .filter(|f| scope.covers(&t.path, &f.rel))
         .collect();
     let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
     let current: HashMap<&str, (Option<Hash>, &FileEntry)> = files
@@ -235,7 +236,7 @@ fn plan_one(
     for e in manifest
         .entries()
         .iter()
-        .filter(|e| crate::paths::within(&e.path, sub))
+        .filter(|e| scope.covers(&t.path, &e.path))
     {
         let dest = abs.join(&e.path);
         match current.get(e.path.as_str()) {

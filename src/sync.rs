@@ -5,8 +5,9 @@
 use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
 use crate::manifest::Manifest;
+use crate::pathspec::Scope;
 use crate::progress::Progress;
-use crate::repo::Tracked;
+use crate::repo::{Selection, Tracked};
 use crate::transfer::{Engine, Failure, Summary};
 use anyhow::Context;
 use std::collections::{HashMap, HashSet};
@@ -19,10 +20,10 @@ struct Needed {
     manifest: Option<(Hash, u64)>,
 }
 
-/// What a tracked path needs, read from the cache; `sub` limits a directory to the files
-/// at or below that relative path. `None` when the cache lacks the directory's manifest.
-/// A pointer whose size disagrees with its object (or manifest) is refused, naming it.
-fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> anyhow::Result<Option<Needed>> {
+/// What a tracked path needs, read from the cache (`None` when a directory's manifest is not
+/// there); `scope` limits a directory to the files selected. A pointer whose size disagrees
+/// with its object (or manifest) is refused, naming it.
+fn needed(cache: &Cache, t: &Tracked, scope: &Scope) -> anyhow::Result<Option<Needed>> {
     if !t.pointer.is_dir() {
         t.check_sizes(cache, None)?;
         return Ok(Some(Needed {
@@ -42,7 +43,7 @@ fn needed(cache: &Cache, t: &Tracked, sub: Option<&str>) -> anyhow::Result<Optio
     let files = manifest
         .entries()
         .iter()
-        .filter(|e| crate::paths::within(&e.path, sub))
+        .filter(|e| scope.covers(&t.path, &e.path))
         .map(|e| (e.hash, e.size))
         .collect();
     Ok(Some(Needed {
@@ -63,14 +64,15 @@ pub struct PushReport {
 pub async fn push(
     cache: &Cache,
     engine: &Engine,
-    selected: &[(Tracked, Option<String>)],
+    selected: &Selection,
     progress: &dyn Progress,
 ) -> anyhow::Result<PushReport> {
     let mut report = PushReport::default();
     let mut files: HashMap<Hash, u64> = HashMap::new();
     let mut manifests: Vec<(Hash, u64, Vec<Hash>)> = Vec::new();
+    // A directory goes up whole: its manifest is only worth having with all its files.
     for (t, _) in selected {
-        let Some(need) = needed(cache, t, None)? else {
+        let Some(need) = needed(cache, t, &Scope::default())? else {
             report.not_in_cache.push(t.path.to_string());
             continue;
         };
@@ -126,15 +128,15 @@ pub async fn push(
     Ok(report)
 }
 
-/// Downloads what the selection needs and the cache lacks: manifests first, then files.
-pub async fn fetch(
+/// Downloads the manifests of the selected directories that the cache lacks, so that a
+/// pathspec reaching into them can be judged against their files.
+pub async fn fetch_manifests(
     cache: &Cache,
     engine: &Engine,
-    selected: &[(Tracked, Option<String>)],
+    selected: &Selection,
     progress: &dyn Progress,
 ) -> anyhow::Result<Summary> {
     engine.check_format(false).await?;
-    let mut summary = Summary::default();
     let manifests: Vec<(Hash, Option<u64>)> = selected
         .iter()
         .filter(|(t, _)| t.pointer.is_dir() && !cache.contains(&t.pointer.hash))
@@ -142,12 +144,22 @@ pub async fn fetch(
         .collect::<HashMap<_, _>>()
         .into_iter()
         .collect();
-    summary.merge(engine.download(cache, manifests, progress).await);
+    Ok(engine.download(cache, manifests, progress).await)
+}
+
+/// Downloads what the selection needs and the cache lacks: manifests first, then files.
+pub async fn fetch(
+    cache: &Cache,
+    engine: &Engine,
+    selected: &Selection,
+    progress: &dyn Progress,
+) -> anyhow::Result<Summary> {
+    let mut summary = fetch_manifests(cache, engine, selected, progress).await?;
     let mut files: HashMap<Hash, u64> = HashMap::new();
     let mut present = 0u64;
-    for (t, sub) in selected {
+    for (t, scope) in selected {
         // Without its manifest (its download failed above, already reported) it is skipped.
-        let Some(need) = needed(cache, t, sub.as_deref())? else {
+        let Some(need) = needed(cache, t, scope)? else {
             continue;
         };
         for (h, size) in need.files {
@@ -173,12 +185,12 @@ pub async fn fetch(
 pub async fn missing_on_remote(
     cache: &Cache,
     engine: &Engine,
-    selected: &[(Tracked, Option<String>)],
+    selected: &Selection,
 ) -> anyhow::Result<Vec<(String, usize)>> {
     let mut per_path: Vec<(String, Vec<Hash>)> = Vec::new();
     let mut all = Vec::new();
     for (t, _) in selected {
-        match needed(cache, t, None)? {
+        match needed(cache, t, &Scope::default())? {
             Some(n) => {
                 let objects: Vec<(Hash, Option<u64>)> = n
                     .files

@@ -2,6 +2,7 @@
 
 use crate::cache::Access;
 use crate::error::failed;
+use crate::paths::RepoPath;
 use crate::repo::Repo;
 use crate::restore::{self, Plan};
 use crate::ui::{self, Ui};
@@ -9,8 +10,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Tracked paths to restore (all when none); a file inside a tracked directory works too
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub paths: super::common::PathArgs,
     /// Overwrite or remove workspace files even when their content is not in the cache
     #[arg(long)]
     pub force: bool,
@@ -25,6 +26,8 @@ pub struct Args {
 /// What to check out, and where.
 pub struct Request<'a> {
     pub paths: &'a [PathBuf],
+    /// `--exclude` patterns.
+    pub exclude: &'a [PathBuf],
     pub rev: Option<&'a str>,
     pub to: Option<&'a std::path::Path>,
     pub force: bool,
@@ -36,7 +39,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let _cache_lock = super::common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let request = Request {
-        paths: &args.paths,
+        paths: &args.paths.paths,
+        exclude: &args.paths.exclude,
         rev: args.rev.as_deref(),
         to: args.to.as_deref(),
         force: args.force,
@@ -48,7 +52,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     } else {
         summary_line(ui, &summary, &missing);
     }
-    missing_error(&missing)
+    missing_error(&repo, &missing)
 }
 
 /// Checks out the selected paths (the caller holds the cache lock); shared with `pull`,
@@ -62,7 +66,7 @@ pub fn checkout(
     let _lock = repo.lock(ui)?;
     let cache = repo.cache()?;
     let mut stat = repo.stat_cache();
-    let selected = repo.select_at(req.paths, req.rev)?;
+    let selected = repo.select_at(&repo.pathspec(req.paths, req.exclude)?, req.rev)?;
     let mut plan = Plan::default();
     let dest_root = match req.to {
         Some(dir) => restore::export_root(repo, dir)?,
@@ -72,16 +76,8 @@ pub fn checkout(
         dest_root: &dest_root,
         force: req.force,
     };
-    for (t, sub) in &selected {
-        restore::plan(
-            repo,
-            &cache,
-            &mut stat,
-            t,
-            sub.as_deref(),
-            &target,
-            &mut plan,
-        )?;
+    for (t, scope) in &selected {
+        restore::plan(repo, &cache, &mut stat, t, scope, &target, &mut plan)?;
     }
     if !plan.conflicts.is_empty() {
         stat.save()?;
@@ -89,7 +85,7 @@ pub fn checkout(
             .conflicts
             .iter()
             .take(20)
-            .map(|p| format!("  {p}"))
+            .map(|p| format!("  {}", repo.display(&RepoPath::new(p.as_str()))))
             .collect();
         let more = plan.conflicts.len().saturating_sub(20);
         return Err(failed(format!(
@@ -125,12 +121,16 @@ pub fn summary_line(ui: &Ui, summary: &restore::Summary, missing: &[String]) {
     }
 }
 
-pub fn missing_error(missing: &[String]) -> anyhow::Result<()> {
+pub fn missing_error(repo: &Repo, missing: &[String]) -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
+    let shown: Vec<String> = missing
+        .iter()
+        .map(|p| repo.display(&RepoPath::new(p.as_str())))
+        .collect();
     Err(failed(format!(
         "not in the cache, so not checked out: {}\nhint: run `git mlv pull` to fetch them from a remote",
-        missing.join(", ")
+        shown.join(", ")
     )))
 }

@@ -2,18 +2,36 @@
 //! and how a transfer summary is reported.
 
 use crate::cache::{Access, Cache, CacheLock};
-use crate::repo::Repo;
+use crate::pathspec::Pathspec;
+use crate::repo::{Repo, Selection};
 use crate::transfer::{Engine, Summary};
 use crate::ui::{self, Ui};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Default transfers in flight: the link, not the cores, is what they wait on.
 pub const DEFAULT_JOBS: usize = 32;
 
+/// The path arguments of `pull`, `fetch`, `checkout`, `push` and `status` (see `pathspec`).
+#[derive(clap::Args, Clone)]
+pub struct PathArgs {
+    /// Tracked paths or globs, relative to the current folder (all when none); inside a tracked directory they select its files (`data/train`, 'data/**/*.png')
+    pub paths: Vec<PathBuf>,
+    /// Leave out what this path or glob matches (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<PathBuf>,
+}
+
+impl PathArgs {
+    pub fn spec(&self, repo: &Repo) -> anyhow::Result<Arc<Pathspec>> {
+        repo.pathspec(&self.paths, &self.exclude)
+    }
+}
+
 #[derive(clap::Args, Clone)]
 pub struct TransferArgs {
-    /// Tracked paths to transfer (all when none); `data/train` inside a tracked directory works too
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub paths: PathArgs,
     /// The remote to use (default: the configured default remote)
     #[arg(short = 'r', long = "remote")]
     pub remote: Option<String>,
@@ -37,17 +55,15 @@ pub struct TransferArgs {
 impl TransferArgs {
     /// The selected tracked paths, over every `--rev` given and every commit the
     /// `--all-*` selectors name (the work tree's pointers when no `--rev` is given).
-    pub fn select(
-        &self,
-        repo: &Repo,
-    ) -> anyhow::Result<Vec<(crate::repo::Tracked, Option<String>)>> {
+    pub fn select(&self, repo: &Repo) -> anyhow::Result<Selection> {
+        let spec = self.paths.spec(repo)?;
         let selectors = self.all_branches || self.all_tags || self.all_commits;
         if self.revs.is_empty() && !selectors {
-            return repo.select(&self.paths);
+            return repo.select(&spec);
         }
-        // Each source with whether every path must be tracked there: a `--rev` names one
-        // commit, so yes; a path need not exist at every commit a selector names, only at
-        // some. Like DVC's `--all-branches`, the selectors add to the work tree.
+        // Each source with whether every pattern must match there: a `--rev` names one
+        // commit, so yes; a pattern need not match at every commit a selector names, only
+        // at some. Like DVC's `--all-branches`, the selectors add to the work tree.
         let mut sources: Vec<(Option<String>, bool)> =
             self.revs.iter().map(|r| (Some(r.clone()), true)).collect();
         if self.revs.is_empty() {
@@ -63,23 +79,20 @@ impl TransferArgs {
         }
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut matched = std::collections::HashSet::new();
+        let mut all_hits = spec.hits();
         for (source, strict) in &sources {
-            let (picked, unmatched) =
-                repo.pick(repo.tracked_at(source.as_deref())?, &self.paths)?;
-            if *strict && let Some(arg) = unmatched.first() {
-                return Err(crate::repo::not_tracked(arg));
+            let (picked, hits) = repo.pick(repo.tracked_at(source.as_deref())?, &spec)?;
+            if *strict {
+                spec.check(&hits, source.as_deref())?;
             }
-            matched.extend(self.paths.iter().filter(|p| !unmatched.contains(p)));
-            for (t, sub) in picked {
-                if seen.insert((t.path.clone(), t.pointer.hash, sub.clone())) {
-                    out.push((t, sub));
+            all_hits.merge(&hits);
+            for (t, scope) in picked {
+                if seen.insert((t.path.clone(), t.pointer.hash)) {
+                    out.push((t, scope));
                 }
             }
         }
-        if let Some(arg) = self.paths.iter().find(|p| !matched.contains(p)) {
-            return Err(crate::repo::not_tracked(arg));
-        }
+        spec.check(&all_hits, None)?;
         Ok(out)
     }
 }

@@ -243,13 +243,14 @@ fn check_out(
     let paths = [path.to_abs(repo.root())];
     let request = super::checkout::Request {
         paths: &paths,
+        exclude: &[],
         rev: Some(commit),
         to: Some(&checkout_dir),
         force: false,
         ready_copies: &[],
     };
     let (_, missing) = super::checkout::checkout(repo, &request, ui)?;
-    super::checkout::missing_error(&missing)?;
+    super::checkout::missing_error(repo, &missing)?;
     Ok(path.to_abs(&checkout_dir))
 }
 
@@ -290,7 +291,10 @@ fn ensure_cached(
         )));
     }
     let args = TransferArgs {
-        paths: vec![tracked.path.to_abs(repo.root())],
+        paths: common::PathArgs {
+            paths: vec![tracked.path.to_abs(repo.root())],
+            exclude: Vec::new(),
+        },
         remote: None,
         jobs: None,
         revs: vec![commit.to_string()],

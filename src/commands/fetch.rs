@@ -3,6 +3,7 @@
 use super::common::{self, TransferArgs};
 use crate::cache::Access;
 use crate::repo::Repo;
+use crate::transfer::Summary;
 use crate::ui::Ui;
 
 #[derive(clap::Args)]
@@ -34,14 +35,30 @@ pub fn fetch(
     ui: &Ui,
 ) -> anyhow::Result<(String, crate::transfer::Summary, f64)> {
     let cache = repo.cache()?;
-    let selected = args.select(repo)?;
+    let mut selected = args.select(repo)?;
     let (name, engine) = common::engine(repo, args.remote.as_deref(), args.jobs)?;
     let engine = engine.with_ready_copies(ready_copies);
     let started = std::time::Instant::now();
+    let rt = common::runtime()?;
     let bar = ui.bar("fetching");
-    let summary = common::runtime()?.block_on(crate::sync::fetch(&cache, &engine, &selected, &bar));
+    let context =
+        |e: anyhow::Error| e.context(format!("fetching from remote `{name}` ({})", engine.url()));
+    let mut summary = Summary::default();
+    // A path or glob inside a directory is judged against its files: get the manifests
+    // first, then select again, so one that matches nothing is refused before any data moves.
+    if selected
+        .iter()
+        .any(|(t, scope)| !scope.is_whole() && !cache.contains(&t.pointer.hash))
+    {
+        summary = rt
+            .block_on(crate::sync::fetch_manifests(
+                &cache, &engine, &selected, &bar,
+            ))
+            .map_err(context)?;
+        selected = args.select(repo)?;
+    }
+    let rest = rt.block_on(crate::sync::fetch(&cache, &engine, &selected, &bar));
     drop(bar);
-    let summary = summary
-        .map_err(|e| e.context(format!("fetching from remote `{name}` ({})", engine.url())))?;
+    summary.merge(rest.map_err(context)?);
     Ok((name, summary, started.elapsed().as_secs_f64()))
 }

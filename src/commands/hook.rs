@@ -3,7 +3,7 @@
 use super::common;
 use crate::cache::Access;
 use crate::pointer::{self, Pointer};
-use crate::repo::{Repo, Tracked};
+use crate::repo::Repo;
 use crate::ui::Ui;
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -76,6 +76,7 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
     }
     let request = super::checkout::Request {
         paths: &changed,
+        exclude: &[],
         rev: None,
         to: None,
         force: false,
@@ -84,7 +85,7 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
     let _cache_lock = common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let (summary, missing) = super::checkout::checkout(repo, &request, ui)?;
     super::checkout::summary_line(ui, &summary, &missing);
-    super::checkout::missing_error(&missing)
+    super::checkout::missing_error(repo, &missing)
 }
 
 /// One ref a push sends: the commit it sends and, when the remote already has the ref,
@@ -157,11 +158,11 @@ fn pre_push(repo: &Repo, git_remote: Option<String>, ui: &Ui) -> anyhow::Result<
     }
     revs.sort();
     revs.dedup();
-    let mut selected: Vec<(Tracked, Option<String>)> = Vec::new();
+    let mut selected: crate::repo::Selection = Vec::new();
     for rev in &revs {
         for t in repo.tracked_at(Some(rev))? {
             if !selected.iter().any(|(o, _)| o.pointer == t.pointer) {
-                selected.push((t, None));
+                selected.push((t, Default::default()));
             }
         }
     }

@@ -33,7 +33,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .inspect_err(|e| super::common::json_error(ui, e))?;
     // Check out whatever arrived even when some objects failed; the failures are reported after.
     let request = super::checkout::Request {
-        paths: &args.transfer.paths,
+        paths: &args.transfer.paths.paths,
+        exclude: &args.transfer.paths.exclude,
         rev: args.transfer.revs.first().map(String::as_str),
         to: None,
         force: args.force,
@@ -72,5 +73,5 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         super::checkout::summary_line(ui, &checked, &missing);
     }
     super::common::failures(&name, &fetched)?;
-    super::checkout::missing_error(&missing)
+    super::checkout::missing_error(&repo, &missing)
 }

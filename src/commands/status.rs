@@ -3,12 +3,11 @@
 use crate::compare::{self, ArtifactStatus, State};
 use crate::repo::Repo;
 use crate::ui::Ui;
-use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Limit to these tracked paths (or folders containing them)
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub paths: super::common::PathArgs,
     /// Exit 1 when anything is not clean (for scripts and CI)
     #[arg(long)]
     pub check: bool,
@@ -21,18 +20,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
     let mut stat = repo.stat_cache();
-    let selected = repo.select(&args.paths)?;
+    let spec = args.paths.spec(&repo)?;
+    let selected = repo.select(&spec)?;
     let bar = ui.bar("checking");
     let mut report = Vec::new();
-    for (t, sub) in &selected {
-        report.push(compare::status(
-            &repo,
-            &cache,
-            &mut stat,
-            t,
-            sub.as_deref(),
-            &bar,
-        )?);
+    for (t, scope) in &selected {
+        report.push(compare::status(&repo, &cache, &mut stat, t, scope, &bar)?);
     }
     drop(bar);
     let mut remote_name = None;
@@ -46,7 +39,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         remote_name = Some(name);
     }
     // Stages only for the whole repository: a path filter asks about data.
-    let stages = if args.paths.is_empty() {
+    let stages = if spec.is_empty() {
         let project = crate::project::Project::load(repo.root())?;
         let lock = crate::lock::LockFile::load(repo.root())?;
         crate::pipeline::stale_stages(&repo, &mut stat, &project, &lock)?

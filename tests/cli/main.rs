@@ -12,6 +12,7 @@ mod gates;
 mod gc;
 mod hooks;
 mod paths;
+mod pathspecs;
 mod pipeline;
 mod registry;
 mod remotes;

@@ -238,7 +238,9 @@ fn push_and_fetch_selectors_take_tags_branch_tips_and_every_commit() {
     mate.mlv(&["fetch", "--all-tags", "nowhere"])
         .assert()
         .code(2)
-        .stderr(contains("`nowhere` is not tracked"));
+        .stderr(contains(
+            "pathspec `nowhere` did not match any tracked data",
+        ));
     mate.mlv(&["pull", "--all-tags"]).assert().code(2);
 }
 

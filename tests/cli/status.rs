@@ -113,7 +113,7 @@ fn status_of_an_untracked_path_is_a_usage_error() {
     env.mlv(&["status", "nope"])
         .assert()
         .code(2)
-        .stderr(contains("`nope` is not tracked"));
+        .stderr(contains("pathspec `nope` did not match any tracked data"));
 }
 
 #[test]
