@@ -10,6 +10,7 @@ mod deploy;
 mod errors;
 mod gates;
 mod gc;
+mod mv_rm;
 mod hooks;
 mod paths;
 mod pipeline;
