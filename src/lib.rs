@@ -24,6 +24,7 @@ pub mod link;
 pub mod lock;
 pub mod manifest;
 pub mod metrics;
+pub mod mlvignore;
 pub mod partial;
 pub mod paths;
 pub mod pipeline;
