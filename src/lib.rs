@@ -32,6 +32,7 @@ pub mod pointer;
 pub mod progress;
 pub mod project;
 pub mod registry;
+pub mod relocate;
 pub mod remote;
 pub mod repo;
 pub mod restore;

@@ -32,7 +32,12 @@ pub fn enter(parent: &Rules, folder: &Path) -> io::Result<Rules> {
     let file = folder.join(FILE);
     let text = match fs_err::read_to_string(&file) {
         Ok(t) => t,
-        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
             return Ok(parent.clone());
         }
         Err(e) => return Err(e),
@@ -133,11 +138,18 @@ mod tests {
         assert!(!ignored("data/sub/cache/a.csv"), "anchored to its folder");
         assert!(!ignored("data/a.csv"));
         let rule = ignoring(root, "a.tmp", false).unwrap().unwrap();
-        assert_eq!((rule.file, rule.pattern.as_str()), (root.join(FILE), "*.tmp"));
+        assert_eq!(
+            (rule.file, rule.pattern.as_str()),
+            (root.join(FILE), "*.tmp")
+        );
         let rules = above(root, &root.join("data/sub")).unwrap();
         assert!(matched(&rules, &root.join("data/sub/y.tmp"), false).is_some());
         assert!(above(root, &root.join("nothing")).unwrap().is_some());
         let empty = tempfile::tempdir().unwrap();
-        assert!(above(empty.path(), &empty.path().join("a/b")).unwrap().is_none());
+        assert!(
+            above(empty.path(), &empty.path().join("a/b"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -119,8 +119,8 @@ pub fn add(
         }
         Pointer::file(hash, meta.len())
     } else {
-        let files =
-            workspace::list_dir(repo.root(), &abs, cache.root()).with_context(|| format!("listing `{path}`"))?;
+        let files = workspace::list_dir(repo.root(), &abs, cache.root())
+            .with_context(|| format!("listing `{path}`"))?;
         if let Some(bad) = files.iter().find(|f| matches!(f.kind, Kind::Other(_))) {
             let Kind::Other(what) = bad.kind else {
                 unreachable!()

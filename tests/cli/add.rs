@@ -294,7 +294,9 @@ fn mlvignore_keeps_unwanted_files_out_of_add_status_and_checkout() {
         assert!(env.exists(kept), "checkout removed the ignored `{kept}`");
     }
     // A checkout from another folder restores exactly the manifest.
-    env.mlv(&["checkout", "--to", "../export"]).assert().success();
+    env.mlv(&["checkout", "--to", "../export"])
+        .assert()
+        .success();
     let export = env.root.parent().unwrap().join("export/data");
     assert!(export.join("sub/keep.tmp").is_file() && !export.join(".DS_Store").exists());
     // Adding an ignored file by name is refused, naming the rule; so is `.mlvignore` itself.

@@ -15,6 +15,11 @@ fn staging_hint(stderr: &[u8]) -> String {
     line.split('`').nth(1).unwrap().to_string()
 }
 
+/// True when the `.gitignore` at `file` exists and has `line`.
+fn ignores(env: &TestEnv, file: &str, line: &str) -> bool {
+    env.exists(file) && env.read_str(file).lines().any(|l| l == line)
+}
+
 fn run_hint(env: &TestEnv, dir: &str, hint: &str) {
     let out = std::process::Command::new("sh")
         .args(["-c", hint])
@@ -44,7 +49,10 @@ fn mv_moves_data_pointer_and_gitignore_entry_and_keeps_the_hash() {
     assert!(env.path("sets/train/part0/f0.csv").is_file());
     assert!(!env.exists("data") && !env.exists("data.mlv"));
     assert_eq!(env.pointer_hash("sets/train"), hash, "the hash is kept");
-    assert!(!env.read_str(".gitignore").contains("/data"));
+    assert!(
+        !ignores(&env, ".gitignore", "/data"),
+        "an emptied .gitignore goes"
+    );
     assert_eq!(env.read_str("sets/.gitignore"), "/train\n");
     // Nothing staged; git offers the pointer and .gitignore changes, never the data.
     let status = env.git(&["status", "--porcelain", "--untracked-files=all"]);
@@ -89,7 +97,7 @@ fn mv_of_a_file_from_a_sub_folder_reports_json() {
     assert_eq!(json["moved"]["to"], "models/old/model-v1.pkl", "{json}");
     assert_eq!(env.read_str("models/old/model-v1.pkl"), "weights");
     assert_eq!(env.read_str("models/old/.gitignore"), "/model-v1.pkl\n");
-    assert!(!env.read_str("models/.gitignore").contains("model.pkl"));
+    assert!(!ignores(&env, "models/.gitignore", "/model.pkl"));
     // From the sub-folder, the hint's paths are relative to it.
     let out = env
         .mlv_in("models", &["mv", "old/model-v1.pkl", "m.pkl"])
@@ -133,7 +141,7 @@ fn mv_refuses_a_destination_that_is_taken_reserved_or_outside() {
         .stderr(contains("not tracked"));
     assert!(!env.root.parent().unwrap().join("outside").exists());
     assert_eq!(env.read_str("model.pkl"), "weights");
-    assert!(env.exists("model.pkl.mlv") && env.read_str(".gitignore").contains("/model.pkl"));
+    assert!(env.exists("model.pkl.mlv") && ignores(&env, ".gitignore", "/model.pkl"));
 }
 
 #[test]
@@ -147,10 +155,25 @@ fn rm_untracks_and_deletes_only_data_that_is_safe_in_the_cache() {
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "data"]);
 
+    // One changed file stops the whole directory's removal.
+    env.write("data/part1/f1.csv", "edited\n");
+    env.mlv(&["rm", "data"])
+        .assert()
+        .code(1)
+        .stderr(contains("data/part1/f1.csv").and(contains("nothing was changed")));
+    assert!(env.exists("data.mlv") && env.exists("data/part0/f0.csv"));
+    env.write("data/part1/f1.csv", "x,1\n");
+    // Ignored files are not data: they stay, with the folders holding them.
+    env.write(".mlvignore", "*.tmp\n");
+    env.write("data/part2/scratch.tmp", "mine");
+
     let out = env.mlv(&["rm", "data"]).assert().success();
     let hint = staging_hint(&out.get_output().stderr);
-    assert!(!env.exists("data") && !env.exists("data.mlv"));
-    assert!(!env.read_str(".gitignore").contains("/data"));
+    assert!(!env.exists("data.mlv") && !env.exists("data/part0"));
+    assert_eq!(env.read_str("data/part2/scratch.tmp"), "mine");
+    std::fs::remove_dir_all(env.path("data")).unwrap();
+    std::fs::remove_file(env.path(".mlvignore")).unwrap();
+    assert!(!ignores(&env, ".gitignore", "/data") && ignores(&env, ".gitignore", "/model.pkl"));
     let status = env.json(&["status"]);
     assert_eq!(status["artifacts"].as_array().unwrap().len(), 1, "{status}");
     run_hint(&env, ".", &hint);
@@ -172,7 +195,7 @@ fn rm_untracks_and_deletes_only_data_that_is_safe_in_the_cache() {
     assert_eq!(json["removed"]["data_deleted"], false, "{json}");
     assert_eq!(env.read_str("model.pkl"), "retrained, not added");
     assert!(!env.exists("model.pkl.mlv"));
-    assert!(!env.exists(".gitignore") || !env.read_str(".gitignore").contains("model.pkl"));
+    assert!(!ignores(&env, ".gitignore", "/model.pkl"));
     env.mlv(&["rm", "model.pkl"])
         .assert()
         .code(2)
