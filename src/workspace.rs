@@ -122,14 +122,15 @@ impl<'a> Walk<'a> {
     where
         'a: 's,
     {
-        let entries = fs_err::read_dir(abs)?.collect::<io::Result<Vec<_>>>()?;
+        let entries = fs_err::read_dir(abs)?
+            .map(|e| e.map(|e| (e.file_name(), e)))
+            .collect::<io::Result<Vec<_>>>()?;
         // This folder's own rules apply to everything in it, so they are read first.
-        let rules = match entries.iter().any(|e| e.file_name() == mlvignore::FILE) {
+        let rules = match entries.iter().any(|(name, _)| name == mlvignore::FILE) {
             true => mlvignore::enter(&rules, abs)?,
             false => rules,
         };
-        for entry in entries {
-            let name = entry.file_name();
+        for (name, entry) in entries {
             let child_abs = abs.join(&name);
             let Some(name) = name.to_str() else {
                 return Err(io::Error::new(
