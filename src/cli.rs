@@ -43,6 +43,10 @@ pub enum Command {
     Checkout(commands::checkout::Args),
     /// List tracked artifacts with hash, size and file count
     Ls(commands::ls::Args),
+    /// Move tracked data with its pointer and `.gitignore` entry (stages nothing)
+    Mv(commands::mv::Args),
+    /// Stop tracking data: remove its pointer, `.gitignore` entry and (safe) data
+    Rm(commands::rm::Args),
     /// Manage remotes: add, set, list, remove, default
     Remote(commands::remote::Args),
     /// Upload tracked data the remote lacks

@@ -177,11 +177,12 @@ pub fn status(
     // The cache's folders and the work tree's are read at once: each is mostly waiting on
     // system calls, and together they are most of an unchanged status.
     let listing = lmeta.as_ref().filter(|m| m.is_dir()).map(|_| &abs);
+    let root = repo.root();
     let (missing, files) = rayon::join(
         || cache.missing(&hashes),
         || {
             listing
-                .map(|dir| workspace::list_dir(dir, cache.root()))
+                .map(|dir| workspace::list_dir(root, dir, cache.root()))
                 .transpose()
         },
     );

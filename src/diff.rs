@@ -73,7 +73,7 @@ pub fn workspace(
             continue;
         };
         if lmeta.is_dir() {
-            let files: Vec<_> = workspace::list_dir(&abs, cache.root())?
+            let files: Vec<_> = workspace::list_dir(repo.root(), &abs, cache.root())?
                 .into_iter()
                 .filter(|f| !matches!(f.kind, Kind::Other(_)))
                 .collect();

@@ -35,6 +35,29 @@ pub fn ensure(root: &Path, path: &RepoPath) -> io::Result<Option<RepoPath>> {
     Ok(Some(file_rel))
 }
 
+/// Removes `path`'s entry (as `ensure` wrote it); returns the `.gitignore` it changed, if
+/// any. A `.gitignore` left with nothing but blank lines is deleted.
+pub fn remove(root: &Path, path: &RepoPath) -> io::Result<Option<RepoPath>> {
+    let file_rel = file_for(path);
+    let file = file_rel.to_abs(root);
+    let line = format!("/{}", escape(path.file_name()));
+    let text = match fs_err::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !text.lines().any(|l| l == line) {
+        return Ok(None);
+    }
+    let kept: Vec<&str> = text.lines().filter(|l| *l != line).collect();
+    if kept.iter().all(|l| l.trim().is_empty()) {
+        fs_err::remove_file(&file)?;
+    } else {
+        crate::fsutil::write_atomic(&file, format!("{}\n", kept.join("\n")).as_bytes())?;
+    }
+    Ok(Some(file_rel))
+}
+
 /// Escapes a file name as a literal gitignore pattern. A newline cannot appear in a
 /// pattern, so it becomes `?` (any one character), which still matches the name.
 fn escape(name: &str) -> String {
@@ -84,6 +107,23 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
             "target\n/data\n"
+        );
+        assert_eq!(
+            remove(dir.path(), &p).unwrap(),
+            Some(RepoPath::new(".gitignore"))
+        );
+        assert!(remove(dir.path(), &p).unwrap().is_none());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+            "target\n"
+        );
+        let q = RepoPath::new("sub/x");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        ensure(dir.path(), &q).unwrap();
+        remove(dir.path(), &q).unwrap();
+        assert!(
+            !dir.path().join("sub/.gitignore").exists(),
+            "an emptied file goes"
         );
     }
 }

@@ -208,7 +208,7 @@ fn content_in(
             files: None,
         }));
     }
-    let files = workspace::list_dir(&abs, &repo.cache_dir())
+    let files = workspace::list_dir(repo.root(), &abs, &repo.cache_dir())
         .with_context(|| format!("listing `{path}`"))?;
     let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
     let (hashes, _) = workspace::hash_all(&files, key, stat, store, &crate::progress::NoProgress)?;
@@ -468,7 +468,7 @@ pub fn unlink_cached_outs(repo: &Repo, stage: &Stage) -> anyhow::Result<()> {
             continue;
         };
         let files: Vec<(std::path::PathBuf, workspace::Kind, u64)> = if meta.is_dir() {
-            workspace::list_dir(&abs, &cache_root)?
+            workspace::list_dir(repo.root(), &abs, &cache_root)?
                 .into_iter()
                 .map(|f| {
                     let nlink = std::fs::symlink_metadata(&f.abs).map_or(1, |m| m.nlink());

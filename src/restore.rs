@@ -165,7 +165,7 @@ fn plan_one(
         t.check_sizes(cache, None)?;
         if let Some(lmeta) = lmeta {
             if lmeta.is_dir() {
-                let files = workspace::list_dir(&abs, cache.root())?;
+                let files = workspace::list_dir(dest_root, &abs, cache.root())?;
                 let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
                 judge_removals(cache, &files, &hashes, &t.path, force, plan);
                 plan.removes.push(abs.clone());
@@ -207,7 +207,7 @@ fn plan_one(
     };
     t.check_sizes(cache, Some(&manifest))?;
     let files = match &lmeta {
-        Some(m) if m.is_dir() => workspace::list_dir(&abs, cache.root())?,
+        Some(m) if m.is_dir() => workspace::list_dir(dest_root, &abs, cache.root())?,
         Some(m) => {
             // A file where the directory belongs.
             let (meta, kind) = workspace::classify(&abs, m.clone(), cache.root())?;
@@ -239,9 +239,27 @@ fn plan_one(
         .filter(|e| scope.covers(&t.path, &e.path))
     {
         let dest = abs.join(&e.path);
-        match current.get(e.path.as_str()) {
+        let mut current_here = current.get(e.path.as_str()).copied();
+        // A listed file the listing skipped (an `.mlvignore` rule now covers it) may still
+        // hold bytes the cache lacks: judged like any other before it is overwritten.
+        let unlisted;
+        if current_here.is_none()
+            && lmeta.is_some()
+            && let Ok(m) = std::fs::symlink_metadata(&dest)
+        {
+            let (meta, kind) = workspace::classify(&dest, m, cache.root())?;
+            unlisted = FileEntry {
+                rel: e.path.clone(),
+                abs: dest.clone(),
+                meta,
+                kind,
+            };
+            let h = hash_listed(std::slice::from_ref(&unlisted), &t.path, in_workspace, stat)?;
+            current_here = Some((h[0], &unlisted));
+        }
+        match current_here {
             Some((Some(h), f))
-                if *h == e.hash && (f.exec() == e.exec || f.kind != Kind::Regular) =>
+                if h == e.hash && (f.exec() == e.exec || f.kind != Kind::Regular) =>
             {
                 plan.unchanged += 1;
                 continue;

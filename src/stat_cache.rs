@@ -101,6 +101,25 @@ impl StatCache {
         self.dirty |= self.entries.len() != before;
     }
 
+    /// Moves entries at or below `from` to the same place below `to` (`git mlv mv`): files
+    /// in a renamed folder keep their inode and timestamps, so their hashes still hold.
+    pub fn rename_under(&mut self, from: &str, to: &str) {
+        let prefix = format!("{from}/");
+        let moved: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|p| *p == from || p.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for old in moved {
+            if let Some(entry) = self.entries.remove(&old) {
+                self.entries
+                    .insert(format!("{to}{}", &old[from.len()..]), entry);
+                self.dirty = true;
+            }
+        }
+    }
+
     /// Writes the stat cache atomically if anything changed. Racy entries are written too:
     /// the new file's later mtime makes them trustworthy once they are hashed again.
     pub fn save(&mut self) -> std::io::Result<()> {

@@ -56,6 +56,20 @@ pub fn check_addable(
             crate::fsutil::TEMP_PREFIX
         )));
     }
+    if path.file_name() == crate::mlvignore::FILE {
+        return Err(usage(format!(
+            "`{path}` holds ignore rules, not data\nhint: commit it with git: `git add {path}`"
+        )));
+    }
+    if let Some(rule) = crate::mlvignore::ignoring(repo.root(), path.as_str(), meta.is_dir())? {
+        let file = rule.file.strip_prefix(repo.root()).unwrap_or(&rule.file);
+        return Err(usage(format!(
+            "`{path}` is ignored by `{}` (rule `{}`)\nhint: remove the rule, or add `!{}` after it, to track `{path}`",
+            file.display(),
+            rule.pattern,
+            path.file_name()
+        )));
+    }
     for t in tracked {
         if path != t && path.starts_with(t) {
             return Err(usage(format!(
@@ -105,8 +119,8 @@ pub fn add(
         }
         Pointer::file(hash, meta.len())
     } else {
-        let files =
-            workspace::list_dir(&abs, cache.root()).with_context(|| format!("listing `{path}`"))?;
+        let files = workspace::list_dir(repo.root(), &abs, cache.root())
+            .with_context(|| format!("listing `{path}`"))?;
         if let Some(bad) = files.iter().find(|f| matches!(f.kind, Kind::Other(_))) {
             let Kind::Other(what) = bad.kind else {
                 unreachable!()

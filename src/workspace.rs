@@ -3,6 +3,7 @@
 
 use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
+use crate::mlvignore::{self, Rules};
 use crate::progress::Progress;
 use crate::stat_cache::StatCache;
 use rayon::prelude::*;
@@ -61,18 +62,21 @@ pub fn classify(abs: &Path, lmeta: Metadata, cache_root: &Path) -> io::Result<(M
     Ok((lmeta, Kind::Other(what)))
 }
 
-/// Lists every file below `dir` (hidden ones too; only git-mlv's own temporary files,
-/// `fsutil::is_temp_name`, are skipped: a killed write's leftover is never data), in parallel.
+/// Lists every file below `dir` (hidden ones too), in parallel. Skipped: git-mlv's own
+/// temporary files (`fsutil::is_temp_name`: a killed write's leftover is never data),
+/// `.mlvignore` files, and what their rules ignore, read from `root` (the tree `dir` lies
+/// in) down to `dir` and below; an ignored folder is not entered.
 /// Each file is `lstat`ed relative to its open folder (`DirEntry::metadata` is `statx` on
 /// the folder's descriptor), not by its full path: for 20,000 files the path walks were
 /// an eighth of an unchanged `status`.
-pub fn list_dir(dir: &Path, cache_root: &Path) -> io::Result<Vec<FileEntry>> {
+pub fn list_dir(root: &Path, dir: &Path, cache_root: &Path) -> io::Result<Vec<FileEntry>> {
+    let rules = crate::mlvignore::above(root, dir)?;
     let walk = Walk {
         cache_root,
         found: Mutex::new(Vec::new()),
         first_err: Mutex::new(None),
     };
-    rayon::scope(|s| walk.folder(s, dir.to_path_buf(), String::new()));
+    rayon::scope(|s| walk.folder(s, dir.to_path_buf(), String::new(), rules));
     if let Some(e) = walk.first_err.into_inner().expect("not poisoned") {
         return Err(e);
     }
@@ -89,7 +93,7 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     /// Lists one folder: its files here, its sub-folders as tasks of their own.
-    fn folder<'s>(&'s self, s: &rayon::Scope<'s>, abs: PathBuf, rel: String)
+    fn folder<'s>(&'s self, s: &rayon::Scope<'s>, abs: PathBuf, rel: String, rules: Rules)
     where
         'a: 's,
     {
@@ -97,7 +101,7 @@ impl<'a> Walk<'a> {
             return;
         }
         let mut here = Vec::new();
-        if let Err(e) = self.read(s, &abs, &rel, &mut here) {
+        if let Err(e) = self.read(s, &abs, &rel, rules, &mut here) {
             self.first_err
                 .lock()
                 .expect("not poisoned")
@@ -112,14 +116,21 @@ impl<'a> Walk<'a> {
         s: &rayon::Scope<'s>,
         abs: &Path,
         rel: &str,
+        rules: Rules,
         here: &mut Vec<FileEntry>,
     ) -> io::Result<()>
     where
         'a: 's,
     {
-        for entry in fs_err::read_dir(abs)? {
-            let entry = entry?;
-            let name = entry.file_name();
+        let entries = fs_err::read_dir(abs)?
+            .map(|e| e.map(|e| (e.file_name(), e)))
+            .collect::<io::Result<Vec<_>>>()?;
+        // This folder's own rules apply to everything in it, so they are read first.
+        let rules = match entries.iter().any(|(name, _)| name == mlvignore::FILE) {
+            true => mlvignore::enter(&rules, abs)?,
+            false => rules,
+        };
+        for (name, entry) in entries {
             let child_abs = abs.join(&name);
             let Some(name) = name.to_str() else {
                 return Err(io::Error::new(
@@ -135,11 +146,15 @@ impl<'a> Walk<'a> {
             let meta = entry
                 .metadata()
                 .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", child_abs.display())))?;
-            if meta.is_dir() {
-                s.spawn(move |s| self.folder(s, child_abs, child_rel));
+            if rules.is_some() && mlvignore::matched(&rules, &child_abs, meta.is_dir()).is_some() {
                 continue;
             }
-            if crate::fsutil::is_temp_name(name) {
+            if meta.is_dir() {
+                let rules = rules.clone();
+                s.spawn(move |s| self.folder(s, child_abs, child_rel, rules));
+                continue;
+            }
+            if crate::fsutil::is_temp_name(name) || name == mlvignore::FILE {
                 continue;
             }
             let (meta, kind) = classify(&child_abs, meta, self.cache_root)?;

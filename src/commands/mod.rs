@@ -16,11 +16,13 @@ pub mod lineage;
 pub mod ls;
 pub mod metrics;
 pub mod models;
+pub mod mv;
 pub mod promote;
 pub mod pull;
 pub mod push;
 pub mod register;
 pub mod remote;
+pub mod rm;
 pub mod rollback;
 pub mod run;
 pub mod status;
@@ -36,6 +38,8 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Status(args) => status::run(args, ui),
         Command::Checkout(args) => checkout::run(args, ui),
         Command::Ls(args) => ls::run(args, ui),
+        Command::Mv(args) => mv::run(args, ui),
+        Command::Rm(args) => rm::run(args, ui),
         Command::Remote(args) => remote::run(args, ui),
         Command::Push(args) => push::run(args, ui),
         Command::Fetch(args) => fetch::run(args, ui),

@@ -1,6 +1,7 @@
 //! `init`, `add` and `ls`: pointers, `.gitignore`, the cache layout and the stat cache.
 
 use crate::support::{TestEnv, b3};
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 #[test]
@@ -252,4 +253,83 @@ fn a_big_file_is_stored_whole_and_verified() {
     assert_eq!(env.pointer_hash("big.bin"), b3(&bytes));
     assert_eq!(std::fs::read(env.object(&b3(&bytes))).unwrap(), bytes);
     crate::support::assert_cache_sound(&env.cache_dir());
+}
+
+/// Issue 13: `.mlvignore` files (gitignore syntax, at any level from the repository root
+/// down into the tracked folder) keep `.DS_Store`, notebook checkpoints and the like out of
+/// the manifest; `status` does not report them and `checkout` leaves them alone.
+#[test]
+fn mlvignore_keeps_unwanted_files_out_of_add_status_and_checkout() {
+    let env = TestEnv::new();
+    env.write(".mlvignore", ".DS_Store\n");
+    env.write("data/.mlvignore", ".ipynb_checkpoints/\n*.tmp\n");
+    env.write("data/sub/.mlvignore", "!keep.tmp\n");
+    env.write("data/a.csv", "a\n");
+    env.write("data/sub/b.csv", "b\n");
+    env.write("data/sub/keep.tmp", "kept by a deeper rule\n");
+    env.write("data/.DS_Store", "finder");
+    env.write("data/sub/.DS_Store", "finder");
+    env.write("data/.ipynb_checkpoints/a-checkpoint.csv", "old a\n");
+    env.write("data/x.tmp", "scratch");
+    let added = env.json(&["add", "data"]);
+    assert_eq!(added["added"][0]["files"], 3, "{added}");
+    let ls = env.json(&["ls"]);
+    assert_eq!(ls["artifacts"][0]["files"], 3, "{ls}");
+    // New ignored files are not changes; status stays clean.
+    env.write("data/y.tmp", "more scratch");
+    env.write("data/sub/.ipynb_checkpoints/b-checkpoint.csv", "old b\n");
+    env.mlv(&["status", "--check"]).assert().success();
+    // Checkout leaves ignored files alone, as git leaves ignored files.
+    std::fs::remove_file(env.path("data/a.csv")).unwrap();
+    env.mlv(&["checkout"]).assert().success();
+    assert_eq!(env.read_str("data/a.csv"), "a\n");
+    for kept in [
+        "data/.DS_Store",
+        "data/x.tmp",
+        "data/y.tmp",
+        "data/.mlvignore",
+        "data/.ipynb_checkpoints/a-checkpoint.csv",
+        "data/sub/.ipynb_checkpoints/b-checkpoint.csv",
+    ] {
+        assert!(env.exists(kept), "checkout removed the ignored `{kept}`");
+    }
+    // A checkout from another folder restores exactly the manifest.
+    env.mlv(&["checkout", "--to", "../export"])
+        .assert()
+        .success();
+    let export = env.root.parent().unwrap().join("export/data");
+    assert!(export.join("sub/keep.tmp").is_file() && !export.join(".DS_Store").exists());
+    // Adding an ignored file by name is refused, naming the rule; so is `.mlvignore` itself.
+    env.write(".DS_Store", "finder");
+    env.mlv(&["add", ".DS_Store"])
+        .assert()
+        .code(2)
+        .stderr(contains("`.mlvignore`").and(contains(".DS_Store")));
+    env.mlv(&["add", ".mlvignore"])
+        .assert()
+        .code(2)
+        .stderr(contains("commit it with git"));
+    assert!(!env.exists(".DS_Store.mlv") && !env.exists(".mlvignore.mlv"));
+}
+
+/// A file recorded before a rule covered it is never overwritten unsaved by checkout.
+#[test]
+fn mlvignore_never_lets_checkout_overwrite_a_recorded_file() {
+    let env = TestEnv::new();
+    env.write("data/a.csv", "a\n");
+    env.write("data/notes.txt", "v1\n");
+    env.mlv(&["add", "data"]).assert().success();
+    env.write(".mlvignore", "notes.txt\n");
+    env.write("data/notes.txt", "v2, not in the cache\n");
+    env.mlv(&["checkout"])
+        .assert()
+        .code(1)
+        .stderr(contains("data/notes.txt"));
+    assert_eq!(env.read_str("data/notes.txt"), "v2, not in the cache\n");
+    // Re-adding follows the rule: the file leaves the manifest and stays on disk.
+    let added = env.json(&["add", "data"]);
+    assert_eq!(added["added"][0]["files"], 1, "{added}");
+    env.mlv(&["status", "--check"]).assert().success();
+    env.mlv(&["checkout"]).assert().success();
+    assert_eq!(env.read_str("data/notes.txt"), "v2, not in the cache\n");
 }

@@ -11,6 +11,7 @@ mod errors;
 mod gates;
 mod gc;
 mod hooks;
+mod mv_rm;
 mod paths;
 mod pathspecs;
 mod pipeline;
