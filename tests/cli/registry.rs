@@ -515,3 +515,45 @@ fn which_deploy_and_rollback_say_an_artifact_is_deprecated() {
 fn prod_tags(env: &TestEnv) -> usize {
     tags(env).iter().filter(|(n, _)| n.contains("#prod")).count()
 }
+
+#[test]
+fn versions_follow_semver_precedence_as_gto_does() {
+    let env = TestEnv::ml_project("");
+    let listed = |env: &TestEnv| -> Vec<String> {
+        env.json(&["models"])["models"][0]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (v, acc) in [("1.0.0-rc.2", 0.9), ("1.0.0-rc.10", 0.91)] {
+        env.commit_model(v, acc);
+        env.mlv(&["register", "model", v]).assert().success();
+    }
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v1.0.0-rc.10");
+    assert_eq!(listed(&env), ["v1.0.0-rc.10", "v1.0.0-rc.2"]);
+    env.commit_model("1.0.0", 0.92);
+    env.mlv(&["register", "model", "1.0.0"]).assert().success();
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v1.0.0");
+    assert_eq!(listed(&env), ["v1.0.0", "v1.0.0-rc.10", "v1.0.0-rc.2"]);
+    // The stage a pre-release holds is read the same way; `which` names it.
+    env.mlv(&["promote", "model@v1.0.0-rc.10", "staging"])
+        .assert()
+        .success();
+    assert_eq!(
+        agrees_with_gto(&env)["model"]["stages"]["staging"],
+        "v1.0.0-rc.10"
+    );
+    assert_eq!(
+        env.json(&["which", "model", "staging"])["version"],
+        "v1.0.0-rc.10"
+    );
+    // Without a version, the next patch after the highest (by precedence), as gto bumps it.
+    env.commit_model("next", 0.93);
+    env.mlv(&["register", "model"])
+        .assert()
+        .success()
+        .stdout("model@v1.0.1\n");
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v1.0.1");
+}
