@@ -696,10 +696,16 @@ mod tests {
         assert!(Version::parse("1.0.0-alpha").unwrap() < Version::parse("1.0.0-alpha.1").unwrap());
         // As `gto register` bumps: the patch goes up even from a pre-release.
         assert_eq!(
-            Version::parse("1.3.0-rc.1").unwrap().next_patch().to_string(),
+            Version::parse("1.3.0-rc.1")
+                .unwrap()
+                .next_patch()
+                .to_string(),
             "v1.3.1"
         );
-        assert_eq!(Version::parse("v1.2.0-rc.1+b5").unwrap().to_string(), "v1.2.0-rc.1+b5");
+        assert_eq!(
+            Version::parse("v1.2.0-rc.1+b5").unwrap().to_string(),
+            "v1.2.0-rc.1+b5"
+        );
         assert!(Version::parse("1.10.0").unwrap() > Version::parse("1.9.0").unwrap());
     }
 

@@ -497,15 +497,12 @@ fn which_deploy_and_rollback_say_an_artifact_is_deprecated() {
         &["deploy", "model", "prod", "--to", target.to_str().unwrap()][..],
         &["rollback", "model", "prod"][..],
     ] {
-        env.mlv(args)
-            .assert()
-            .code(1)
-            .stderr(
-                contains("`model` is deprecated (tag `model@deprecated`)")
-                    .and(contains("hint: "))
-                    .and(contains("git mlv register model"))
-                    .and(contains("not registered").not()),
-            );
+        env.mlv(args).assert().code(1).stderr(
+            contains("`model` is deprecated (tag `model@deprecated`)")
+                .and(contains("hint: "))
+                .and(contains("git mlv register model"))
+                .and(contains("not registered").not()),
+        );
     }
     assert!(!target.exists(), "nothing deployed");
     assert_eq!(prod_tags(&env), 2, "rollback wrote no tag");
@@ -513,7 +510,10 @@ fn which_deploy_and_rollback_say_an_artifact_is_deprecated() {
 
 /// How many `prod` stage tags there are.
 fn prod_tags(env: &TestEnv) -> usize {
-    tags(env).iter().filter(|(n, _)| n.contains("#prod")).count()
+    tags(env)
+        .iter()
+        .filter(|(n, _)| n.contains("#prod"))
+        .count()
 }
 
 #[test]
