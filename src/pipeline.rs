@@ -234,16 +234,34 @@ pub struct Inputs {
 }
 
 pub fn inputs(repo: &Repo, stat: &mut StatCache, stage: &Stage) -> anyhow::Result<Inputs> {
+    let params = stage_params(repo, stage)?;
+    Ok(Inputs {
+        deps: stage_deps(repo, stat, stage)?,
+        params,
+    })
+}
+
+fn stage_deps(
+    repo: &Repo,
+    stat: &mut StatCache,
+    stage: &Stage,
+) -> anyhow::Result<BTreeMap<String, Option<Hash>>> {
     let mut deps = BTreeMap::new();
     for d in &stage.deps {
         deps.insert(d.to_string(), content(repo, stat, d)?.map(|c| c.hash));
     }
+    Ok(deps)
+}
+
+/// The values a stage's params entries select now, by file; an error (exit 2) when a
+/// params file is missing, unreadable or lacks a key.
+fn stage_params(repo: &Repo, stage: &Stage) -> anyhow::Result<BTreeMap<String, ParamValues>> {
     let mut params: BTreeMap<String, ParamValues> = BTreeMap::new();
     for p in &stage.params {
         let values = read_params(repo, p, &stage.name)?;
         params.entry(p.file.to_string()).or_default().extend(values);
     }
-    Ok(Inputs { deps, params })
+    Ok(params)
 }
 
 /// The values a params entry selects: every leaf of the file by dotted key, or one key.
@@ -258,15 +276,31 @@ fn read_params(repo: &Repo, p: &ParamRef, stage: &str) -> anyhow::Result<ParamVa
     param_values(&text, p, stage)
 }
 
-/// The values a params entry selects from the text of its file.
+/// The values a params entry selects from the text of its file: JSON for `.json`, YAML
+/// for `.yaml`/`.yml` (DVC's `params.yaml`), TOML otherwise.
 pub fn param_values(text: &str, p: &ParamRef, stage: &str) -> anyhow::Result<ParamValues> {
     let bad = |reason: String| usage(format!("params file `{}` is not valid: {reason}", p.file));
-    let root: toml::Value = if p.file.as_str().ends_with(".json") {
-        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        toml::Value::try_from(json)
-            .map_err(|e| bad(format!("{e} (null values are not supported)")))?
-    } else {
-        toml::Value::Table(toml::from_str(text).map_err(|e| bad(e.message().to_string()))?)
+    // JSON and YAML trees are kept as TOML values, the form `mlv.lock` records.
+    let from_tree = |tree: serde_json::Value| {
+        match tree {
+        // An empty YAML document sets no params.
+        serde_json::Value::Null => Ok(toml::Value::Table(toml::Table::new())),
+        tree => toml::Value::try_from(tree).map_err(|e| {
+            bad(format!(
+                "{e}\nhint: mlv.lock cannot record a null value: give the key a value or leave it out"
+            ))
+        }),
+    }
+    };
+    let ext = std::path::Path::new(p.file.as_str())
+        .extension()
+        .and_then(|e| e.to_str());
+    let root: toml::Value = match ext {
+        Some("json") => from_tree(serde_json::from_str(text).map_err(|e| bad(e.to_string()))?)?,
+        Some("yaml" | "yml") => {
+            from_tree(serde_norway::from_str(text).map_err(|e| bad(e.to_string()))?)?
+        }
+        _ => toml::Value::Table(toml::from_str(text).map_err(|e| bad(e.message().to_string()))?),
     };
     let mut out = ParamValues::new();
     match &p.key {
@@ -387,21 +421,42 @@ pub fn input_reasons(stage: &Stage, locked: Option<&StageLock>, now: &Inputs) ->
     reasons
 }
 
-/// Every stage whose lock entry is stale, with why, for `status`.
+/// What `status` learns about the stages.
+#[derive(Debug, Default)]
+pub struct StageCheck {
+    /// Stages whose lock entry is stale, with why.
+    pub stale: Vec<(String, Vec<Reason>)>,
+    /// Stages that could not be checked, with why: a params file is missing, unreadable or
+    /// lacks a key. `status` still reports the data; `run` refuses such a stage.
+    pub unchecked: Vec<(String, anyhow::Error)>,
+}
+
+/// Every stage whose lock entry is stale, with why, for `status`. One bad params file
+/// leaves its stages unchecked instead of stopping the report.
 pub fn stale_stages(
     repo: &Repo,
     stat: &mut StatCache,
     project: &Project,
     lock: &crate::lock::LockFile,
-) -> anyhow::Result<Vec<(String, Vec<Reason>)>> {
+) -> anyhow::Result<StageCheck> {
     let graph = Graph::new(project)?;
-    let mut out = Vec::new();
+    let mut out = StageCheck::default();
     for name in &graph.order {
         let stage = &project.stages[name];
-        let now = inputs(repo, stat, stage)?;
+        let params = match stage_params(repo, stage) {
+            Ok(p) => p,
+            Err(e) => {
+                out.unchecked.push((name.clone(), e));
+                continue;
+            }
+        };
+        let now = Inputs {
+            deps: stage_deps(repo, stat, stage)?,
+            params,
+        };
         let reasons = stale_reasons(repo, stat, stage, lock.stages.get(name), &now)?;
         if !reasons.is_empty() {
-            out.push((name.clone(), reasons));
+            out.stale.push((name.clone(), reasons));
         }
     }
     Ok(out)
@@ -632,6 +687,31 @@ mod tests {
 
     fn project(text: &str) -> Project {
         Project::parse(text, Path::new("mlv.toml")).unwrap()
+    }
+
+    #[test]
+    fn params_files_are_read_by_extension() {
+        let entry = |file: &str, key: Option<&str>| ParamRef {
+            file: RepoPath::new(file),
+            key: key.map(str::to_owned),
+        };
+        let yml = "train:\n  lr: 0.5\n  on: yes\nseed: 7\n";
+        let all = param_values(yml, &entry("p.yml", None), "s").unwrap();
+        assert_eq!(all["train.lr"], toml::Value::Float(0.5));
+        assert_eq!(all["seed"], toml::Value::Integer(7));
+        // YAML 1.2, as DVC reads it: `yes` is a string, not a boolean.
+        assert_eq!(all["train.on"], toml::Value::String("yes".into()));
+        let one = param_values(yml, &entry("p.yaml", Some("train.lr")), "s").unwrap();
+        assert_eq!(one.len(), 1);
+        assert!(
+            param_values("", &entry("p.yaml", None), "s")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(param_values("a: ~\n", &entry("p.yaml", None), "s").is_err());
+        assert!(param_values("a: [1\n", &entry("p.yaml", None), "s").is_err());
+        // Not YAML by content alone: a `.toml` file is TOML.
+        assert!(param_values("a: 1\n", &entry("p.toml", None), "s").is_err());
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! later than the artifact's previous tag.
 
 use crate::gitx::{AnnotatedTag, GitRepo};
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,102 +40,40 @@ pub enum RegistryError {
     },
 }
 
-/// A semantic version, as GTO accepts them (`v` prefix optional when typed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
-    pub major: u64,
-    pub minor: u64,
-    pub patch: u64,
-    pub pre: Option<String>,
-    pub build: Option<String>,
-}
+/// A semantic version, as GTO accepts them (`v` prefix optional when typed), ordered by
+/// SemVer precedence as GTO orders them: numeric pre-release parts compare as numbers
+/// (`rc.2` < `rc.10`), and a pre-release sorts before its release.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(semver::Version);
 
 impl Version {
     pub fn parse(s: &str) -> Result<Version, RegistryError> {
-        let bad = || RegistryError::BadVersion(s.to_string());
         let t = s.strip_prefix('v').unwrap_or(s);
-        let (t, build) = match t.split_once('+') {
-            Some((a, b)) => (a, Some(b)),
-            None => (t, None),
-        };
-        let (core, pre) = match t.split_once('-') {
-            Some((a, b)) => (a, Some(b)),
-            None => (t, None),
-        };
-        let ident = |x: &str| {
-            !x.is_empty()
-                && x.split('.').all(|p| {
-                    !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                })
-        };
-        if pre.is_some_and(|p| !ident(p)) || build.is_some_and(|b| !ident(b)) {
-            return Err(bad());
-        }
-        let nums: Vec<&str> = core.split('.').collect();
-        let num = |x: &str| -> Result<u64, RegistryError> {
-            if x.is_empty() || (x.len() > 1 && x.starts_with('0')) {
-                return Err(bad());
-            }
-            x.parse().map_err(|_| bad())
-        };
-        let [a, b, c] = nums[..] else {
-            return Err(bad());
-        };
-        Ok(Version {
-            major: num(a)?,
-            minor: num(b)?,
-            patch: num(c)?,
-            pre: pre.map(str::to_owned),
-            build: build.map(str::to_owned),
-        })
+        semver::Version::parse(t)
+            .map(Version)
+            .map_err(|_| RegistryError::BadVersion(s.to_string()))
     }
 
-    /// The next patch release: `v1.2.3` → `v1.2.4` (`v1.3.0-rc1` → `v1.3.0`).
+    /// The next patch version, as `gto register` bumps it: `v1.2.3` → `v1.2.4`, and
+    /// `v1.3.0-rc.1` → `v1.3.1` (the pre-release and build are dropped, the patch still
+    /// goes up).
     pub fn next_patch(&self) -> Version {
-        Version {
-            patch: if self.pre.is_some() {
-                self.patch
-            } else {
-                self.patch + 1
-            },
-            pre: None,
-            build: None,
-            ..self.clone()
-        }
+        Version(semver::Version::new(
+            self.0.major,
+            self.0.minor,
+            self.0.patch + 1,
+        ))
+    }
+
+    /// `v0.0.1`, the first version `gto register` gives an artifact.
+    pub fn first() -> Version {
+        Version(semver::Version::new(0, 0, 1))
     }
 }
 
 impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)?;
-        if let Some(p) = &self.pre {
-            write!(f, "-{p}")?;
-        }
-        if let Some(b) = &self.build {
-            write!(f, "+{b}")?;
-        }
-        Ok(())
-    }
-}
-
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Version {
-    /// SemVer precedence; a pre-release sorts before its release.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.major, self.minor, self.patch)
-            .cmp(&(o.major, o.minor, o.patch))
-            .then_with(|| match (&self.pre, &o.pre) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(_), None) => Ordering::Less,
-                (Some(a), Some(b)) => a.cmp(b),
-            })
-            .then_with(|| self.build.cmp(&o.build))
+        write!(f, "v{}", self.0)
     }
 }
 
@@ -310,18 +247,60 @@ impl Registry {
         Registry { artifacts }
     }
 
+    /// Artifacts with any registry tag, deprecated ones included.
+    pub fn all_names(&self) -> Vec<&str> {
+        self.artifacts.keys().map(String::as_str).collect()
+    }
+
     /// Artifacts with any registry tag that are not deprecated (as `gto show` lists them).
     pub fn names(&self) -> Vec<&str> {
-        self.artifacts
-            .iter()
-            .filter(|(_, ev)| {
-                ev.iter()
-                    .rev()
-                    .find(|e| matches!(e.action, Action::Deprecate | Action::Create))
-                    .is_none_or(|e| e.action == Action::Create)
-            })
-            .map(|(n, _)| n.as_str())
+        self.all_names()
+            .into_iter()
+            .filter(|n| self.deprecation(n).is_none())
             .collect()
+    }
+
+    /// True when the artifact has any registry tag (GTO's "registered").
+    pub fn is_registered(&self, name: &str) -> bool {
+        self.artifacts.contains_key(name)
+    }
+
+    /// The deprecation in force, if any. GTO reads an artifact as deprecated while its
+    /// newest tag is a deprecation (`<name>@deprecated`): any later registry tag, a
+    /// registration or an assignment, makes it active again. At equal tagger time GTO's
+    /// order puts version and stage tags after deprecations, and those after creations.
+    pub fn deprecation(&self, name: &str) -> Option<&Event> {
+        let rank = |a: &Action| match a {
+            Action::Create => 0,
+            Action::Deprecate => 1,
+            _ => 2,
+        };
+        self.events(name)
+            .iter()
+            .max_by_key(|e| (e.time, rank(&e.action)))
+            .filter(|e| e.action == Action::Deprecate)
+    }
+
+    /// The version `stage` holds, for the commands that act on it (`which`, `deploy`,
+    /// `rollback`): an artifact with no registry tag is a bad request; a deprecated
+    /// artifact, or a stage that holds nothing, is said as such, with what to do.
+    pub fn current(&self, name: &str, stage: &str) -> anyhow::Result<Holder> {
+        if !self.is_registered(name) {
+            return Err(crate::error::usage(format!(
+                "no artifact `{name}` is registered\nhint: `git mlv models` lists the registered ones; `git mlv register {name}` registers a version"
+            )));
+        }
+        if let Some(d) = self.deprecation(name) {
+            return Err(crate::error::failed(format!(
+                "`{name}` is deprecated (tag `{}`), so neither git-mlv nor GTO lists it\nhint: registering or promoting a version makes it active again (`git mlv register {name}`); or remove the deprecation: `git tag -d {}`",
+                d.tag, d.tag
+            )));
+        }
+        self.holder(name, stage).ok_or_else(|| {
+            crate::error::failed(format!(
+                "stage `{stage}` of `{name}` holds no version\nhint: assign one with `git mlv promote {name}@<version> {stage}`"
+            ))
+        })
     }
 
     fn events(&self, name: &str) -> &[Event] {
@@ -544,16 +523,7 @@ pub fn register(
             .iter()
             .filter_map(|v| Version::parse(&v.version).ok())
             .max()
-            .map_or(
-                Version {
-                    major: 0,
-                    minor: 0,
-                    patch: 1,
-                    pre: None,
-                    build: None,
-                },
-                |v| v.next_patch(),
-            ),
+            .map_or_else(Version::first, |v| v.next_patch()),
     };
     if versions.iter().any(|v| v.version == version.to_string()) {
         return Err(RegistryError::VersionExists {
@@ -721,6 +691,21 @@ mod tests {
             "v1.2.4"
         );
         assert!(Version::parse("1.0.0-rc1").unwrap() < Version::parse("1.0.0").unwrap());
+        // SemVer precedence: numeric pre-release parts compare as numbers.
+        assert!(Version::parse("1.0.0-rc.2").unwrap() < Version::parse("1.0.0-rc.10").unwrap());
+        assert!(Version::parse("1.0.0-alpha").unwrap() < Version::parse("1.0.0-alpha.1").unwrap());
+        // As `gto register` bumps: the patch goes up even from a pre-release.
+        assert_eq!(
+            Version::parse("1.3.0-rc.1")
+                .unwrap()
+                .next_patch()
+                .to_string(),
+            "v1.3.1"
+        );
+        assert_eq!(
+            Version::parse("v1.2.0-rc.1+b5").unwrap().to_string(),
+            "v1.2.0-rc.1+b5"
+        );
         assert!(Version::parse("1.10.0").unwrap() > Version::parse("1.9.0").unwrap());
     }
 
@@ -748,5 +733,21 @@ mod tests {
         assert_eq!(reg.rollback_target("m", "prod").as_deref(), Some("v1.0.0"));
         assert_eq!(reg.holder("m", "staging").unwrap().version, "v1.0.0");
         assert!(reg.holder("m", "dev").is_none());
+    }
+
+    #[test]
+    fn deprecation_holds_until_a_later_tag_as_gto_reads_it() {
+        let mut tags = vec![tag("m@v1.0.0", "c1", 10), tag("m@deprecated", "c1", 11)];
+        let reg = Registry::from_tags(tags.clone());
+        assert_eq!(reg.deprecation("m").unwrap().tag, "m@deprecated");
+        assert!(reg.names().is_empty() && reg.is_registered("m"));
+        // A version or stage tag in the same second wins, as in GTO's order.
+        tags.push(tag("m#prod#1", "c1", 11));
+        assert!(Registry::from_tags(tags.clone()).deprecation("m").is_none());
+        tags.pop();
+        tags.push(tag("m@v1.0.1", "c2", 12));
+        let reg = Registry::from_tags(tags);
+        assert!(reg.deprecation("m").is_none());
+        assert_eq!(reg.names(), ["m"]);
     }
 }

@@ -26,7 +26,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     copies_only(&mut repo);
     registry::check_name(&args.name)?;
     let reg = Registry::load(&repo.git)?;
-    let holder = super::which::holder(&reg, &args.name, &args.stage)?;
+    let holder = reg.current(&args.name, &args.stage)?;
     let target = match &args.to {
         Some(t) => match Target::parse(t, &std::env::current_dir()?) {
             // Remembered absolute and without `..`, so it means the same from any folder.

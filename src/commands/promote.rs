@@ -81,6 +81,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         report = Some(r);
     }
     let tag = registry::assign(&repo.git, &reg, &name, &info, &args.stage)?;
+    if let Some(d) = reg.deprecation(&name) {
+        ui.info(&format!(
+            "`{name}` was deprecated (tag `{}`); this assignment makes it active again, as GTO reads it",
+            d.tag
+        ));
+    }
     if ui.json {
         ui.print_json(&serde_json::json!({
             "promoted": true, "name": name, "stage": args.stage, "version": info.version,

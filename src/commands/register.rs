@@ -38,6 +38,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let reg = Registry::load(&repo.git)?;
     let info = registry::register(&repo.git, &reg, &args.name, version, &commit)?;
+    if let Some(d) = reg.deprecation(&args.name) {
+        ui.info(&format!(
+            "`{}` was deprecated (tag `{}`); this registration makes it active again, as GTO reads it",
+            args.name, d.tag
+        ));
+    }
     if ui.json {
         ui.print_json(&serde_json::json!({ "name": args.name, "version": info.version, "commit": info.commit, "tag": info.tag }))?;
     } else {

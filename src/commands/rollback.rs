@@ -23,7 +23,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     super::deploy::copies_only(&mut repo);
     registry::check_name(&args.name)?;
     let reg = Registry::load(&repo.git)?;
-    let current = super::which::holder(&reg, &args.name, &args.stage)?;
+    let current = reg.current(&args.name, &args.stage)?;
     let target = match &args.to {
         Some(v) => {
             let v = Version::parse(v)?;

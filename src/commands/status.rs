@@ -44,38 +44,56 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         let lock = crate::lock::LockFile::load(repo.root())?;
         crate::pipeline::stale_stages(&repo, &mut stat, &project, &lock)?
     } else {
-        Vec::new()
+        crate::pipeline::StageCheck::default()
     };
+    // A stage that could not be checked: what is wrong, and the hint apart.
+    let unchecked: Vec<(&str, String, Option<String>)> = stages
+        .unchecked
+        .iter()
+        .map(|(name, e)| {
+            let msg = format!("{e:#}");
+            match msg.split_once("\nhint: ") {
+                Some((m, h)) => (name.as_str(), m.to_string(), Some(h.to_string())),
+                None => (name.as_str(), msg, None),
+            }
+        })
+        .collect();
+    let stages_fresh = stages.stale.is_empty() && unchecked.is_empty();
     // Hashes learnt here make the next status free; failing to save them loses nothing.
     if let Err(e) = stat.save() {
         ui.detail(&format!("could not save the stat cache: {e}"));
     }
-    let clean = report.iter().all(ArtifactStatus::is_clean) && stages.is_empty();
+    let clean = report.iter().all(ArtifactStatus::is_clean) && stages_fresh;
     if ui.json {
         let stale: Vec<_> = stages
+            .stale
             .iter()
             .map(|(name, reasons)| {
                 let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
                 serde_json::json!({ "stage": name, "reasons": reasons })
             })
             .collect();
-        ui.print_json(
-            &serde_json::json!({ "clean": clean, "artifacts": report, "stale_stages": stale }),
-        )?;
+        ui.print_json(&serde_json::json!({
+            "clean": clean, "artifacts": report, "stale_stages": stale,
+            "unchecked_stages": unchecked.iter().map(|(stage, error, _)| {
+                serde_json::json!({ "stage": stage, "error": error })
+            }).collect::<Vec<_>>(),
+        }))?;
     } else {
-        print_human(
-            &repo,
-            ui,
-            &report,
-            remote_name.as_deref(),
-            stages.is_empty(),
-        )?;
-        for (name, reasons) in &stages {
+        print_human(&repo, ui, &report, remote_name.as_deref(), stages_fresh)?;
+        for (name, reasons) in &stages.stale {
             let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
             ui.out(&format!("stage {name}: stale ({})", why.join(", ")))?;
         }
-        if !stages.is_empty() {
+        if !stages.stale.is_empty() {
             ui.hint("`git mlv run` brings the stale stages and mlv.lock up to date");
+        }
+    }
+    // Said in JSON mode too: stderr is the user's either way.
+    for (name, error, hint) in &unchecked {
+        ui.warn(&format!("stage `{name}` was not checked: {error}"));
+        if let Some(h) = hint {
+            ui.hint(h);
         }
     }
     if args.check && !clean {

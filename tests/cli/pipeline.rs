@@ -652,3 +652,79 @@ fn the_final_hint_names_paths_from_a_sub_folder() {
         .success()
         .stderr(contains("../mlv.lock"));
 }
+
+/// A stage that reads DVC's default params file, `params.yaml`.
+const YAML_PARAMS: &str = r#"
+[stages.train]
+cmd = "cat params.yaml > model.bin"
+params = ["params.yaml:train", "params.yaml:seed"]
+outs = ["model.bin"]
+"#;
+
+#[test]
+fn yaml_params_are_read_and_a_bad_params_file_does_not_stop_status() {
+    let env = TestEnv::new();
+    env.write("mlv.toml", YAML_PARAMS);
+    env.write("data.csv", "a,b\n1,2\n");
+    env.mlv(&["add", "-q", "data.csv"]).assert().success();
+    env.write(
+        "params.yaml",
+        "# as DVC writes it\ntrain:\n  lr: 0.01\n  layers: [64, 32]\n  name: resnet\nseed: 42\n",
+    );
+    env.mlv(&["run"]).assert().success();
+    let lock: toml::Table = env.read_str("mlv.lock").parse().unwrap();
+    let params = &lock["stages"]["train"]["params"]["params.yaml"];
+    assert_eq!(params["train"]["lr"].as_float(), Some(0.01), "{params}");
+    assert_eq!(params["train"]["layers"][1].as_integer(), Some(32));
+    assert_eq!(params["seed"].as_integer(), Some(42));
+    env.mlv(&["status", "--check"]).assert().success();
+    // A changed value makes the stage stale; an unrelated key does not.
+    env.write(
+        "params.yaml",
+        "train:\n  lr: 0.02\n  layers: [64, 32]\n  name: resnet\nseed: 42\nother: 1\n",
+    );
+    let v = env.json(&["status"]);
+    assert_eq!(
+        v["stale_stages"][0]["reasons"],
+        serde_json::json!(["params in `params.yaml` changed"])
+    );
+    // A params file that cannot be parsed: status still reports the data, and says which
+    // stage it could not check and why.
+    env.write("params.yaml", "train: [unclosed\n");
+    env.write("data.csv", "a,b\n1,3\n");
+    env.mlv(&["status"])
+        .assert()
+        .success()
+        .stdout(contains("data.csv: modified"))
+        .stderr(
+            contains("stage `train` was not checked")
+                .and(contains("params file `params.yaml` is not valid")),
+        );
+    env.mlv(&["status", "--check"])
+        .assert()
+        .code(1)
+        .stdout(contains("data.csv: modified"));
+    let out = env
+        .mlv(&["status", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["clean"], false);
+    assert_eq!(v["artifacts"][0]["path"], "data.csv");
+    assert_eq!(v["unchecked_stages"][0]["stage"], "train");
+    assert!(
+        v["unchecked_stages"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("`params.yaml`"),
+        "{v}"
+    );
+    // `run` needs the params: a bad file is a bad input.
+    env.mlv(&["run"])
+        .assert()
+        .code(2)
+        .stderr(contains("params file `params.yaml` is not valid"));
+}

@@ -2,6 +2,7 @@
 //! gates, rollback, and the real `gto show` reading what git-mlv wrote.
 
 use crate::support::TestEnv;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 const GATE: &str = "[[gates]]\nmetric = \"metrics.json:eval.accuracy\"\nmin = 0.8\nmax_drop = 0.02\nbaseline = \"model#prod\"\n";
@@ -389,4 +390,170 @@ fn promote_says_when_no_gates_are_configured() {
         .success()
         .stdout("model#prod#1\n")
         .stderr(contains("no gates are configured"));
+}
+
+/// `git mlv models --json` and `gto show --json` reduced to what both say (each listed
+/// artifact's latest version and the version each stage holds), asserted equal.
+fn agrees_with_gto(env: &TestEnv) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let stages = |m: &Value, key: &str, version: fn(&Value) -> Value| -> Map<String, Value> {
+        m[key]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(s, v)| (s.clone(), version(v)))
+            .collect()
+    };
+    let ours: Map<String, Value> = env.json(&["models"])["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["registered"] == true)
+        .map(|m| {
+            let s = stages(m, "stages", |h| h["version"].clone());
+            let name = m["name"].as_str().unwrap().to_string();
+            (name, json!({ "latest": m["latest"], "stages": s }))
+        })
+        .collect();
+    let theirs: Map<String, Value> = env
+        .gto(&[])
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, m)| {
+            let s = stages(m, "stage", Value::clone);
+            (name.clone(), json!({ "latest": m["version"], "stages": s }))
+        })
+        .collect();
+    assert_eq!(ours, theirs, "git mlv models (left) and gto show (right)");
+    Value::Object(ours)
+}
+
+#[test]
+fn models_agree_with_gto_through_assign_unassign_and_deprecations() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("m1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v0.0.1");
+    env.commit_model("m2", 0.91);
+    env.gto_do(&["register", "model", "HEAD"]);
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v0.0.2");
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    assert_eq!(agrees_with_gto(&env)["model"]["stages"]["prod"], "v0.0.1");
+    env.gto_do(&["assign", "model", "--version", "v0.0.2", "--stage", "prod"]);
+    assert_eq!(agrees_with_gto(&env)["model"]["stages"]["prod"], "v0.0.2");
+    // Unassigning v0.0.2 gives prod back to v0.0.1, whose assignment still stands.
+    env.gto_do(&["deprecate", "model", "v0.0.2", "prod"]);
+    assert_eq!(agrees_with_gto(&env)["model"]["stages"]["prod"], "v0.0.1");
+    assert_eq!(env.json(&["which", "model", "prod"])["version"], "v0.0.1");
+    // Deregistering v0.0.1 leaves prod to nobody.
+    env.gto_do(&["deprecate", "model", "v0.0.1"]);
+    let state = agrees_with_gto(&env);
+    assert_eq!(state["model"]["latest"], "v0.0.2");
+    assert_eq!(state["model"]["stages"], serde_json::json!({}));
+    env.mlv(&["which", "model", "prod"])
+        .assert()
+        .code(1)
+        .stderr(contains("holds no version"));
+    // Deprecating the artifact hides it from both, even though `mlv.toml` declares it.
+    env.gto_do(&["deprecate", "model"]);
+    assert_eq!(agrees_with_gto(&env), serde_json::json!({}));
+    assert_eq!(env.json(&["models"])["models"], serde_json::json!([]));
+    env.mlv(&["models"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(contains("`model` is deprecated").and(contains("--deprecated")));
+    let all = env.json(&["models", "--deprecated"]);
+    assert_eq!(all["models"][0]["name"], "model");
+    assert_eq!(all["models"][0]["deprecated"], true);
+    assert_eq!(all["models"][0]["latest"], "v0.0.2");
+    // A later registration makes it active again, as GTO reads it; git-mlv says so.
+    env.commit_model("m3", 0.92);
+    env.mlv(&["register", "model"])
+        .assert()
+        .success()
+        .stderr(contains("`model` was deprecated"));
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v0.0.3");
+    assert_eq!(env.json(&["models"])["models"][0]["deprecated"], false);
+}
+
+#[test]
+fn which_deploy_and_rollback_say_an_artifact_is_deprecated() {
+    let env = TestEnv::ml_project("");
+    three_versions(&env);
+    for v in ["v0.0.1", "v0.0.2"] {
+        env.mlv(&["promote", &format!("model@{v}"), "prod"])
+            .assert()
+            .success();
+    }
+    env.gto_do(&["deprecate", "model"]);
+    let target = env.outside().join("deploys");
+    for args in [
+        &["which", "model", "prod"][..],
+        &["deploy", "model", "prod", "--to", target.to_str().unwrap()][..],
+        &["rollback", "model", "prod"][..],
+    ] {
+        env.mlv(args).assert().code(1).stderr(
+            contains("`model` is deprecated (tag `model@deprecated`)")
+                .and(contains("hint: "))
+                .and(contains("git mlv register model"))
+                .and(contains("not registered").not()),
+        );
+    }
+    assert!(!target.exists(), "nothing deployed");
+    assert_eq!(prod_tags(&env), 2, "rollback wrote no tag");
+}
+
+/// How many `prod` stage tags there are.
+fn prod_tags(env: &TestEnv) -> usize {
+    tags(env)
+        .iter()
+        .filter(|(n, _)| n.contains("#prod"))
+        .count()
+}
+
+#[test]
+fn versions_follow_semver_precedence_as_gto_does() {
+    let env = TestEnv::ml_project("");
+    let listed = |env: &TestEnv| -> Vec<String> {
+        env.json(&["models"])["models"][0]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (v, acc) in [("1.0.0-rc.2", 0.9), ("1.0.0-rc.10", 0.91)] {
+        env.commit_model(v, acc);
+        env.mlv(&["register", "model", v]).assert().success();
+    }
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v1.0.0-rc.10");
+    assert_eq!(listed(&env), ["v1.0.0-rc.10", "v1.0.0-rc.2"]);
+    env.commit_model("1.0.0", 0.92);
+    env.mlv(&["register", "model", "1.0.0"]).assert().success();
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v1.0.0");
+    assert_eq!(listed(&env), ["v1.0.0", "v1.0.0-rc.10", "v1.0.0-rc.2"]);
+    // The stage a pre-release holds is read the same way; `which` names it.
+    env.mlv(&["promote", "model@v1.0.0-rc.10", "staging"])
+        .assert()
+        .success();
+    assert_eq!(
+        agrees_with_gto(&env)["model"]["stages"]["staging"],
+        "v1.0.0-rc.10"
+    );
+    assert_eq!(
+        env.json(&["which", "model", "staging"])["version"],
+        "v1.0.0-rc.10"
+    );
+    // Without a version, the next patch after the highest (by precedence), as gto bumps it.
+    env.commit_model("next", 0.93);
+    env.mlv(&["register", "model"])
+        .assert()
+        .success()
+        .stdout("model@v1.0.1\n");
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v1.0.1");
 }

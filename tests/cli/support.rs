@@ -280,4 +280,42 @@ impl TestEnv {
         );
         serde_json::from_slice(&out.stdout).expect("gto prints JSON")
     }
+
+    /// Runs a writing `gto` command (`register`, `assign`, `deprecate`) as a user would,
+    /// after the clock has passed every tag's tagger time: gto stamps tags with the real
+    /// time at one-second resolution (its git library reads only the zone from
+    /// `GIT_COMMITTER_DATE`, and refuses the fixed date the other commands get), while
+    /// git-mlv may date its tags a few seconds ahead, so waiting keeps each step's order
+    /// unambiguous.
+    pub fn gto_do(&self, args: &[&str]) {
+        let newest: i64 = self
+            .git(&["for-each-ref", "--format=%(taggerdate:unix)", "refs/tags"])
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .max()
+            .unwrap_or(0);
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+        };
+        while now() <= newest {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let mut cmd = std::process::Command::new("gto");
+        self.isolate(&mut cmd);
+        let out = cmd
+            .env_remove("GIT_COMMITTER_DATE")
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("`gto` is not installed: run `bash scripts/install-test-servers.sh` (pip install gto)");
+        assert!(
+            out.status.success(),
+            "gto {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
