@@ -652,3 +652,15 @@ fn the_final_hint_names_paths_from_a_sub_folder() {
         .success()
         .stderr(contains("../mlv.lock"));
 }
+
+/// Issue 13: `run` changes `mlv.lock`, the outs' pointers, `.gitignore`, the metrics files
+/// and (the first time) `.mlv/`: its hint is one `git add` that covers them all.
+#[test]
+fn run_ends_with_a_git_add_that_covers_every_file_it_changed() {
+    let env = pipeline_env();
+    std::fs::write(env.path(".git/info/exclude"), "log.txt\n").unwrap();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "pipeline"]);
+    let err = crate::support::stderr_of(env.mlv(&["run"]).assert().success());
+    env.run_git_add_hint(".", &err);
+}

@@ -390,3 +390,28 @@ fn promote_says_when_no_gates_are_configured() {
         .stdout("model#prod#1\n")
         .stderr(contains("no gates are configured"));
 }
+
+/// Issue 13: promote's hint must work as written: `deploy` needs `--to` until a target
+/// is remembered for the stage.
+#[test]
+fn promote_hints_a_deploy_that_works() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("m1", 0.9);
+    env.mlv(&["register", "model", "1.0.0"]).assert().success();
+    env.mlv(&["promote", "model@1.0.0", "prod"])
+        .assert()
+        .success()
+        .stderr(contains("`git mlv deploy model prod --to <dir|url>`"));
+    env.mlv(&["deploy", "model", "prod"]).assert().code(2);
+    let to = env.outside().join("serve");
+    env.mlv(&["deploy", "model", "prod", "--to", to.to_str().unwrap()])
+        .assert()
+        .success();
+    env.commit_model("m2", 0.91);
+    env.mlv(&["register", "model", "1.0.1"]).assert().success();
+    env.mlv(&["promote", "model@1.0.1", "prod"])
+        .assert()
+        .success()
+        .stderr(contains("`git mlv deploy model prod`"));
+    env.mlv(&["deploy", "model", "prod"]).assert().success();
+}
