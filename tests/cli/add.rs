@@ -274,7 +274,10 @@ fn the_first_add_hints_a_git_add_that_covers_the_new_mlv_folder_too() {
     // `init` names exactly what it created.
     let other = TestEnv::new();
     let err = crate::support::stderr_of(other.mlv(&["init"]).assert().success());
-    assert!(err.contains("`git add .mlv/.gitignore .mlv/config.toml`"), "{err}");
+    assert!(
+        err.contains("`git add .mlv/.gitignore .mlv/config.toml`"),
+        "{err}"
+    );
     other.run_git_add_hint(".", &err);
 }
 

@@ -1221,7 +1221,10 @@ fn remote_changes_to_the_team_config_end_with_the_git_add_that_shares_them() {
         vec!["remote", "remove", "store"],
     ] {
         let err = crate::support::stderr_of(env.mlv(&args).assert().success());
-        assert!(err.contains("`git add .mlv/config.toml`"), "{args:?}: {err}");
+        assert!(
+            err.contains("`git add .mlv/config.toml`"),
+            "{args:?}: {err}"
+        );
         env.run_git_add_hint(".", &err);
         env.git(&["commit", "-qm", "remote change"]);
     }

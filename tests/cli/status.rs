@@ -244,7 +244,9 @@ fn directory_without_its_manifest_is_unknown_when_present_and_missing_when_absen
     env.mlv(&["status", "data"])
         .assert()
         .success()
-        .stdout(contains("data: not comparable, missing from cache (manifest not fetched; 9 files)"))
+        .stdout(contains(
+            "data: not comparable, missing from cache (manifest not fetched; 9 files)",
+        ))
         .stderr(contains("`git mlv fetch data`"));
     std::fs::remove_dir_all(env.path("data")).unwrap();
     let s = env.json(&["status", "data"]);
