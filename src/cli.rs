@@ -8,8 +8,7 @@ use clap::{Args, Parser, Subcommand};
     name = "git-mlv",
     bin_name = "git mlv",
     version,
-    about = "Version data and models next to your code",
-    propagate_version = true
+    about = "Version data and models next to your code"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -62,8 +62,14 @@ pub struct ArtifactStatus {
     pub state: State,
     /// Every object the pointer needs is in the cache.
     pub in_cache: bool,
-    /// Objects the pointer needs that the cache lacks.
+    /// Objects the pointer needs that the cache lacks. A directory whose manifest the
+    /// cache lacks counts only that (which files it needs is unknown without it).
     pub missing_objects: usize,
+    /// False for a directory whose manifest is not in the cache (as in a fresh clone).
+    pub manifest_in_cache: bool,
+    /// The file count the pointer records (directories), for messages.
+    #[serde(skip)]
+    pub pointer_files: Option<u64>,
     pub changes: Changes,
     /// Files of a directory that are absent from the workspace while the cache lacks their
     /// objects: never pulled (a partial pull), so not `removed` and not to be recorded by `add`.
@@ -99,6 +105,8 @@ pub fn status(
         state: State::Unchanged,
         in_cache: true,
         missing_objects: 0,
+        manifest_in_cache: true,
+        pointer_files: t.pointer.files,
         changes: Changes::default(),
         not_pulled: Vec::new(),
         not_regular: Vec::new(),
@@ -156,6 +164,7 @@ pub fn status(
             .with_context(|| format!("the manifest of `{}`", t.path))?,
         Err(CacheError::Missing { .. }) => {
             out.in_cache = false;
+            out.manifest_in_cache = false;
             out.missing_objects = 1;
             out.state = if lmeta.is_some() {
                 State::Unknown

@@ -261,11 +261,11 @@ fn refuse_secrets(table: &toml::Table, path: &Path) -> Result<(), ConfigError> {
 }
 
 /// Edits one config file in place, keeping its comments and layout (toml_edit), and
-/// writes it back atomically.
+/// writes it back atomically; returns whether its text changed.
 pub fn edit(
     path: &Path,
     f: impl FnOnce(&mut toml_edit::DocumentMut) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -284,11 +284,15 @@ pub fn edit(
                 reason: e.message().to_string(),
             })?;
     f(&mut doc)?;
+    let new = doc.to_string();
+    if new == text && path.exists() {
+        return Ok(false);
+    }
     if let Some(dir) = path.parent() {
         fs_err::create_dir_all(dir)?;
     }
-    crate::fsutil::write_atomic(path, doc.to_string().as_bytes())?;
-    Ok(())
+    crate::fsutil::write_atomic(path, new.as_bytes())?;
+    Ok(true)
 }
 
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {

@@ -58,9 +58,9 @@ impl Tracked {
             )
         } else if files.is_some() && files != self.pointer.files {
             format!(
-                "its `files` is {} but the directory its hash names holds {} file(s)",
+                "its `files` is {} but the directory its hash names holds {}",
                 self.pointer.files.unwrap_or(0),
-                files.unwrap_or(0)
+                crate::ui::count(files.unwrap_or(0), "file")
             )
         } else {
             return Ok(());

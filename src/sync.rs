@@ -144,6 +144,8 @@ pub async fn fetch_manifests(
         .collect::<HashMap<_, _>>()
         .into_iter()
         .collect();
+    // Manifests are a phase of their own: the files' total is known only once they are here.
+    progress.start(manifests.len() as u64, 0);
     Ok(engine.download(cache, manifests, progress).await)
 }
 
@@ -213,4 +215,59 @@ pub async fn missing_on_remote(
         .into_iter()
         .map(|(p, hashes)| (p, hashes.iter().filter(|x| missing.contains(x)).count()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Entry;
+    use crate::paths::RepoPath;
+    use crate::pointer::Pointer;
+    use crate::progress::tests::Recorder;
+
+    /// Issue 13: a fetch drew "(1/0 files)" for the manifest, then "(304/303 files)": each
+    /// phase must count against its own total.
+    #[test]
+    fn push_and_fetch_never_count_past_their_totals() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&tmp.path().join("cache"), false).unwrap();
+        let entries: Vec<Entry> = (0..5)
+            .map(|i| {
+                let bytes = format!("file {i}");
+                Entry {
+                    path: format!("f{i}"),
+                    hash: cache.insert_bytes(bytes.as_bytes()).unwrap(),
+                    size: bytes.len() as u64,
+                    exec: false,
+                }
+            })
+            .collect();
+        let manifest = Manifest::new(entries);
+        let hash = cache.insert_bytes(&manifest.to_bytes()).unwrap();
+        let tracked = Tracked {
+            path: RepoPath::new("data"),
+            pointer: Pointer::dir(hash, manifest.total_size(), 5),
+        };
+        let selected = vec![(tracked, crate::pathspec::Scope::default())];
+        let config = crate::config::RemoteConfig {
+            url: tmp.path().join("remote").display().to_string(),
+            ..Default::default()
+        };
+        let engine = Engine::new(
+            crate::remote::open("r", &config, &tmp.path().join("repo")).unwrap(),
+            4,
+        );
+        let rt = crate::commands::common::runtime().unwrap();
+        let pushed = Recorder::default();
+        rt.block_on(push(&cache, &engine, &selected, &pushed))
+            .unwrap();
+        assert_eq!(pushed.labels.lock().unwrap().last().unwrap(), "(6/6 files)");
+        let fresh = Cache::open(&tmp.path().join("fresh"), false).unwrap();
+        let fetched = Recorder::default();
+        rt.block_on(fetch(&fresh, &engine, &selected, &fetched))
+            .unwrap();
+        let labels = fetched.labels.lock().unwrap();
+        assert!(labels.contains(&"(1/1 file)".to_string()), "{labels:?}");
+        assert_eq!(labels.last().unwrap(), "(5/5 files)", "{labels:?}");
+    }
 }

@@ -2,10 +2,9 @@
 //! indicatif only on a terminal (never with `-q`, `--json` or `MLV_NO_PROGRESS=1`).
 
 use crate::cli::GlobalArgs;
-use crate::progress::Progress;
+use crate::progress::{FileCount, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct Ui {
     pub quiet: bool,
@@ -105,23 +104,21 @@ impl Ui {
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{msg:>10} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} ({prefix} files)")
+            ProgressStyle::with_template("{msg:>10} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {prefix}")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
         bar.set_message(verb.to_string());
         Bar(Some(BarState {
             bar,
-            files: AtomicU64::new(0),
-            total: AtomicU64::new(0),
+            files: FileCount::default(),
         }))
     }
 }
 
 struct BarState {
     bar: ProgressBar,
-    files: AtomicU64,
-    total: AtomicU64,
+    files: FileCount,
 }
 
 pub struct Bar(Option<BarState>);
@@ -129,17 +126,16 @@ pub struct Bar(Option<BarState>);
 impl Progress for Bar {
     fn start(&self, files: u64, bytes: u64) {
         if let Some(s) = &self.0 {
-            s.total.store(files, Ordering::Relaxed);
+            // A new phase (a fetch's manifests, then its files) counts from zero.
+            s.bar.set_position(0);
             s.bar.set_length(bytes);
-            s.bar.set_prefix(format!("0/{files}"));
+            s.bar.set_prefix(s.files.start(files));
         }
     }
 
     fn inc(&self, files: u64, bytes: u64) {
         if let Some(s) = &self.0 {
-            let n = s.files.fetch_add(files, Ordering::Relaxed) + files;
-            s.bar
-                .set_prefix(format!("{n}/{}", s.total.load(Ordering::Relaxed)));
+            s.bar.set_prefix(s.files.inc(files));
             s.bar.inc(bytes);
         }
     }
@@ -153,7 +149,72 @@ impl Drop for Bar {
     }
 }
 
-/// A byte count for people: `1.5 MiB`.
+/// A byte count for people: `1.5 MiB`. Data sizes are binary (what `du -h` and file
+/// managers on Linux show); a limit the user configures in bytes is shown with `limit`.
 pub fn size(bytes: u64) -> String {
     indicatif::BinaryBytes(bytes).to_string()
+}
+
+/// A configured byte limit and a size compared with it, both in decimal units, the unit
+/// such limits are written in (`10000000` is "10 MB", not "9.54 MiB").
+pub fn limit(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    // At most two decimals, without trailing zeros: `10 MB`, `12.5 MB`, `1.05 GB`.
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} {}", UNITS[unit])
+}
+
+/// `n` and the noun, plural unless `n` is one: `1 file`, `3 files`, `0 objects`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `word` as a POSIX shell reads it back unchanged: bare when it holds only safe
+/// characters, else in single quotes.
+pub fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./+,:@".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_read_in_decimal_units() {
+        assert_eq!(limit(10_000_000), "10 MB");
+        assert_eq!(limit(12_500_000), "12.5 MB");
+        assert_eq!(limit(999), "999 B");
+        assert_eq!(limit(1_048_576), "1.05 MB");
+    }
+
+    #[test]
+    fn counts_are_plural_unless_one() {
+        assert_eq!(count(1, "file"), "1 file");
+        assert_eq!(count(0, "file"), "0 files");
+        assert_eq!(count(2, "object"), "2 objects");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("data.mlv"), "data.mlv");
+        assert_eq!(shell_quote("../.mlv/config.toml"), "../.mlv/config.toml");
+        assert_eq!(shell_quote("my data.mlv"), "'my data.mlv'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
 }

@@ -18,7 +18,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let cache = repo.cache()?;
     let _cache_lock = common::lock_cache(&cache, Access::Shared, ui)?;
     let _lock = repo.lock(ui)?;
-    if crate::commands::init::ensure(&repo)? {
+    let mut to_stage = crate::commands::init::ensure(&repo)?;
+    if !to_stage.is_empty() {
         ui.info("initialized git-mlv in `.mlv/`");
     }
     let mut stat = repo.stat_cache();
@@ -33,7 +34,6 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ui.warn("cache.link allows hardlink/symlink: workspace files become read-only links into the cache; root can still write through them, which damages the cache (`git mlv status` reports it)");
     }
     let mut added = Vec::new();
-    let mut to_stage = vec![];
     for (path, meta) in &targets {
         let bar = ui.bar("adding");
         let result = crate::track::add(&repo, &cache, &mut stat, path, meta, &bar);
@@ -42,7 +42,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         stat.save()?;
         let a = result?;
         let what = match a.pointer.files {
-            Some(n) => format!("{n} files, {}", ui::size(a.pointer.size)),
+            Some(n) => format!("{}, {}", ui::count(n, "file"), ui::size(a.pointer.size)),
             None => ui::size(a.pointer.size),
         };
         if let Some(reason) = &a.replaced_damaged {
@@ -57,10 +57,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             repo.display(&a.path),
             a.pointer.hash.short()
         ));
-        to_stage.push(repo.display(&a.path.pointer()));
-        if let Some(g) = &a.gitignore {
-            to_stage.push(repo.display(g));
+        if a.changed {
+            to_stage.push(a.path.pointer());
         }
+        to_stage.extend(a.gitignore.clone());
         added.push(a);
     }
     stat.save()?;
@@ -81,13 +81,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             })
             .collect();
         ui.print_json(&serde_json::json!({ "added": list }))?;
-    } else if added.iter().any(|a| a.changed || a.gitignore.is_some()) {
-        to_stage.sort();
-        to_stage.dedup();
-        ui.hint(&format!(
-            "record it in git with `git add {}`",
-            to_stage.join(" ")
-        ));
+    } else {
+        super::common::hint_git_add(&repo, ui, &to_stage);
     }
     Ok(())
 }

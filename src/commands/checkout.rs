@@ -89,8 +89,8 @@ pub fn checkout(
             .collect();
         let more = plan.conflicts.len().saturating_sub(20);
         return Err(failed(format!(
-            "checkout would overwrite or remove {} workspace file(s) whose content is not in the cache; nothing was changed:\n{}{}\nhint: `git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
-            plan.conflicts.len(),
+            "checkout would overwrite or remove {} whose content is not in the cache; nothing was changed:\n{}{}\nhint: `git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
+            crate::ui::count(plan.conflicts.len() as u64, "workspace file"),
             shown.join("\n"),
             if more > 0 {
                 format!("\n  … and {more} more")
@@ -110,8 +110,8 @@ pub fn checkout(
 pub fn summary_line(ui: &Ui, summary: &restore::Summary, missing: &[String]) {
     if summary.written + summary.removed > 0 {
         ui.info(&format!(
-            "checked out {} file(s) ({}), removed {}, {} already up to date",
-            summary.written,
+            "checked out {} ({}), removed {}, {} already up to date",
+            ui::count(summary.written, "file"),
             ui::size(summary.bytes),
             summary.removed,
             summary.unchanged

@@ -1,7 +1,9 @@
 //! What push, fetch, pull and fsck share: the remote and job flags, the async runtime,
-//! and how a transfer summary is reported.
+//! and how a transfer summary is reported; and the `git add` hint of every command that
+//! changes committed files.
 
 use crate::cache::{Access, Cache, CacheLock};
+use crate::paths::RepoPath;
 use crate::pathspec::Pathspec;
 use crate::repo::{Repo, Selection};
 use crate::transfer::{Engine, Summary};
@@ -179,8 +181,8 @@ pub fn json_error(ui: &Ui, err: &anyhow::Error) {
 /// The one-line summary for people.
 pub fn summary_line(ui: &Ui, verb: &str, summary: &Summary, seconds: f64) {
     let mut line = format!(
-        "{verb} {} object(s) ({}) in {seconds:.1}s; {} already there",
-        summary.transferred,
+        "{verb} {} ({}) in {seconds:.1}s; {} already there",
+        ui::count(summary.transferred, "object"),
         ui::size(summary.bytes),
         summary.present
     );
@@ -206,8 +208,8 @@ pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
         .collect();
     let more = summary.failed.len().saturating_sub(10);
     Err(crate::error::failed(format!(
-        "{} object(s) failed with remote `{remote}`:\n{}{}\nhint: run the same command again: only what is missing is transferred",
-        summary.failed.len(),
+        "{} failed with remote `{remote}`:\n{}{}\nhint: run the same command again: only what is missing is transferred",
+        ui::count(summary.failed.len() as u64, "object"),
         shown.join("\n"),
         if more > 0 {
             format!("\n  … and {more} more")
@@ -215,4 +217,31 @@ pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
             String::new()
         }
     )))
+}
+
+/// Ends a command that changed committed files (pointers, `.gitignore`, `mlv.lock`,
+/// `.mlv/config.toml`, …) with the one `git add` that stages them all, paths relative to
+/// the current folder and quoted for the shell; nothing when `changed` is empty. Every
+/// such command says it through here, so the wording and the quoting are the same.
+pub fn hint_git_add(repo: &Repo, ui: &Ui, changed: &[RepoPath]) {
+    let mut changed = changed.to_vec();
+    changed.sort();
+    changed.dedup();
+    if changed.is_empty() {
+        return;
+    }
+    let words: Vec<String> = changed
+        .iter()
+        .map(|p| ui::shell_quote(&repo.display(p)))
+        .collect();
+    // A path that starts with `-` would be read as an option.
+    let dashes = if words.iter().any(|w| w.starts_with('-')) {
+        "-- "
+    } else {
+        ""
+    };
+    ui.hint(&format!(
+        "run `git add {dashes}{}` and commit, so teammates and CI see the change",
+        words.join(" ")
+    ));
 }

@@ -72,9 +72,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             args.name, args.stage
         ));
         if file == crate::config::FILE {
-            ui.hint(&format!(
-                "commit `{shown}` so the team's deploys and rollbacks use it too"
-            ));
+            super::common::hint_git_add(&repo, ui, &[crate::paths::RepoPath::new(shown)]);
         }
     }
     if ui.json {

@@ -144,7 +144,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             ui.out(&format!("bad {p}"))?;
         }
         ui.info(&format!(
-            "checked {checked} object(s) in {place}: {} bad",
+            "checked {} in {place}: {} bad",
+            crate::ui::count(checked as u64, "object"),
             bad.len()
         ));
     }
@@ -161,15 +162,19 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             Some(_) => "remove them, then push them again from a copy that verifies",
         };
         return Err(crate::error::failed(format!(
-            "{} bad object(s) in {place}\nhint: {fix}",
-            bad.len()
+            "{} in {place}\nhint: {fix}",
+            crate::ui::count(bad.len() as u64, "bad object")
         )));
     }
     if !bad_pointers.is_empty() {
         // A damaged pointer is a bad request, as everywhere else (exit 2).
         return Err(crate::error::usage(format!(
-            "{} pointer(s) disagree with the data their hash names\nhint: restore each with `git checkout -- <path>.mlv`, or re-add the data with `git mlv add <path>`",
-            bad_pointers.len()
+            "{} with the data their hash names\nhint: restore each with `git checkout -- <path>.mlv`, or re-add the data with `git mlv add <path>`",
+            if bad_pointers.len() == 1 {
+                "1 pointer disagrees".to_string()
+            } else {
+                format!("{} pointers disagree", bad_pointers.len())
+            }
         )));
     }
     Ok(())

@@ -63,7 +63,8 @@ pub fn print(ui: &Ui, report: &Report, to: Table) -> anyhow::Result<()> {
         rows.extend(report.checks.iter().map(|c| {
             let baseline = match (&c.baseline_ref, c.baseline) {
                 (Some(r), Some(b)) => format!("{b} ({r})"),
-                (Some(r), None) => format!("- ({r})"),
+                // Only a registry stage resolves to nothing (a skipped check).
+                (Some(r), None) => format!("none yet ({r} holds no version)"),
                 _ => "-".to_string(),
             };
             [

@@ -131,9 +131,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         }
         let verb = if args.dry_run { "would free" } else { "freed" };
         ui.info(&format!(
-            "{verb} {} in {} object(s); kept {} referenced and {unpushed} that no remote holds",
+            "{verb} {} in {}; kept {} referenced and {unpushed} that no remote holds",
             ui::size(freed),
-            removed.len(),
+            ui::count(removed.len() as u64, "object"),
             keep.len()
         ));
         temp_line(ui, verb, &temp, temp_bytes);
@@ -230,8 +230,8 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
             "removed"
         };
         ui.info(&format!(
-            "{verb} {} object(s) from remote `{name}`; kept {} referenced and {young} younger than 24 h",
-            removed.len() - failed.len(),
+            "{verb} {} from remote `{name}`; kept {} referenced and {young} younger than 24 h",
+            ui::count((removed.len() - failed.len()) as u64, "object"),
             keep.len()
         ));
         temp_line(ui, verb, &temp, temp_bytes);
@@ -271,9 +271,9 @@ fn remove_files(files: &[(std::path::PathBuf, u64)]) -> anyhow::Result<()> {
 fn temp_line(ui: &Ui, verb: &str, temp: &[(std::path::PathBuf, u64)], bytes: u64) {
     if !temp.is_empty() {
         ui.info(&format!(
-            "{verb} {} in {} temporary file(s) that interrupted writes or downloads left over a day ago",
+            "{verb} {} in {} that interrupted writes or downloads left over a day ago",
             ui::size(bytes),
-            temp.len()
+            ui::count(temp.len() as u64, "temporary file")
         ));
     }
 }

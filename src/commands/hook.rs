@@ -221,8 +221,8 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
         } else if *size > max {
             problems.push(format!(
                 "`{path}` ({}) is staged in git, over hooks.max_file_size ({}); big files belong in git-mlv: `git rm --cached {path} && git mlv add {path}`",
-                crate::ui::size(*size),
-                crate::ui::size(max)
+                crate::ui::limit(*size),
+                crate::ui::limit(max)
             ));
         }
     }
@@ -270,8 +270,8 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
         ui.out(p)?;
     }
     Err(crate::error::failed(format!(
-        "git-mlv refused the commit: {} problem(s) above\nhint: fix them, or commit with `--no-verify` to skip the check",
-        problems.len()
+        "git-mlv refused the commit: {} above\nhint: fix them, or commit with `--no-verify` to skip the check",
+        crate::ui::count(problems.len() as u64, "problem")
     )))
 }
 

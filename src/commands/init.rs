@@ -1,6 +1,7 @@
 //! `git mlv init`: the `.mlv/` folder with the team config and its ignore entry.
 
 use crate::config;
+use crate::paths::RepoPath;
 use crate::repo::Repo;
 use crate::ui::Ui;
 
@@ -21,15 +22,15 @@ link = ["reflink", "copy"]
 pub fn run(_args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let created = ensure(&repo)?;
-    if created {
+    if !created.is_empty() {
         ui.info("initialized git-mlv: created `.mlv/config.toml`");
-        ui.hint("commit it with `git add .mlv && git commit -m \"git-mlv init\"`");
+        super::common::hint_git_add(&repo, ui, &created);
     } else {
         ui.info("git-mlv is already initialized here");
     }
     if ui.json {
         ui.print_json(&serde_json::json!({
-            "created": created,
+            "created": !created.is_empty(),
             "config": format!("{}/{}", config::DIR, config::FILE),
             "cache": repo.cache()?.root(),
         }))?;
@@ -37,20 +38,20 @@ pub fn run(_args: Args, ui: &Ui) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates what is missing of `.mlv/`; returns whether anything was created.
-pub fn ensure(repo: &Repo) -> anyhow::Result<bool> {
+/// Creates what is missing of `.mlv/`; returns the files it created (to be committed).
+pub fn ensure(repo: &Repo) -> anyhow::Result<Vec<RepoPath>> {
     let dir = repo.root().join(config::DIR);
     fs_err::create_dir_all(&dir)?;
-    let mut created = false;
+    let mut created = Vec::new();
     let config_file = dir.join(config::FILE);
     if !config_file.exists() {
         crate::fsutil::write_atomic(&config_file, CONFIG_TEMPLATE.as_bytes())?;
-        created = true;
+        created.push(RepoPath::new(format!("{}/{}", config::DIR, config::FILE)));
     }
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
         crate::fsutil::write_atomic(&ignore, format!("/{}\n", config::LOCAL_FILE).as_bytes())?;
-        created = true;
+        created.push(RepoPath::new(format!("{}/.gitignore", config::DIR)));
     }
     repo.cache()?;
     Ok(created)

@@ -101,8 +101,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             info.version,
             current.map_or(String::new(), |h| format!(" (was {})", h.version))
         ));
+        // Without a remembered target, `deploy` needs `--to`; a config it cannot read
+        // fails `deploy` itself with the reason, so the hint need not.
+        let to = match super::deploy::remembered(&repo, &name, &args.stage) {
+            Ok(Some(_)) => "",
+            _ => " --to <dir|url>",
+        };
         ui.hint(&format!(
-            "share it with `git push origin {tag}`; deploy it with `git mlv deploy {name} {}`",
+            "share it with `git push origin {tag}`; deploy it with `git mlv deploy {name} {}{to}`",
             args.stage
         ));
     }

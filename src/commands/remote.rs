@@ -2,6 +2,7 @@
 
 use crate::config::{self, SECRET_KEYS};
 use crate::error::usage;
+use crate::paths::RepoPath;
 use crate::repo::Repo;
 use crate::ui::Ui;
 use clap::Subcommand;
@@ -91,6 +92,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
         )
     };
+    // Committed files changed (the team config, what an implicit init created), for the
+    // closing `git add` hint: a remote reaches teammates and CI only once committed.
+    let mut to_stage: Vec<RepoPath> = Vec::new();
+    let team = |changed: bool, local: bool| {
+        (changed && !local).then(|| RepoPath::new(format!("{}/{}", config::DIR, config::FILE)))
+    };
     // A remote left without a `url` can still be fixed or removed.
     let known = |name: &str| {
         repo.config.remotes.contains_key(name) || repo.config.incomplete.contains_key(name)
@@ -125,8 +132,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 ..Default::default()
             };
             crate::remote::check(&name, &remote, repo.root())?;
-            crate::commands::init::ensure(&repo)?;
-            config::edit(&file(local), |doc| {
+            to_stage.extend(crate::commands::init::ensure(&repo)?);
+            let changed = config::edit(&file(local), |doc| {
                 let t = remote_table(doc, &name);
                 t.insert("url", value(url.as_str()));
                 if let Some(e) = &endpoint {
@@ -143,6 +150,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 }
                 Ok(())
             })?;
+            to_stage.extend(team(changed, local));
             let redacted = crate::remote::redact(&url);
             ui.info(&format!(
                 "added remote `{name}` at `{redacted}`{}",
@@ -195,10 +203,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 ),
                 _ => value(val.as_str()),
             };
-            config::edit(&file(local || secret), |doc| {
+            let changed = config::edit(&file(local || secret), |doc| {
                 remote_table(doc, &name).insert(&key, item);
                 Ok(())
             })?;
+            to_stage.extend(team(changed, local || secret));
             if secret {
                 ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
             } else {
@@ -257,7 +266,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 if !file(local).exists() {
                     continue;
                 }
-                config::edit(&file(local), |doc| {
+                let changed = config::edit(&file(local), |doc| {
                     if let Some(remotes) = doc.get_mut("remotes").and_then(Item::as_table_mut) {
                         remotes.remove(&name);
                     }
@@ -272,6 +281,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     }
                     Ok(())
                 })?;
+                to_stage.extend(team(changed, local));
             }
             ui.info(&format!("removed remote `{name}`"));
             if ui.json {
@@ -284,16 +294,18 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
                 )));
             }
-            config::edit(&file(local), |doc| {
+            let changed = config::edit(&file(local), |doc| {
                 set_default(doc, &name);
                 Ok(())
             })?;
+            to_stage.extend(team(changed, local));
             ui.info(&format!("`{name}` is now the default remote"));
             if ui.json {
                 ui.print_json(&serde_json::json!({ "default": name, "file": shown(local) }))?;
             }
         }
     }
+    super::common::hint_git_add(&repo, ui, &to_stage);
     Ok(())
 }
 

@@ -49,9 +49,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let graph = Graph::new(&project)?;
     let selected = graph.with_upstream(&project, &args.stages)?;
     pipeline::check_deps(&repo, &project, &selected)?;
-    if !args.dry_run {
-        crate::commands::init::ensure(&repo)?;
-    }
+    let created = if args.dry_run {
+        Vec::new()
+    } else {
+        crate::commands::init::ensure(&repo)?
+    };
     let mut runner = Runner {
         repo: &repo,
         project: &project,
@@ -62,6 +64,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ui,
         force: args.force,
         outcomes: Vec::new(),
+        to_stage: created,
     };
     let result = if args.dry_run {
         runner.dry_run(&selected)
@@ -85,6 +88,8 @@ struct Runner<'a> {
     ui: &'a Ui,
     force: bool,
     outcomes: Vec<Outcome>,
+    /// Committed files this run changed, for the closing `git add` hint.
+    to_stage: Vec<RepoPath>,
 }
 
 /// What to do with a stage whose turn has come.
@@ -296,8 +301,13 @@ impl Runner<'_> {
         }
         if !failures.is_empty() {
             return Err(failed(format!(
-                "{}\nnothing was recorded for the failed stage(s): their outs and mlv.lock entries are as before; stages that finished are recorded\nhint: fix the command and run `git mlv run` again",
-                failures.join("\n")
+                "{}\nnothing was recorded for {} as before; stages that finished are recorded\nhint: fix the command and run `git mlv run` again",
+                failures.join("\n"),
+                if failures.len() == 1 {
+                    "the failed stage: its outs and mlv.lock entry are"
+                } else {
+                    "the failed stages: their outs and mlv.lock entries are"
+                }
             )));
         }
         let changed: Vec<&Outcome> = self
@@ -308,25 +318,25 @@ impl Runner<'_> {
         if changed.is_empty() {
             self.ui.info("every stage is up to date");
         } else {
-            let mut files = vec![self.repo.display(&RepoPath::new(crate::lock::FILE))];
+            self.to_stage.push(RepoPath::new(crate::lock::FILE));
             for o in &changed {
                 let stage = &self.project.stages[&o.stage];
-                files.extend(stage.outs.iter().map(|p| self.repo.display(&p.pointer())));
-                files.extend(stage.metrics.iter().map(|p| self.repo.display(p)));
-                files.extend(
+                for out in &stage.outs {
+                    self.to_stage.push(out.pointer());
+                    self.to_stage.push(crate::gitignore::file_for(out));
+                }
+                // A stage may leave a declared metrics file unwritten; `git add` would
+                // refuse the whole line for it.
+                self.to_stage.extend(
                     stage
-                        .outs
+                        .metrics
                         .iter()
-                        .map(|p| self.repo.display(&crate::gitignore::file_for(p))),
+                        .filter(|m| m.to_abs(self.repo.root()).exists())
+                        .cloned(),
                 );
             }
-            files.sort();
-            files.dedup();
-            self.ui.hint(&format!(
-                "record the results in git: `git add {}`, then commit",
-                files.join(" ")
-            ));
         }
+        super::common::hint_git_add(self.repo, self.ui, &self.to_stage);
         Ok(())
     }
 

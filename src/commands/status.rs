@@ -2,7 +2,7 @@
 
 use crate::compare::{self, ArtifactStatus, State};
 use crate::repo::Repo;
-use crate::ui::Ui;
+use crate::ui::{self, Ui};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -145,7 +145,10 @@ fn print_human(
                 what.push(if s.not_pulled.is_empty() {
                     "missing from workspace".to_string()
                 } else {
-                    format!("{} file(s) not pulled", s.not_pulled.len())
+                    format!(
+                        "{} not pulled",
+                        ui::count(s.not_pulled.len() as u64, "file")
+                    )
                 });
                 // Checkout cannot restore what the cache lacks: pull fetches it first.
                 hints.push(if s.in_cache {
@@ -170,13 +173,19 @@ fn print_human(
             }
         }
         if !s.in_cache {
-            what.push(
-                if s.kind == "dir" && s.missing_objects > 0 && s.state != State::Unknown {
-                    format!("{} objects missing from cache", s.missing_objects)
-                } else {
-                    "missing from cache".to_string()
-                },
-            );
+            // Without the manifest, which (and how many) objects are missing is unknown:
+            // say so, with the file count the pointer records.
+            what.push(match s.pointer_files {
+                Some(n) if !s.manifest_in_cache => format!(
+                    "missing from cache (manifest not fetched; {})",
+                    ui::count(n, "file")
+                ),
+                _ if s.kind == "dir" && s.missing_objects > 0 => format!(
+                    "{} missing from cache",
+                    ui::count(s.missing_objects as u64, "object")
+                ),
+                _ => "missing from cache".to_string(),
+            });
             if s.state == State::Unchanged {
                 hints.push(format!(
                     "`git mlv add {shown}` stores the workspace copy in the cache again"
@@ -184,7 +193,10 @@ fn print_human(
             }
         }
         if let (Some(n), Some(remote)) = (s.not_on_remote.filter(|n| *n > 0), remote) {
-            what.push(format!("{n} object(s) not on remote `{remote}`"));
+            what.push(format!(
+                "{} not on remote `{remote}`",
+                ui::count(n as u64, "object")
+            ));
             hints.push(format!("`git mlv push -r {remote} {shown}` uploads them"));
         }
         ui.out(&format!("{shown}: {}", what.join(", ")))?;
@@ -201,6 +213,18 @@ fn print_human(
                 ))?;
             }
         }
+    }
+    // `-r R` says what it found on `R` even when that is nothing missing.
+    if let Some(remote) = remote {
+        let lacking: usize = report.iter().filter_map(|s| s.not_on_remote).sum();
+        ui.info(&if lacking == 0 {
+            format!("remote `{remote}` holds everything the data needs")
+        } else {
+            format!(
+                "remote `{remote}` lacks {}",
+                ui::count(lacking as u64, "object")
+            )
+        });
     }
     if report.iter().all(ArtifactStatus::is_clean) && stages_fresh {
         ui.info(if report.is_empty() {

@@ -333,3 +333,46 @@ fn mlvignore_never_lets_checkout_overwrite_a_recorded_file() {
     env.mlv(&["checkout"]).assert().success();
     assert_eq!(env.read_str("data/notes.txt"), "v2, not in the cache\n");
 }
+
+/// Issue 13: the first `add` also creates `.mlv/`, and its hint left that out; from a
+/// sub-folder the paths are relative to it and quoted for the shell.
+#[test]
+fn the_first_add_hints_a_git_add_that_covers_the_new_mlv_folder_too() {
+    let env = TestEnv::new();
+    env.write("sub/my data/a.csv", "1\n");
+    env.write("sub/my data/b.csv", "2\n");
+    let err = crate::support::stderr_of(env.mlv_in("sub", &["add", "my data"]).assert().success());
+    assert!(
+        err.contains("`git add ../.mlv/.gitignore ../.mlv/config.toml .gitignore 'my data.mlv'`"),
+        "{err}"
+    );
+    env.run_git_add_hint("sub", &err);
+    env.git(&["commit", "-qm", "data"]);
+    // Nothing committed changed: no hint.
+    let err = crate::support::stderr_of(env.mlv_in("sub", &["add", "my data"]).assert().success());
+    assert!(!err.contains("git add"), "{err}");
+    // `init` names exactly what it created.
+    let other = TestEnv::new();
+    let err = crate::support::stderr_of(other.mlv(&["init"]).assert().success());
+    assert!(
+        err.contains("`git add .mlv/.gitignore .mlv/config.toml`"),
+        "{err}"
+    );
+    other.run_git_add_hint(".", &err);
+}
+
+/// Issue 13: counts read as English: "1 file", "2 files", never "file(s)" or "1 files".
+#[test]
+fn counts_of_one_are_singular() {
+    let env = TestEnv::new();
+    env.write("d/only.csv", "1\n");
+    env.mlv(&["add", "d"])
+        .assert()
+        .success()
+        .stderr(contains("added d (1 file, "));
+    std::fs::remove_dir_all(env.path("d")).unwrap();
+    env.mlv(&["checkout"])
+        .assert()
+        .success()
+        .stderr(contains("checked out 1 file ("));
+}

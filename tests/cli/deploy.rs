@@ -593,6 +593,16 @@ fn deploy_failures_leave_the_target_clean_and_say_what_to_do() {
 fn an_scp_style_deploy_target_is_refused_and_never_becomes_a_folder() {
     let env = TestEnv::ml_project("");
     env.commit_model("model 1", 0.9);
+}
+
+/// Issue 13: a URL target is remembered in the team's `.mlv/config.toml`; the hint is the
+/// exact `git add` that shares it.
+#[test]
+fn a_target_remembered_in_the_team_config_ends_with_its_git_add() {
+    let remote = Remote::start(Kind::S3);
+    let env = TestEnv::ml_project("");
+    remote.add_to(&env);
+    env.commit_model("model one", 0.9);
     env.mlv(&["register", "model"]).assert().success();
     env.mlv(&["promote", "model@v0.0.1", "prod"])
         .assert()
@@ -613,4 +623,13 @@ fn an_scp_style_deploy_target_is_refused_and_never_becomes_a_folder() {
         .code(2)
         .stderr(contains("scp-style SSH location"));
     assert!(!env.exists("me@nas:"));
+
+    let url = format!("s3://{BUCKET}/deploys");
+    let err = crate::support::stderr_of(
+        env.mlv(&["deploy", "model", "prod", "--to", &url])
+            .assert()
+            .success(),
+    );
+    assert!(err.contains("`git add .mlv/config.toml`"), "{err}");
+    env.run_git_add_hint(".", &err);
 }

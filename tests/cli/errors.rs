@@ -283,3 +283,18 @@ fn dvc_and_git_lfs_words_point_to_the_git_mlv_command() {
         .code(2)
         .stderr(contains("unrecognized subcommand 'frobnicate'"));
 }
+
+/// Issue 13: `-V` belongs to `git mlv` itself, not to every sub-command's help.
+#[test]
+fn only_the_top_level_takes_dash_v_for_version() {
+    let env = TestEnv::new();
+    env.mlv(&["-V"])
+        .assert()
+        .success()
+        .stdout(contains("git-mlv "));
+    for cmd in ["status", "remote", "push"] {
+        let out = env.mlv(&[cmd, "--help"]).assert().success();
+        let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(!help.contains("-V, --version"), "{cmd}: {help}");
+    }
+}

@@ -2,6 +2,7 @@
 //! baselines, and a registry stage as the baseline.
 
 use crate::support::TestEnv;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 /// Runs `gate --json` expecting `code`, and returns the outcome of each check in order.
@@ -224,4 +225,18 @@ fn gate_without_gates_passes_and_says_none_are_configured() {
         g["notes"].to_string().contains("no gates are configured"),
         "{g}"
     );
+}
+
+/// Issue 13: a baseline stage that holds no version prints as such in the table, not `-`.
+#[test]
+fn the_table_says_when_the_baseline_stage_holds_no_version() {
+    let env = TestEnv::ml_project(
+        "[[gates]]\nmetric = \"metrics.json:eval.accuracy\"\nmax_drop = 0.02\nbaseline = \"model#prod\"\n",
+    );
+    env.commit_model("m1", 0.95);
+    env.mlv(&["gate"])
+        .assert()
+        .success()
+        .stdout(contains("none yet (model#prod holds no version)"))
+        .stdout(contains("- (model#prod)").not());
 }

@@ -459,3 +459,21 @@ fn hook_pre_push_reads_the_framework_variables() {
         .success()
         .stderr("");
 }
+
+/// Issue 13: the default limit is 10,000,000 bytes, so it reads "10 MB", not "9.54 MiB",
+/// and the file's size is given in the same unit.
+#[test]
+fn the_size_limit_prints_in_the_unit_it_is_configured_in() {
+    let env = TestEnv::new();
+    env.mlv(&["install-hooks"]).assert().success();
+    env.write("big.csv", "x".repeat(12_500_000));
+    env.git(&["add", "big.csv"]);
+    let out = env.git_output(&["commit", "-qm", "big file in git"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`big.csv` (12.5 MB) is staged in git, over hooks.max_file_size (10 MB)"),
+        "{err}"
+    );
+    assert!(!err.contains("MiB"), "{err}");
+}

@@ -728,3 +728,15 @@ fn yaml_params_are_read_and_a_bad_params_file_does_not_stop_status() {
         .code(2)
         .stderr(contains("params file `params.yaml` is not valid"));
 }
+
+/// Issue 13: `run` changes `mlv.lock`, the outs' pointers, `.gitignore`, the metrics files
+/// and (the first time) `.mlv/`: its hint is one `git add` that covers them all.
+#[test]
+fn run_ends_with_a_git_add_that_covers_every_file_it_changed() {
+    let env = pipeline_env();
+    std::fs::write(env.path(".git/info/exclude"), "log.txt\n").unwrap();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "pipeline"]);
+    let err = crate::support::stderr_of(env.mlv(&["run"]).assert().success());
+    env.run_git_add_hint(".", &err);
+}

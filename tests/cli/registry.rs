@@ -557,3 +557,28 @@ fn versions_follow_semver_precedence_as_gto_does() {
         .stdout("model@v1.0.1\n");
     assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v1.0.1");
 }
+
+/// Issue 13: promote's hint must work as written: `deploy` needs `--to` until a target
+/// is remembered for the stage.
+#[test]
+fn promote_hints_a_deploy_that_works() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("m1", 0.9);
+    env.mlv(&["register", "model", "1.0.0"]).assert().success();
+    env.mlv(&["promote", "model@1.0.0", "prod"])
+        .assert()
+        .success()
+        .stderr(contains("`git mlv deploy model prod --to <dir|url>`"));
+    env.mlv(&["deploy", "model", "prod"]).assert().code(2);
+    let to = env.outside().join("serve");
+    env.mlv(&["deploy", "model", "prod", "--to", to.to_str().unwrap()])
+        .assert()
+        .success();
+    env.commit_model("m2", 0.91);
+    env.mlv(&["register", "model", "1.0.1"]).assert().success();
+    env.mlv(&["promote", "model@1.0.1", "prod"])
+        .assert()
+        .success()
+        .stderr(contains("`git mlv deploy model prod`"));
+    env.mlv(&["deploy", "model", "prod"]).assert().success();
+}

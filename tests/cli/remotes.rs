@@ -1418,3 +1418,77 @@ fn s3_without_credentials_says_where_it_looked_without_asking_instance_metadata(
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 13: a remote in the team config reaches teammates and CI only once it is
+/// committed: every change to `.mlv/config.toml` ends with the `git add` that shares it,
+/// and a `--local` change (never committed) with none.
+#[test]
+fn remote_changes_to_the_team_config_end_with_the_git_add_that_shares_them() {
+    let env = TestEnv::new();
+    let store = env.outside().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let url = store.display().to_string();
+    let err = crate::support::stderr_of(
+        env.mlv(&["remote", "add", "store", &url, "--default"])
+            .assert()
+            .success(),
+    );
+    assert!(
+        err.contains("`git add .mlv/.gitignore .mlv/config.toml`"),
+        "{err}"
+    );
+    env.run_git_add_hint(".", &err);
+    env.git(&["commit", "-qm", "remote"]);
+    for args in [
+        vec!["remote", "set", "store", "jobs", "4"],
+        vec!["remote", "add", "second", url.as_str()],
+        vec!["remote", "default", "second"],
+        vec!["remote", "remove", "store"],
+    ] {
+        let err = crate::support::stderr_of(env.mlv(&args).assert().success());
+        assert!(
+            err.contains("`git add .mlv/config.toml`"),
+            "{args:?}: {err}"
+        );
+        env.run_git_add_hint(".", &err);
+        env.git(&["commit", "-qm", "remote change"]);
+    }
+    for args in [
+        vec!["remote", "add", "mine", url.as_str(), "--local"],
+        vec!["remote", "set", "mine", "jobs", "2", "--local"],
+        vec!["remote", "default", "mine", "--local"],
+        vec!["remote", "remove", "mine"],
+    ] {
+        env.mlv(&args)
+            .assert()
+            .success()
+            .stderr(contains("git add").not());
+    }
+}
+
+/// Issue 13: `status -r R` says which remote it checked and what it lacks, also when
+/// nothing is missing; counts of one are singular.
+#[test]
+fn status_with_a_remote_names_it_and_what_it_lacks() {
+    let remote = Remote::start(Kind::Folder);
+    let env = project_with_data(&remote);
+    env.mlv(&["status", "-r", "store", "--check"])
+        .assert()
+        .code(1)
+        .stdout(contains("models/model.pkl: 1 object not on remote `store`"))
+        .stderr(contains("remote `store` lacks 42 objects"));
+    env.mlv(&["push"])
+        .assert()
+        .success()
+        .stderr(contains("pushed 42 objects ("));
+    env.mlv(&["status", "-r", "store", "--check"])
+        .assert()
+        .success()
+        .stderr(contains("remote `store` holds everything the data needs"));
+    env.write("one.bin", "one");
+    env.mlv(&["add", "one.bin"]).assert().success();
+    env.mlv(&["push", "one.bin"])
+        .assert()
+        .success()
+        .stderr(contains("pushed 1 object ("));
+}

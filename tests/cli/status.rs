@@ -129,7 +129,7 @@ fn objects_missing_from_cache_are_counted_in_a_big_directory() {
     env.mlv(&["status", "data"])
         .assert()
         .success()
-        .stdout(contains("1 objects missing from cache"));
+        .stdout(contains("1 object missing from cache"));
 }
 
 /// `data/` (README.txt, test.csv, train.csv) pushed to a folder remote, and a fresh clone.
@@ -175,7 +175,7 @@ fn partial_pull_lists_files_not_pulled_instead_of_removed() {
         .assert()
         .success()
         .stdout(contains(
-            "data: 2 file(s) not pulled, 2 objects missing from cache",
+            "data: 2 files not pulled, 2 objects missing from cache",
         ))
         .stdout(contains("not pulled: data/README.txt"))
         .stdout(contains("not pulled: data/test.csv"))
@@ -244,7 +244,9 @@ fn directory_without_its_manifest_is_unknown_when_present_and_missing_when_absen
     env.mlv(&["status", "data"])
         .assert()
         .success()
-        .stdout(contains("data: not comparable, missing from cache"))
+        .stdout(contains(
+            "data: not comparable, missing from cache (manifest not fetched; 9 files)",
+        ))
         .stderr(contains("`git mlv fetch data`"));
     std::fs::remove_dir_all(env.path("data")).unwrap();
     let s = env.json(&["status", "data"]);
@@ -253,7 +255,7 @@ fn directory_without_its_manifest_is_unknown_when_present_and_missing_when_absen
         .assert()
         .success()
         .stdout(contains(
-            "data: missing from workspace, 1 objects missing from cache",
+            "data: missing from workspace, missing from cache (manifest not fetched; 9 files)",
         ))
         .stderr(contains("`git mlv pull data`"));
 }
@@ -296,4 +298,21 @@ fn symlinks_and_fifos_get_a_hint_that_works_not_add() {
         .assert()
         .success();
     env.mlv(&["status", "--check"]).assert().success();
+}
+
+/// Issue 13: in a fresh clone the cache lacks the manifest, so the number of objects the
+/// directory needs is unknown: say so, with the file count the pointer records, instead
+/// of "1 objects".
+#[test]
+fn a_fresh_clone_says_the_manifest_is_not_fetched_instead_of_counting_one_object() {
+    let (_remote, _env, mate) = pushed_and_cloned();
+    mate.mlv(&["status"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "data: missing from workspace, missing from cache (manifest not fetched; 3 files)",
+        ))
+        .stdout(contains("1 objects").not());
+    let s = mate.json(&["status"]);
+    assert_eq!(s["artifacts"][0]["manifest_in_cache"], false, "{s}");
 }

@@ -319,3 +319,48 @@ impl TestEnv {
         );
     }
 }
+
+/// The `git add …` command a `hint:` line in `stderr` gives (between backticks), if any.
+pub fn git_add_hint(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("hint:"))
+        .flat_map(|l| l.split('`').skip(1).step_by(2))
+        .find(|cmd| cmd.starts_with("git add "))
+        .map(str::to_string)
+}
+
+impl TestEnv {
+    /// Runs the `git add …` the command's hint gives, as a user would paste it in `dir`,
+    /// and asserts that git then sees nothing unstaged: the hint covers every committed
+    /// file the command changed.
+    pub fn run_git_add_hint(&self, dir: &str, stderr: &str) {
+        let cmd = git_add_hint(stderr).unwrap_or_else(|| panic!("no `git add` hint in:\n{stderr}"));
+        let mut sh = std::process::Command::new("sh");
+        self.isolate(&mut sh);
+        let out = sh
+            .args(["-c", &cmd])
+            .current_dir(self.root.join(dir))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{cmd}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status = self.git(&["status", "--porcelain"]);
+        let unstaged: Vec<&str> = status
+            .lines()
+            .filter(|l| l.starts_with("??") || l.as_bytes().get(1) != Some(&b' '))
+            .collect();
+        assert!(
+            unstaged.is_empty(),
+            "`{cmd}` left changes unstaged: {unstaged:?}"
+        );
+    }
+}
+
+/// A command's stderr, for the tests that read several things in it.
+pub fn stderr_of(assert: assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
