@@ -125,5 +125,18 @@ run git mlv rollback model prod
 run git mlv which model prod
 run readlink "$work/serving/model/current"
 run git mlv models
+
+step "CI closes the loop: the tags go to origin, and a job per tag deploys it (docs/ci.md)"
+run git init -q --bare -b main "$work/origin.git"
+run git remote add origin "$work/origin.git"
+run git push -q origin main --tags
+run git clone -q "$work/origin.git" "$work/ci-runner"
+cd "$work/ci-runner"
+# Each job deploys what prod holds now, so the promotion of v1.1.0 and the rollback's
+# tags all leave `current` on v1.0.0, in any order; the later jobs find nothing to do.
+for tag in $(git tag -l --sort=taggerdate 'model#prod*'); do
+  run git mlv deploy --tag "$tag" --to "$work/serving-ci"
+done
+run readlink "$work/serving-ci/model/current"
 echo
 echo "Quickstart finished: the projects are in $work"

@@ -439,13 +439,62 @@ fn ctime_ns(meta: &std::fs::Metadata) -> i64 {
 }
 
 /// What `current.json` on an object store says.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CurrentJson {
     pub version: String,
     /// Relative to `<name>/`: `v1.2.0/model.pkl`.
     pub path: String,
     pub commit: String,
     pub hash: String,
+}
+
+/// True when the target already serves `current`: `current.json` says so, the version's
+/// marker names its hash, and every expected file is there. Read before anything is
+/// fetched, so a deploy with nothing to do (a CI job for an older tag) downloads nothing.
+pub async fn serves(
+    backend: &dyn Backend,
+    name: &str,
+    current: &CurrentJson,
+    expected: &Expected,
+    jobs: usize,
+) -> anyhow::Result<bool> {
+    let read = |key: String| async move {
+        match backend.get_bytes(&key, 64 << 10).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind == crate::remote::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let said = read(format!("{name}/current.json")).await?;
+    if !said.is_some_and(|b| serde_json::from_slice::<CurrentJson>(&b).is_ok_and(|c| c == *current))
+    {
+        return Ok(false);
+    }
+    let marker = read(format!("{name}/{}/{MARKER}", current.version)).await?;
+    if !marker.is_some_and(|b| {
+        serde_json::from_slice::<Marker>(&b).is_ok_and(|m| m.hash == expected.hash)
+    }) {
+        return Ok(false);
+    }
+    let base = format!("{name}/{}", current.path);
+    let found: Vec<anyhow::Result<bool>> = futures::stream::iter(&expected.files)
+        .map(|(rel, _, _)| {
+            let key = if rel.is_empty() {
+                base.clone()
+            } else {
+                format!("{base}/{rel}")
+            };
+            async move { Ok(backend.exists(&key).await?) }
+        })
+        .buffer_unordered(jobs.max(1))
+        .collect()
+        .await;
+    for f in found {
+        if !f? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Uploads the version's files from the cache under `<name>/<version>/<file_name>`, then

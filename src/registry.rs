@@ -38,6 +38,30 @@ pub enum RegistryError {
         version: String,
         commit: String,
     },
+    #[error(
+        "`{0}` is not a registry tag\nhint: registry tags are `<name>@v<semver>` (register), `<name>#<stage>#<n>` (promote, rollback) and `<name>#<stage>!#<n>` (rollback); `git mlv models` lists the registry"
+    )]
+    NotATag(String),
+    #[error(
+        "tag `{0}` is not in this repository\nhint: fetch the registry's tags with `git fetch --tags origin`; in CI, give actions/checkout `fetch-depth: 0` (GitHub) or set `GIT_DEPTH: \"0\"` (GitLab)"
+    )]
+    TagMissing(String),
+    #[error(
+        "tag `{0}` is a lightweight tag here, and the registry reads annotated tags only (actions/checkout replaces the tag that triggered a run by a lightweight one)\nhint: fetch the annotated tag from the server: `git fetch --force --tags origin`"
+    )]
+    LightweightTag(String),
+    #[error(
+        "stage `{stage}` of `{name}` is assigned in the registry, so a version tag does not deploy to it\nhint: promote the version (`git mlv promote {name}@<version> {stage}`); the stage tag that writes deploys it"
+    )]
+    StageManaged { name: String, stage: String },
+    #[error(
+        "tag `{tag}` is about stage `{stage}`, not `{given}`\nhint: leave `--stage` out: a stage tag names its stage"
+    )]
+    OtherStage {
+        tag: String,
+        stage: String,
+        given: String,
+    },
 }
 
 /// A semantic version, as GTO accepts them (`v` prefix optional when typed), ordered by
@@ -175,6 +199,20 @@ pub fn parse_tag(tag: &str) -> Option<ParsedTag> {
     })
 }
 
+impl Action {
+    /// The event's name, as `which --tag` reports it.
+    pub fn event(&self) -> &'static str {
+        match self {
+            Action::Register(_) => "register",
+            Action::Deregister(_) => "deregister",
+            Action::Assign(_) => "assign",
+            Action::Unassign(_) => "unassign",
+            Action::Deprecate => "deprecate",
+            Action::Create => "create",
+        }
+    }
+}
+
 /// `<name>@v<semver>`.
 pub fn version_tag(name: &str, v: &Version) -> String {
     format!("{name}@{v}")
@@ -215,6 +253,39 @@ pub struct Holder {
     pub commit: String,
     pub tag: String,
     pub assigned_at: i64,
+}
+
+/// What one registry tag says, read against the whole registry: a stage tag names a
+/// commit, and later tags may have changed what the stage holds since.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TagInfo {
+    pub tag: String,
+    pub name: String,
+    /// `register`, `deregister`, `assign`, `unassign`, `deprecate` or `create`.
+    pub event: &'static str,
+    pub stage: Option<String>,
+    /// The version the tag is about: the one it names, or for a stage tag the one
+    /// registered at its commit (the commit itself when none is, as GTO reads it).
+    pub version: Option<String>,
+    pub commit: String,
+    pub counter: Option<u64>,
+    /// Tagger time, seconds since the epoch.
+    pub time: i64,
+    /// For a stage tag: the version the stage holds now (`None` when it holds none).
+    pub stage_holds: Option<Holder>,
+    /// For a stage tag: true when no later tag assigned or unassigned the stage.
+    pub latest: Option<bool>,
+}
+
+/// What deploying a tag comes to (see [`Registry::deploy_plan`]).
+#[derive(Debug)]
+pub enum DeployPlan {
+    /// Deploy this version to the stage's target.
+    Deploy { stage: String, version: Holder },
+    /// The tag changes no stage (a version or deprecation tag without `--stage`).
+    Nothing,
+    /// The stage holds no version after the tag (everything in it was unassigned).
+    Empty { stage: String },
 }
 
 /// Every artifact's tags, oldest first (by tagger time, then counter).
@@ -426,6 +497,99 @@ impl Registry {
             .cloned()
     }
 
+    /// What `tag` says, when it is an annotated registry tag of this registry.
+    pub fn tag_info(&self, tag: &str) -> Option<TagInfo> {
+        let (name, e) = self
+            .artifacts
+            .iter()
+            .find_map(|(n, ev)| ev.iter().find(|e| e.tag == tag).map(|e| (n, e)))?;
+        let (stage, version) = match &e.action {
+            Action::Register(v) | Action::Deregister(v) => (None, Some(v.to_string())),
+            Action::Assign(s) | Action::Unassign(s) => {
+                (Some(s.clone()), Some(self.version_at(name, &e.commit)))
+            }
+            Action::Deprecate | Action::Create => (None, None),
+        };
+        let (stage_holds, latest) = match &stage {
+            Some(s) => (
+                self.holder(name, s),
+                Some(
+                    self.history(name, s)
+                        .last()
+                        .is_some_and(|(_, l)| l.tag == tag),
+                ),
+            ),
+            None => (None, None),
+        };
+        Some(TagInfo {
+            tag: tag.to_string(),
+            name: name.clone(),
+            event: e.action.event(),
+            stage,
+            version,
+            commit: e.commit.clone(),
+            counter: e.counter,
+            time: e.time,
+            stage_holds,
+            latest,
+        })
+    }
+
+    /// What a deploy triggered by `info`'s tag deploys. A stage tag deploys what the stage
+    /// holds now, not what the tag assigned: a job for an older tag that runs after a newer
+    /// one's (CI jobs finishing out of order) deploys the same, so the last job to finish
+    /// never rolls the target back. A version tag deploys nothing, unless `for_stage`
+    /// names a stage the registry does not assign (a `dev` target that follows every
+    /// registration): then the newest registration, by the same rule.
+    pub fn deploy_plan(
+        &self,
+        info: &TagInfo,
+        for_stage: Option<&str>,
+    ) -> Result<DeployPlan, RegistryError> {
+        if let Some(stage) = &info.stage {
+            if let Some(given) = for_stage.filter(|g| g != stage) {
+                return Err(RegistryError::OtherStage {
+                    tag: info.tag.clone(),
+                    stage: stage.clone(),
+                    given: given.to_string(),
+                });
+            }
+            return Ok(match &info.stage_holds {
+                Some(h) => DeployPlan::Deploy {
+                    stage: stage.clone(),
+                    version: h.clone(),
+                },
+                None => DeployPlan::Empty {
+                    stage: stage.clone(),
+                },
+            });
+        }
+        let Some(stage) = for_stage.filter(|_| info.version.is_some()) else {
+            return Ok(DeployPlan::Nothing);
+        };
+        check_name(stage)?;
+        if self.stages(&info.name).iter().any(|s| s == stage) {
+            return Err(RegistryError::StageManaged {
+                name: info.name.clone(),
+                stage: stage.to_string(),
+            });
+        }
+        Ok(self
+            .versions(&info.name)
+            .into_iter()
+            .filter(|v| v.active)
+            .max_by_key(|v| v.registered_at)
+            .map_or(DeployPlan::Nothing, |v| DeployPlan::Deploy {
+                stage: stage.to_string(),
+                version: Holder {
+                    version: v.version,
+                    commit: v.commit,
+                    tag: v.tag,
+                    assigned_at: v.registered_at,
+                },
+            }))
+    }
+
     /// The counter for the next stage tag: one more than the highest on any of the
     /// artifact's tags (GTO's rule).
     pub fn next_counter(&self, name: &str) -> u64 {
@@ -469,6 +633,23 @@ pub fn resolve(git: &GitRepo, reg: &Registry, reference: &str) -> anyhow::Result
         };
     }
     Ok(Some(git.resolve_commit(reference)?))
+}
+
+/// Reads the registry tag `tag` (as CI hands it over: `$GITHUB_REF_NAME`, `$CI_COMMIT_TAG`).
+/// A name outside the grammar, a tag this clone lacks, and a lightweight tag under the
+/// name (which the registry does not read) are each refused with what to do.
+pub fn read_tag(git: &GitRepo, reg: &Registry, tag: &str) -> Result<TagInfo, RegistryError> {
+    if parse_tag(tag).is_none() {
+        return Err(RegistryError::NotATag(tag.to_string()));
+    }
+    if let Some(info) = reg.tag_info(tag) {
+        return Ok(info);
+    }
+    Err(if git.resolve_commit(&format!("refs/tags/{tag}")).is_ok() {
+        RegistryError::LightweightTag(tag.to_string())
+    } else {
+        RegistryError::TagMissing(tag.to_string())
+    })
 }
 
 /// Creates a registry tag. Tag names come from counters and versions read from the
@@ -749,5 +930,48 @@ mod tests {
         let reg = Registry::from_tags(tags);
         assert!(reg.deprecation("m").is_none());
         assert_eq!(reg.names(), ["m"]);
+    }
+
+    #[test]
+    fn a_stage_tag_deploys_what_the_stage_holds_now() {
+        let reg = Registry::from_tags(vec![
+            tag("m@v1.0.0", "c1", 10),
+            tag("m@v1.0.1", "c2", 11),
+            tag("m#prod#1", "c1", 12),
+            tag("m#prod#2", "c2", 13),
+            tag("m#prod!#3", "c2", 14),
+            tag("m#prod#4", "c1", 15),
+        ]);
+        let old = reg.tag_info("m#prod#2").unwrap();
+        assert_eq!(
+            (old.event, old.version.as_deref(), old.latest),
+            ("assign", Some("v1.0.1"), Some(false))
+        );
+        assert_eq!(old.stage_holds.as_ref().unwrap().version, "v1.0.0");
+        let off = reg.tag_info("m#prod!#3").unwrap();
+        assert_eq!(off.event, "unassign");
+        for info in [old, off] {
+            match reg.deploy_plan(&info, None).unwrap() {
+                DeployPlan::Deploy { stage, version } => {
+                    assert_eq!(
+                        (stage.as_str(), version.version.as_str()),
+                        ("prod", "v1.0.0")
+                    )
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let v = reg.tag_info("m@v1.0.0").unwrap();
+        assert!(matches!(reg.deploy_plan(&v, None), Ok(DeployPlan::Nothing)));
+        assert!(matches!(
+            reg.deploy_plan(&v, Some("prod")),
+            Err(RegistryError::StageManaged { .. })
+        ));
+        // A stage the registry does not assign follows the newest registration.
+        match reg.deploy_plan(&v, Some("dev")).unwrap() {
+            DeployPlan::Deploy { version, .. } => assert_eq!(version.version, "v1.0.1"),
+            other => panic!("{other:?}"),
+        }
+        assert!(reg.tag_info("m#prod#9").is_none());
     }
 }

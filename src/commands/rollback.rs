@@ -67,7 +67,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                         args.name,
                         args.stage
                     ))
-                })?,
+                })?
+                .path,
         ),
         None => None,
     };

@@ -603,6 +603,15 @@ fn a_target_remembered_in_the_team_config_ends_with_its_git_add() {
     let env = TestEnv::ml_project("");
     remote.add_to(&env);
     env.commit_model("model one", 0.9);
+}
+
+/// Issue 19: `deploy --tag` and `which --tag` read a registry tag as CI hands it over.
+#[test]
+fn deploy_and_which_take_a_registry_tag() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("model 1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.commit_model("model 2", 0.91);
     env.mlv(&["register", "model"]).assert().success();
     env.mlv(&["promote", "model@v0.0.1", "prod"])
         .assert()
@@ -632,4 +641,165 @@ fn a_target_remembered_in_the_team_config_ends_with_its_git_add() {
     );
     assert!(err.contains("`git add .mlv/config.toml`"), "{err}");
     env.run_git_add_hint(".", &err);
+
+    env.mlv(&["promote", "model@v0.0.2", "prod"])
+        .assert()
+        .success();
+    let target = env.outside().join("serving");
+    let t = target.to_str().unwrap();
+    // The older tag deploys what the stage holds now.
+    let d = env.json(&["deploy", "--tag", "model#prod#1", "--to", t]);
+    assert_eq!(
+        (&d["version"], &d["tag_version"], &d["result"], &d["event"]),
+        (
+            &"v0.0.2".into(),
+            &"v0.0.1".into(),
+            &"deployed".into(),
+            &"assign".into()
+        ),
+        "{d}"
+    );
+    assert_eq!(current(&target.join("model")), "v0.0.2");
+    // Again: nothing to do, said so.
+    env.mlv(&["deploy", "--tag", "model#prod#2"])
+        .assert()
+        .success()
+        .stderr(contains("nothing to do"));
+    let d = env.json(&["deploy", "--tag", "model#prod#2"]);
+    assert_eq!(
+        (&d["result"], &d["changed"]),
+        (&"unchanged".into(), &false.into())
+    );
+    // which --tag: what the tag says, and what the stage holds now.
+    let w = env.json(&["which", "--tag", "model#prod#1"]);
+    assert_eq!(
+        (
+            &w["event"],
+            &w["name"],
+            &w["stage"],
+            &w["version"],
+            &w["latest"]
+        ),
+        (
+            &"assign".into(),
+            &"model".into(),
+            &"prod".into(),
+            &"v0.0.1".into(),
+            &false.into()
+        ),
+        "{w}"
+    );
+    assert_eq!(w["stage_holds"]["version"], "v0.0.2");
+    env.mlv(&["which", "--tag", "model@v0.0.2"])
+        .assert()
+        .success()
+        .stdout(predicates::str::starts_with("register  model  -  v0.0.2  "));
+    env.mlv(&["which", "model", "prod"])
+        .assert()
+        .success()
+        .stdout(predicates::str::starts_with("v0.0.2  "));
+    env.mlv(&["which", "model", "prod", "--tag", "model@v0.0.2"])
+        .assert()
+        .code(2);
+    // A rollback's unassign tag deploys the rollback's target.
+    let r = env.json(&["rollback", "model", "prod"]);
+    assert_eq!(
+        current(&target.join("model")),
+        "v0.0.1",
+        "rollback switched it"
+    );
+    env.mlv(&["deploy", "--tag", r["tags"][0].as_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(contains("nothing to do"));
+    // A version tag deploys nothing, unless --stage names a stage the registry leaves alone.
+    env.mlv(&["deploy", "--tag", "model@v0.0.1"])
+        .assert()
+        .success()
+        .stderr(contains("nothing to deploy"));
+    assert_eq!(current(&target.join("model")), "v0.0.1");
+    env.mlv(&["deploy", "--tag", "model@v0.0.1", "--stage", "prod"])
+        .assert()
+        .code(2)
+        .stderr(contains("promote"));
+    let dev = env.outside().join("dev");
+    let d = env.json(&[
+        "deploy",
+        "--tag",
+        "model@v0.0.1",
+        "--stage",
+        "dev",
+        "--to",
+        dev.to_str().unwrap(),
+    ]);
+    assert_eq!(d["version"], "v0.0.2", "the newest registration: {d}");
+    assert_eq!(current(&dev.join("model")), "v0.0.2");
+    env.mlv(&["deploy", "--tag", "model#prod#1", "--stage", "dev"])
+        .assert()
+        .code(2);
+    // Not a registry tag, not here, lightweight: exit 2, each with what to do.
+    env.mlv(&["deploy", "--tag", "v1.0"])
+        .assert()
+        .code(2)
+        .stderr(contains("not a registry tag"));
+    env.mlv(&["deploy", "--tag", "model#prod#99"])
+        .assert()
+        .code(2)
+        .stderr(contains("git fetch --tags"))
+        .stderr(contains("fetch-depth: 0"));
+    env.mlv(&["which", "--tag", "model#prod#99"])
+        .assert()
+        .code(2);
+    let head = env.git(&["rev-parse", "HEAD"]);
+    env.git(&["tag", "-f", "model#prod#2", head.trim()]);
+    env.mlv(&["deploy", "--tag", "model#prod#2"])
+        .assert()
+        .code(2)
+        .stderr(contains("git fetch --force --tags"));
+    // A deprecation tag deploys nothing and removes nothing.
+    env.git(&["tag", "-a", "-m", "deprecate", "model@deprecated"]);
+    env.mlv(&["deploy", "--tag", "model@deprecated"])
+        .assert()
+        .success()
+        .stderr(contains("deprecates"));
+    assert_eq!(current(&target.join("model")), "v0.0.1");
+}
+
+/// Issue 19: a stage left empty by an unassignment cannot be deployed: exit 1, `current`
+/// left as it was.
+#[test]
+fn deploy_tag_of_a_stage_left_empty_fails_and_keeps_current() {
+    let env = TestEnv::ml_project("");
+    let commit = env.commit_model("model 1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    let target = env.outside().join("serving");
+    env.mlv(&[
+        "deploy",
+        "--tag",
+        "model#prod#1",
+        "--to",
+        target.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    // As `gto deprecate model v0.0.1 prod` writes it, dated after the assignment.
+    let out = std::process::Command::new("git")
+        .args(["tag", "-a", "-m", "unassign", "model#prod!#2", &commit])
+        .current_dir(&env.root)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_COMMITTER_NAME", "gto")
+        .env("GIT_COMMITTER_EMAIL", "gto@example.com")
+        .env("GIT_COMMITTER_DATE", "@4102444800 +0000")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    env.mlv(&["deploy", "--tag", "model#prod!#2"])
+        .assert()
+        .code(1)
+        .stderr(contains("holds no version"))
+        .stderr(contains("left as it was"));
+    assert_eq!(current(&target.join("model")), "v0.0.1");
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod add;
 mod checkout;
+mod ci_recipes;
 mod deploy;
 mod errors;
 mod gates;
