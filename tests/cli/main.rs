@@ -13,6 +13,7 @@ mod gc;
 mod hooks;
 mod paths;
 mod pipeline;
+mod quickstart;
 mod registry;
 mod remotes;
 mod revisions;

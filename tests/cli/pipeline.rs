@@ -677,8 +677,15 @@ fn lineage_text_prints_short_hashes_on_short_lines() {
     let raw = env.pointer_hash("raw");
     let model = env.pointer_hash("model.pkl");
     for full in [&raw, &model] {
-        assert!(!text.contains(full.as_str()), "full hash {full} in:\n{text}");
-        assert!(text.contains(&full[..15]), "short {} missing:\n{text}", &full[..15]);
+        assert!(
+            !text.contains(full.as_str()),
+            "full hash {full} in:\n{text}"
+        );
+        assert!(
+            text.contains(&full[..15]),
+            "short {} missing:\n{text}",
+            &full[..15]
+        );
     }
     assert!(
         text.contains("Digits model v1, trained on the first 1000 images"),
