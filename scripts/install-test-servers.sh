@@ -24,8 +24,16 @@ fi
 # The Debian package may start a daemon on port 80; the tests start their own.
 if [ -f /run/nginx.pid ]; then nginx -s stop 2>/dev/null || true; fi
 command -v s3s-fs >/dev/null || cargo install --locked --quiet s3s-fs@0.14.1 --features binary
-python3 -c 'import sklearn' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check scikit-learn
-command -v gto >/dev/null || { pip3 install --quiet gto 2>/dev/null || pip3 install --quiet --break-system-packages gto; }
+# The tests run `python3` and `gto` from PATH, so these go into that Python. Debian's own
+# Python refuses a system-wide pip install ("externally-managed-environment", PEP 668); on
+# the throwaway root machine CI runs on, installing over it is what we want. A pip too old
+# to know --break-system-packages never refuses, so the first try passes there.
+pip_install() {
+  python3 -m pip install -q --disable-pip-version-check "$@" 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages "$@"
+}
+python3 -c 'import sklearn' 2>/dev/null || pip_install scikit-learn
+command -v gto >/dev/null || pip_install gto
 test_venv="${XDG_CACHE_HOME:-$HOME/.cache}/git-mlv-test/venv"
 [ -x "$test_venv/bin/pre-commit" ] || {
   python3 -m venv "$test_venv"

@@ -3,19 +3,77 @@
 # repository: version a dataset, change it, see the change, go back to the old version,
 # share it through a remote, train a model through a pipeline and trace its lineage, then
 # gate, register, promote, deploy, and roll back a worse model.
+#
+# Needs git, a Rust toolchain (cargo) and Python 3 with venv (Debian/Ubuntu: python3-venv).
+# scikit-learn for the example model goes into a virtual environment the script creates
+# once under ${XDG_CACHE_HOME:-~/.cache}/git-mlv-quickstart/venv, never into the system's
+# Python (Debian's refuses that: "externally-managed-environment").
 set -euo pipefail
+
+# Bold headings only on a terminal, so a log file holds no escape codes.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  bold=$'\033[1m' plain=$'\033[0m'
+else
+  bold='' plain=''
+fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# Prints a command the way a shell reads it back: a word with anything but plain
+# characters is single-quoted, so a copy-paste runs the same thing.
+shown() {
+  local w out=() q="'\\''"
+  for w in "$@"; do
+    if [[ $w =~ ^[A-Za-z0-9_./:@%+=,-]+$ ]]; then out+=("$w"); else out+=("'${w//\'/$q}'"); fi
+  done
+  printf '$ %s\n' "${out[*]}"
+}
+run() { shown "$@"; "$@"; }
+# A step that is meant to fail: says so before and after, and stops the script if it passes.
+refused() {
+  local why=$1
+  shift
+  printf '(expected to fail: %s)\n' "$why"
+  shown "$@"
+  if "$@"; then
+    echo "quickstart: this was expected to fail and did not" >&2
+    exit 1
+  fi
+  echo "→ failed as expected"
+}
+# Sourced (by the tests of these helpers): define them and stop here. `return` only
+# succeeds in a sourced file.
+if (return 0 2>/dev/null); then return 0; fi
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+for tool in git cargo python3; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "quickstart: \`$tool\` is not installed; it needs git, cargo (https://rustup.rs) and Python 3 with venv" >&2
+    exit 1
+  fi
+done
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
-# A step that must fail (exit 1): shown like the others, and the script stops if it passes.
-refused() { printf '$ %s\n' "$*"; if "$@"; then echo "expected this to fail" >&2; exit 1; fi; }
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/git-mlv-quickstart/venv"
+step "Python for the example model: scikit-learn in a virtual environment ($venv)"
+if ! "$venv/bin/python3" -c 'import sklearn' 2>/dev/null; then
+  if ! "$venv/bin/python3" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$venv"
+    if ! run python3 -m venv "$venv"; then
+      rm -rf "$venv"
+      echo "quickstart: could not create a Python virtual environment" >&2
+      echo "hint: install venv for Python 3 (Debian/Ubuntu: \`sudo apt install python3-venv\`) and run again" >&2
+      exit 1
+    fi
+  fi
+  echo "(downloads scikit-learn, numpy and scipy once, about 100 MB; later runs reuse them)"
+  run "$venv/bin/python3" -m pip install --disable-pip-version-check scikit-learn
+fi
+# First on PATH: the pipeline's stages in mlv.toml run `python3 …` and find this one.
+export PATH="$venv/bin:$PATH"
+run python3 -c 'import sklearn; print("scikit-learn", sklearn.__version__)'
 
-step "Build and install git-mlv (cargo install) and its man page, and scikit-learn for the example model"
-python3 -c 'import sklearn' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check scikit-learn
-cargo install --locked --quiet --path "$here"
+step "Build and install git-mlv (cargo install) and its man page"
+echo "(a release build: about 6 minutes on 2 cores, 1 to 2 on a recent laptop; cargo shows its progress)"
+run cargo install --locked --path "$here"
 # The man page, where man finds it from PATH (man-db maps <dir>/bin to <dir>/share/man), so
 # `git mlv --help` shows it as git does for its own commands.
 man_dir="${CARGO_HOME:-$HOME/.cargo}/share/man/man1"
@@ -113,9 +171,9 @@ run git mlv run
 run git add -A
 run git commit -qm "Digits model v3: gamma 0.005"
 run git mlv metrics diff HEAD~1 HEAD
-refused git mlv gate
+refused "the new model's accuracy dropped more than the gate allows" git mlv gate
 run git mlv register model 1.1.0
-refused git mlv promote model@v1.1.0 prod
+refused "promote checks the same gates" git mlv promote model@v1.1.0 prod
 
 step "Forced through and deployed anyway, then rolled back in one command"
 run git mlv promote model@v1.1.0 prod --force

@@ -64,41 +64,36 @@ pub fn artifact_path(
     Ok(repo.resolve(arg)?)
 }
 
+/// One node per line with a short hash, and the commit where it last changed on the line
+/// below, so a typical tree fits in ~100 columns; `--json` keeps the full hashes.
 fn render(n: &Node, depth: usize, lines: &mut Vec<String>) {
     let pad = "  ".repeat(depth);
-    let hash = n.hash.map(|h| h.to_string()).unwrap_or_else(|| "-".into());
-    let mut what = match n.source {
-        "stage" => String::new(),
-        "data" => "data pointer".to_string(),
-        "git" => "file in git".to_string(),
-        _ => "untracked: not in git or git-mlv".to_string(),
-    };
+    let mut line = format!(
+        "{pad}{}  {}",
+        n.path,
+        n.hash.map(|h| h.short()).unwrap_or_else(|| "-".into())
+    );
+    match n.source {
+        "stage" => {}
+        "data" => line.push_str("  [data pointer]"),
+        "git" => line.push_str("  [file in git]"),
+        _ => line.push_str("  [untracked: not in git or git-mlv]"),
+    }
+    if n.intact == Some(false) {
+        line.push_str(&match n.current {
+            Some(c) => format!(" — CHANGED since the run: now {}", c.short()),
+            None => " — MISSING".to_string(),
+        });
+    }
+    lines.push(line);
     if let Some(c) = &n.commit {
-        if !what.is_empty() {
-            what.push_str(", ");
-        }
-        what.push_str(&format!(
-            "last changed in {} ({}, \"{}\")",
+        lines.push(format!(
+            "{pad}  last changed in {}, {}: {}",
             &c.id[..c.id.len().min(10)],
             c.date,
             c.summary
         ));
     }
-    if n.intact == Some(false) {
-        what.push_str(&match n.current {
-            Some(c) => format!(" — CHANGED since the run: now {}", c.short()),
-            None => " — MISSING".to_string(),
-        });
-    }
-    lines.push(format!(
-        "{pad}{}  {hash}{}",
-        n.path,
-        if what.is_empty() {
-            String::new()
-        } else {
-            format!("  [{what}]")
-        }
-    ));
     if let Some(s) = &n.stage {
         lines.push(format!("{pad}  stage {}: {}", s.name, s.cmd));
         for (file, values) in &s.params {

@@ -16,6 +16,7 @@ mod mv_rm;
 mod paths;
 mod pathspecs;
 mod pipeline;
+mod quickstart;
 mod registry;
 mod remotes;
 mod revisions;
