@@ -593,25 +593,6 @@ fn deploy_failures_leave_the_target_clean_and_say_what_to_do() {
 fn an_scp_style_deploy_target_is_refused_and_never_becomes_a_folder() {
     let env = TestEnv::ml_project("");
     env.commit_model("model 1", 0.9);
-}
-
-/// Issue 13: a URL target is remembered in the team's `.mlv/config.toml`; the hint is the
-/// exact `git add` that shares it.
-#[test]
-fn a_target_remembered_in_the_team_config_ends_with_its_git_add() {
-    let remote = Remote::start(Kind::S3);
-    let env = TestEnv::ml_project("");
-    remote.add_to(&env);
-    env.commit_model("model one", 0.9);
-}
-
-/// Issue 19: `deploy --tag` and `which --tag` read a registry tag as CI hands it over.
-#[test]
-fn deploy_and_which_take_a_registry_tag() {
-    let env = TestEnv::ml_project("");
-    env.commit_model("model 1", 0.9);
-    env.mlv(&["register", "model"]).assert().success();
-    env.commit_model("model 2", 0.91);
     env.mlv(&["register", "model"]).assert().success();
     env.mlv(&["promote", "model@v0.0.1", "prod"])
         .assert()
@@ -632,7 +613,20 @@ fn deploy_and_which_take_a_registry_tag() {
         .code(2)
         .stderr(contains("scp-style SSH location"));
     assert!(!env.exists("me@nas:"));
+}
 
+/// Issue 13: a URL target is remembered in the team's `.mlv/config.toml`; the hint is the
+/// exact `git add` that shares it.
+#[test]
+fn a_target_remembered_in_the_team_config_ends_with_its_git_add() {
+    let remote = Remote::start(Kind::S3);
+    let env = TestEnv::ml_project("");
+    remote.add_to(&env);
+    env.commit_model("model one", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
     let url = format!("s3://{BUCKET}/deploys");
     let err = crate::support::stderr_of(
         env.mlv(&["deploy", "model", "prod", "--to", &url])
@@ -641,7 +635,19 @@ fn deploy_and_which_take_a_registry_tag() {
     );
     assert!(err.contains("`git add .mlv/config.toml`"), "{err}");
     env.run_git_add_hint(".", &err);
+}
 
+/// Issue 19: `deploy --tag` and `which --tag` read a registry tag as CI hands it over.
+#[test]
+fn deploy_and_which_take_a_registry_tag() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("model 1", 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.commit_model("model 2", 0.91);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
     env.mlv(&["promote", "model@v0.0.2", "prod"])
         .assert()
         .success();
