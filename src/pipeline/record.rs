@@ -3,7 +3,8 @@
 
 use super::inputs::Inputs;
 use crate::cache::Cache;
-use crate::lock::{OutEntry, StageLock};
+use crate::lock::{LockFile, OutEntry, StageLock};
+use crate::paths::RepoPath;
 use crate::project::Stage;
 use crate::repo::Repo;
 use crate::stat_cache::StatCache;
@@ -103,4 +104,38 @@ pub fn record(
         outs,
         metrics,
     })
+}
+
+/// Writes a stage's new lock entry at once, so a later stage's failure keeps it.
+pub(super) fn write_entry(
+    repo: &Repo,
+    lock: &mut LockFile,
+    stat: &mut StatCache,
+    stage: &Stage,
+    run: StageLock,
+) -> anyhow::Result<()> {
+    lock.stages.insert(stage.name.clone(), run);
+    lock.save(repo.root())?;
+    stat.save()?;
+    Ok(())
+}
+
+/// The files in git that recording `stage` changed: its outs' pointers and `.gitignore`
+/// entries, and its metrics files.
+pub(super) fn committed_files(repo: &Repo, stage: &Stage) -> Vec<RepoPath> {
+    let mut files = Vec::new();
+    for out in &stage.outs {
+        files.push(out.pointer());
+        files.push(crate::gitignore::file_for(out));
+    }
+    // A stage may leave a declared metrics file unwritten; `git add` would refuse the whole
+    // line for it.
+    files.extend(
+        stage
+            .metrics
+            .iter()
+            .filter(|m| m.to_abs(repo.root()).exists())
+            .cloned(),
+    );
+    files
 }
