@@ -63,7 +63,7 @@ pub fn checkout(
     req: &Request,
     ui: &Ui,
 ) -> anyhow::Result<(restore::Summary, Vec<String>)> {
-    let _lock = repo.lock(ui)?;
+    let _lock = super::common::lock_repo(repo, ui)?;
     let cache = repo.cache()?;
     let mut stat = repo.stat_cache();
     let selected = repo.select_at(&repo.pathspec(req.paths, req.exclude)?, req.rev)?;

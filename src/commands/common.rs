@@ -5,7 +5,7 @@
 use crate::cache::{Access, Cache, CacheLock};
 use crate::paths::RepoPath;
 use crate::pathspec::Pathspec;
-use crate::repo::{Repo, Selection};
+use crate::repo::{Lock, Repo, Selection};
 use crate::transfer::{Engine, Summary};
 use crate::ui::{self, Ui};
 use std::path::PathBuf;
@@ -137,6 +137,17 @@ pub fn lock_cache(cache: &Cache, access: Access, ui: &Ui) -> anyhow::Result<Cach
             ),
         });
     })?)
+}
+
+/// Takes the worktree lock (see `Repo::lock`) for the rest of the command, saying on
+/// stderr when it has to wait.
+pub fn lock_repo(repo: &Repo, ui: &Ui) -> anyhow::Result<Lock> {
+    repo.lock(|path| {
+        ui.info(&format!(
+            "waiting for another git-mlv process in this worktree (lock `{}`)",
+            path.display()
+        ))
+    })
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
