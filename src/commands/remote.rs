@@ -132,7 +132,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                 ..Default::default()
             };
             crate::remote::check(&name, &remote, repo.root())?;
-            to_stage.extend(crate::commands::init::ensure(&repo)?);
+            to_stage.extend(crate::ops::init::ensure(&repo)?);
             let changed = config::edit(&file(local), |doc| {
                 let t = remote_table(doc, &name);
                 t.insert("url", value(url.as_str()));

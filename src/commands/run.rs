@@ -52,7 +52,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let created = if args.dry_run {
         Vec::new()
     } else {
-        crate::commands::init::ensure(&repo)?
+        crate::ops::init::ensure(&repo)?
     };
     let mut runner = Runner {
         repo: &repo,
