@@ -7,6 +7,8 @@ pub mod commands;
 pub mod error;
 pub mod ui;
 
+pub mod ops;
+
 pub mod cache;
 pub mod compare;
 pub mod config;

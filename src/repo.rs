@@ -114,8 +114,9 @@ impl Repo {
         StatCache::load(&self.state_dir().join("stat-cache"))
     }
 
-    /// Takes the worktree lock, waiting (and saying so) while another git-mlv holds it.
-    pub fn lock(&self, ui: &crate::ui::Ui) -> anyhow::Result<Lock> {
+    /// Takes the worktree lock, waiting while another git-mlv holds it; `on_wait` is told
+    /// the lock file's path before the wait, so the caller can say why nothing happens.
+    pub fn lock(&self, on_wait: impl FnOnce(&Path)) -> anyhow::Result<Lock> {
         let dir = self.state_dir();
         fs_err::create_dir_all(&dir)?;
         let path = dir.join("lock");
@@ -127,10 +128,7 @@ impl Repo {
             .into_parts()
             .0;
         if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
-            ui.info(&format!(
-                "waiting for another git-mlv process in this worktree (lock `{}`)",
-                path.display()
-            ));
+            on_wait(&path);
             file.lock()?;
         }
         Ok(Lock(file))

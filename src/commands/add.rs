@@ -17,8 +17,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
     let _cache_lock = common::lock_cache(&cache, Access::Shared, ui)?;
-    let _lock = repo.lock(ui)?;
-    let mut to_stage = crate::commands::init::ensure(&repo)?;
+    let _lock = common::lock_repo(&repo, ui)?;
+    let mut to_stage = crate::ops::init::ensure(&repo)?;
     if !to_stage.is_empty() {
         ui.info("initialized git-mlv in `.mlv/`");
     }

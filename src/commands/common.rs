@@ -3,16 +3,19 @@
 //! changes committed files.
 
 use crate::cache::{Access, Cache, CacheLock};
+use crate::ops::fetch;
+use crate::ops::report::{self, Reporter};
+use crate::ops::select::Selector;
 use crate::paths::RepoPath;
 use crate::pathspec::Pathspec;
-use crate::repo::{Repo, Selection};
-use crate::transfer::{Engine, Summary};
+use crate::progress::Progress;
+use crate::repo::{Lock, Repo, Selection};
+use crate::transfer::Summary;
 use crate::ui::{self, Ui};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Default transfers in flight: the link, not the cores, is what they wait on.
-pub const DEFAULT_JOBS: usize = 32;
+pub use crate::ops::engine::{DEFAULT_JOBS, engine, failures, runtime};
 
 /// The path arguments of `pull`, `fetch`, `checkout`, `push` and `status` (see `pathspec`).
 #[derive(clap::Args, Clone)]
@@ -55,47 +58,35 @@ pub struct TransferArgs {
 }
 
 impl TransferArgs {
-    /// The selected tracked paths, over every `--rev` given and every commit the
-    /// `--all-*` selectors name (the work tree's pointers when no `--rev` is given).
+    /// The selection these flags ask for.
+    pub fn selector(&self) -> Selector {
+        Selector {
+            paths: self.paths.paths.clone(),
+            exclude: self.paths.exclude.clone(),
+            revs: self.revs.clone(),
+            all_branches: self.all_branches,
+            all_tags: self.all_tags,
+            all_commits: self.all_commits,
+        }
+    }
+
+    /// The selected tracked paths (see `Selector::select`).
     pub fn select(&self, repo: &Repo) -> anyhow::Result<Selection> {
-        let spec = self.paths.spec(repo)?;
-        let selectors = self.all_branches || self.all_tags || self.all_commits;
-        if self.revs.is_empty() && !selectors {
-            return repo.select(&spec);
+        self.selector().select(repo)
+    }
+
+    /// A fetch of `select` (from `selector`) from the remote and with the jobs these flags name.
+    pub fn fetch_request<'a>(
+        &'a self,
+        select: &'a Selector,
+        ready_copies: bool,
+    ) -> fetch::Request<'a> {
+        fetch::Request {
+            select,
+            remote: self.remote.as_deref(),
+            jobs: self.jobs,
+            ready_copies,
         }
-        // Each source with whether every pattern must match there: a `--rev` names one
-        // commit, so yes; a pattern need not match at every commit a selector names, only
-        // at some. Like DVC's `--all-branches`, the selectors add to the work tree.
-        let mut sources: Vec<(Option<String>, bool)> =
-            self.revs.iter().map(|r| (Some(r.clone()), true)).collect();
-        if self.revs.is_empty() {
-            sources.push((None, false));
-        }
-        if selectors {
-            sources.extend(
-                repo.git
-                    .selector_commits(self.all_branches, self.all_tags, self.all_commits)?
-                    .into_iter()
-                    .map(|c| (Some(c), false)),
-            );
-        }
-        let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut all_hits = spec.hits();
-        for (source, strict) in &sources {
-            let (picked, hits) = repo.pick(repo.tracked_at(source.as_deref())?, &spec)?;
-            if *strict {
-                spec.check(&hits, source.as_deref())?;
-            }
-            all_hits.merge(&hits);
-            for (t, scope) in picked {
-                if seen.insert((t.path.clone(), t.pointer.hash)) {
-                    out.push((t, scope));
-                }
-            }
-        }
-        spec.check(&all_hits, None)?;
-        Ok(out)
     }
 }
 
@@ -108,42 +99,48 @@ pub fn parse_jobs(arg: &str) -> Result<usize, String> {
     }
 }
 
-/// The engine for the chosen remote, with its name.
-pub fn engine(
-    repo: &Repo,
-    remote: Option<&str>,
-    jobs: Option<usize>,
-) -> anyhow::Result<(String, Engine)> {
-    let (name, config) = repo.config.remote(remote)?;
-    repo.check_remote_folder(&name, &config.url)?;
-    let backend = crate::remote::open(&name, config, repo.root())?;
-    let jobs = jobs.or(config.jobs).unwrap_or(DEFAULT_JOBS);
-    Ok((name, Engine::new(backend, jobs)))
+/// Takes the cache-wide lock for the rest of the command, saying on stderr when it has
+/// to wait (see `ops::report::lock_cache`).
+pub fn lock_cache(cache: &Cache, access: Access, ui: &Ui) -> anyhow::Result<CacheLock> {
+    report::lock_cache(cache, access, ui)
 }
 
-/// Takes the cache-wide lock (see `Cache::lock`) for the rest of the command, saying on
-/// stderr when it has to wait. Taken before the worktree lock, in every command, so two
-/// commands never wait on each other in opposite orders.
-pub fn lock_cache(cache: &Cache, access: Access, ui: &Ui) -> anyhow::Result<CacheLock> {
-    Ok(cache.lock(access, |path| {
-        ui.info(&match access {
+/// Takes the worktree lock for the rest of the command, saying on stderr when it has to
+/// wait.
+pub fn lock_repo(repo: &Repo, ui: &Ui) -> anyhow::Result<Lock> {
+    report::lock_worktree(repo, ui)
+}
+
+/// Operations report through the command's `Ui`: waits and warnings on stderr, progress
+/// as a bar (nothing when stderr is not a terminal, or with `-q`/`--json`).
+impl Reporter for Ui {
+    fn waiting_for_cache(&self, access: Access, lock: &Path) {
+        self.info(&match access {
             Access::Shared => format!(
                 "waiting for `git mlv gc` to finish with the cache (lock `{}`)",
-                path.display()
+                lock.display()
             ),
             Access::Exclusive => format!(
                 "waiting for git-mlv commands that write into the cache to finish (lock `{}`)",
-                path.display()
+                lock.display()
             ),
         });
-    })?)
-}
+    }
 
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
+    fn waiting_for_worktree(&self, lock: &Path) {
+        self.info(&format!(
+            "waiting for another git-mlv process in this worktree (lock `{}`)",
+            lock.display()
+        ));
+    }
+
+    fn progress(&self, verb: &str) -> Box<dyn Progress> {
+        Box::new(self.bar(verb))
+    }
+
+    fn warn(&self, msg: &str) {
+        Ui::warn(self, msg);
+    }
 }
 
 /// The summary as JSON, with the remote's name and the time taken.
@@ -193,30 +190,6 @@ pub fn summary_line(ui: &Ui, verb: &str, summary: &Summary, seconds: f64) {
         ));
     }
     ui.info(&line);
-}
-
-/// An error naming every failed object, when any failed.
-pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
-    if summary.failed.is_empty() {
-        return Ok(());
-    }
-    let shown: Vec<String> = summary
-        .failed
-        .iter()
-        .take(10)
-        .map(|f| format!("  {}: {}", f.object, f.error.replace('\n', "\n    ")))
-        .collect();
-    let more = summary.failed.len().saturating_sub(10);
-    Err(crate::error::failed(format!(
-        "{} failed with remote `{remote}`:\n{}{}\nhint: run the same command again: only what is missing is transferred",
-        ui::count(summary.failed.len() as u64, "object"),
-        shown.join("\n"),
-        if more > 0 {
-            format!("\n  … and {more} more")
-        } else {
-            String::new()
-        }
-    )))
 }
 
 /// Ends a command that changed committed files (pointers, `.gitignore`, `mlv.lock`,

@@ -49,7 +49,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         Access::Exclusive
     };
     let _cache_lock = common::lock_cache(&cache, access, ui)?;
-    let _lock = repo.lock(ui)?;
+    let _lock = common::lock_repo(&repo, ui)?;
     if args.remote.is_some() {
         return remote_gc(&repo, &cache, &args, ui);
     }

@@ -74,7 +74,7 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
     if changed.is_empty() {
         return Ok(());
     }
-    let request = super::checkout::Request {
+    let request = crate::ops::checkout::Request {
         paths: &changed,
         exclude: &[],
         rev: None,
@@ -83,9 +83,9 @@ fn sync_changed(repo: &Repo, old: &str, new: &str, ui: &Ui) -> anyhow::Result<()
         ready_copies: &[],
     };
     let _cache_lock = common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
-    let (summary, missing) = super::checkout::checkout(repo, &request, ui)?;
+    let (summary, missing) = crate::ops::checkout::checkout(repo, &request, ui)?;
     super::checkout::summary_line(ui, &summary, &missing);
-    super::checkout::missing_error(repo, &missing)
+    crate::ops::checkout::missing_error(repo, &missing)
 }
 
 /// One ref a push sends: the commit it sends and, when the remote already has the ref,

@@ -14,7 +14,7 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let _lock = repo.lock(ui)?;
+    let _lock = super::common::lock_repo(&repo, ui)?;
     let from = repo.resolve(&args.src)?;
     let to = repo.resolve(&args.dst)?;
     let tracked = repo.tracked_paths()?;

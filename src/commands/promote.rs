@@ -103,7 +103,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ));
         // Without a remembered target, `deploy` needs `--to`; a config it cannot read
         // fails `deploy` itself with the reason, so the hint need not.
-        let to = match super::deploy::remembered(&repo, &name, &args.stage) {
+        let to = match crate::ops::deploy::remembered(&repo, &name, &args.stage) {
             Ok(Some(_)) => "",
             _ => " --to <dir|url>",
         };

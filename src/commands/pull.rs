@@ -2,6 +2,7 @@
 
 use super::common::TransferArgs;
 use crate::cache::Access;
+use crate::ops;
 use crate::repo::Repo;
 use crate::ui::Ui;
 
@@ -29,10 +30,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     // the first back (docs/remotes.md, "How pull writes big files").
     let ready =
         crate::link::ready_copies_pay(&cache.tmp_dir(), repo.root(), &repo.config.cache.link);
-    let (name, fetched, seconds) = super::fetch::fetch(&repo, &args.transfer, ready, ui)
-        .inspect_err(|e| super::common::json_error(ui, e))?;
+    let select = args.transfer.selector();
+    let request = args.transfer.fetch_request(&select, ready);
+    let done = ops::fetch::fetch(&repo, &request, &ui.bar("fetching"));
+    let done = done.inspect_err(|e| super::common::json_error(ui, e))?;
+    let (name, fetched, seconds) = (done.remote, done.summary, done.seconds);
     // Check out whatever arrived even when some objects failed; the failures are reported after.
-    let request = super::checkout::Request {
+    let request = ops::checkout::Request {
         paths: &args.transfer.paths.paths,
         exclude: &args.transfer.paths.exclude,
         rev: args.transfer.revs.first().map(String::as_str),
@@ -40,7 +44,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         force: args.force,
         ready_copies: &fetched.ready_copies,
     };
-    let checked = super::checkout::checkout(&repo, &request, ui);
+    let checked = ops::checkout::checkout(&repo, &request, ui);
     cache.discard_ready_copies(&fetched.ready_copies);
     let (checked, missing) = match checked {
         Ok(done) => done,
@@ -73,5 +77,5 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         super::checkout::summary_line(ui, &checked, &missing);
     }
     super::common::failures(&name, &fetched)?;
-    super::checkout::missing_error(&repo, &missing)
+    ops::checkout::missing_error(&repo, &missing)
 }

@@ -16,7 +16,7 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let _lock = repo.lock(ui)?;
+    let _lock = super::common::lock_repo(&repo, ui)?;
     let path = repo.resolve(&args.path)?;
     let tracked = repo.tracked_paths()?;
     crate::relocate::check_tracked(&tracked, &path, &args.path.display().to_string())?;

@@ -20,7 +20,7 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut repo = Repo::discover()?;
-    super::deploy::copies_only(&mut repo);
+    crate::ops::deploy::copies_only(&mut repo);
     registry::check_name(&args.name)?;
     let reg = Registry::load(&repo.git)?;
     let current = reg.current(&args.name, &args.stage)?;
@@ -54,9 +54,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let (off, on) =
         registry::rollback(&repo.git, &reg, &args.name, &args.stage, &current, &target)?;
-    let deployed = match super::deploy::remembered(&repo, &args.name, &args.stage)? {
+    let deployed = match crate::ops::deploy::remembered(&repo, &args.name, &args.stage)? {
         Some(t) => Some(
-            super::deploy::deploy(&repo, &args.name, &target.version, &target.commit, &t, ui)
+            crate::ops::deploy::deploy(&repo, &args.name, &target.version, &target.commit, &t, ui)
                 .map_err(|e| {
                     e.context(format!(
                         "`{}#{}` was rolled back to {} (tags {off}, {on}), but switching the deploy at `{}` failed\nhint: fix that, then run `git mlv deploy {} {}`",

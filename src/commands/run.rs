@@ -33,7 +33,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
     let _cache_lock = crate::commands::common::lock_cache(&cache, Access::Shared, ui)?;
-    let _lock = repo.lock(ui)?;
+    let _lock = crate::commands::common::lock_repo(&repo, ui)?;
     let project = Project::load(repo.root())?;
     if project.stages.is_empty() {
         return Err(crate::error::usage(
@@ -47,7 +47,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let mut to_stage = if args.dry_run {
         Vec::new()
     } else {
-        crate::commands::init::ensure(&repo)?
+        crate::ops::init::ensure(&repo)?
     };
     let mut report = Report {
         repo: &repo,

@@ -1,0 +1,94 @@
+//! `git mlv remote set <name> <key> <value>`: one setting of a remote; credentials always
+//! go to the local file.
+
+use super::shared::{check_url, file, known, remote_table, shown, team};
+use crate::config::{self, SECRET_KEYS};
+use crate::error::usage;
+use crate::paths::RepoPath;
+use crate::repo::Repo;
+use crate::ui::Ui;
+use toml_edit::value;
+
+#[derive(clap::Args)]
+pub struct Args {
+    name: String,
+    key: String,
+    value: String,
+    #[arg(long)]
+    local: bool,
+}
+
+const KEYS: [&str; 12] = [
+    "url",
+    "endpoint",
+    "region",
+    "path_style",
+    "jobs",
+    "profile",
+    "instance_credentials",
+    "user",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "password",
+];
+
+/// Returns the committed files it changed.
+pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
+    let Args {
+        name,
+        key,
+        value: val,
+        local,
+    } = args;
+    if !known(repo, &name) {
+        return Err(usage(format!(
+            "there is no remote named `{name}`\nhint: add it with `git mlv remote add {name} <url>`"
+        )));
+    }
+    if !KEYS.contains(&key.as_str()) {
+        return Err(usage(format!(
+            "`{key}` is not a remote setting; use one of: {}",
+            KEYS.join(", ")
+        )));
+    }
+    if key == "url" {
+        // The same checks as `remote add`, before anything is written.
+        check_url(
+            &name,
+            &val,
+            local,
+            &format!("git mlv remote set {name} url <url>"),
+        )?;
+        repo.check_remote_folder(&name, &val)?;
+    }
+    let secret = SECRET_KEYS.contains(&key.as_str());
+    let item = match key.as_str() {
+        "path_style" | "instance_credentials" => value(
+            val.parse::<bool>()
+                .map_err(|_| usage(format!("`{key}` takes true or false")))?,
+        ),
+        "jobs" => value(
+            val.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| usage("`jobs` takes a positive number"))?,
+        ),
+        _ => value(val.as_str()),
+    };
+    let changed = config::edit(&file(repo, local || secret), |doc| {
+        remote_table(doc, &name).insert(&key, item);
+        Ok(())
+    })?;
+    if secret {
+        ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
+    } else {
+        ui.info(&format!("set `{key}` of remote `{name}`"));
+    }
+    if ui.json {
+        ui.print_json(&serde_json::json!({
+            "remote": name, "set": key, "file": shown(local || secret),
+        }))?;
+    }
+    Ok(team(changed, local || secret).into_iter().collect())
+}

@@ -1,0 +1,52 @@
+//! The transfer engine for a configured remote, the runtime it runs on, and the error a
+//! transfer with failed objects ends in; shared by every command that moves data.
+
+use crate::repo::Repo;
+use crate::transfer::{Engine, Summary};
+
+/// Default transfers in flight: the link, not the cores, is what they wait on.
+pub const DEFAULT_JOBS: usize = 32;
+
+/// The engine for the chosen remote, with its name.
+pub fn engine(
+    repo: &Repo,
+    remote: Option<&str>,
+    jobs: Option<usize>,
+) -> anyhow::Result<(String, Engine)> {
+    let (name, config) = repo.config.remote(remote)?;
+    repo.check_remote_folder(&name, &config.url)?;
+    let backend = crate::remote::open(&name, config, repo.root())?;
+    let jobs = jobs.or(config.jobs).unwrap_or(DEFAULT_JOBS);
+    Ok((name, Engine::new(backend, jobs)))
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// An error naming every failed object, when any failed.
+pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
+    if summary.failed.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = summary
+        .failed
+        .iter()
+        .take(10)
+        .map(|f| format!("  {}: {}", f.object, f.error.replace('\n', "\n    ")))
+        .collect();
+    let more = summary.failed.len().saturating_sub(10);
+    Err(crate::error::failed(format!(
+        "{} failed with remote `{remote}`:\n{}{}\nhint: run the same command again: only what is missing is transferred",
+        crate::ui::count(summary.failed.len() as u64, "object"),
+        shown.join("\n"),
+        if more > 0 {
+            format!("\n  … and {more} more")
+        } else {
+            String::new()
+        }
+    )))
+}

@@ -1,0 +1,9 @@
+//! Operations that several commands share; they call the domain and never parse arguments.
+
+pub mod checkout;
+pub mod deploy;
+pub mod engine;
+pub mod fetch;
+pub mod init;
+pub mod report;
+pub mod select;
