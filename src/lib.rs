@@ -25,6 +25,7 @@ pub mod lock;
 pub mod manifest;
 pub mod metrics;
 pub mod mlvignore;
+pub mod ops;
 pub mod partial;
 pub mod paths;
 pub mod pathspec;

@@ -1,7 +1,8 @@
 //! `git mlv metrics show|diff`: the pipeline's metrics files, flattened to dotted keys,
 //! at one revision or compared between two (DVC's defaults: HEAD against the work tree).
 
-use crate::metrics::{self, Flat, Source};
+use crate::gitx::Source;
+use crate::metrics::{self, Flat};
 use crate::paths::RepoPath;
 use crate::project::Project;
 use crate::repo::Repo;

@@ -102,14 +102,9 @@ impl GitRepo {
     }
 
     /// The staged bytes of a path, or `None` when the index has no such file.
-    pub fn staged_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+    pub(super) fn staged_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         let out = self.git_output(&["cat-file", "blob", &format!(":{path}")], &[])?;
         Ok(out.status.success().then_some(out.stdout))
-    }
-
-    /// The staged content of a path, as the index git hands a hook holds it.
-    pub fn staged_content(&self, path: &str) -> Result<String, GitError> {
-        self.git(&["cat-file", "blob", &format!(":{path}")])
     }
 }
 

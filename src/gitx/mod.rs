@@ -4,9 +4,11 @@
 
 mod command;
 mod read;
+mod source;
 
 pub use command::{AnnotatedTag, CommitInfo, GcRoots};
 pub use read::IndexedPaths;
+pub use source::{ReadError, Source};
 
 use std::path::{Path, PathBuf};
 
