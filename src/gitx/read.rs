@@ -45,14 +45,8 @@ impl GitRepo {
     /// Every file whose name ends with `suffix` in the tree of `rev`, read straight from
     /// git's object database (the work tree is not touched).
     pub fn files_at(&self, rev: &str, suffix: &str) -> Result<Vec<CommittedFile>, GitError> {
-        let objects = |reason: String| GitError::Objects {
-            rev: rev.to_string(),
-            reason,
-        };
-        let tree = self
-            .commit(rev)?
-            .tree()
-            .map_err(|e| objects(e.to_string()))?;
+        let objects = objects(rev);
+        let tree = self.tree(rev)?;
         let mut recorder = gix::traverse::tree::Recorder::default();
         tree.traverse()
             .breadthfirst(&mut recorder)
@@ -85,14 +79,8 @@ impl GitRepo {
     /// The bytes of the file at `path` in the tree of `rev`, or `None` when that commit has
     /// no such file (`mlv.toml`, `mlv.lock` and metrics files at an older revision).
     pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
-        let objects = |reason: String| GitError::Objects {
-            rev: rev.to_string(),
-            reason,
-        };
-        let tree = self
-            .commit(rev)?
-            .tree()
-            .map_err(|e| objects(e.to_string()))?;
+        let objects = objects(rev);
+        let tree = self.tree(rev)?;
         let Some(entry) = tree
             .lookup_entry_by_path(path)
             .map_err(|e| objects(e.to_string()))?
@@ -104,6 +92,13 @@ impl GitRepo {
         }
         let object = entry.object().map_err(|e| objects(e.to_string()))?;
         Ok(Some(object.detach().data))
+    }
+
+    /// The tree of the commit `rev` names.
+    fn tree(&self, rev: &str) -> Result<gix::Tree<'_>, GitError> {
+        self.commit(rev)?
+            .tree()
+            .map_err(|e| objects(rev)(e.to_string()))
     }
 
     /// The full commit id `rev` names.
@@ -124,5 +119,13 @@ impl GitRepo {
             .map_err(|e| bad(e.to_string()))?
             .peel_to_commit()
             .map_err(|e| bad(e.to_string()))
+    }
+}
+
+/// A failure reading the objects of `rev`, from what gix said.
+fn objects(rev: &str) -> impl Fn(String) -> GitError + '_ {
+    move |reason| GitError::Objects {
+        rev: rev.to_string(),
+        reason,
     }
 }

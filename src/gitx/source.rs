@@ -91,3 +91,23 @@ impl std::fmt::Display for Source<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_tree_reads_a_file_and_absent_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.json"), b"{}").unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        let src = Source::WorkTree(dir.path());
+        assert_eq!(src.read("m.json").unwrap(), Some(b"{}".to_vec()));
+        assert_eq!(src.read("gone.json").unwrap(), None);
+        // A directory is not a missing file: the caller decides what it means.
+        assert!(matches!(src.read("d"), Err(ReadError::Io { .. })));
+        assert_eq!(src.rev(), None);
+        assert_eq!(src.shown("mlv.toml"), PathBuf::from("mlv.toml"));
+        assert_eq!(src.to_string(), "work tree");
+    }
+}
