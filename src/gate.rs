@@ -2,8 +2,8 @@
 //! current metrics and, for `max_drop`/`max_rise`, a baseline that is a registry stage
 //! (`model#prod`), a registered version (`model@v1.2.0`) or any git revision.
 
-use crate::gitx::GitRepo;
-use crate::metrics::{self, Source};
+use crate::gitx::{GitRepo, Source};
+use crate::metrics;
 use crate::project::{Gate, MetricRef};
 use crate::registry::{self, Registry};
 

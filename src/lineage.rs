@@ -2,7 +2,7 @@
 //! and git files, with the exact hashes recorded and whether they still match what the
 //! revision holds.
 
-use crate::gitx::CommitInfo;
+use crate::gitx::{CommitInfo, ReadError, Source};
 use crate::hash::Hash;
 use crate::lock::{LockFile, ParamValues, StageLock};
 use crate::paths::RepoPath;
@@ -41,25 +41,24 @@ pub struct StageNode {
     pub inputs: Vec<Node>,
 }
 
-/// Where to read from: the work tree (`None`) or a git revision.
-struct Source<'a> {
+/// A trace over one source: the work tree or a git revision.
+struct Tracer<'a> {
     repo: &'a Repo,
-    rev: Option<&'a str>,
+    files: Source<'a>,
     /// Revision for `git log`: the given one, or HEAD for the work tree.
     log_rev: &'a str,
     lock: LockFile,
 }
 
-impl Source<'_> {
+impl Tracer<'_> {
     fn read(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        match self.rev {
-            Some(rev) => Ok(self.repo.git.file_at(rev, path)?),
-            None => match std::fs::read(self.repo.root().join(path)) {
-                Ok(b) => Ok(Some(b)),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound) => Ok(None),
-                Err(e) if e.raw_os_error() == Some(21) => Ok(None), // a directory
-                Err(e) => Err(anyhow::Error::new(e).context(format!("reading `{path}`"))),
-            },
+        match self.files.read(path) {
+            Ok(b) => Ok(b),
+            Err(ReadError::Git(e)) => Err(e.into()),
+            Err(ReadError::Io { source, .. }) if source.raw_os_error() == Some(21) => Ok(None), // a directory
+            Err(ReadError::Io { source, .. }) => {
+                Err(anyhow::Error::new(source).context(format!("reading `{path}`")))
+            }
         }
     }
 
@@ -69,7 +68,7 @@ impl Source<'_> {
             return Ok(None);
         };
         let text = String::from_utf8_lossy(&bytes);
-        Ok(Some(match self.rev {
+        Ok(Some(match self.files.rev() {
             Some(rev) => Pointer::parse_at(&text, rev, &ptr)?,
             None => Pointer::parse(&text, Path::new(&ptr))?,
         }))
@@ -156,7 +155,7 @@ impl Source<'_> {
             return Ok(node);
         }
         let commit = self.last_change(path)?;
-        let current = match self.rev {
+        let current = match self.files.rev() {
             Some(_) => self.read(path)?.map(|b| Hash::of(&b)),
             None => {
                 let mut stat = self.repo.stat_cache();
@@ -171,7 +170,7 @@ impl Source<'_> {
             source: if in_git { "git" } else { "untracked" },
             intact: match (current, recorded) {
                 (Some(c), Some(r)) => Some(c == r),
-                (None, Some(_)) if self.rev.is_some() && in_git => None,
+                (None, Some(_)) if self.files.rev().is_some() && in_git => None,
                 _ => Some(false),
             },
             current: current.filter(|c| Some(*c) != recorded),
@@ -181,7 +180,7 @@ impl Source<'_> {
     }
 }
 
-impl Source<'_> {
+impl Tracer<'_> {
     /// For a path inside a tracked directory (`raw/digits.csv` of `raw.mlv`): that directory,
     /// and the path's hash in its manifest — `None` when the manifest is not in the cache,
     /// `Some(None)` when the manifest has no such file.
@@ -229,15 +228,15 @@ impl Source<'_> {
 
 /// The lineage of `artifact` (a repository path) at `rev`, or in the work tree.
 pub fn trace(repo: &Repo, artifact: &RepoPath, rev: Option<&str>) -> anyhow::Result<Node> {
-    let lock = match rev {
-        Some(r) => LockFile::load_at(&repo.git, r)?,
-        None => LockFile::load(repo.root())?,
+    let files = match rev {
+        Some(r) => Source::Rev(&repo.git, r),
+        None => Source::WorkTree(repo.root()),
     };
-    let src = Source {
+    let src = Tracer {
         repo,
-        rev,
+        files,
         log_rev: rev.unwrap_or("HEAD"),
-        lock,
+        lock: LockFile::read(files)?,
     };
     let node = src.trace(artifact.as_str(), None, 0)?;
     if node.source != "stage" && node.source != "data" {

@@ -1,6 +1,7 @@
 //! `mlv.lock` at the repository root: what each stage last ran with. TOML with sorted maps,
 //! so the same run always writes the same bytes and diffs in git stay small.
 
+use crate::gitx::Source;
 use crate::hash::Hash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,22 +79,22 @@ pub struct LockFile {
 
 impl LockFile {
     /// Reads `mlv.lock` from the work tree at `root`; absent means no stage ran yet.
-    pub fn load(root: &Path) -> Result<LockFile, LockError> {
-        let path = root.join(FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => LockFile::parse(&text, Path::new(FILE)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LockFile::default()),
-            Err(source) => Err(LockError::Io { path, source }),
-        }
+    pub fn load(root: &Path) -> anyhow::Result<LockFile> {
+        LockFile::read(Source::WorkTree(root))
     }
 
     /// Reads `mlv.lock` as committed at `rev`; a commit without one ran no stage.
     pub fn load_at(git: &crate::gitx::GitRepo, rev: &str) -> anyhow::Result<LockFile> {
-        Ok(match git.file_at(rev, FILE)? {
-            Some(bytes) => LockFile::parse(
-                &String::from_utf8_lossy(&bytes),
-                Path::new(&format!("{rev}:{FILE}")),
-            )?,
+        LockFile::read(Source::Rev(git, rev))
+    }
+
+    /// Reads `mlv.lock` from `src`; where there is none, no stage ran.
+    pub fn read(src: Source) -> anyhow::Result<LockFile> {
+        let bytes = src
+            .read(FILE)
+            .map_err(|e| e.or_io(|path, source| LockError::Io { path, source }))?;
+        Ok(match bytes {
+            Some(b) => LockFile::parse(&String::from_utf8_lossy(&b), &src.shown(FILE))?,
             None => LockFile::default(),
         })
     }

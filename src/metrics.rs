@@ -1,7 +1,8 @@
 //! Metrics files (JSON or TOML, chosen by extension) read from the work tree or from a git
-//! revision, flattened to dotted keys so gates and diffs name a value as `file:a.b.c`.
+//! revision (a `gitx::Source`), flattened to dotted keys so gates and diffs name a value as
+//! `file:a.b.c`.
 
-use crate::gitx::GitRepo;
+use crate::gitx::Source;
 use crate::paths::RepoPath;
 use crate::project::Project;
 use std::collections::BTreeMap;
@@ -32,40 +33,16 @@ pub enum MetricsError {
     },
 }
 
-/// Where metrics are read from: the work tree, or a commit in git's object database.
-#[derive(Clone, Copy)]
-pub enum Source<'a> {
-    WorkTree(&'a Path),
-    Rev(&'a GitRepo, &'a str),
-}
-
-impl std::fmt::Display for Source<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::WorkTree(_) => write!(f, "work tree"),
-            Source::Rev(_, rev) => write!(f, "at `{rev}`"),
-        }
-    }
-}
-
 /// Reads and flattens one metrics file; `None` when the file does not exist there.
 pub fn read(src: Source, file: &RepoPath) -> anyhow::Result<Option<Flat>> {
-    let bytes = match src {
-        Source::WorkTree(root) => match std::fs::read(file.to_abs(root)) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(MetricsError::Io {
-                    file: file.to_string(),
-                    source,
-                }
-                .into());
-            }
-        },
-        Source::Rev(git, rev) => match git.file_at(rev, file.as_str())? {
-            Some(b) => b,
-            None => return Ok(None),
-        },
+    let read = src.read(file.as_str()).map_err(|e| {
+        e.or_io(|_, source| MetricsError::Io {
+            file: file.to_string(),
+            source,
+        })
+    })?;
+    let Some(bytes) = read else {
+        return Ok(None);
     };
     Ok(Some(parse(&bytes, file, &src.to_string())?))
 }

@@ -1,6 +1,7 @@
 //! `mlv.toml` at the repository root: pipeline stages, metric gates and registered
 //! artifacts. Parsed into checked, normalized values; every path is a `RepoPath`.
 
+use crate::gitx::Source;
 use crate::paths::{RepoPath, is_safe_relative};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -142,23 +143,31 @@ struct RawArtifact {
 
 impl Project {
     /// Reads `mlv.toml` from the work tree at `root`; an absent file is an empty project.
-    pub fn load(root: &Path) -> Result<Project, ProjectError> {
-        let path = root.join(FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Project::parse(&text, Path::new(FILE)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Project::default()),
-            Err(source) => Err(ProjectError::Io { path, source }),
-        }
+    pub fn load(root: &Path) -> anyhow::Result<Project> {
+        Project::read(Source::WorkTree(root))
     }
 
     /// Reads `mlv.toml` as committed at `rev`; a commit without one is an empty project.
     pub fn load_at(git: &crate::gitx::GitRepo, rev: &str) -> anyhow::Result<Project> {
-        Ok(match git.file_at(rev, FILE)? {
-            Some(bytes) => Project::parse(
-                &String::from_utf8_lossy(&bytes),
-                Path::new(&format!("{rev}:{FILE}")),
-            )?,
-            None => Project::default(),
+        Project::read(Source::Rev(git, rev))
+    }
+
+    /// Reads `mlv.toml` from `src`; where there is none, the project is empty.
+    pub fn read(src: Source) -> anyhow::Result<Project> {
+        Ok(Project::read_present(src)?.unwrap_or_default())
+    }
+
+    /// Reads `mlv.toml` from `src`, or `None` when there is none.
+    pub fn read_present(src: Source) -> anyhow::Result<Option<Project>> {
+        let bytes = src
+            .read(FILE)
+            .map_err(|e| e.or_io(|path, source| ProjectError::Io { path, source }))?;
+        Ok(match bytes {
+            Some(b) => Some(Project::parse(
+                &String::from_utf8_lossy(&b),
+                &src.shown(FILE),
+            )?),
+            None => None,
         })
     }
 

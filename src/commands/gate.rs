@@ -3,7 +3,7 @@
 
 use crate::error::CliError;
 use crate::gate::{self, Outcome, Report};
-use crate::metrics::Source;
+use crate::gitx::Source;
 use crate::project::Project;
 use crate::registry::Registry;
 use crate::repo::Repo;

@@ -2,6 +2,7 @@
 
 use super::common;
 use crate::cache::Access;
+use crate::gitx::Source;
 use crate::pointer::{self, Pointer};
 use crate::repo::Repo;
 use crate::ui::Ui;
@@ -215,7 +216,14 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
     let mut pointers = Vec::new();
     for (path, size) in &staged {
         if path.ends_with(pointer::EXT) {
-            let text = repo.git.staged_content(path)?;
+            // Git listed it as staged a moment ago; gone since, there is nothing to check.
+            let Some(bytes) = Source::Index(&repo.git)
+                .read(path)
+                .map_err(|e| e.into_anyhow())?
+            else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes);
             let p = Pointer::parse(&text, std::path::Path::new(path))?;
             pointers.push((path.clone(), p));
         } else if *size > max {
@@ -262,7 +270,7 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
             }
         }
     }
-    problems.extend(lineage_problems(repo, &pointers)?);
+    problems.extend(crate::ops::staleness::staged_out_problems(repo, &pointers)?);
     if problems.is_empty() {
         return Ok(());
     }
@@ -273,119 +281,4 @@ fn pre_commit(repo: &Repo, ui: &Ui) -> anyhow::Result<()> {
         "git-mlv refused the commit: {} above\nhint: fix them, or commit with `--no-verify` to skip the check",
         crate::ui::count(problems.len() as u64, "problem")
     )))
-}
-
-/// Staged outs of a stage whose mlv.lock entry (as staged) no longer matches what the
-/// commit holds: the pointer is not the out the lock recorded, or the stage's (or an
-/// upstream stage's) command, deps or params as staged differ from its lock entry.
-fn lineage_problems(repo: &Repo, staged: &[(String, Pointer)]) -> anyhow::Result<Vec<String>> {
-    let staged_text = |path: &str| -> anyhow::Result<Option<String>> {
-        Ok(repo
-            .git
-            .staged_bytes(path)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned()))
-    };
-    let project = match staged_text(crate::project::FILE)? {
-        Some(text) => {
-            crate::project::Project::parse(&text, std::path::Path::new(crate::project::FILE))?
-        }
-        None => crate::project::Project::load(repo.root())?,
-    };
-    let outs: Vec<(
-        &String,
-        crate::paths::RepoPath,
-        &Pointer,
-        &crate::project::Stage,
-    )> = staged
-        .iter()
-        .filter_map(|(ptr, p)| {
-            let path = crate::paths::RepoPath::new(&ptr[..ptr.len() - pointer::EXT.len()]);
-            let stage = project.stages.values().find(|s| s.outs.contains(&path))?;
-            Some((ptr, path, p, stage))
-        })
-        .collect();
-    if outs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let lock = match staged_text(crate::lock::FILE)? {
-        Some(text) => crate::lock::LockFile::parse(&text, std::path::Path::new(crate::lock::FILE))?,
-        None => crate::lock::LockFile::default(),
-    };
-    let graph = crate::pipeline::Graph::new(&project)?;
-    let mut stat = repo.stat_cache();
-    let mut problems = Vec::new();
-    // Stages shared upstream of several staged outs are hashed once.
-    let mut reasons_of: std::collections::BTreeMap<String, Vec<crate::pipeline::Reason>> =
-        std::collections::BTreeMap::new();
-    for (ptr, out, p, stage) in outs {
-        let mut why = Vec::new();
-        // The out is tied to its data only if every stage upstream of it is too.
-        for name in graph.with_upstream(&project, std::slice::from_ref(&stage.name))? {
-            if !reasons_of.contains_key(&name) {
-                let s = &project.stages[&name];
-                let now = staged_inputs(repo, &mut stat, s)?;
-                let reasons = crate::pipeline::input_reasons(s, lock.stages.get(&name), &now);
-                reasons_of.insert(name.clone(), reasons);
-            }
-            for r in &reasons_of[&name] {
-                why.push(if name == stage.name {
-                    r.to_string()
-                } else {
-                    format!("upstream stage `{name}`: {r}")
-                });
-            }
-        }
-        if let Some(l) = lock.stages.get(&stage.name)
-            && l.product(out.as_str()) != Some(p.hash)
-        {
-            why.push(format!(
-                "the staged `{ptr}` is not the out mlv.lock records"
-            ));
-        }
-        if !why.is_empty() {
-            problems.push(format!(
-                "`{ptr}` is an out of stage `{}`, whose mlv.lock entry no longer matches what the commit holds ({}); run `git mlv run {}` and stage mlv.lock with it",
-                stage.name,
-                why.join(", "),
-                stage.name
-            ));
-        }
-    }
-    // An unsaved stat cache only costs hashing again next time.
-    let _ = stat.save();
-    Ok(problems)
-}
-
-/// A stage's inputs as the commit will hold them: a tracked dep by its staged pointer, a
-/// file in git by its staged bytes, params from the staged params file. Anything else (a
-/// folder kept in git, an untracked file) is read from the work tree.
-fn staged_inputs(
-    repo: &Repo,
-    stat: &mut crate::stat_cache::StatCache,
-    stage: &crate::project::Stage,
-) -> anyhow::Result<crate::pipeline::Inputs> {
-    let mut deps = std::collections::BTreeMap::new();
-    for dep in &stage.deps {
-        let ptr = dep.pointer();
-        let hash = if let Some(b) = repo.git.staged_bytes(ptr.as_str())? {
-            let text = String::from_utf8_lossy(&b);
-            Some(Pointer::parse(&text, std::path::Path::new(ptr.as_str()))?.hash)
-        } else if let Some(b) = repo.git.staged_bytes(dep.as_str())? {
-            Some(crate::hash::Hash::of(&b))
-        } else {
-            crate::pipeline::content(repo, stat, dep)?.map(|c| c.hash)
-        };
-        deps.insert(dep.to_string(), hash);
-    }
-    let mut params: std::collections::BTreeMap<String, crate::lock::ParamValues> =
-        std::collections::BTreeMap::new();
-    for p in &stage.params {
-        let text = match repo.git.staged_bytes(p.file.as_str())? {
-            Some(b) => String::from_utf8_lossy(&b).into_owned(),
-            None => fs_err::read_to_string(p.file.to_abs(repo.root()))?,
-        };
-        let values = crate::pipeline::param_values(&text, p, &stage.name)?;
-        params.entry(p.file.to_string()).or_default().extend(values);
-    }
-    Ok(crate::pipeline::Inputs { deps, params })
 }

@@ -3,7 +3,7 @@
 
 use crate::error::failed;
 use crate::gate;
-use crate::metrics::Source;
+use crate::gitx::Source;
 use crate::project::Project;
 use crate::registry::{self, Registry};
 use crate::repo::Repo;

@@ -7,3 +7,4 @@ pub mod fetch;
 pub mod init;
 pub mod report;
 pub mod select;
+pub mod staleness;

@@ -1,7 +1,8 @@
 //! `git mlv metrics show [--rev <rev>]`: every metric at one revision, or the work tree.
 
 use super::table::print_table;
-use crate::metrics::{self, Flat, Source};
+use crate::gitx::Source;
+use crate::metrics::{self, Flat};
 use crate::paths::RepoPath;
 use crate::project::Project;
 use crate::repo::Repo;
