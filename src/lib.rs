@@ -43,6 +43,7 @@ pub mod stat_cache;
 pub mod sync;
 pub mod track;
 pub mod transfer;
+pub mod units;
 pub mod workspace;
 
 /// Runs one parsed command line.

@@ -60,7 +60,7 @@ impl Tracked {
             format!(
                 "its `files` is {} but the directory its hash names holds {}",
                 self.pointer.files.unwrap_or(0),
-                crate::ui::count(files.unwrap_or(0), "file")
+                crate::units::count(files.unwrap_or(0), "file")
             )
         } else {
             return Ok(());

@@ -55,7 +55,7 @@ pub fn checkout(
         let more = plan.conflicts.len().saturating_sub(20);
         return Err(failed(format!(
             "checkout would overwrite or remove {} whose content is not in the cache; nothing was changed:\n{}{}\nhint: `git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
-            crate::ui::count(plan.conflicts.len() as u64, "workspace file"),
+            crate::units::count(plan.conflicts.len() as u64, "workspace file"),
             shown.join("\n"),
             if more > 0 {
                 format!("\n  … and {more} more")

@@ -41,7 +41,7 @@ pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
     let more = summary.failed.len().saturating_sub(10);
     Err(crate::error::failed(format!(
         "{} failed with remote `{remote}`:\n{}{}\nhint: run the same command again: only what is missing is transferred",
-        crate::ui::count(summary.failed.len() as u64, "object"),
+        crate::units::count(summary.failed.len() as u64, "object"),
         shown.join("\n"),
         if more > 0 {
             format!("\n  … and {more} more")
