@@ -32,6 +32,7 @@ pub mod paths;
 pub mod pathspec;
 pub mod pipeline;
 pub mod pointer;
+pub mod problem;
 pub mod progress;
 pub mod project;
 pub mod registry;
