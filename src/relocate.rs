@@ -205,15 +205,7 @@ pub fn remove_tracked(
                 (true, n) => format!("`{shown}` holds {n} files that are not in the cache"),
             };
             let listing = match lmeta.is_dir() {
-                true => format!(
-                    ":\n{}{}",
-                    list.join("\n"),
-                    if more > 0 {
-                        format!("\n  … and {more} more")
-                    } else {
-                        String::new()
-                    }
-                ),
+                true => format!(":\n{}{}", list.join("\n"), crate::units::and_more(more)),
                 false => String::new(),
             };
             return Err(failed_with_hint(

@@ -32,6 +32,16 @@ pub fn count(n: u64, noun: &str) -> String {
     }
 }
 
+/// The line that ends a shortened list of `more` items left out: `\n  … and 3 more`, or
+/// nothing when none were.
+pub fn and_more(more: usize) -> String {
+    if more > 0 {
+        format!("\n  … and {more} more")
+    } else {
+        String::new()
+    }
+}
+
 /// `word` as a POSIX shell reads it back unchanged: bare when it holds only safe
 /// characters, else in single quotes.
 pub fn shell_quote(word: &str) -> String {

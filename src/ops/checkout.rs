@@ -58,11 +58,7 @@ pub fn checkout(
                 "checkout would overwrite or remove {} whose content is not in the cache; nothing was changed:\n{}{}",
                 crate::units::count(plan.conflicts.len() as u64, "workspace file"),
                 shown.join("\n"),
-                if more > 0 {
-                    format!("\n  … and {more} more")
-                } else {
-                    String::new()
-                }
+                crate::units::and_more(more)
             ),
             "`git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
         ));

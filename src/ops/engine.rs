@@ -44,11 +44,7 @@ pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
             "{} failed with remote `{remote}`:\n{}{}",
             crate::units::count(summary.failed.len() as u64, "object"),
             shown.join("\n"),
-            if more > 0 {
-                format!("\n  … and {more} more")
-            } else {
-                String::new()
-            }
+            crate::units::and_more(more)
         ),
         "run the same command again: only what is missing is transferred",
     ))
