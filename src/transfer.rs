@@ -6,7 +6,7 @@ use crate::cache::Cache;
 use crate::hash::{Hash, PieceHasher};
 use crate::partial::Partial;
 use crate::progress::Progress;
-use crate::remote::{Backend, ErrorKind, Held, RemoteError};
+use crate::remote::{Backend, BlockingRead, ErrorKind, Held, RemoteError};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -258,7 +258,7 @@ impl Engine {
             .into_iter()
             .map(|(h, size)| (h, size.map_or(MANIFEST_MAX, |s| s.max(IN_MEMORY))))
             .collect();
-        let mut results: Vec<(Hash, Downloaded)> = match self.backend.as_folder() {
+        let mut results: Vec<(Hash, Downloaded)> = match self.backend.blocking_reads() {
             // Blocking, on this thread's behalf: nothing else runs on the runtime meanwhile.
             Some(folder) => tokio::task::block_in_place(|| {
                 self.copy_small_from_folder(folder, cache, &small, progress)
@@ -326,7 +326,7 @@ impl Engine {
     /// cost more than the read itself. Threads, not cores, so a NAS's latency overlaps.
     fn copy_small_from_folder(
         &self,
-        folder: &crate::remote::Local,
+        folder: &dyn BlockingRead,
         cache: &Cache,
         objects: &[(Hash, u64)],
         progress: &dyn Progress,
@@ -360,7 +360,7 @@ impl Engine {
         size: u64,
         progress: &dyn Progress,
     ) -> Downloaded {
-        let folder = self.backend.as_folder();
+        let folder = self.backend.blocking_reads();
         let in_flight = self.backend.parallel_ranges().min(self.jobs).max(1);
         // A folder's ranges are copied one after another, but each is hashed (and copied
         // again) while the next is copied; only an HTTP server that may ignore ranges is
@@ -467,7 +467,7 @@ impl Engine {
     /// following one another.
     fn copy_from_folder(
         &self,
-        folder: &crate::remote::Local,
+        folder: &dyn BlockingRead,
         partial: &Partial,
         hash: &Hash,
         (plan, starts): (&[Range<u64>], &[u64]),
@@ -613,9 +613,12 @@ impl Engine {
         self.jobs
     }
 
-    /// The folder remote behind this engine, if it is one.
-    pub fn folder(&self) -> Option<&crate::remote::Local> {
-        self.backend.as_folder()
+    /// Temporary files that killed uploads left on the remote, untouched for `age`.
+    pub fn stale_uploads(
+        &self,
+        age: Duration,
+    ) -> std::io::Result<Vec<(std::path::PathBuf, u64)>> {
+        self.backend.stale_uploads(age)
     }
 }
 
