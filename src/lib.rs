@@ -27,7 +27,6 @@ pub mod lock;
 pub mod manifest;
 pub mod metrics;
 pub mod mlvignore;
-pub mod partial;
 pub mod paths;
 pub mod pathspec;
 pub mod pipeline;
