@@ -4,7 +4,7 @@
 use crate::cache::Cache;
 use crate::error::usage;
 use crate::hash::Hash;
-use crate::lock::ParamValues;
+use crate::lockfile::ParamValues;
 use crate::paths::RepoPath;
 use crate::project::{ParamRef, Stage};
 use crate::repo::Repo;

@@ -2,9 +2,9 @@
 //! servers, GCS and Azure (through the `object_store` crate), and HTTP/WebDAV servers.
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
+mod folder;
 pub mod format;
 mod http;
-mod local;
 mod objstore;
 
 use crate::config::RemoteConfig;
@@ -255,7 +255,7 @@ fn open_as(
         ))
     })?;
     Ok(match place {
-        Place::Folder(path) => Arc::new(local::Local::new(&path, url)),
+        Place::Folder(path) => Arc::new(folder::Folder::new(&path, url)),
         Place::ObjStore(parsed) => Arc::new(objstore::ObjStore::open(
             name,
             &parsed,

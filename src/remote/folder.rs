@@ -15,14 +15,14 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
-pub struct Local {
+pub struct Folder {
     root: PathBuf,
     url: String,
 }
 
-impl Local {
+impl Folder {
     pub fn new(root: &Path, url: &str) -> Self {
-        Local {
+        Folder {
             root: root.to_path_buf(),
             url: url.to_string(),
         }
@@ -95,7 +95,7 @@ impl Local {
 }
 
 #[async_trait]
-impl Backend for Local {
+impl Backend for Folder {
     fn url(&self) -> &str {
         &self.url
     }
@@ -171,7 +171,7 @@ impl Backend for Local {
 
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
         // A big copy would stall the async workers: do it on the blocking pool.
-        let this = Local::new(&self.root, &self.url);
+        let this = Folder::new(&self.root, &self.url);
         let (key, path) = (key.to_string(), path.to_path_buf());
         tokio::task::spawn_blocking(move || {
             // `io::copy` between two files is `copy_file_range`: the bytes never pass
@@ -219,7 +219,7 @@ impl Backend for Local {
     }
 }
 
-impl BlockingRead for Local {
+impl BlockingRead for Folder {
     fn copy_range_into(
         &self,
         key: &str,
