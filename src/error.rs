@@ -40,8 +40,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 .downcast_ref::<crate::pipeline::PipelineError>()
                 .is_some()
             || matches!(
-                cause.downcast_ref::<crate::lock::LockError>(),
-                Some(crate::lock::LockError::Invalid { .. } | crate::lock::LockError::Newer { .. })
+                cause.downcast_ref::<crate::lockfile::LockError>(),
+                Some(
+                    crate::lockfile::LockError::Invalid { .. }
+                        | crate::lockfile::LockError::Newer { .. }
+                )
             )
             || cause
                 .downcast_ref::<crate::registry::RegistryError>()

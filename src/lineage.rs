@@ -4,7 +4,7 @@
 
 use crate::gitx::{CommitInfo, ReadError, Source};
 use crate::hash::Hash;
-use crate::lock::{LockFile, ParamValues, StageLock};
+use crate::lockfile::{LockFile, ParamValues, StageLock};
 use crate::paths::RepoPath;
 use crate::pointer::{self, Pointer};
 use crate::repo::Repo;

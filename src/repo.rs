@@ -74,7 +74,7 @@ impl Tracked {
 
 /// Held while a command changes the work tree, so two git-mlv processes in the same
 /// worktree never interleave their pointer, `.gitignore` and stat cache writes.
-pub struct Lock(#[allow(dead_code)] std::fs::File);
+pub struct WorktreeLock(#[allow(dead_code)] std::fs::File);
 
 impl Repo {
     pub fn discover() -> anyhow::Result<Repo> {
@@ -116,7 +116,7 @@ impl Repo {
 
     /// Takes the worktree lock, waiting while another git-mlv holds it; `on_wait` is told
     /// the lock file's path before the wait, so the caller can say why nothing happens.
-    pub fn lock(&self, on_wait: impl FnOnce(&Path)) -> anyhow::Result<Lock> {
+    pub fn lock(&self, on_wait: impl FnOnce(&Path)) -> anyhow::Result<WorktreeLock> {
         let dir = self.state_dir();
         fs_err::create_dir_all(&dir)?;
         let path = dir.join("lock");
@@ -131,7 +131,7 @@ impl Repo {
             on_wait(&path);
             file.lock()?;
         }
-        Ok(Lock(file))
+        Ok(WorktreeLock(file))
     }
 
     /// Refuses a folder remote that would hold no second copy of the data: the cache itself

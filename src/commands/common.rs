@@ -9,7 +9,7 @@ use crate::ops::select::Selector;
 use crate::paths::RepoPath;
 use crate::pathspec::Pathspec;
 use crate::progress::Progress;
-use crate::repo::{Lock, Repo, Selection};
+use crate::repo::{Repo, Selection, WorktreeLock};
 use crate::transfer::Summary;
 use crate::ui::{self, Ui};
 use std::path::{Path, PathBuf};
@@ -107,7 +107,7 @@ pub fn lock_cache(cache: &Cache, access: Access, ui: &Ui) -> anyhow::Result<Cach
 
 /// Takes the worktree lock for the rest of the command, saying on stderr when it has to
 /// wait.
-pub fn lock_repo(repo: &Repo, ui: &Ui) -> anyhow::Result<Lock> {
+pub fn lock_repo(repo: &Repo, ui: &Ui) -> anyhow::Result<WorktreeLock> {
     report::lock_worktree(repo, ui)
 }
 

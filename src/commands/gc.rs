@@ -202,10 +202,7 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
         rt.block_on(engine.delete(&doomed))
     };
     // Killed uploads to a folder leave their temporary files; object stores keep none.
-    let temp = match engine.folder() {
-        Some(folder) => folder.stale_temp_files(REMOTE_GRACE)?,
-        None => Vec::new(),
-    };
+    let temp = engine.stale_uploads(REMOTE_GRACE)?;
     let temp_bytes: u64 = temp.iter().map(|t| t.1).sum();
     if !args.dry_run {
         remove_files(&temp)?;

@@ -1,7 +1,7 @@
 //! `git mlv status`: what differs between tracked data and its pointers.
 
-use crate::compare::{self, ArtifactStatus, State};
 use crate::repo::Repo;
+use crate::status::{self, ArtifactStatus, State};
 use crate::ui::{self, Ui};
 
 #[derive(clap::Args)]
@@ -25,7 +25,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let bar = ui.bar("checking");
     let mut report = Vec::new();
     for (t, scope) in &selected {
-        report.push(compare::status(&repo, &cache, &mut stat, t, scope, &bar)?);
+        report.push(status::status(&repo, &cache, &mut stat, t, scope, &bar)?);
     }
     drop(bar);
     let mut remote_name = None;
@@ -41,7 +41,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     // Stages only for the whole repository: a path filter asks about data.
     let stages = if spec.is_empty() {
         let project = crate::project::Project::load(repo.root())?;
-        let lock = crate::lock::LockFile::load(repo.root())?;
+        let lock = crate::lockfile::LockFile::load(repo.root())?;
         crate::pipeline::stale_stages(&repo, &mut stat, &project, &lock)?
     } else {
         crate::pipeline::StageCheck::default()

@@ -4,7 +4,7 @@
 
 use crate::cache::{Access, Cache, CacheLock};
 use crate::progress::Progress;
-use crate::repo::{Lock, Repo};
+use crate::repo::{Repo, WorktreeLock};
 use std::path::Path;
 
 pub trait Reporter {
@@ -30,6 +30,6 @@ pub fn lock_cache(
 }
 
 /// Takes the worktree lock (see `Repo::lock`), reporting when it has to wait.
-pub fn lock_worktree(repo: &Repo, report: &dyn Reporter) -> anyhow::Result<Lock> {
+pub fn lock_worktree(repo: &Repo, report: &dyn Reporter) -> anyhow::Result<WorktreeLock> {
     repo.lock(|path| report.waiting_for_worktree(path))
 }

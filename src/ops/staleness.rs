@@ -34,7 +34,7 @@ pub fn staged_out_problems(
     if outs.is_empty() {
         return Ok(Vec::new());
     }
-    let lock = crate::lock::LockFile::read(index)?;
+    let lock = crate::lockfile::LockFile::read(index)?;
     let graph = crate::pipeline::Graph::new(&project)?;
     let mut stat = repo.stat_cache();
     let mut problems = Vec::new();
@@ -103,7 +103,7 @@ fn staged_inputs(
         };
         deps.insert(dep.to_string(), hash);
     }
-    let mut params: std::collections::BTreeMap<String, crate::lock::ParamValues> =
+    let mut params: std::collections::BTreeMap<String, crate::lockfile::ParamValues> =
         std::collections::BTreeMap::new();
     for p in &stage.params {
         let text = match staged(p.file.as_str())? {

@@ -3,7 +3,7 @@
 
 use crate::cache::Cache;
 use crate::hash::Hash;
-use crate::lock::ParamValues;
+use crate::lockfile::ParamValues;
 use crate::paths::RepoPath;
 use crate::problem::{usage, usage_with_hint};
 use crate::project::{ParamRef, Stage};

@@ -3,7 +3,7 @@
 
 use super::inputs::Inputs;
 use crate::cache::Cache;
-use crate::lock::{LockFile, OutEntry, StageLock};
+use crate::lockfile::{LockFile, OutEntry, StageLock};
 use crate::paths::RepoPath;
 use crate::project::Stage;
 use crate::repo::Repo;

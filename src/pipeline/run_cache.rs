@@ -3,7 +3,7 @@
 
 use crate::cache::Cache;
 use crate::hash::Hash;
-use crate::lock::{OutEntry, StageLock};
+use crate::lockfile::{OutEntry, StageLock};
 use crate::paths::RepoPath;
 use crate::pointer::Pointer;
 use crate::project::Stage;

@@ -9,7 +9,7 @@ use super::report::{Notice, Outcome, RunReport};
 use super::run_cache;
 use super::staleness::{self, Reason};
 use crate::cache::Cache;
-use crate::lock::{LockFile, StageLock};
+use crate::lockfile::{LockFile, StageLock};
 use crate::paths::RepoPath;
 use crate::problem::{failed, failed_with_hint};
 use crate::project::{Project, Stage};
@@ -266,7 +266,7 @@ impl<'a> Scheduler<'a> {
         }
         let mut to_stage = Vec::new();
         if !self.changed.is_empty() {
-            to_stage.push(RepoPath::new(crate::lock::FILE));
+            to_stage.push(RepoPath::new(crate::lockfile::FILE));
             for name in &self.changed {
                 to_stage.extend(record::committed_files(
                     self.repo,

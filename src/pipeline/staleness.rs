@@ -3,7 +3,7 @@
 
 use super::graph::Graph;
 use super::inputs::{Inputs, content, stage_deps, stage_params};
-use crate::lock::{LockFile, StageLock};
+use crate::lockfile::{LockFile, StageLock};
 use crate::project::{Project, Stage};
 use crate::repo::Repo;
 use crate::stat_cache::StatCache;

@@ -2,10 +2,9 @@
 //! servers, GCS and Azure (through the `object_store` crate), and HTTP/WebDAV servers.
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
+mod folder;
+pub mod format;
 mod http;
-mod local;
-
-pub use local::Local;
 mod objstore;
 
 use crate::config::RemoteConfig;
@@ -123,9 +122,16 @@ pub trait Backend: Send + Sync {
     fn parallel_ranges(&self) -> usize {
         1
     }
-    /// A folder remote, whose small objects the engine reads with blocking I/O.
-    fn as_folder(&self) -> Option<&Local> {
+    /// Blocking reads on the caller's thread, for a remote whose objects are local files (a
+    /// folder): the engine copies from it in the kernel and reads small objects without
+    /// hand-offs to the blocking pool. `None` for a network protocol.
+    fn blocking_reads(&self) -> Option<&dyn BlockingRead> {
         None
+    }
+    /// Temporary files that killed uploads left on the remote (with their sizes), untouched
+    /// for `age` (`gc -r` removes them). Object stores and HTTP servers keep none.
+    fn stale_uploads(&self, _age: std::time::Duration) -> std::io::Result<Vec<(PathBuf, u64)>> {
+        Ok(Vec::new())
     }
     /// Uploads a cache file of `size` bytes, streaming it with bounded memory; create-only
     /// where the protocol allows, so a sound existing object is never rewritten, but one of
@@ -136,6 +142,23 @@ pub trait Backend: Send + Sync {
     /// Writes a small object that may already exist, replacing it whole (deploy's
     /// `current.json`, the one key that is not write-once).
     async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError>;
+}
+
+/// What a remote of local files can do with plain blocking I/O (see
+/// `Backend::blocking_reads`).
+pub trait BlockingRead: Sync {
+    /// Copies bytes `range` of `key` into `dest` at the same offsets, in the kernel
+    /// (`copy_file_range`), a step at a time so progress shows and a broken copy keeps what
+    /// it wrote. Returns the bytes copied: fewer than asked when the object is shorter.
+    fn copy_range_into(
+        &self,
+        key: &str,
+        dest: &std::fs::File,
+        range: std::ops::Range<u64>,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<u64, RemoteError>;
+    /// A whole object of at most `limit` bytes.
+    fn read_limited(&self, key: &str, limit: u64) -> Result<Bytes, RemoteError>;
 }
 
 /// How long a connection may take to open.
@@ -232,7 +255,7 @@ fn open_as(
         )
     })?;
     Ok(match place {
-        Place::Folder(path) => Arc::new(local::Local::new(&path, url)),
+        Place::Folder(path) => Arc::new(folder::Folder::new(&path, url)),
         Place::ObjStore(parsed) => Arc::new(objstore::ObjStore::open(
             name,
             &parsed,

@@ -5,7 +5,7 @@
 //! blocks) without being read and hashed again; bytes from memory are checked against the
 //! hash their key names.
 
-use super::{Backend, ErrorKind, Held, RemoteError};
+use super::{Backend, BlockingRead, ErrorKind, Held, RemoteError};
 use crate::hash::Hash;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -15,14 +15,14 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
-pub struct Local {
+pub struct Folder {
     root: PathBuf,
     url: String,
 }
 
-impl Local {
+impl Folder {
     pub fn new(root: &Path, url: &str) -> Self {
-        Local {
+        Folder {
             root: root.to_path_buf(),
             url: url.to_string(),
         }
@@ -92,62 +92,10 @@ impl Local {
             other => other.map(drop).map_err(|e| e.error),
         }
     }
-
-    /// Temporary files that killed uploads left beside the objects (`.put*`), with their
-    /// sizes, when untouched for `age` (`gc -r`); they are never read as objects.
-    pub fn stale_temp_files(
-        &self,
-        age: std::time::Duration,
-    ) -> io::Result<Vec<(std::path::PathBuf, u64)>> {
-        let cutoff = std::time::SystemTime::now() - age;
-        crate::fsutil::stale_temp_files(&self.root.join("b3"), ".put", cutoff)
-    }
-
-    /// Copies bytes `range` of `key` into `dest` at the same offsets, in the kernel
-    /// (`copy_file_range`), a step at a time so progress shows and a broken copy keeps what
-    /// it wrote. Returns the bytes copied: fewer than asked when the object is shorter.
-    pub fn copy_range_into(
-        &self,
-        key: &str,
-        dest: &std::fs::File,
-        range: std::ops::Range<u64>,
-        progress: &dyn crate::progress::Progress,
-    ) -> Result<u64, RemoteError> {
-        const STEP: u64 = 64 << 20;
-        let mut src = self.open(key)?;
-        let mut dest = dest;
-        let mut pos = range.start;
-        src.seek(SeekFrom::Start(pos))
-            .map_err(|e| self.err(key, e))?;
-        dest.seek(SeekFrom::Start(pos))
-            .map_err(|e| self.err(key, e))?;
-        while pos < range.end {
-            let n = io::copy(&mut (&mut src).take(STEP.min(range.end - pos)), &mut dest)
-                .map_err(|e| self.err(key, e))?;
-            if n == 0 {
-                break;
-            }
-            pos += n;
-            progress.inc(0, n);
-        }
-        Ok(pos - range.start)
-    }
-
-    /// A whole object of at most `limit` bytes, read with blocking I/O.
-    pub fn read_limited(&self, key: &str, limit: u64) -> Result<Bytes, RemoteError> {
-        let mut file = self.open(key)?;
-        let len = file.metadata().map_err(|e| self.err(key, e))?.len();
-        if len > limit {
-            return Err(super::too_big(key, &self.url, limit));
-        }
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut bytes).map_err(|e| self.err(key, e))?;
-        Ok(bytes.into())
-    }
 }
 
 #[async_trait]
-impl Backend for Local {
+impl Backend for Folder {
     fn url(&self) -> &str {
         &self.url
     }
@@ -211,13 +159,19 @@ impl Backend for Local {
         Ok(stream.boxed())
     }
 
-    fn as_folder(&self) -> Option<&Local> {
+    fn blocking_reads(&self) -> Option<&dyn BlockingRead> {
         Some(self)
+    }
+
+    /// The `.put*` files beside the objects; they are never read as objects.
+    fn stale_uploads(&self, age: std::time::Duration) -> io::Result<Vec<(PathBuf, u64)>> {
+        let cutoff = std::time::SystemTime::now() - age;
+        crate::fsutil::stale_temp_files(&self.root.join("b3"), ".put", cutoff)
     }
 
     async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), RemoteError> {
         // A big copy would stall the async workers: do it on the blocking pool.
-        let this = Local::new(&self.root, &self.url);
+        let this = Folder::new(&self.root, &self.url);
         let (key, path) = (key.to_string(), path.to_path_buf());
         tokio::task::spawn_blocking(move || {
             // `io::copy` between two files is `copy_file_range`: the bytes never pass
@@ -262,6 +216,46 @@ impl Backend for Local {
     async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
         // The temporary file is renamed over the old one: readers see old or new, whole.
         self.put_bytes(key, bytes).await
+    }
+}
+
+impl BlockingRead for Folder {
+    fn copy_range_into(
+        &self,
+        key: &str,
+        dest: &std::fs::File,
+        range: std::ops::Range<u64>,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<u64, RemoteError> {
+        const STEP: u64 = 64 << 20;
+        let mut src = self.open(key)?;
+        let mut dest = dest;
+        let mut pos = range.start;
+        src.seek(SeekFrom::Start(pos))
+            .map_err(|e| self.err(key, e))?;
+        dest.seek(SeekFrom::Start(pos))
+            .map_err(|e| self.err(key, e))?;
+        while pos < range.end {
+            let n = io::copy(&mut (&mut src).take(STEP.min(range.end - pos)), &mut dest)
+                .map_err(|e| self.err(key, e))?;
+            if n == 0 {
+                break;
+            }
+            pos += n;
+            progress.inc(0, n);
+        }
+        Ok(pos - range.start)
+    }
+
+    fn read_limited(&self, key: &str, limit: u64) -> Result<Bytes, RemoteError> {
+        let mut file = self.open(key)?;
+        let len = file.metadata().map_err(|e| self.err(key, e))?.len();
+        if len > limit {
+            return Err(super::too_big(key, &self.url, limit));
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes).map_err(|e| self.err(key, e))?;
+        Ok(bytes.into())
     }
 }
 

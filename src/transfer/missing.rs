@@ -1,0 +1,89 @@
+//! Which objects a remote lacks, or holds only a bad copy of (the `Held` comparison of
+//! sizes and kinds), and which it lists: one listing where that is cheap, HEADs otherwise.
+
+use super::Engine;
+use crate::hash::Hash;
+use crate::remote::{Held, RemoteError};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::{HashMap, HashSet};
+
+/// With at least this many objects to check, listing the `b3/xx/` folders they fall in
+/// replaces one HEAD per object. Measured on loopback s3s-fs: 6,600 HEADs at 32 in
+/// flight took 0.8 s, listing the 256 folders 3.6 s; over a WAN the HEADs' latency adds up,
+/// so listing pays off for very large pushes only.
+const LIST_THRESHOLD: usize = 50_000;
+
+impl Engine {
+    /// Which of `objects` (with their sizes where known) the remote lacks or holds only a
+    /// bad copy of: one of another size, or not a regular file (a symlink on a folder
+    /// remote). Always asks the remote: nothing remembered from an earlier run can make a
+    /// push skip an object.
+    pub async fn missing(
+        &self,
+        objects: &[(Hash, Option<u64>)],
+    ) -> Result<HashSet<Hash>, RemoteError> {
+        let wanted: HashMap<Hash, Option<u64>> = objects.iter().copied().collect();
+        let lacking = |listed: Vec<crate::remote::Listed>| {
+            let held: HashMap<Hash, Held> = listed
+                .iter()
+                .filter_map(|l| Hash::from_key(&l.key).map(|h| (h, l.held)))
+                .collect();
+            wanted
+                .iter()
+                .filter(|(h, size)| !held.get(h).is_some_and(|held| held.sound(**size)))
+                .map(|(h, _)| *h)
+                .collect()
+        };
+        // A remote that holds no more objects than this push has answers in one short
+        // listing: to an empty remote, one request instead of a HEAD per object. A bigger
+        // one stops the listing there, which then cost as much as the HEADs at most.
+        let budget = wanted.len().max(1_000);
+        if let Some(listed) = self.retry(|| self.backend.list("b3/", budget)).await? {
+            return Ok(lacking(listed));
+        }
+        if wanted.len() >= LIST_THRESHOLD {
+            let prefixes: HashSet<String> = wanted
+                .keys()
+                .map(|h| format!("b3/{}/", &h.hex()[..2]))
+                .collect();
+            let listed: Vec<Option<Vec<crate::remote::Listed>>> = futures::stream::iter(prefixes)
+                .map(|p| async move { self.retry(|| self.backend.list(&p, usize::MAX)).await })
+                .buffer_unordered(self.jobs)
+                .try_collect()
+                .await?;
+            if listed.iter().all(Option::is_some) {
+                return Ok(lacking(listed.into_iter().flatten().flatten().collect()));
+            }
+        }
+        let checked: Vec<(Hash, bool)> = futures::stream::iter(wanted)
+            .map(|(h, size)| async move {
+                let key = h.key();
+                self.retry(|| self.backend.head(&key))
+                    .await
+                    .map(|held| (h, held.sound(size)))
+            })
+            .buffer_unordered(self.jobs)
+            .try_collect()
+            .await?;
+        Ok(checked
+            .into_iter()
+            .filter(|(_, sound)| !sound)
+            .map(|(h, _)| h)
+            .collect())
+    }
+
+    /// Every object the remote lists with when it was written, or `None` when it cannot list.
+    pub async fn list_objects(
+        &self,
+    ) -> Result<Option<Vec<(Hash, std::time::SystemTime)>>, RemoteError> {
+        Ok(self
+            .retry(|| self.backend.list("b3/", usize::MAX))
+            .await?
+            .map(|listed| {
+                listed
+                    .iter()
+                    .filter_map(|l| Hash::from_key(&l.key).map(|h| (h, l.modified)))
+                    .collect()
+            }))
+    }
+}
