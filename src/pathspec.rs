@@ -227,7 +227,10 @@ fn pattern(arg: String, path: RepoPath) -> anyhow::Result<Pattern> {
             .backslash_escape(true)
             .build()
             .map_err(|e| {
-                crate::problem::usage_with_hint(format!("`{arg}` is not a valid glob: {}", e.kind()), "quote the pattern so the shell leaves it alone, and escape a literal `*`, `?`, `[` or `{` with `\\`")
+                crate::problem::usage_with_hint(
+                    format!("`{arg}` is not a valid glob: {}", e.kind()),
+                    "quote the pattern so the shell leaves it alone, and escape a literal `*`, `?`, `[` or `{` with `\\`",
+                )
             })?;
         Some(g.compile_matcher())
     } else {

@@ -67,7 +67,13 @@ pub fn deploy(
         .into_iter()
         .find(|t| t.path == artifact.path)
         .ok_or_else(|| {
-            failed_with_hint(format!("`{}` is not tracked at commit {commit} ({name} {version}), so there is nothing to deploy", artifact.path), format!("register a commit whose `{}` is committed", artifact.path.pointer()))
+            failed_with_hint(
+                format!(
+                    "`{}` is not tracked at commit {commit} ({name} {version}), so there is nothing to deploy",
+                    artifact.path
+                ),
+                format!("register a commit whose `{}` is committed", artifact.path.pointer()),
+            )
         })?;
     let file_name = artifact.path.file_name().to_string();
     match target {
