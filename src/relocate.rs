@@ -205,7 +205,7 @@ pub fn remove_tracked(
                 (true, n) => format!("`{shown}` holds {n} files that are not in the cache"),
             };
             let listing = match lmeta.is_dir() {
-                true => format!(":\n{}{}", list.join("\n"), crate::units::and_more(more)),
+                true => format!(":\n{}", crate::units::listing(&list, more)),
                 false => String::new(),
             };
             return Err(failed_with_hint(

@@ -32,14 +32,14 @@ pub fn count(n: u64, noun: &str) -> String {
     }
 }
 
-/// The line that ends a shortened list of `more` items left out: `\n  … and 3 more`, or
-/// nothing when none were.
-pub fn and_more(more: usize) -> String {
+/// A shortened list, one item a line, ending with `  … and 3 more` when `more` items were
+/// left out.
+pub fn listing(shown: &[String], more: usize) -> String {
+    let mut text = shown.join("\n");
     if more > 0 {
-        format!("\n  … and {more} more")
-    } else {
-        String::new()
+        text.push_str(&format!("\n  … and {more} more"));
     }
+    text
 }
 
 /// `word` as a POSIX shell reads it back unchanged: bare when it holds only safe

@@ -55,10 +55,9 @@ pub fn checkout(
         let more = plan.conflicts.len().saturating_sub(20);
         return Err(failed_with_hint(
             format!(
-                "checkout would overwrite or remove {} whose content is not in the cache; nothing was changed:\n{}{}",
+                "checkout would overwrite or remove {} whose content is not in the cache; nothing was changed:\n{}",
                 crate::units::count(plan.conflicts.len() as u64, "workspace file"),
-                shown.join("\n"),
-                crate::units::and_more(more)
+                crate::units::listing(&shown, more)
             ),
             "`git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
         ));

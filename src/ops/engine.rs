@@ -41,10 +41,9 @@ pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
     let more = summary.failed.len().saturating_sub(10);
     Err(crate::problem::failed_with_hint(
         format!(
-            "{} failed with remote `{remote}`:\n{}{}",
+            "{} failed with remote `{remote}`:\n{}",
             crate::units::count(summary.failed.len() as u64, "object"),
-            shown.join("\n"),
-            crate::units::and_more(more)
+            crate::units::listing(&shown, more)
         ),
         "run the same command again: only what is missing is transferred",
     ))
