@@ -73,6 +73,13 @@ mod tests {
     }
 
     #[test]
+    fn a_shortened_list_says_how_many_were_left_out() {
+        let shown = ["  a".to_string(), "  b".to_string()];
+        assert_eq!(listing(&shown, 0), "  a\n  b");
+        assert_eq!(listing(&shown, 3), "  a\n  b\n  … and 3 more");
+    }
+
+    #[test]
     fn shell_words_are_quoted_only_when_needed() {
         assert_eq!(shell_quote("data.mlv"), "data.mlv");
         assert_eq!(shell_quote("../.mlv/config.toml"), "../.mlv/config.toml");
