@@ -50,7 +50,7 @@ pub fn aws(name: &str, remote: &RemoteConfig) -> anyhow::Result<Option<AwsCreds>
             continue;
         };
         let ini = ini::Ini::load_from_file(&file).map_err(|e| {
-            crate::error::usage(format!(
+            crate::problem::usage(format!(
                 "the AWS file `{}` does not parse: {e}",
                 file.display()
             ))
@@ -71,15 +71,17 @@ pub fn aws(name: &str, remote: &RemoteConfig) -> anyhow::Result<Option<AwsCreds>
         }
     }
     if named && !found {
-        return Err(crate::error::usage(format!(
-            "AWS profile `{profile}` is in neither {}\nhint: add it there (`aws configure --profile {profile}`), or set `profile` for the remote in `.mlv/config.local.toml`",
-            files_shown()
-        )));
+        return Err(crate::problem::usage_with_hint(
+            format!("AWS profile `{profile}` is in neither {}", files_shown()),
+            format!(
+                "add it there (`aws configure --profile {profile}`), or set `profile` for the remote in `.mlv/config.local.toml`"
+            ),
+        ));
     }
     if provider_chosen(remote) {
         return Ok(None);
     }
-    Err(crate::error::usage(no_credentials(name, &profile, found)))
+    Err(crate::problem::usage(no_credentials(name, &profile, found)))
 }
 
 /// True when the user chose a source `object_store` asks over the network: the remote's

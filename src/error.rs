@@ -3,38 +3,29 @@
 
 use std::io;
 
+// Domain code builds its usage errors and failures as `problem::Problem`s; the command
+// layer uses the same shorthands.
+use crate::problem::{Kind, Problem};
+pub use crate::problem::{failed, failed_with_hint, usage, usage_with_hint};
+
 /// Errors raised by the command layer itself, with the exit code they stand for.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The request is wrong: bad arguments, a path outside the repository or not found.
-    #[error("{0}")]
-    Usage(String),
-    /// The operation ran and something failed.
-    #[error("{0}")]
-    Failed(String),
     /// The command already told the user what happened (e.g. `status --check`); just exit.
     #[error("exit status {0}")]
     Silent(u8),
 }
 
-/// Shorthand for a usage error with a message (and usually a `hint:` line).
-pub fn usage(msg: impl Into<String>) -> anyhow::Error {
-    CliError::Usage(msg.into()).into()
-}
-
-/// Shorthand for a failure with a message.
-pub fn failed(msg: impl Into<String>) -> anyhow::Error {
-    CliError::Failed(msg.into()).into()
-}
-
 /// The exit code for an error: the first error in the chain that knows its kind decides.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<CliError>() {
-            return match e {
-                CliError::Usage(_) => 2,
-                CliError::Failed(_) => 1,
-                CliError::Silent(code) => *code,
+        if let Some(CliError::Silent(code)) = cause.downcast_ref::<CliError>() {
+            return *code;
+        }
+        if let Some(p) = cause.downcast_ref::<Problem>() {
+            return match p.kind {
+                Kind::Usage => 2,
+                Kind::Failed => 1,
             };
         }
         if cause
@@ -90,15 +81,5 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// True when an error was caused by a full disk, so the message can say so.
-pub fn is_disk_full(err: &anyhow::Error) -> bool {
-    let full =
-        |e: &io::Error| e.raw_os_error() == Some(28) || e.kind() == io::ErrorKind::StorageFull;
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(full)
-            || matches!(c.downcast_ref::<crate::cache::CacheError>(), Some(crate::cache::CacheError::Io(e)) if full(e))
     })
 }

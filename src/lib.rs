@@ -30,6 +30,7 @@ pub mod paths;
 pub mod pathspec;
 pub mod pipeline;
 pub mod pointer;
+pub mod problem;
 pub mod progress;
 pub mod project;
 pub mod registry;
@@ -42,6 +43,7 @@ pub mod status;
 pub mod sync;
 pub mod track;
 pub mod transfer;
+pub mod units;
 pub mod workspace;
 
 /// Runs one parsed command line.

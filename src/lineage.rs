@@ -240,10 +240,13 @@ pub fn trace(repo: &Repo, artifact: &RepoPath, rev: Option<&str>) -> anyhow::Res
     };
     let node = src.trace(artifact.as_str(), None, 0)?;
     if node.source != "stage" && node.source != "data" {
-        return Err(crate::error::usage(format!(
-            "`{artifact}` is neither an out of a stage in mlv.lock nor tracked by git-mlv{}\nhint: run `git mlv run` to produce it, or check the path",
-            rev.map(|r| format!(" at `{r}`")).unwrap_or_default()
-        )));
+        return Err(crate::problem::usage_with_hint(
+            format!(
+                "`{artifact}` is neither an out of a stage in mlv.lock nor tracked by git-mlv{}",
+                rev.map(|r| format!(" at `{r}`")).unwrap_or_default()
+            ),
+            "run `git mlv run` to produce it, or check the path",
+        ));
     }
     Ok(node)
 }

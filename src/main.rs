@@ -8,13 +8,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => match mlv::cli::foreign_word(&err, std::env::args_os()) {
             Some(foreign) => {
-                mlv::ui::Ui::new(&Default::default()).error(&foreign);
+                mlv::ui::Ui::new(false, false, false).error(&foreign);
                 return ExitCode::from(mlv::error::exit_code(&foreign));
             }
             None => err.exit(),
         },
     };
-    let ui = mlv::ui::Ui::new(&cli.global);
+    let g = &cli.global;
+    let ui = mlv::ui::Ui::new(g.quiet, g.verbose, g.json);
     match mlv::run(cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of stdout went away (`git mlv ls | head`): stop quietly, like ripgrep.

@@ -185,16 +185,22 @@ impl Pathspec {
             } else {
                 " (that `--exclude` leaves)"
             };
-            return Err(crate::error::usage(format!(
-                "pathspec `{}` did not match any tracked data{excluded}{at}\nhint: `git mlv ls` lists what is tracked; inside a tracked directory name its files or folders; in a glob `*` stays within a folder and `**` crosses folders",
-                p.0.arg
-            )));
+            return Err(crate::problem::usage_with_hint(
+                format!(
+                    "pathspec `{}` did not match any tracked data{excluded}{at}",
+                    p.0.arg
+                ),
+                "`git mlv ls` lists what is tracked; inside a tracked directory name its files or folders; in a glob `*` stays within a folder and `**` crosses folders",
+            ));
         }
         if let Some(p) = self.exclude.iter().zip(&hits.exclude).find(|(_, h)| !**h) {
-            return Err(crate::error::usage(format!(
-                "`--exclude {}` did not match any tracked data{at} that the paths select, so it leaves nothing out\nhint: check the pattern; in a glob `*` stays within a folder and `**` crosses folders",
-                p.0.arg
-            )));
+            return Err(crate::problem::usage_with_hint(
+                format!(
+                    "`--exclude {}` did not match any tracked data{at} that the paths select, so it leaves nothing out",
+                    p.0.arg
+                ),
+                "check the pattern; in a glob `*` stays within a folder and `**` crosses folders",
+            ));
         }
         Ok(())
     }
@@ -221,10 +227,10 @@ fn pattern(arg: String, path: RepoPath) -> anyhow::Result<Pattern> {
             .backslash_escape(true)
             .build()
             .map_err(|e| {
-                crate::error::usage(format!(
-                    "`{arg}` is not a valid glob: {}\nhint: quote the pattern so the shell leaves it alone, and escape a literal `*`, `?`, `[` or `{{` with `\\`",
-                    e.kind()
-                ))
+                crate::problem::usage_with_hint(
+                    format!("`{arg}` is not a valid glob: {}", e.kind()),
+                    "quote the pattern so the shell leaves it alone, and escape a literal `*`, `?`, `[` or `{` with `\\`",
+                )
             })?;
         Some(g.compile_matcher())
     } else {

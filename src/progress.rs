@@ -42,8 +42,8 @@ impl FileCount {
     fn label(&self, done: u64) -> String {
         match self.total.load(Ordering::Relaxed) {
             0 if done == 0 => String::new(),
-            0 => format!("({})", crate::ui::count(done, "file")),
-            t => format!("({done}/{})", crate::ui::count(t - 1, "file")),
+            0 => format!("({})", crate::units::count(done, "file")),
+            t => format!("({done}/{})", crate::units::count(t - 1, "file")),
         }
     }
 }

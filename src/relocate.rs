@@ -2,8 +2,8 @@
 //! `.gitignore` entry change together; the hash is kept and nothing is staged in git.
 
 use crate::cache::Cache;
-use crate::error::{failed, usage};
 use crate::paths::RepoPath;
+use crate::problem::{failed_with_hint, usage_with_hint};
 use crate::repo::Repo;
 use crate::stat_cache::StatCache;
 use crate::workspace::{self, Kind};
@@ -35,13 +35,17 @@ pub fn check_tracked(tracked: &[RepoPath], path: &RepoPath, shown: &str) -> anyh
         return Ok(());
     }
     if let Some(t) = tracked.iter().find(|t| path.starts_with(t)) {
-        return Err(usage(format!(
-            "`{shown}` lies inside `{t}`, which git-mlv tracks as one directory; `mv` and `rm` take a whole tracked path\nhint: move or remove the file in place and run `git mlv add {t}` to record it"
-        )));
+        return Err(usage_with_hint(
+            format!(
+                "`{shown}` lies inside `{t}`, which git-mlv tracks as one directory; `mv` and `rm` take a whole tracked path"
+            ),
+            format!("move or remove the file in place and run `git mlv add {t}` to record it"),
+        ));
     }
-    Err(usage(format!(
-        "`{shown}` is not tracked by git-mlv\nhint: `git mlv ls` lists what is tracked"
-    )))
+    Err(usage_with_hint(
+        format!("`{shown}` is not tracked by git-mlv"),
+        "`git mlv ls` lists what is tracked",
+    ))
 }
 
 /// Moves the tracked `from` to `to`: data, pointer and `.gitignore` entry. Refuses (exit 2,
@@ -59,36 +63,51 @@ pub fn move_tracked(
     crate::paths::check_no_link_out(root, to.as_str())?;
     for taken in [to.clone(), to.pointer()] {
         if std::fs::symlink_metadata(taken.to_abs(root)).is_ok() {
-            return Err(usage(format!(
-                "`{}` already exists; `git mlv mv` never overwrites\nhint: choose another destination, or remove `{}` first",
-                repo.display(&taken),
-                repo.display(&taken)
-            )));
+            return Err(usage_with_hint(
+                format!(
+                    "`{}` already exists; `git mlv mv` never overwrites",
+                    repo.display(&taken)
+                ),
+                format!(
+                    "choose another destination, or remove `{}` first",
+                    repo.display(&taken)
+                ),
+            ));
         }
     }
     if let Some(t) = tracked.iter().find(|t| to.starts_with(t)) {
-        return Err(usage(format!(
-            "`{shown}` lies inside `{}`, which git-mlv tracks as one directory\nhint: choose a destination outside tracked data",
-            repo.display(t)
-        )));
+        return Err(usage_with_hint(
+            format!(
+                "`{shown}` lies inside `{}`, which git-mlv tracks as one directory",
+                repo.display(t)
+            ),
+            "choose a destination outside tracked data",
+        ));
     }
     if let Some(t) = tracked.iter().find(|t| t.starts_with(to)) {
-        return Err(usage(format!(
-            "`{shown}` would contain `{}`, which git-mlv tracks on its own\nhint: choose another destination",
-            repo.display(t)
-        )));
+        return Err(usage_with_hint(
+            format!(
+                "`{shown}` would contain `{}`, which git-mlv tracks on its own",
+                repo.display(t)
+            ),
+            "choose another destination",
+        ));
     }
     if crate::fsutil::is_temp_name(to.file_name()) {
-        return Err(usage(format!(
-            "`{shown}` is named like git-mlv's temporary files (`{}…`), which listing, status and checkout skip\nhint: choose another name",
-            crate::fsutil::TEMP_PREFIX
-        )));
+        return Err(usage_with_hint(
+            format!(
+                "`{shown}` is named like git-mlv's temporary files (`{}…`), which listing, status and checkout skip",
+                crate::fsutil::TEMP_PREFIX
+            ),
+            "choose another name",
+        ));
     }
     let index = repo.git.index()?;
     if let Some(code) = index.first_under(to.as_str()) {
-        return Err(usage(format!(
-            "`{code}` is tracked by git; git-mlv never puts data over files git tracks\nhint: choose another destination"
-        )));
+        return Err(usage_with_hint(
+            format!("`{code}` is tracked by git; git-mlv never puts data over files git tracks"),
+            "choose another destination",
+        ));
     }
 
     let (from_abs, to_abs) = (from.to_abs(root), to.to_abs(root));
@@ -186,20 +205,15 @@ pub fn remove_tracked(
                 (true, n) => format!("`{shown}` holds {n} files that are not in the cache"),
             };
             let listing = match lmeta.is_dir() {
-                true => format!(
-                    ":\n{}{}",
-                    list.join("\n"),
-                    if more > 0 {
-                        format!("\n  … and {more} more")
-                    } else {
-                        String::new()
-                    }
-                ),
+                true => format!(":\n{}", crate::units::listing(&list, more)),
                 false => String::new(),
             };
-            return Err(failed(format!(
-                "{what}; `rm` would lose them, so nothing was changed{listing}\nhint: run `git mlv add {shown}` first to keep them, or `git mlv rm --keep-data {shown}` to stop tracking and keep the files"
-            )));
+            return Err(failed_with_hint(
+                format!("{what}; `rm` would lose them, so nothing was changed{listing}"),
+                format!(
+                    "run `git mlv add {shown}` first to keep them, or `git mlv rm --keep-data {shown}` to stop tracking and keep the files"
+                ),
+            ));
         }
         files = listed;
     }

@@ -60,7 +60,7 @@ impl Tracked {
             format!(
                 "its `files` is {} but the directory its hash names holds {}",
                 self.pointer.files.unwrap_or(0),
-                crate::ui::count(files.unwrap_or(0), "file")
+                crate::units::count(files.unwrap_or(0), "file")
             )
         } else {
             return Ok(());
@@ -169,7 +169,7 @@ impl Repo {
         };
         match inside {
             None => Ok(()),
-            Some((what, place, why)) => Err(crate::error::usage(format!(
+            Some((what, place, why)) => Err(crate::problem::usage(format!(
                 "remote `{name}` is the folder `{}`, {what} `{}`: {why}; `git mlv remote set {name} url <url>` changes it, `git mlv remote remove {name}` drops it",
                 folder.display(),
                 place.display()
@@ -242,9 +242,10 @@ impl Repo {
         }
         let reg = crate::registry::Registry::load(&self.git)?;
         crate::registry::resolve(&self.git, &reg, rev)?.ok_or_else(|| {
-            crate::error::usage(format!(
-                "`{rev}` holds no version yet\nhint: `git mlv models` lists the stages and what they hold"
-            ))
+            crate::problem::usage_with_hint(
+                format!("`{rev}` holds no version yet"),
+                "`git mlv models` lists the stages and what they hold",
+            )
         })
     }
 

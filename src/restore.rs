@@ -78,10 +78,13 @@ pub fn export_root(repo: &Repo, dir: &Path) -> anyhow::Result<PathBuf> {
             }
         };
         match reserved {
-            true => Err(crate::error::usage(format!(
-                "`--to {}` lies in a `.git` folder or `.mlv/`; git-mlv never writes there\nhint: choose a folder outside them",
-                dir.display()
-            ))),
+            true => Err(crate::problem::usage_with_hint(
+                format!(
+                    "`--to {}` lies in a `.git` folder or `.mlv/`; git-mlv never writes there",
+                    dir.display()
+                ),
+                "choose a folder outside them",
+            )),
             false => Ok(()),
         }
     };
@@ -126,11 +129,16 @@ pub fn plan(
         plan.index = Some(repo.git.index()?);
     }
     if let Some(code) = plan.index.as_ref().and_then(|i| i.first_under(&dest)) {
-        return Err(crate::error::usage(format!(
-            "`{}` would write data over `{code}`, which git tracks; git-mlv never overwrites files git tracks\nhint: if the data belongs there, `git rm --cached {code}` first; otherwise remove the pointer with `git rm --cached {}` and commit",
-            t.path.pointer(),
-            t.path.pointer()
-        )));
+        return Err(crate::problem::usage_with_hint(
+            format!(
+                "`{}` would write data over `{code}`, which git tracks; git-mlv never overwrites files git tracks",
+                t.path.pointer()
+            ),
+            format!(
+                "if the data belongs there, `git rm --cached {code}` first; otherwise remove the pointer with `git rm --cached {}` and commit",
+                t.path.pointer()
+            ),
+        ));
     }
     Ok(())
 }

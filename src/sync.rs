@@ -257,7 +257,7 @@ mod tests {
             crate::remote::open("r", &config, &tmp.path().join("repo")).unwrap(),
             4,
         );
-        let rt = crate::commands::common::runtime().unwrap();
+        let rt = crate::ops::engine::runtime().unwrap();
         let pushed = Recorder::default();
         rt.block_on(push(&cache, &engine, &selected, &pushed))
             .unwrap();

@@ -3,9 +3,9 @@
 
 use crate::cache::Cache;
 use crate::config::LinkType;
-use crate::error::usage;
 use crate::paths::RepoPath;
 use crate::pointer::{Pointer, PointerError};
+use crate::problem::{usage, usage_with_hint};
 use crate::progress::Progress;
 use crate::repo::Repo;
 use crate::stat_cache::StatCache;
@@ -41,9 +41,12 @@ pub fn check_addable(
         Err(e) => return Err(e).with_context(|| format!("reading `{path}`")),
     };
     if meta.file_type().is_symlink() {
-        return Err(usage(format!(
-            "`{path}` is a symbolic link; git-mlv versions the bytes of regular files and directories\nhint: add the file it points to, or replace the link with a copy"
-        )));
+        return Err(usage_with_hint(
+            format!(
+                "`{path}` is a symbolic link; git-mlv versions the bytes of regular files and directories"
+            ),
+            "add the file it points to, or replace the link with a copy",
+        ));
     }
     if !meta.is_file() && !meta.is_dir() {
         return Err(usage(format!(
@@ -51,42 +54,56 @@ pub fn check_addable(
         )));
     }
     if meta.is_file() && crate::fsutil::is_temp_name(path.file_name()) {
-        return Err(usage(format!(
-            "`{path}` is named like git-mlv's temporary files (`{}…`), which listing, status and checkout skip\nhint: rename it",
-            crate::fsutil::TEMP_PREFIX
-        )));
+        return Err(usage_with_hint(
+            format!(
+                "`{path}` is named like git-mlv's temporary files (`{}…`), which listing, status and checkout skip",
+                crate::fsutil::TEMP_PREFIX
+            ),
+            "rename it",
+        ));
     }
     if path.file_name() == crate::mlvignore::FILE {
-        return Err(usage(format!(
-            "`{path}` holds ignore rules, not data\nhint: commit it with git: `git add {path}`"
-        )));
+        return Err(usage_with_hint(
+            format!("`{path}` holds ignore rules, not data"),
+            format!("commit it with git: `git add {path}`"),
+        ));
     }
     if let Some(rule) = crate::mlvignore::ignoring(repo.root(), path.as_str(), meta.is_dir())? {
         let file = rule.file.strip_prefix(repo.root()).unwrap_or(&rule.file);
-        return Err(usage(format!(
-            "`{path}` is ignored by `{}` (rule `{}`)\nhint: remove the rule, or add `!{}` after it, to track `{path}`",
-            file.display(),
-            rule.pattern,
-            path.file_name()
-        )));
+        return Err(usage_with_hint(
+            format!(
+                "`{path}` is ignored by `{}` (rule `{}`)",
+                file.display(),
+                rule.pattern
+            ),
+            format!(
+                "remove the rule, or add `!{}` after it, to track `{path}`",
+                path.file_name()
+            ),
+        ));
     }
     for t in tracked {
         if path != t && path.starts_with(t) {
-            return Err(usage(format!(
-                "`{path}` is inside `{t}`, which git-mlv already tracks as one directory\nhint: run `git mlv add {t}` to record changes inside it"
-            )));
+            return Err(usage_with_hint(
+                format!("`{path}` is inside `{t}`, which git-mlv already tracks as one directory"),
+                format!("run `git mlv add {t}` to record changes inside it"),
+            ));
         }
         if path != t && t.starts_with(path) {
-            return Err(usage(format!(
-                "`{path}` contains `{t}`, which git-mlv already tracks on its own\nhint: delete `{}` and its `.gitignore` line first, then add the whole directory",
-                t.pointer()
-            )));
+            return Err(usage_with_hint(
+                format!("`{path}` contains `{t}`, which git-mlv already tracks on its own"),
+                format!(
+                    "delete `{}` and its `.gitignore` line first, then add the whole directory",
+                    t.pointer()
+                ),
+            ));
         }
     }
     if let Some(first) = repo.git.index()?.first_under(path.as_str()) {
-        return Err(usage(format!(
-            "`{first}` is already tracked by git, so git-mlv cannot take `{path}` over\nhint: run `git rm -r --cached {path}` first, then `git mlv add {path}`"
-        )));
+        return Err(usage_with_hint(
+            format!("`{first}` is already tracked by git, so git-mlv cannot take `{path}` over"),
+            format!("run `git rm -r --cached {path}` first, then `git mlv add {path}`"),
+        ));
     }
     Ok(meta)
 }
@@ -125,22 +142,33 @@ pub fn add(
             let Kind::Other(what) = bad.kind else {
                 unreachable!()
             };
-            return Err(usage(format!(
-                "`{}` inside `{path}` is {what}; git-mlv versions only regular files, so it would be lost on checkout\nhint: replace it with a regular file or move it out of `{path}`, then add again",
-                path.join(&bad.rel)
-            )));
+            return Err(usage_with_hint(
+                format!(
+                    "`{}` inside `{path}` is {what}; git-mlv versions only regular files, so it would be lost on checkout",
+                    path.join(&bad.rel)
+                ),
+                format!(
+                    "replace it with a regular file or move it out of `{path}`, then add again"
+                ),
+            ));
         }
         if let Some(p) = files.iter().find(|f| f.rel.ends_with(crate::pointer::EXT)) {
-            return Err(usage(format!(
-                "`{}` inside `{path}` is a git-mlv pointer; a tracked directory cannot hold tracked paths\nhint: delete it (and its `.gitignore` line) first",
-                path.join(&p.rel)
-            )));
+            return Err(usage_with_hint(
+                format!(
+                    "`{}` inside `{path}` is a git-mlv pointer; a tracked directory cannot hold tracked paths",
+                    path.join(&p.rel)
+                ),
+                "delete it (and its `.gitignore` line) first",
+            ));
         }
         if let Some(g) = files.iter().find(|f| crate::paths::has_git_segment(&f.rel)) {
-            return Err(usage(format!(
-                "`{}` inside `{path}` lies in a `.git` folder (a nested repository); git-mlv never tracks or writes anything under `.git`\nhint: move that repository out of `{path}`, then add again",
-                path.join(&g.rel)
-            )));
+            return Err(usage_with_hint(
+                format!(
+                    "`{}` inside `{path}` lies in a `.git` folder (a nested repository); git-mlv never tracks or writes anything under `.git`",
+                    path.join(&g.rel)
+                ),
+                format!("move that repository out of `{path}`, then add again"),
+            ));
         }
         let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
         progress.start(files.len() as u64, files.iter().map(|f| f.meta.len()).sum());
@@ -195,7 +223,7 @@ pub fn add(
 
 /// Says plainly that a failed add did not touch the user's data, and why it failed.
 fn with_data_safe(err: anyhow::Error, path: &RepoPath) -> anyhow::Error {
-    let full = crate::error::is_disk_full(&err);
+    let full = crate::problem::is_disk_full(&err);
     let msg = if full {
         format!(
             "the disk holding the git-mlv cache is full while adding `{path}`; `{path}` itself is intact and its pointer unchanged\nhint: free some space (or move the cache with `cache.dir` in `.mlv/config.local.toml`), then run `git mlv add {path}` again"

@@ -1,8 +1,9 @@
 //! Everything the user sees: messages on stderr, data on stdout, progress bars drawn with
 //! indicatif only on a terminal (never with `-q`, `--json` or `MLV_NO_PROGRESS=1`).
 
-use crate::cli::GlobalArgs;
 use crate::progress::{FileCount, Progress};
+// The plain formatting helpers live in the domain-neutral `units`; commands reach them here.
+pub use crate::units::{count, limit, shell_quote, size};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 
@@ -15,14 +16,15 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn new(global: &GlobalArgs) -> Self {
+    /// Built from the global flags as plain values, so the UI does not depend on clap.
+    pub fn new(quiet: bool, verbose: bool, json: bool) -> Self {
         let tty = std::io::stderr().is_terminal();
         let no_progress = std::env::var_os("MLV_NO_PROGRESS").is_some_and(|v| v == "1");
         Ui {
-            quiet: global.quiet,
-            verbose: global.verbose,
-            json: global.json,
-            progress: tty && !global.quiet && !global.json && !no_progress,
+            quiet,
+            verbose,
+            json,
+            progress: tty && !quiet && !json && !no_progress,
             color: tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         }
     }
@@ -146,75 +148,5 @@ impl Drop for Bar {
         if let Some(s) = &self.0 {
             s.bar.finish_and_clear();
         }
-    }
-}
-
-/// A byte count for people: `1.5 MiB`. Data sizes are binary (what `du -h` and file
-/// managers on Linux show); a limit the user configures in bytes is shown with `limit`.
-pub fn size(bytes: u64) -> String {
-    indicatif::BinaryBytes(bytes).to_string()
-}
-
-/// A configured byte limit and a size compared with it, both in decimal units, the unit
-/// such limits are written in (`10000000` is "10 MB", not "9.54 MiB").
-pub fn limit(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    // At most two decimals, without trailing zeros: `10 MB`, `12.5 MB`, `1.05 GB`.
-    let text = format!("{value:.2}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text} {}", UNITS[unit])
-}
-
-/// `n` and the noun, plural unless `n` is one: `1 file`, `3 files`, `0 objects`.
-pub fn count(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// `word` as a POSIX shell reads it back unchanged: bare when it holds only safe
-/// characters, else in single quotes.
-pub fn shell_quote(word: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./+,:@".contains(c);
-    if !word.is_empty() && word.chars().all(safe) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_read_in_decimal_units() {
-        assert_eq!(limit(10_000_000), "10 MB");
-        assert_eq!(limit(12_500_000), "12.5 MB");
-        assert_eq!(limit(999), "999 B");
-        assert_eq!(limit(1_048_576), "1.05 MB");
-    }
-
-    #[test]
-    fn counts_are_plural_unless_one() {
-        assert_eq!(count(1, "file"), "1 file");
-        assert_eq!(count(0, "file"), "0 files");
-        assert_eq!(count(2, "object"), "2 objects");
-    }
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_quote("data.mlv"), "data.mlv");
-        assert_eq!(shell_quote("../.mlv/config.toml"), "../.mlv/config.toml");
-        assert_eq!(shell_quote("my data.mlv"), "'my data.mlv'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
     }
 }

@@ -28,8 +28,65 @@ pub mod run;
 pub mod status;
 pub mod which;
 
-use crate::cli::Command;
 use crate::ui::Ui;
+use clap::Subcommand;
+
+// The subcommands: `cli` parses into this enum, and nothing under `commands` imports `cli`.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Set up git-mlv in this repository (idempotent)
+    Init(init::Args),
+    /// Track files or directories: store them in the cache and write pointers
+    Add(add::Args),
+    /// Show tracked data that differs from its pointer, is missing, or is not cached
+    Status(status::Args),
+    /// Make workspace data match its pointer files
+    Checkout(checkout::Args),
+    /// List tracked artifacts with hash, size and file count
+    Ls(ls::Args),
+    /// Move tracked data with its pointer and `.gitignore` entry (stages nothing)
+    Mv(mv::Args),
+    /// Stop tracking data: remove its pointer, `.gitignore` entry and (safe) data
+    Rm(rm::Args),
+    /// Manage remotes: add, set, list, remove, default
+    Remote(remote::Args),
+    /// Upload tracked data the remote lacks
+    Push(push::Args),
+    /// Download tracked data into the cache (the work tree is not touched)
+    Fetch(fetch::Args),
+    /// Fetch, then check out
+    Pull(pull::Args),
+    /// Files added, removed and modified inside tracked data between revisions
+    Diff(diff::Args),
+    /// Install git hooks that keep data in step with git (pre-commit, pre-push, post-checkout, post-merge)
+    InstallHooks(install_hooks::Args),
+    /// Run one git hook (called by the installed hook scripts)
+    Hook(hook::Args),
+    /// Remove cache objects nothing needs (keeping the last copy of unpushed data)
+    Gc(gc::Args),
+    /// Run the stale stages of mlv.toml in dependency order and record them in mlv.lock
+    Run(run::Args),
+    /// Show the stage, command, params and exact input hashes that produced an artifact
+    Lineage(lineage::Args),
+    /// Re-hash the cache's objects (or a remote's, with -r) and name every bad one
+    Fsck(fsck::Args),
+    /// Show the pipeline's metrics, or compare them between revisions
+    Metrics(metrics::Args),
+    /// Check every quality gate in `mlv.toml`; exit 1 when one fails
+    Gate(gate::Args),
+    /// Register a commit as a version of an artifact (tag `<name>@v<semver>`)
+    Register(register::Args),
+    /// Assign a stage to a version once its gates pass (tag `<name>#<stage>#<n>`)
+    Promote(promote::Args),
+    /// List artifacts with their versions, stages and commits
+    Models(models::Args),
+    /// The version a stage holds: version, commit and hash
+    Which(which::Args),
+    /// Put the version a stage holds in a folder or object store and switch `current` to it
+    Deploy(deploy::Args),
+    /// Give a stage back to the version that held it before, and switch a remembered deploy
+    Rollback(rollback::Args),
+}
 
 pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
     match command {

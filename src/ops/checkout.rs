@@ -2,8 +2,8 @@
 //! `checkout` runs it, and so do `pull`, the git hooks and `deploy`.
 
 use super::report::{self, Reporter};
-use crate::error::failed;
 use crate::paths::RepoPath;
+use crate::problem::failed_with_hint;
 use crate::repo::Repo;
 use crate::restore::{self, Plan};
 use std::path::{Path, PathBuf};
@@ -53,16 +53,14 @@ pub fn checkout(
             .map(|p| format!("  {}", repo.display(&RepoPath::new(p.as_str()))))
             .collect();
         let more = plan.conflicts.len().saturating_sub(20);
-        return Err(failed(format!(
-            "checkout would overwrite or remove {} whose content is not in the cache; nothing was changed:\n{}{}\nhint: `git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
-            crate::ui::count(plan.conflicts.len() as u64, "workspace file"),
-            shown.join("\n"),
-            if more > 0 {
-                format!("\n  … and {more} more")
-            } else {
-                String::new()
-            }
-        )));
+        return Err(failed_with_hint(
+            format!(
+                "checkout would overwrite or remove {} whose content is not in the cache; nothing was changed:\n{}",
+                crate::units::count(plan.conflicts.len() as u64, "workspace file"),
+                crate::units::listing(&shown, more)
+            ),
+            "`git mlv add` them to keep the new data, or run `git mlv checkout --force` to discard it",
+        ));
     }
     let missing = std::mem::take(&mut plan.missing);
     let bar = report.progress("checkout");
@@ -81,8 +79,8 @@ pub fn missing_error(repo: &Repo, missing: &[String]) -> anyhow::Result<()> {
         .iter()
         .map(|p| repo.display(&RepoPath::new(p.as_str())))
         .collect();
-    Err(failed(format!(
-        "not in the cache, so not checked out: {}\nhint: run `git mlv pull` to fetch them from a remote",
-        shown.join(", ")
-    )))
+    Err(failed_with_hint(
+        format!("not in the cache, so not checked out: {}", shown.join(", ")),
+        "run `git mlv pull` to fetch them from a remote",
+    ))
 }

@@ -9,7 +9,7 @@ use super::report::{self, Reporter};
 use super::select::Selector;
 use crate::cache::Access;
 use crate::deploy::{self, CurrentJson, Folder, Target};
-use crate::error::{failed, usage};
+use crate::problem::{failed_with_hint, usage_with_hint};
 use crate::registry;
 use crate::repo::Repo;
 
@@ -50,11 +50,13 @@ pub fn deploy(
 ) -> anyhow::Result<Deployed> {
     if let Target::Url(url) = target {
         crate::remote::check_url(url).map_err(|why| {
-            usage(format!(
-                "deploy target `{}` {why}\nhint: deploy to {} with `git mlv deploy {name} <stage> --to <dir|url>`",
-                crate::remote::redact(url),
-                crate::remote::URL_FORMS
-            ))
+            usage_with_hint(
+                format!("deploy target `{}` {why}", crate::remote::redact(url)),
+                format!(
+                    "deploy to {} with `git mlv deploy {name} <stage> --to <dir|url>`",
+                    crate::remote::URL_FORMS
+                ),
+            )
         })?;
     }
     // Fetching and checking out write into the cache: gc must not run meanwhile.
@@ -65,21 +67,26 @@ pub fn deploy(
         .into_iter()
         .find(|t| t.path == artifact.path)
         .ok_or_else(|| {
-            failed(format!(
-                "`{}` is not tracked at commit {commit} ({name} {version}), so there is nothing to deploy\nhint: register a commit whose `{}` is committed",
-                artifact.path,
-                artifact.path.pointer()
-            ))
+            failed_with_hint(
+                format!(
+                    "`{}` is not tracked at commit {commit} ({name} {version}), so there is nothing to deploy",
+                    artifact.path
+                ),
+                format!("register a commit whose `{}` is committed", artifact.path.pointer()),
+            )
         })?;
     let file_name = artifact.path.file_name().to_string();
     match target {
         Target::Dir(dir) => {
             let folder = Folder::new(dir, name);
             if let Some(path) = folder.foreign_current() {
-                return Err(usage(format!(
-                    "`{}` is not a symlink: deploy switches `current` by renaming a new symlink over it, and does not delete what is there\nhint: move it aside (`mv {0} {0}.old`), then deploy again",
-                    path.display()
-                )));
+                let shown = path.display();
+                return Err(usage_with_hint(
+                    format!(
+                        "`{shown}` is not a symlink: deploy switches `current` by renaming a new symlink over it, and does not delete what is there"
+                    ),
+                    format!("move it aside (`mv {shown} {shown}.old`), then deploy again"),
+                ));
             }
             folder.sweep()?;
             let vdir = folder.version_dir(version);
@@ -236,10 +243,13 @@ fn ensure_cached(
         return Ok(());
     }
     if repo.config.remotes.is_empty() {
-        return Err(failed(format!(
-            "the data of `{}` at {commit} is not in the cache and no remote is configured to fetch it from\nhint: deploy from the machine that trained it, or `git mlv remote add` the team's storage",
-            tracked.path
-        )));
+        return Err(failed_with_hint(
+            format!(
+                "the data of `{}` at {commit} is not in the cache and no remote is configured to fetch it from",
+                tracked.path
+            ),
+            "deploy from the machine that trained it, or `git mlv remote add` the team's storage",
+        ));
     }
     let select = Selector {
         paths: vec![tracked.path.to_abs(repo.root())],

@@ -39,14 +39,12 @@ pub fn failures(remote: &str, summary: &Summary) -> anyhow::Result<()> {
         .map(|f| format!("  {}: {}", f.object, f.error.replace('\n', "\n    ")))
         .collect();
     let more = summary.failed.len().saturating_sub(10);
-    Err(crate::error::failed(format!(
-        "{} failed with remote `{remote}`:\n{}{}\nhint: run the same command again: only what is missing is transferred",
-        crate::ui::count(summary.failed.len() as u64, "object"),
-        shown.join("\n"),
-        if more > 0 {
-            format!("\n  … and {more} more")
-        } else {
-            String::new()
-        }
-    )))
+    Err(crate::problem::failed_with_hint(
+        format!(
+            "{} failed with remote `{remote}`:\n{}",
+            crate::units::count(summary.failed.len() as u64, "object"),
+            crate::units::listing(&shown, more)
+        ),
+        "run the same command again: only what is missing is transferred",
+    ))
 }

@@ -1,8 +1,8 @@
 //! The stage graph of `mlv.toml`: which stage produces which out, the order that runs every
 //! producer before its consumers, and the deps a run needs to exist.
 
-use crate::error::usage;
 use crate::paths::RepoPath;
+use crate::problem::usage_with_hint;
 use crate::project::{Project, Stage};
 use crate::repo::Repo;
 use std::collections::{BTreeMap, BTreeSet};
@@ -154,9 +154,12 @@ pub fn check_deps(repo: &Repo, project: &Project, stages: &[String]) -> anyhow::
             let made = produced.iter().any(|o| overlaps(dep, o));
             if !made && std::fs::symlink_metadata(dep.to_abs(repo.root())).is_err() {
                 if std::fs::symlink_metadata(dep.pointer().to_abs(repo.root())).is_ok() {
-                    return Err(usage(format!(
-                        "stage `{name}` depends on `{dep}`, which git-mlv tracks but is not in the work tree\nhint: run `git mlv pull {dep}` (or `git mlv checkout {dep}`) first"
-                    )));
+                    return Err(usage_with_hint(
+                        format!(
+                            "stage `{name}` depends on `{dep}`, which git-mlv tracks but is not in the work tree"
+                        ),
+                        format!("run `git mlv pull {dep}` (or `git mlv checkout {dep}`) first"),
+                    ));
                 }
                 return Err(PipelineError::MissingDep {
                     stage: name.clone(),

@@ -2,10 +2,10 @@
 //! stat cache) and the values its params entries select from TOML, JSON or YAML files.
 
 use crate::cache::Cache;
-use crate::error::usage;
 use crate::hash::Hash;
 use crate::lockfile::ParamValues;
 use crate::paths::RepoPath;
+use crate::problem::{usage, usage_with_hint};
 use crate::project::{ParamRef, Stage};
 use crate::repo::Repo;
 use crate::stat_cache::StatCache;
@@ -131,10 +131,10 @@ pub(super) fn stage_params(
 fn read_params(repo: &Repo, p: &ParamRef, stage: &str) -> anyhow::Result<ParamValues> {
     let abs = p.file.to_abs(repo.root());
     let text = fs_err::read_to_string(&abs).map_err(|e| {
-        usage(format!(
-            "stage `{stage}` reads params from `{}`: {e}\nhint: create the file or fix `params` in mlv.toml",
-            p.file
-        ))
+        usage_with_hint(
+            format!("stage `{stage}` reads params from `{}`: {e}", p.file),
+            "create the file or fix `params` in mlv.toml",
+        )
     })?;
     param_values(&text, p, stage)
 }
@@ -172,10 +172,13 @@ pub fn param_values(text: &str, p: &ParamRef, stage: &str) -> anyhow::Result<Par
                 .split('.')
                 .try_fold(&root, |v, k| v.get(k))
                 .ok_or_else(|| {
-                    usage(format!(
-                        "stage `{stage}` uses param `{key}`, which `{}` does not have\nhint: add it to the file or fix `params` in mlv.toml",
-                        p.file
-                    ))
+                    usage_with_hint(
+                        format!(
+                            "stage `{stage}` uses param `{key}`, which `{}` does not have",
+                            p.file
+                        ),
+                        "add it to the file or fix `params` in mlv.toml",
+                    )
                 })?;
             out.insert(key.clone(), value.clone());
         }

@@ -66,10 +66,13 @@ pub fn record(
         .products()
         .find(|p| std::fs::symlink_metadata(p.to_abs(repo.root())).is_err())
     {
-        return Err(crate::error::failed(format!(
-            "stage `{}` finished but did not write `{absent}`; nothing was recorded for it\nhint: fix the command or `outs`/`metrics` in mlv.toml",
-            stage.name
-        )));
+        return Err(crate::problem::failed_with_hint(
+            format!(
+                "stage `{}` finished but did not write `{absent}`; nothing was recorded for it",
+                stage.name
+            ),
+            "fix the command or `outs`/`metrics` in mlv.toml",
+        ));
     }
     let mut outs = BTreeMap::new();
     // One walk of the work tree; each out tracked here joins the list for the next check.

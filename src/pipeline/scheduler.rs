@@ -9,9 +9,9 @@ use super::report::{Notice, Outcome, RunReport};
 use super::run_cache;
 use super::staleness::{self, Reason};
 use crate::cache::Cache;
-use crate::error::failed;
 use crate::lockfile::{LockFile, StageLock};
 use crate::paths::RepoPath;
+use crate::problem::{failed, failed_with_hint};
 use crate::project::{Project, Stage};
 use crate::repo::Repo;
 use crate::stat_cache::StatCache;
@@ -251,15 +251,18 @@ impl<'a> Scheduler<'a> {
                 .stage_finished(&self.project.stages[name], Outcome::NotRun, &[]);
         }
         if !failures.is_empty() {
-            return Err(failed(format!(
-                "{}\nnothing was recorded for {} as before; stages that finished are recorded\nhint: fix the command and run `git mlv run` again",
-                failures.join("\n"),
-                if failures.len() == 1 {
-                    "the failed stage: its outs and mlv.lock entry are"
-                } else {
-                    "the failed stages: their outs and mlv.lock entries are"
-                }
-            )));
+            return Err(failed_with_hint(
+                format!(
+                    "{}\nnothing was recorded for {} as before; stages that finished are recorded",
+                    failures.join("\n"),
+                    if failures.len() == 1 {
+                        "the failed stage: its outs and mlv.lock entry are"
+                    } else {
+                        "the failed stages: their outs and mlv.lock entries are"
+                    }
+                ),
+                "fix the command and run `git mlv run` again",
+            ));
         }
         let mut to_stage = Vec::new();
         if !self.changed.is_empty() {

@@ -100,20 +100,30 @@ impl Registry {
     /// artifact, or a stage that holds nothing, is said as such, with what to do.
     pub fn current(&self, name: &str, stage: &str) -> anyhow::Result<Holder> {
         if !self.is_registered(name) {
-            return Err(crate::error::usage(format!(
-                "no artifact `{name}` is registered\nhint: `git mlv models` lists the registered ones; `git mlv register {name}` registers a version"
-            )));
+            return Err(crate::problem::usage_with_hint(
+                format!("no artifact `{name}` is registered"),
+                format!(
+                    "`git mlv models` lists the registered ones; `git mlv register {name}` registers a version"
+                ),
+            ));
         }
         if let Some(d) = self.deprecation(name) {
-            return Err(crate::error::failed(format!(
-                "`{name}` is deprecated (tag `{}`), so neither git-mlv nor GTO lists it\nhint: registering or promoting a version makes it active again (`git mlv register {name}`); or remove the deprecation: `git tag -d {}`",
-                d.tag, d.tag
-            )));
+            return Err(crate::problem::failed_with_hint(
+                format!(
+                    "`{name}` is deprecated (tag `{}`), so neither git-mlv nor GTO lists it",
+                    d.tag
+                ),
+                format!(
+                    "registering or promoting a version makes it active again (`git mlv register {name}`); or remove the deprecation: `git tag -d {}`",
+                    d.tag
+                ),
+            ));
         }
         self.holder(name, stage).ok_or_else(|| {
-            crate::error::failed(format!(
-                "stage `{stage}` of `{name}` holds no version\nhint: assign one with `git mlv promote {name}@<version> {stage}`"
-            ))
+            crate::problem::failed_with_hint(
+                format!("stage `{stage}` of `{name}` holds no version"),
+                format!("assign one with `git mlv promote {name}@<version> {stage}`"),
+            )
         })
     }
 
@@ -281,9 +291,10 @@ pub fn artifact_at(
         .artifacts
         .remove(name)
         .ok_or_else(|| {
-            crate::error::usage(format!(
-                "`{name}` is not an artifact in `mlv.toml`\nhint: declare it:\n  [artifacts.{name}]\n  path = \"model.pkl\""
-            ))
+            crate::problem::usage_with_hint(
+                format!("`{name}` is not an artifact in `mlv.toml`"),
+                format!("declare it:\n  [artifacts.{name}]\n  path = \"model.pkl\""),
+            )
         })
 }
 

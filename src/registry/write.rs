@@ -43,9 +43,12 @@ fn create_tag(
         return Ok(());
     };
     if git.annotated_tags()?.iter().any(|t| t.name == tag) {
-        return Err(crate::error::failed(format!(
-            "another promote, register or rollback took the tag `{tag}` while this one ran\nhint: run the command again; it reads the registry afresh"
-        )));
+        return Err(crate::problem::failed_with_hint(
+            format!(
+                "another promote, register or rollback took the tag `{tag}` while this one ran"
+            ),
+            "run the command again; it reads the registry afresh",
+        ));
     }
     Err(e.into())
 }

@@ -249,10 +249,10 @@ fn open_as(
 ) -> anyhow::Result<Arc<dyn Backend>> {
     let url = remote.url.as_str();
     let place = place(url, root).map_err(|why| {
-        crate::error::usage(format!(
-            "remote `{name}` has URL `{}` that {why}\nhint: use {URL_FORMS}; fix it with `git mlv remote set {name} url <url>`",
-            redact(url)
-        ))
+        crate::problem::usage_with_hint(
+            format!("remote `{name}` has URL `{}` that {why}", redact(url)),
+            format!("use {URL_FORMS}; fix it with `git mlv remote set {name} url <url>`"),
+        )
     })?;
     Ok(match place {
         Place::Folder(path) => Arc::new(folder::Folder::new(&path, url)),

@@ -43,10 +43,10 @@ impl ObjStore {
     ) -> anyhow::Result<Self> {
         let bucket = url.host_str().unwrap_or_default().to_string();
         if bucket.is_empty() {
-            return Err(crate::error::usage(format!(
-                "remote `{name}` has URL `{url}` without a bucket or container\nhint: write it as {}://bucket/prefix",
-                url.scheme()
-            )));
+            return Err(crate::problem::usage_with_hint(
+                format!("remote `{name}` has URL `{url}` without a bucket or container"),
+                format!("write it as {}://bucket/prefix", url.scheme()),
+            ));
         }
         let prefix = url.path().trim_matches('/').to_string();
         let client = ClientOptions::new()
@@ -191,9 +191,10 @@ impl ObjStore {
 }
 
 fn config_error(name: &str, e: object_store::Error) -> anyhow::Error {
-    crate::error::usage(format!(
-        "remote `{name}` cannot be opened: {e}\nhint: check its URL, endpoint and region with `git mlv remote list`"
-    ))
+    crate::problem::usage_with_hint(
+        format!("remote `{name}` cannot be opened: {e}"),
+        "check its URL, endpoint and region with `git mlv remote list`",
+    )
 }
 
 pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteError {
