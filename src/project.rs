@@ -1,7 +1,7 @@
 //! `mlv.toml` at the repository root: pipeline stages, metric gates and registered
 //! artifacts. Parsed into checked, normalized values; every path is a `RepoPath`.
 
-use crate::gitx::Source;
+use crate::gitx::{GitRepo, Source};
 use crate::paths::{RepoPath, is_safe_relative};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -148,7 +148,7 @@ impl Project {
     }
 
     /// Reads `mlv.toml` as committed at `rev`; a commit without one is an empty project.
-    pub fn load_at(git: &crate::gitx::GitRepo, rev: &str) -> anyhow::Result<Project> {
+    pub fn load_at(git: &GitRepo, rev: &str) -> anyhow::Result<Project> {
         Project::read(Source::Rev(git, rev))
     }
 
@@ -309,6 +309,24 @@ fn repo_path(p: &str, what: &str) -> Result<RepoPath, String> {
         return Err(format!("{what} is inside `.git` or `.mlv`"));
     }
     Ok(RepoPath::new(p))
+}
+
+/// The artifact `name` as `mlv.toml` declares it at `commit` (else as the work tree's does).
+pub fn artifact_at(
+    git: &GitRepo,
+    root: &std::path::Path,
+    name: &str,
+    commit: &str,
+) -> anyhow::Result<Artifact> {
+    if let Some(a) = Project::load_at(git, commit)?.artifacts.remove(name) {
+        return Ok(a);
+    }
+    Project::load(root)?.artifacts.remove(name).ok_or_else(|| {
+        crate::problem::usage_with_hint(
+            format!("`{name}` is not an artifact in `mlv.toml`"),
+            format!("declare it:\n  [artifacts.{name}]\n  path = \"model.pkl\""),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ fn check_lineage(
     info: &registry::VersionInfo,
     ui: &Ui,
 ) -> anyhow::Result<()> {
-    let path = registry::artifact_at(&repo.git, repo.root(), name, &info.commit)?.path;
+    let path = crate::project::artifact_at(&repo.git, repo.root(), name, &info.commit)?.path;
     let node = crate::lineage::trace(repo, &path, Some(&info.commit))?;
     if node.stage.is_none() {
         ui.info(&format!(

@@ -21,7 +21,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     registry::check_name(&args.name)?;
     let version = args.semver.as_deref().map(Version::parse).transpose()?;
     let commit = repo.git.resolve_commit(&args.rev)?;
-    let artifact = registry::artifact_at(&repo.git, repo.root(), &args.name, &commit)?;
+    let artifact = crate::project::artifact_at(&repo.git, repo.root(), &args.name, &commit)?;
     if repo
         .git
         .file_at(&commit, artifact.path.pointer().as_str())?

@@ -54,7 +54,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ui,
         outcomes: Vec::new(),
     };
-    let mut scheduler = Scheduler::new(&repo, &project, &graph, cache, args.force, &mut report)?;
+    let mut scheduler = Scheduler::new(
+        &repo,
+        &project,
+        &graph,
+        cache,
+        args.force,
+        &mut report,
+        |e| crate::error::exit_code(e) != 1,
+    )?;
     let result = if args.dry_run {
         scheduler.dry_run(&selected).map(|()| None)
     } else {

@@ -31,7 +31,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .expect("clap requires both without --tag");
     registry::check_name(&name)?;
     let holder = reg.current(&name, &stage)?;
-    let artifact = registry::artifact_at(&repo.git, repo.root(), &name, &holder.commit)?;
+    let artifact = crate::project::artifact_at(&repo.git, repo.root(), &name, &holder.commit)?;
     let hash = repo
         .tracked_at(Some(&holder.commit))?
         .into_iter()

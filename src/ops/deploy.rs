@@ -10,7 +10,6 @@ use super::select::Selector;
 use crate::cache::Access;
 use crate::deploy::{self, CurrentJson, Folder, Target};
 use crate::problem::{failed_with_hint, usage_with_hint};
-use crate::registry;
 use crate::repo::Repo;
 
 /// Deployed files are copies (reflinks where the file system can), never hard or symbolic
@@ -61,7 +60,7 @@ pub fn deploy(
     }
     // Fetching and checking out write into the cache: gc must not run meanwhile.
     let _cache_lock = report::lock_cache(&repo.cache()?, Access::Shared, report)?;
-    let artifact = registry::artifact_at(&repo.git, repo.root(), name, commit)?;
+    let artifact = crate::project::artifact_at(&repo.git, repo.root(), name, commit)?;
     let tracked = repo
         .tracked_at(Some(commit))?
         .into_iter()

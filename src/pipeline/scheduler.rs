@@ -29,6 +29,9 @@ pub struct Scheduler<'a> {
     lock: LockFile,
     force: bool,
     report: &'a mut dyn RunReport,
+    /// Whether an error is a bad request (exit 2) rather than a failure: the command layer
+    /// decides exit codes, so it hands the scheduler its judgement.
+    bad_request: fn(&anyhow::Error) -> bool,
     /// Stages that ran or were restored, whose committed files changed.
     changed: Vec<String>,
 }
@@ -49,6 +52,7 @@ impl<'a> Scheduler<'a> {
         cache: Cache,
         force: bool,
         report: &'a mut dyn RunReport,
+        bad_request: fn(&anyhow::Error) -> bool,
     ) -> anyhow::Result<Self> {
         Ok(Scheduler {
             repo,
@@ -59,6 +63,7 @@ impl<'a> Scheduler<'a> {
             lock: LockFile::load(repo.root())?,
             force,
             report,
+            bad_request,
             changed: Vec::new(),
         })
     }
@@ -305,9 +310,10 @@ impl<'a> Scheduler<'a> {
     fn record(&mut self, stage: &Stage, now: &Inputs) -> anyhow::Result<()> {
         let run =
             record::record(self.repo, &self.cache, &mut self.stat, stage, now).map_err(|e| {
-                match crate::error::exit_code(&e) {
-                    1 => e,
-                    _ => failed(format!("stage `{}`: {e:#}", stage.name)),
+                if (self.bad_request)(&e) {
+                    failed(format!("stage `{}`: {e:#}", stage.name))
+                } else {
+                    e
                 }
             })?;
         let key = run_cache::run_key(stage, now);

@@ -15,7 +15,7 @@ mod write;
 
 pub use error::RegistryError;
 pub use plan::{DeployPlan, TagInfo, read_tag};
-pub use read::{Event, Holder, VersionInfo, artifact_at, resolve};
+pub use read::{Event, Holder, VersionInfo, resolve};
 pub use tag::{
     Action, ParsedTag, bad_name, check_name, is_name, parse_tag, parse_version_ref, stage_tag,
     version_tag,

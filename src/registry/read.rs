@@ -274,30 +274,6 @@ pub fn resolve(git: &GitRepo, reg: &Registry, reference: &str) -> anyhow::Result
     Ok(Some(git.resolve_commit(reference)?))
 }
 
-/// The artifact `name` as `mlv.toml` declares it at `commit` (else as the work tree's does).
-pub fn artifact_at(
-    git: &GitRepo,
-    root: &std::path::Path,
-    name: &str,
-    commit: &str,
-) -> anyhow::Result<crate::project::Artifact> {
-    if let Some(a) = crate::project::Project::load_at(git, commit)?
-        .artifacts
-        .remove(name)
-    {
-        return Ok(a);
-    }
-    crate::project::Project::load(root)?
-        .artifacts
-        .remove(name)
-        .ok_or_else(|| {
-            crate::problem::usage_with_hint(
-                format!("`{name}` is not an artifact in `mlv.toml`"),
-                format!("declare it:\n  [artifacts.{name}]\n  path = \"model.pkl\""),
-            )
-        })
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
