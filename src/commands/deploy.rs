@@ -39,12 +39,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let reg = Registry::load(&repo.git)?;
     let (name, stage, holder, tag) = match &args.tag {
         None => {
-            let (name, stage) = args
-                .name
-                .zip(args.stage)
-                .expect("clap requires both without --tag");
-            registry::check_name(&name)?;
-            let holder = reg.current(&name, &stage)?;
+            let (name, stage, holder) = super::which::named_holder(&reg, args.name, args.stage)?;
             (name, stage, holder, None)
         }
         Some(tag) => {

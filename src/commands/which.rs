@@ -2,7 +2,7 @@
 //! artifact's hash at that commit. `git mlv which --tag <tag>`: what a registry tag says,
 //! so a CI script can branch on it without parsing the tag grammar.
 
-use crate::registry::{self, Registry, TagInfo};
+use crate::registry::{self, Holder, Registry, TagInfo};
 use crate::repo::Repo;
 use crate::ui::Ui;
 
@@ -25,12 +25,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     if let Some(tag) = &args.tag {
         return tag_meaning(&registry::read_tag(&repo.git, &reg, tag)?, ui);
     }
-    let (name, stage) = args
-        .name
-        .zip(args.stage)
-        .expect("clap requires both without --tag");
-    registry::check_name(&name)?;
-    let holder = reg.current(&name, &stage)?;
+    let (name, stage, holder) = named_holder(&reg, args.name, args.stage)?;
     let artifact = crate::project::artifact_at(&repo.git, repo.root(), &name, &holder.commit)?;
     let hash = repo
         .tracked_at(Some(&holder.commit))?
@@ -84,4 +79,17 @@ fn tag_meaning(info: &TagInfo, ui: &Ui) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The version `<name>#<stage>` holds now, for commands that take a name and a stage unless
+/// `--tag` is given (clap requires both then).
+pub fn named_holder(
+    reg: &Registry,
+    name: Option<String>,
+    stage: Option<String>,
+) -> anyhow::Result<(String, String, Holder)> {
+    let (name, stage) = name.zip(stage).expect("clap requires both without --tag");
+    registry::check_name(&name)?;
+    let holder = reg.current(&name, &stage)?;
+    Ok((name, stage, holder))
 }
