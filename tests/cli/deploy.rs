@@ -274,14 +274,7 @@ fn all_output(out: &std::process::Output) -> String {
 fn a_deploy_url_with_credentials_is_redacted_and_stored_only_locally() {
     use crate::servers::{HTTP_PASSWORD, HTTP_USER};
     let server = crate::servers::http(true);
-    let env = TestEnv::ml_project("");
-    env.commit_model("model one", 0.9);
-    env.mlv(&["register", "model"]).assert().success();
-    env.commit_model("model two", 0.91);
-    env.mlv(&["register", "model"]).assert().success();
-    env.mlv(&["promote", "model@v0.0.1", "prod"])
-        .assert()
-        .success();
+    let env = two_versions_the_first_in_prod("model one", "model two");
     let host = server.url().replace("http://", "");
     let url = format!("http://{HTTP_USER}:{HTTP_PASSWORD}@{host}/{BUCKET}/deploys");
     let out = env
@@ -476,14 +469,7 @@ fn a_version_at_a_url_that_does_not_match_the_version_is_uploaded_again() {
 #[test]
 fn the_last_deploy_target_given_wins_for_rollback() {
     let server = crate::servers::http(false);
-    let env = TestEnv::ml_project("");
-    env.commit_model("model 1", 0.9);
-    env.mlv(&["register", "model"]).assert().success();
-    env.commit_model("model 2", 0.91);
-    env.mlv(&["register", "model"]).assert().success();
-    env.mlv(&["promote", "model@v0.0.1", "prod"])
-        .assert()
-        .success();
+    let env = two_versions_the_first_in_prod("model 1", "model 2");
     let folder = env.outside().join("serving");
     env.mlv(&["deploy", "model", "prod", "--to", folder.to_str().unwrap()])
         .assert()
@@ -640,14 +626,7 @@ fn a_target_remembered_in_the_team_config_ends_with_its_git_add() {
 /// Issue 19: `deploy --tag` and `which --tag` read a registry tag as CI hands it over.
 #[test]
 fn deploy_and_which_take_a_registry_tag() {
-    let env = TestEnv::ml_project("");
-    env.commit_model("model 1", 0.9);
-    env.mlv(&["register", "model"]).assert().success();
-    env.commit_model("model 2", 0.91);
-    env.mlv(&["register", "model"]).assert().success();
-    env.mlv(&["promote", "model@v0.0.1", "prod"])
-        .assert()
-        .success();
+    let env = two_versions_the_first_in_prod("model 1", "model 2");
     env.mlv(&["promote", "model@v0.0.2", "prod"])
         .assert()
         .success();
@@ -808,4 +787,18 @@ fn deploy_tag_of_a_stage_left_empty_fails_and_keeps_current() {
         .stderr(contains("holds no version"))
         .stderr(contains("left as it was"));
     assert_eq!(current(&target.join("model")), "v0.0.1");
+}
+
+/// `model` registered twice (v0.0.1 with `first`, accuracy 0.9; v0.0.2 with `second`, 0.91),
+/// v0.0.1 promoted to `prod`.
+fn two_versions_the_first_in_prod(first: &str, second: &str) -> TestEnv {
+    let env = TestEnv::ml_project("");
+    env.commit_model(first, 0.9);
+    env.mlv(&["register", "model"]).assert().success();
+    env.commit_model(second, 0.91);
+    env.mlv(&["register", "model"]).assert().success();
+    env.mlv(&["promote", "model@v0.0.1", "prod"])
+        .assert()
+        .success();
+    env
 }

@@ -1135,16 +1135,7 @@ fn zero_jobs_is_a_bad_request() {
     let env = TestEnv::new();
     env.write("m.bin", "model");
     env.mlv(&["add", "m.bin"]).assert().success();
-    let store = env.outside().join("store");
-    env.mlv(&[
-        "remote",
-        "add",
-        "store",
-        store.to_str().unwrap(),
-        "--default",
-    ])
-    .assert()
-    .success();
+    env.add_folder_remote();
     for args in [
         &["fetch", "-j", "0"][..],
         &["push", "-j", "0"],

@@ -173,16 +173,7 @@ fn fsck_of_the_cache_hints_a_repair_that_works() {
     let env = TestEnv::new();
     env.write("model.pkl", "weights");
     env.mlv(&["add", "model.pkl"]).assert().success();
-    let store = env.outside().join("store");
-    env.mlv(&[
-        "remote",
-        "add",
-        "store",
-        store.to_str().unwrap(),
-        "--default",
-    ])
-    .assert()
-    .success();
+    env.add_folder_remote();
     env.mlv(&["push"]).assert().success();
     let object = env.object(&b3(b"weights"));
     let mut perms = std::fs::metadata(&object).unwrap().permissions();
@@ -340,16 +331,7 @@ fn pull_json_on_a_full_disk_still_reports_every_object_it_could_not_fetch() {
         env.write(&format!("data/f{i}.bin"), bytes);
     }
     env.mlv(&["add", "data"]).assert().success();
-    let store = env.outside().join("store");
-    env.mlv(&[
-        "remote",
-        "add",
-        "store",
-        store.to_str().unwrap(),
-        "--default",
-    ])
-    .assert()
-    .success();
+    env.add_folder_remote();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "data"]);
     env.mlv(&["push"]).assert().success();

@@ -57,6 +57,22 @@ impl TestEnv {
         env
     }
 
+    /// Adds the folder `store` beside the repository as the default remote `store`, and
+    /// returns its path.
+    pub fn add_folder_remote(&self) -> PathBuf {
+        let store = self.outside().join("store");
+        self.mlv(&[
+            "remote",
+            "add",
+            "store",
+            store.to_str().unwrap(),
+            "--default",
+        ])
+        .assert()
+        .success();
+        store
+    }
+
     /// The temporary folder that holds the repository (for files outside it).
     pub fn outside(&self) -> PathBuf {
         self.root.parent().unwrap().join("outside")
