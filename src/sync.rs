@@ -129,14 +129,14 @@ pub async fn push(
 }
 
 /// Downloads the manifests of the selected directories that the cache lacks, so that a
-/// pathspec reaching into them can be judged against their files.
+/// pathspec reaching into them can be judged against their files. The caller has checked
+/// the remote's format (`Engine::check_format`), once per command.
 pub async fn fetch_manifests(
     cache: &Cache,
     engine: &Engine,
     selected: &Selection,
     progress: &dyn Progress,
 ) -> anyhow::Result<Summary> {
-    engine.check_format(false).await?;
     let manifests: Vec<(Hash, Option<u64>)> = selected
         .iter()
         .filter(|(t, _)| t.pointer.is_dir() && !cache.contains(&t.pointer.hash))
@@ -150,6 +150,7 @@ pub async fn fetch_manifests(
 }
 
 /// Downloads what the selection needs and the cache lacks: manifests first, then files.
+/// The caller has checked the remote's format, as for [`fetch_manifests`].
 pub async fn fetch(
     cache: &Cache,
     engine: &Engine,

@@ -37,6 +37,9 @@ pub fn fetch(repo: &Repo, req: &Request, progress: &dyn Progress) -> anyhow::Res
     let rt = engine::runtime()?;
     let context =
         |e: anyhow::Error| e.context(format!("fetching from remote `{name}` ({})", engine.url()));
+    // Once per command: a pathspec into an uncached directory fetches manifests first.
+    rt.block_on(engine.check_format(false))
+        .map_err(|e| context(e.into()))?;
     let mut summary = Summary::default();
     // A path or glob inside a directory is judged against its files: get the manifests
     // first, then select again, so one that matches nothing is refused before any data moves.
