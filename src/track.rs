@@ -223,7 +223,7 @@ pub fn add(
 
 /// Says plainly that a failed add did not touch the user's data, and why it failed.
 fn with_data_safe(err: anyhow::Error, path: &RepoPath) -> anyhow::Error {
-    let full = crate::problem::is_disk_full(&err);
+    let full = crate::cache::is_disk_full(&err);
     let msg = if full {
         format!(
             "the disk holding the git-mlv cache is full while adding `{path}`; `{path}` itself is intact and its pointer unchanged\nhint: free some space (or move the cache with `cache.dir` in `.mlv/config.local.toml`), then run `git mlv add {path}` again"
