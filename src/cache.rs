@@ -55,16 +55,6 @@ impl Hinted for CacheError {
     }
 }
 
-/// True when an error was caused by a full disk, so the message can say so.
-pub fn is_disk_full(err: &anyhow::Error) -> bool {
-    let full =
-        |e: &io::Error| e.raw_os_error() == Some(28) || e.kind() == io::ErrorKind::StorageFull;
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(full)
-            || matches!(c.downcast_ref::<CacheError>(), Some(CacheError::Io(e)) if full(e))
-    })
-}
-
 #[derive(Clone)]
 pub struct Cache {
     root: PathBuf,

@@ -31,12 +31,8 @@ impl Hinted for ProjectError {
     }
 
     fn hint(&self) -> Option<String> {
-        match self {
-            ProjectError::Invalid { .. } => {
-                Some("fix the file; `docs/pipeline.md` describes every key".into())
-            }
-            ProjectError::Io { .. } => None,
-        }
+        matches!(self, ProjectError::Invalid { .. })
+            .then(|| "fix the file; `docs/pipeline.md` describes every key".into())
     }
 }
 
