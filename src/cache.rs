@@ -3,6 +3,7 @@
 //! system and renamed into place only after its bytes were hashed and matched.
 
 use crate::hash::{self, Hash};
+use crate::problem::{Hinted, Kind};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -16,18 +17,14 @@ const LOCK_FILE: &str = "lock";
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error(
-        "the cache at `{path}` has format version {found}, newer than this git-mlv understands ({FORMAT_VERSION})\nhint: upgrade git-mlv"
+        "the cache at `{path}` has format version {found}, newer than this git-mlv understands ({FORMAT_VERSION})"
     )]
     Newer { path: PathBuf, found: u32 },
-    #[error("the cache at `{path}` has a damaged format file\nhint: check `{path}/{FORMAT_FILE}`")]
+    #[error("the cache at `{path}` has a damaged format file")]
     BadFormat { path: PathBuf },
-    #[error(
-        "object {hash} is not in the cache at `{path}`\nhint: fetch it from a remote, or re-add the data"
-    )]
+    #[error("object {hash} is not in the cache at `{path}`")]
     Missing { hash: Hash, path: PathBuf },
-    #[error(
-        "object {hash} in the cache is damaged: its content hashes to {actual}\nhint: remove `{path}` and fetch it again from a remote"
-    )]
+    #[error("object {hash} in the cache is damaged: its content hashes to {actual}")]
     Corrupt {
         hash: Hash,
         actual: Hash,
@@ -35,6 +32,27 @@ pub enum CacheError {
     },
     #[error(transparent)]
     Io(#[from] io::Error),
+}
+
+impl Hinted for CacheError {
+    fn kind(&self) -> Kind {
+        Kind::Failed
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            CacheError::Newer { .. } => "upgrade git-mlv".into(),
+            CacheError::BadFormat { path } => {
+                format!("check `{}/{FORMAT_FILE}`", path.display())
+            }
+            CacheError::Missing { .. } => "fetch it from a remote, or re-add the data".into(),
+            CacheError::Corrupt { path, .. } => format!(
+                "remove `{}` and fetch it again from a remote",
+                path.display()
+            ),
+            CacheError::Io(_) => return None,
+        })
+    }
 }
 
 #[derive(Clone)]

@@ -80,9 +80,10 @@ pub fn foreign_word(
         .collect();
     let typed = words[..=words.iter().position(|w| w == word)?].join(" ");
     let (_, ours, what) = FOREIGN_WORDS.iter().find(|(theirs, ..)| *theirs == typed)?;
-    Some(crate::error::usage(format!(
-        "`git mlv {typed}` is not a git-mlv command; `git mlv {ours}` {what}\nhint: use `git mlv {ours}`; `git mlv --help` lists every command"
-    )))
+    Some(crate::error::usage_with_hint(
+        format!("`git mlv {typed}` is not a git-mlv command; `git mlv {ours}` {what}"),
+        format!("use `git mlv {ours}`; `git mlv --help` lists every command"),
+    ))
 }
 
 #[cfg(test)]

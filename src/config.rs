@@ -1,6 +1,7 @@
 //! Team settings in `.mlv/config.toml` (committed) with a machine's overrides in
 //! `.mlv/config.local.toml` (git-ignored) laid over them key by key.
 
+use crate::problem::{Hinted, Kind};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -10,17 +11,33 @@ pub const LOCAL_FILE: &str = "config.local.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "config `{path}` is not valid: {reason}\nhint: fix the file; `docs/config.md` lists every key"
-    )]
+    #[error("config `{path}` is not valid: {reason}")]
     Invalid { path: PathBuf, reason: String },
-    #[error("{0}")]
-    NoRemote(String),
+    /// No remote was given or configured, or the one named does not exist.
+    #[error("{message}")]
+    NoRemote { message: String, hint: String },
     #[error("reading config `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// A config error is the request's fault: the file, or the remote asked for.
+impl Hinted for ConfigError {
+    fn kind(&self) -> Kind {
+        Kind::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Invalid { .. } => {
+                Some("fix the file; `docs/config.md` lists every key".into())
+            }
+            ConfigError::NoRemote { hint, .. } => Some(hint.clone()),
+            ConfigError::Io { .. } => None,
+        }
+    }
 }
 
 /// How a file is put into the work tree from the cache, tried in the configured order.
@@ -119,7 +136,14 @@ pub struct Config {
     /// remote the committed config no longer has), with what to tell a command that uses
     /// one: set aside so that they stop only the commands that need them.
     #[serde(skip)]
-    pub incomplete: std::collections::BTreeMap<String, String>,
+    pub incomplete: std::collections::BTreeMap<String, NoUrl>,
+}
+
+/// Why a remote named in the config files cannot be used, and how to fix that.
+#[derive(Debug, Clone)]
+pub struct NoUrl {
+    pub why: String,
+    pub hint: String,
 }
 
 impl Config {
@@ -158,21 +182,35 @@ impl Config {
                 self.remotes.keys().next().expect("one remote").clone()
             }
             None => {
-                return Err(ConfigError::NoRemote(if self.remotes.is_empty() {
-                    "no remote is configured\nhint: add one with `git mlv remote add <name> <url> --default`".into()
+                let (message, hint) = if self.remotes.is_empty() {
+                    (
+                        "no remote is configured",
+                        "add one with `git mlv remote add <name> <url> --default`",
+                    )
                 } else {
-                    "no default remote is set and none was given with `-r`\nhint: run `git mlv remote default <name>`".into()
-                }));
+                    (
+                        "no default remote is set and none was given with `-r`",
+                        "run `git mlv remote default <name>`",
+                    )
+                };
+                return Err(ConfigError::NoRemote {
+                    message: message.into(),
+                    hint: hint.into(),
+                });
             }
         };
         match self.remotes.get(&name) {
             Some(r) => Ok((name, r)),
-            None => Err(ConfigError::NoRemote(match self.incomplete.get(&name) {
-                Some(why) => why.clone(),
-                None => format!(
-                    "there is no remote named `{name}`\nhint: `git mlv remote list` shows the configured remotes"
-                ),
-            })),
+            None => Err(match self.incomplete.get(&name) {
+                Some(NoUrl { why, hint }) => ConfigError::NoRemote {
+                    message: why.clone(),
+                    hint: hint.clone(),
+                },
+                None => ConfigError::NoRemote {
+                    message: format!("there is no remote named `{name}`"),
+                    hint: "`git mlv remote list` shows the configured remotes".into(),
+                },
+            }),
         }
     }
 
@@ -190,7 +228,7 @@ impl Config {
 fn set_aside_incomplete(
     committed: &mut toml::Table,
     local: &mut toml::Table,
-) -> std::collections::BTreeMap<String, String> {
+) -> std::collections::BTreeMap<String, NoUrl> {
     let remotes = |t: &toml::Table| t.get("remotes").and_then(|r| r.as_table()).cloned();
     let (shared, mine) = (remotes(committed), remotes(local));
     let has_url = |t: &Option<toml::Table>, name: &str| {
@@ -210,16 +248,24 @@ fn set_aside_incomplete(
             continue;
         }
         let in_committed = shared.as_ref().is_some_and(|r| r.contains_key(&name));
-        let why = if in_committed {
-            format!(
-                "remote `{name}` in `{DIR}/{FILE}` has no `url`\nhint: set one with `git mlv remote set {name} url <url>`, or remove the remote with `git mlv remote remove {name}`"
-            )
+        let no_url = if in_committed {
+            NoUrl {
+                why: format!("remote `{name}` in `{DIR}/{FILE}` has no `url`"),
+                hint: format!(
+                    "set one with `git mlv remote set {name} url <url>`, or remove the remote with `git mlv remote remove {name}`"
+                ),
+            }
         } else {
-            format!(
-                "remote `{name}` is only in `{DIR}/{LOCAL_FILE}`, which gives it no `url`: `{DIR}/{FILE}` does not name it (any more)\nhint: add it back with `git mlv remote add {name} <url>`, or drop this machine's settings for it with `git mlv remote remove {name}`"
-            )
+            NoUrl {
+                why: format!(
+                    "remote `{name}` is only in `{DIR}/{LOCAL_FILE}`, which gives it no `url`: `{DIR}/{FILE}` does not name it (any more)"
+                ),
+                hint: format!(
+                    "add it back with `git mlv remote add {name} <url>`, or drop this machine's settings for it with `git mlv remote remove {name}`"
+                ),
+            }
         };
-        out.insert(name, why);
+        out.insert(name, no_url);
     }
     for table in [committed, local] {
         if let Some(r) = table.get_mut("remotes").and_then(|r| r.as_table_mut()) {

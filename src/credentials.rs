@@ -81,7 +81,8 @@ pub fn aws(name: &str, remote: &RemoteConfig) -> anyhow::Result<Option<AwsCreds>
     if provider_chosen(remote) {
         return Ok(None);
     }
-    Err(crate::problem::usage(no_credentials(name, &profile, found)))
+    let (message, hint) = no_credentials(name, &profile, found);
+    Err(crate::problem::usage_with_hint(message, hint))
 }
 
 /// True when the user chose a source `object_store` asks over the network: the remote's
@@ -126,8 +127,8 @@ fn files_shown() -> String {
     )
 }
 
-/// Where credentials were looked for, and how to give some.
-fn no_credentials(name: &str, profile: &str, profile_found: bool) -> String {
+/// Where credentials were looked for, and how to give some (the hint).
+fn no_credentials(name: &str, profile: &str, profile_found: bool) -> (String, String) {
     // A deploy target borrows a remote's settings under a name that is no remote's
     // (remote names have no spaces): its hint names none.
     let remote = if name.contains(' ') { "<remote>" } else { name };
@@ -136,12 +137,15 @@ fn no_credentials(name: &str, profile: &str, profile_found: bool) -> String {
     } else {
         ""
     };
-    format!(
+    let message = format!(
         "no credentials found for remote `{name}`; looked in:\n  \
          - `.mlv/config.local.toml`: `access_key_id` and `secret_access_key` of remote `{remote}`\n  \
          - the environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n  \
-         - profile `{profile}` (AWS_PROFILE, or the remote's `profile`) in {}{keyless}\n\
-         hint: for this machine, run `git mlv remote set {remote} access_key_id <id>` and `git mlv remote set {remote} secret_access_key <secret>` (kept in `.mlv/config.local.toml`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws configure`; on EC2 with an instance role, `git mlv remote set {remote} instance_credentials true`",
+         - profile `{profile}` (AWS_PROFILE, or the remote's `profile`) in {}{keyless}",
         files_shown()
-    )
+    );
+    let hint = format!(
+        "for this machine, run `git mlv remote set {remote} access_key_id <id>` and `git mlv remote set {remote} secret_access_key <secret>` (kept in `.mlv/config.local.toml`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws configure`; on EC2 with an instance role, `git mlv remote set {remote} instance_credentials true`"
+    );
+    (message, hint)
 }

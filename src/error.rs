@@ -1,11 +1,14 @@
-//! How an error becomes an exit code: 2 when the request itself is wrong, 1 when the
-//! operation ran and something failed (the table in SPEC.md).
+//! How an error becomes what the user sees: the exit code (2 when the request itself is
+//! wrong, 1 when the operation ran and something failed, the table in SPEC.md) and the hint
+//! shown on the last line. Domain errors carry both as data (`problem::Hinted`); this is the
+//! one place that finds them in an error chain.
 
+use std::error::Error;
 use std::io;
 
 // Domain code builds its usage errors and failures as `problem::Problem`s; the command
 // layer uses the same shorthands.
-use crate::problem::{Kind, Problem};
+use crate::problem::{Hinted, Kind, Problem, Reader};
 pub use crate::problem::{failed, failed_with_hint, usage, usage_with_hint};
 
 /// Errors raised by the command layer itself, with the exit code they stand for.
@@ -16,60 +19,81 @@ pub enum CliError {
     Silent(u8),
 }
 
-/// The exit code for an error: the first error in the chain that knows its kind decides.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
+/// The typed domain error a cause of a chain is, if it is one: the one list of them.
+fn typed<'a>(cause: &'a (dyn Error + 'static)) -> Option<&'a dyn Hinted> {
+    macro_rules! first_of {
+        ($($t:ty),+ $(,)?) => {
+            $(if let Some(e) = cause.downcast_ref::<$t>() {
+                return Some(e);
+            })+
+        };
+    }
+    first_of!(
+        Problem,
+        crate::pointer::PointerError,
+        crate::manifest::ManifestError,
+        crate::config::ConfigError,
+        crate::paths::PathError,
+        crate::pipeline::PipelineError,
+        crate::lockfile::LockError,
+        crate::registry::RegistryError,
+        crate::gate::GateError,
+        crate::metrics::MetricsError,
+        crate::project::ProjectError,
+        crate::gitx::GitError,
+        crate::cache::CacheError,
+        crate::remote::RemoteError,
+    );
+    None
+}
+
+fn code(kind: Kind) -> u8 {
+    match kind {
+        Kind::Usage => 2,
+        Kind::Failed => 1,
+    }
+}
+
+/// What an error comes to: its exit code and the hint to show after its message, both
+/// from the first error in the chain that knows its kind.
+pub fn outcome(err: &anyhow::Error) -> (u8, Option<String>) {
     for cause in err.chain() {
         if let Some(CliError::Silent(code)) = cause.downcast_ref::<CliError>() {
-            return *code;
+            return (*code, None);
         }
-        if let Some(p) = cause.downcast_ref::<Problem>() {
-            return match p.kind {
-                Kind::Usage => 2,
-                Kind::Failed => 1,
-            };
-        }
-        if cause
-            .downcast_ref::<crate::pointer::PointerError>()
-            .is_some()
-            || cause
-                .downcast_ref::<crate::manifest::ManifestError>()
-                .is_some()
-            || cause.downcast_ref::<crate::config::ConfigError>().is_some()
-            || cause.downcast_ref::<crate::paths::PathError>().is_some()
-            || cause
-                .downcast_ref::<crate::pipeline::PipelineError>()
-                .is_some()
-            || matches!(
-                cause.downcast_ref::<crate::lockfile::LockError>(),
-                Some(
-                    crate::lockfile::LockError::Invalid { .. }
-                        | crate::lockfile::LockError::Newer { .. }
-                )
-            )
-            || cause
-                .downcast_ref::<crate::registry::RegistryError>()
-                .is_some()
-            || cause.downcast_ref::<crate::gate::GateError>().is_some()
-            || matches!(
-                cause.downcast_ref::<crate::metrics::MetricsError>(),
-                Some(
-                    crate::metrics::MetricsError::Invalid { .. }
-                        | crate::metrics::MetricsError::Format { .. }
-                )
-            )
-            || matches!(
-                cause.downcast_ref::<crate::project::ProjectError>(),
-                Some(crate::project::ProjectError::Invalid { .. })
-            )
-        {
-            return 2;
-        }
-        if let Some(e) = cause.downcast_ref::<crate::gitx::GitError>() {
-            return e.exit_code();
+        if let Some(e) = typed(cause) {
+            return (code(e.kind()), e.hint());
         }
     }
-    1
+    (1, None)
 }
+
+/// The exit code for an error.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    outcome(err).0
+}
+
+/// The chain as `{:#}` shows it, each typed error followed by its hint line: the text for a
+/// JSON `error` field or a longer message that holds the error.
+pub fn text(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|cause| match typed(cause) {
+            Some(e) => crate::problem::with_hint(cause, e.hint().as_deref()),
+            None => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// How the domain code that folds errors into its own messages reads a chain.
+pub const READER: Reader = Reader {
+    kind: |err| {
+        err.chain()
+            .find_map(typed)
+            .map_or(Kind::Failed, |e| e.kind())
+    },
+    text,
+};
 
 /// True when the message was already shown and only the exit code remains.
 pub fn is_silent(err: &anyhow::Error) -> bool {

@@ -4,17 +4,30 @@
 
 use crate::gitx::{GitRepo, Source};
 use crate::metrics;
+use crate::problem::{Hinted, Kind};
 use crate::project::{Gate, MetricRef};
 use crate::registry::{self, Registry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
-    #[error("{}\nhint: write the metric (run the stage that produces it), or fix `metric` in `mlv.toml`", .0.join("\n"))]
+    #[error("{}", .0.join("\n"))]
     Missing(Vec<String>),
-    #[error(
-        "gate on `{metric}` has `{bound}` but no baseline\nhint: set `baseline = \"model#prod\"` (or a git revision) on the gate, or pass `--baseline REF`"
-    )]
+    #[error("gate on `{metric}` has `{bound}` but no baseline")]
     NoBaseline { metric: String, bound: &'static str },
+}
+
+/// A gate that cannot be checked is the request's fault: the metric or the gate is wrong.
+impl Hinted for GateError {
+    fn kind(&self) -> Kind {
+        Kind::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            GateError::Missing(_) => "write the metric (run the stage that produces it), or fix `metric` in `mlv.toml`",
+            GateError::NoBaseline { .. } => "set `baseline = \"model#prod\"` (or a git revision) on the gate, or pass `--baseline REF`",
+        }.into())
+    }
 }
 
 /// Bounds are inclusive up to this relative tolerance, so a drop of exactly 0.02 computed

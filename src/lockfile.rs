@@ -3,6 +3,7 @@
 
 use crate::gitx::Source;
 use crate::hash::Hash;
+use crate::problem::{Hinted, Kind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,12 +14,10 @@ const HEADER: &str = "# git-mlv lock file: what each stage of mlv.toml last ran 
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error(
-        "`{path}` is not a valid lock file: {reason}\nhint: restore it with `git checkout -- mlv.lock`, or delete it and run `git mlv run` to write it again"
-    )]
+    #[error("`{path}` is not a valid lock file: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error(
-        "`{path}` was written by a newer git-mlv (lock version {version}); this one reads version {VERSION}\nhint: upgrade git-mlv"
+        "`{path}` was written by a newer git-mlv (lock version {version}); this one reads version {VERSION}"
     )]
     Newer { path: PathBuf, version: u32 },
     #[error("reading `{path}`")]
@@ -26,6 +25,24 @@ pub enum LockError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// A lock file git-mlv cannot read is the request's fault; failing to read it is not.
+impl Hinted for LockError {
+    fn kind(&self) -> Kind {
+        match self {
+            LockError::Invalid { .. } | LockError::Newer { .. } => Kind::Usage,
+            LockError::Io { .. } => Kind::Failed,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            LockError::Invalid { .. } => "restore it with `git checkout -- mlv.lock`, or delete it and run `git mlv run` to write it again",
+            LockError::Newer { .. } => "upgrade git-mlv",
+            LockError::Io { .. } => return None,
+        }.into())
+    }
 }
 
 /// Parameter values of one params file, by dotted key.

@@ -8,8 +8,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => match mlv::cli::foreign_word(&err, std::env::args_os()) {
             Some(foreign) => {
-                mlv::ui::Ui::new(false, false, false).error(&foreign);
-                return ExitCode::from(mlv::error::exit_code(&foreign));
+                let (code, hint) = mlv::error::outcome(&foreign);
+                mlv::ui::Ui::new(false, false, false).error(&foreign, hint.as_deref());
+                return ExitCode::from(code);
             }
             None => err.exit(),
         },
@@ -22,10 +23,11 @@ fn main() -> ExitCode {
         // Output is written after the work it reports, so nothing is left half done.
         Err(err) if mlv::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
+            let (code, hint) = mlv::error::outcome(&err);
             if !mlv::error::is_silent(&err) {
-                ui.error(&err);
+                ui.error(&err, hint.as_deref());
             }
-            ExitCode::from(mlv::error::exit_code(&err))
+            ExitCode::from(code)
         }
     }
 }

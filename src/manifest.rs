@@ -3,6 +3,7 @@
 //! equal hashes; JSON because a 20,000-entry listing then parses in milliseconds.
 
 use crate::hash::Hash;
+use crate::problem::{Hinted, Kind};
 use serde::{Deserialize, Serialize};
 
 /// The manifest format this build reads and writes.
@@ -11,18 +12,34 @@ const FORMAT: &str = "git-mlv-manifest";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error(
-        "manifest {hash} is not valid: {reason}\nhint: the cache object may be damaged; run `git mlv fsck`"
-    )]
+    #[error("manifest {hash} is not valid: {reason}")]
     Invalid { hash: String, reason: String },
     #[error(
-        "manifest {hash} has format version {version}, newer than this git-mlv understands ({VERSION})\nhint: upgrade git-mlv"
+        "manifest {hash} has format version {version}, newer than this git-mlv understands ({VERSION})"
     )]
     Newer { hash: String, version: u32 },
-    #[error(
-        "manifest {hash} lists `{path}`, inside a `.git` folder; git-mlv never writes there\nhint: the directory's pointer was made by hand or by a hostile commit: remove it from git with `git rm --cached <directory>.mlv` and commit"
-    )]
+    #[error("manifest {hash} lists `{path}`, inside a `.git` folder; git-mlv never writes there")]
     Reserved { hash: String, path: String },
+}
+
+/// A manifest git-mlv cannot use is the request's fault: a pointer names bad data.
+impl Hinted for ManifestError {
+    fn kind(&self) -> Kind {
+        Kind::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            ManifestError::Invalid { .. } => {
+                "the cache object may be damaged; run `git mlv fsck`"
+            }
+            ManifestError::Newer { .. } => "upgrade git-mlv",
+            ManifestError::Reserved { .. } => {
+                "the directory's pointer was made by hand or by a hostile commit: remove it from git with `git rm --cached <directory>.mlv` and commit"
+            }
+        }
+        .into())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

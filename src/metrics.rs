@@ -4,6 +4,7 @@
 
 use crate::gitx::Source;
 use crate::paths::RepoPath;
+use crate::problem::{Hinted, Kind};
 use crate::project::Project;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,24 +14,41 @@ pub type Flat = BTreeMap<String, f64>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
-    #[error(
-        "metrics file `{file}` ({at}) is not valid {format}: {reason}\nhint: fix the file, or the stage that writes it"
-    )]
+    #[error("metrics file `{file}` ({at}) is not valid {format}: {reason}")]
     Invalid {
         file: String,
         at: String,
         format: &'static str,
         reason: String,
     },
-    #[error(
-        "metrics file `{file}` ends in neither `.json` nor `.toml`, so its format is unknown\nhint: name metrics files `*.json` or `*.toml`"
-    )]
+    #[error("metrics file `{file}` ends in neither `.json` nor `.toml`, so its format is unknown")]
     Format { file: String },
     #[error("reading metrics file `{file}`")]
     Io {
         file: String,
         source: std::io::Error,
     },
+}
+
+/// A metrics file git-mlv cannot read is the request's fault; failing to read it is not.
+impl Hinted for MetricsError {
+    fn kind(&self) -> Kind {
+        match self {
+            MetricsError::Invalid { .. } | MetricsError::Format { .. } => Kind::Usage,
+            MetricsError::Io { .. } => Kind::Failed,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(
+            match self {
+                MetricsError::Invalid { .. } => "fix the file, or the stage that writes it",
+                MetricsError::Format { .. } => "name metrics files `*.json` or `*.toml`",
+                MetricsError::Io { .. } => return None,
+            }
+            .into(),
+        )
+    }
 }
 
 /// Reads and flattens one metrics file; `None` when the file does not exist there.

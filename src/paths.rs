@@ -1,31 +1,24 @@
 //! Paths inside the repository: what the user typed, from any sub-folder, resolved to a
 //! normalized `/`-separated path relative to the work tree root.
 
+use crate::problem::{Hinted, Kind};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PathError {
-    #[error(
-        "`{path}` is outside the repository at `{root}`\nhint: git-mlv tracks data inside the work tree; move it there first"
-    )]
+    #[error("`{path}` is outside the repository at `{root}`")]
     Outside { path: PathBuf, root: PathBuf },
-    #[error(
-        "`{0}` does not exist\nhint: check the path, or run `git mlv status` to see what is tracked"
-    )]
+    #[error("`{0}` does not exist")]
     NotFound(PathBuf),
-    #[error("`{0}` is not valid UTF-8; git-mlv tracks only paths that are\nhint: rename it")]
+    #[error("`{0}` is not valid UTF-8; git-mlv tracks only paths that are")]
     NotUtf8(PathBuf),
     #[error("`{0}` is the repository root or inside `.git`/`.mlv`; git-mlv cannot track it")]
     Reserved(PathBuf),
     /// A pointer (in the work tree, or committed at `rev`) whose data path is reserved.
     #[error(
-        "pointer `{pointer}`{} would put data at `{path}`, inside a `.git` folder or `.mlv/`; git-mlv never writes there\nhint: {}",
-        rev.as_ref().map(|r| format!(" committed at `{r}`")).unwrap_or_default(),
-        match rev {
-            None => format!("remove it with `git rm --cached {pointer}` and delete the file, then commit"),
-            Some(_) => format!("use another revision, or remove it in a new commit with `git rm --cached {pointer}`"),
-        }
+        "pointer `{pointer}`{} would put data at `{path}`, inside a `.git` folder or `.mlv/`; git-mlv never writes there",
+        rev.as_ref().map(|r| format!(" committed at `{r}`")).unwrap_or_default()
     )]
     ReservedPointer {
         pointer: String,
@@ -34,7 +27,7 @@ pub enum PathError {
     },
     /// A parent folder of `path` is a symbolic link that leads out of the tree being written.
     #[error(
-        "`{path}` lies in `{parent}`, a symbolic link to `{target}` outside `{root}`; git-mlv writes nothing through a link to outside\nhint: replace the link `{parent}` with a real folder, or track the data where it really is"
+        "`{path}` lies in `{parent}`, a symbolic link to `{target}` outside `{root}`; git-mlv writes nothing through a link to outside"
     )]
     ThroughLink {
         path: String,
@@ -42,6 +35,37 @@ pub enum PathError {
         target: PathBuf,
         root: PathBuf,
     },
+}
+
+/// Every path error is the request's fault: the path given, or a pointer that names one.
+impl Hinted for PathError {
+    fn kind(&self) -> Kind {
+        Kind::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            PathError::Outside { .. } => {
+                "git-mlv tracks data inside the work tree; move it there first".into()
+            }
+            PathError::NotFound(_) => {
+                "check the path, or run `git mlv status` to see what is tracked".into()
+            }
+            PathError::NotUtf8(_) => "rename it".into(),
+            PathError::Reserved(_) => return None,
+            PathError::ReservedPointer { pointer, rev, .. } => match rev {
+                None => format!(
+                    "remove it with `git rm --cached {pointer}` and delete the file, then commit"
+                ),
+                Some(_) => format!(
+                    "use another revision, or remove it in a new commit with `git rm --cached {pointer}`"
+                ),
+            },
+            PathError::ThroughLink { parent, .. } => format!(
+                "replace the link `{parent}` with a real folder, or track the data where it really is"
+            ),
+        })
+    }
 }
 
 /// A path relative to the work tree root, `/`-separated, without `.` or `..` segments.

@@ -1,6 +1,7 @@
 //! The pointer file `<path>.mlv`: the small TOML text committed to git in place of the data.
 
 use crate::hash::Hash;
+use crate::problem::{Hinted, Kind};
 use std::path::{Path, PathBuf};
 
 /// The suffix of pointer files.
@@ -12,23 +13,18 @@ const KNOWN: [&str; 5] = ["version", "hash", "size", "kind", "files"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PointerError {
-    #[error(
-        "pointer `{path}` is not valid: {reason}\nhint: restore the committed one with `git checkout -- {path}`, or re-add the data with `git mlv add {}` (it replaces the damaged pointer)",
-        data_path(.path)
-    )]
+    #[error("pointer `{path}` is not valid: {reason}")]
     Invalid { path: PathBuf, reason: String },
     /// A pointer committed at a revision: history is not rewritten, so the hint says how to
     /// look at it and fix it in a new commit.
-    #[error(
-        "pointer `{path}` committed at `{rev}` is not valid: {reason}\nhint: look at it with `git show {rev}:{path}`; commit a good one (e.g. `git checkout <good-commit> -- {path}`, or `git mlv add` the data), or use another revision"
-    )]
+    #[error("pointer `{path}` committed at `{rev}` is not valid: {reason}")]
     InvalidAt {
         rev: String,
         path: String,
         reason: String,
     },
     #[error(
-        "pointer `{path}` has format version {version}, newer than this git-mlv understands ({VERSION})\nhint: upgrade git-mlv"
+        "pointer `{path}` has format version {version}, newer than this git-mlv understands ({VERSION})"
     )]
     Newer { path: PathBuf, version: i64 },
     #[error("reading pointer `{path}`")]
@@ -36,6 +32,28 @@ pub enum PointerError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// A pointer git-mlv cannot use is the request's fault: it names bad data.
+impl Hinted for PointerError {
+    fn kind(&self) -> Kind {
+        Kind::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            PointerError::Invalid { path, .. } => format!(
+                "restore the committed one with `git checkout -- {}`, or re-add the data with `git mlv add {}` (it replaces the damaged pointer)",
+                path.display(),
+                data_path(path)
+            ),
+            PointerError::InvalidAt { rev, path, .. } => format!(
+                "look at it with `git show {rev}:{path}`; commit a good one (e.g. `git checkout <good-commit> -- {path}`, or `git mlv add` the data), or use another revision"
+            ),
+            PointerError::Newer { .. } => "upgrade git-mlv".into(),
+            PointerError::Io { .. } => return None,
+        })
+    }
 }
 
 /// The data path a pointer file stands for (`a.txt.mlv` -> `a.txt`), for hints.

@@ -1,18 +1,49 @@
-//! A domain failure with its hint kept as data: the request was wrong (`Usage`) or the
-//! operation ran and failed (`Failed`). Domain code builds these and never decides exit
-//! codes or prints; the command layer (`error`) maps them, with every other typed error,
-//! to a message and an exit code in one place.
+//! What a domain error says besides its message, kept as data: whose fault it is (`Kind`)
+//! and what to do next (the hint). Every typed domain error implements [`Hinted`]; a
+//! `Problem` is the one for cases no typed error fits. Domain code never decides exit codes
+//! or prints; the command layer (`error`) finds these in an error chain, in one place, and
+//! `Ui::error` shows the hint on the last line.
 
 use std::fmt;
-use std::io;
 
-/// What kind of failure a `Problem` is; `error::exit_code` turns it into 2 or 1.
+/// Whose fault an error is; `error::exit_code` turns it into 2 or 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// The request is wrong: bad arguments, a path outside the repository or not found.
     Usage,
     /// The operation ran and something failed.
     Failed,
+}
+
+/// A typed domain error's kind and hint. Its `Display` is the message alone: the hint is
+/// shown once, on the last line, however deep the error sits in a chain.
+pub trait Hinted: std::error::Error {
+    fn kind(&self) -> Kind;
+
+    /// What to do next, shown on its own `hint:` line.
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A message followed by its hint line: the text a hinted error stood for when it is
+/// folded into a longer message (a listing of failed objects, a JSON `error` field).
+pub fn with_hint(message: impl fmt::Display, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("{message}\nhint: {hint}"),
+        None => message.to_string(),
+    }
+}
+
+/// The command layer's reading of an error chain, handed to domain code that folds an
+/// error into a longer message (the scheduler's failed stages): the chain walk and its list
+/// of typed errors live in `error`, which the domain does not import.
+#[derive(Clone, Copy)]
+pub struct Reader {
+    /// The kind of the first typed error in the chain; `Failed` when there is none.
+    pub kind: fn(&anyhow::Error) -> Kind,
+    /// The chain as `{:#}` shows it, each typed error followed by its hint line.
+    pub text: fn(&anyhow::Error) -> String,
 }
 
 #[derive(Debug)]
@@ -23,19 +54,23 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
-/// The message, then the hint on its own `hint:` line: the form `Ui::error` shows, where
-/// the hint goes last even when the problem is wrapped in context.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, "\nhint: {hint}")?;
-        }
-        Ok(())
+        f.write_str(&self.message)
     }
 }
 
 impl std::error::Error for Problem {}
+
+impl Hinted for Problem {
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
+}
 
 fn problem(kind: Kind, message: String, hint: Option<String>) -> anyhow::Error {
     Problem {
@@ -64,14 +99,4 @@ pub fn failed(message: impl Into<String>) -> anyhow::Error {
 /// A failure (exit 1) with a message and what to do next.
 pub fn failed_with_hint(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     problem(Kind::Failed, message.into(), Some(hint.into()))
-}
-
-/// True when an error was caused by a full disk, so the message can say so.
-pub fn is_disk_full(err: &anyhow::Error) -> bool {
-    let full =
-        |e: &io::Error| e.raw_os_error() == Some(28) || e.kind() == io::ErrorKind::StorageFull;
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(full)
-            || matches!(c.downcast_ref::<crate::cache::CacheError>(), Some(crate::cache::CacheError::Io(e)) if full(e))
-    })
 }

@@ -3,6 +3,7 @@
 
 use crate::gitx::{GitRepo, Source};
 use crate::paths::{RepoPath, is_safe_relative};
+use crate::problem::{Hinted, Kind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,15 +12,28 @@ pub const FILE: &str = "mlv.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
-    #[error(
-        "`{path}` is not valid: {reason}\nhint: fix the file; `docs/pipeline.md` describes every key"
-    )]
+    #[error("`{path}` is not valid: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error("reading `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// An `mlv.toml` git-mlv cannot use is the request's fault; failing to read it is not.
+impl Hinted for ProjectError {
+    fn kind(&self) -> Kind {
+        match self {
+            ProjectError::Invalid { .. } => Kind::Usage,
+            ProjectError::Io { .. } => Kind::Failed,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        matches!(self, ProjectError::Invalid { .. })
+            .then(|| "fix the file; `docs/pipeline.md` describes every key".into())
+    }
 }
 
 /// A stage of the pipeline. Paths in `deps`, `params`, `outs` and `metrics` are relative to

@@ -148,7 +148,10 @@ impl Repo {
         };
         let folder = resolve_existing(&folder);
         let cache = resolve_existing(&self.cache_dir());
-        let no_copy = "it would hold no second copy of the data, and gc would free the only one\nhint: use a folder outside the repository's `.git` and the cache (another disk, a NAS)";
+        let no_copy = (
+            "it would hold no second copy of the data, and gc would free the only one",
+            "use a folder outside the repository's `.git` and the cache (another disk, a NAS)",
+        );
         let inside = if folder == cache {
             Some(("the cache", cache, no_copy))
         } else if folder.starts_with(&cache) {
@@ -162,18 +165,26 @@ impl Repo {
             Some((
                 "inside the work tree",
                 self.root().to_path_buf(),
-                "git or `git mlv add` would take the pushed objects for files to version\nhint: use a folder outside the repository (another disk, a NAS, `../store`)",
+                (
+                    "git or `git mlv add` would take the pushed objects for files to version",
+                    "use a folder outside the repository (another disk, a NAS, `../store`)",
+                ),
             ))
         } else {
             None
         };
         match inside {
             None => Ok(()),
-            Some((what, place, why)) => Err(crate::problem::usage(format!(
-                "remote `{name}` is the folder `{}`, {what} `{}`: {why}; `git mlv remote set {name} url <url>` changes it, `git mlv remote remove {name}` drops it",
-                folder.display(),
-                place.display()
-            ))),
+            Some((what, place, (why, hint))) => Err(crate::problem::usage_with_hint(
+                format!(
+                    "remote `{name}` is the folder `{}`, {what} `{}`: {why}",
+                    folder.display(),
+                    place.display()
+                ),
+                format!(
+                    "{hint}; `git mlv remote set {name} url <url>` changes it, `git mlv remote remove {name}` drops it"
+                ),
+            )),
         }
     }
 

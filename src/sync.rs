@@ -258,7 +258,12 @@ mod tests {
             crate::remote::open("r", &config, &tmp.path().join("repo")).unwrap(),
             4,
         );
-        let rt = crate::ops::engine::runtime().unwrap();
+        // Multi-threaded, as the commands run it: the folder backend reads in `block_in_place`.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let pushed = Recorder::default();
         rt.block_on(push(&cache, &engine, &selected, &pushed))
             .unwrap();

@@ -221,9 +221,21 @@ pub fn add(
     })
 }
 
+/// True when an error was caused by a full disk, so the message can say so.
+fn is_disk_full(err: &anyhow::Error) -> bool {
+    use crate::cache::CacheError;
+    use std::io;
+    let full =
+        |e: &io::Error| e.raw_os_error() == Some(28) || e.kind() == io::ErrorKind::StorageFull;
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(full)
+            || matches!(c.downcast_ref::<CacheError>(), Some(CacheError::Io(e)) if full(e))
+    })
+}
+
 /// Says plainly that a failed add did not touch the user's data, and why it failed.
 fn with_data_safe(err: anyhow::Error, path: &RepoPath) -> anyhow::Error {
-    let full = crate::problem::is_disk_full(&err);
+    let full = is_disk_full(&err);
     let msg = if full {
         format!(
             "the disk holding the git-mlv cache is full while adding `{path}`; `{path}` itself is intact and its pointer unchanged\nhint: free some space (or move the cache with `cache.dir` in `.mlv/config.local.toml`), then run `git mlv add {path}` again"

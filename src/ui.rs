@@ -61,9 +61,10 @@ impl Ui {
         }
     }
 
-    /// Prints an error with its causes joined by `: `; every `hint:` line any of them
-    /// carries goes last, on its own line.
-    pub fn error(&self, err: &anyhow::Error) {
+    /// Prints an error with its causes joined by `: `, then `hint` (the typed error's, from
+    /// `error::outcome`) on the last line. A `hint:` line that the command layer wrote into
+    /// a message of its own also goes to the end, before that one.
+    pub fn error(&self, err: &anyhow::Error, hint: Option<&str>) {
         let mut msgs = Vec::new();
         let mut hints = Vec::new();
         for cause in err.chain() {
@@ -78,6 +79,7 @@ impl Ui {
             }
             hints.extend(hint);
         }
+        hints.extend(hint.map(str::to_string));
         eprintln!("{} {}", self.paint("31", "error:"), msgs.join(": "));
         for h in hints {
             eprintln!("{} {h}", self.paint("36", "hint:"));

@@ -168,7 +168,7 @@ pub fn json_error(ui: &Ui, err: &anyhow::Error) {
             "present": 0,
             "resumed_bytes": 0,
             "failed": [],
-            "error": format!("{err:#}"),
+            "error": crate::error::text(err),
         });
         // A closed stdout loses only this document; the error still reaches stderr.
         let _ = ui.print_json(&doc);

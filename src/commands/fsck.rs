@@ -71,14 +71,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             // A remote that does not answer (or refuses the credentials) cannot be checked:
             // that says nothing about its objects, so none is called bad.
             let cannot_check = |e: RemoteError| {
-                let hint = if e.detail.contains("\nhint: ") {
-                    String::new()
-                } else {
-                    format!(
-                        "\nhint: check that the server is up and reachable and that the credentials are right (`git mlv remote list`), then run `git mlv fsck -r {name}` again"
-                    )
-                };
-                crate::error::failed(format!("cannot check {place}: {e}{hint}"))
+                let hint = e.hint.unwrap_or_else(|| format!(
+                    "check that the server is up and reachable and that the credentials are right (`git mlv remote list`), then run `git mlv fsck -r {name}` again"
+                ));
+                crate::error::failed_with_hint(format!("cannot check {place}: {}", e.detail), hint)
             };
             let rt = common::runtime()?;
             rt.block_on(engine.check_format(false))
@@ -108,7 +104,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                                 {
                                     Ok(Some(Bad {
                                         object: h.to_string(),
-                                        problem: e.to_string(),
+                                        problem: e.text(),
                                     }))
                                 }
                                 Err(e) => Err(e),
@@ -185,7 +181,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
 fn pointer_problems(repo: &Repo, cache: &crate::cache::Cache) -> Vec<String> {
     let tracked = match repo.tracked() {
         Ok(t) => t,
-        Err(e) => return vec![format!("{e:#}")],
+        Err(e) => return vec![crate::error::text(&e)],
     };
     tracked
         .iter()

@@ -172,22 +172,20 @@ fn pre_push(repo: &Repo, git_remote: Option<String>, ui: &Ui) -> anyhow::Result<
     }
     let (name, engine) = match common::engine(repo, None, None) {
         Ok(found) => found,
-        // The push is right; what is missing is somewhere to put its data: a failure (1).
-        Err(e)
-            if matches!(
-                e.downcast_ref::<crate::config::ConfigError>(),
-                Some(crate::config::ConfigError::NoRemote(_))
-            ) =>
-        {
-            let text = e.to_string();
-            let (why, hint) = text
-                .split_once("\nhint: ")
-                .unwrap_or((&text, "`git mlv remote list` shows the configured remotes"));
-            return Err(crate::error::failed(format!(
-                "the pushed commits reference git-mlv data, but git-mlv has nowhere to upload it: {why}; the git push is stopped so no commit reaches the server without its data\nhint: {hint}\nhint: commit `.mlv/config.toml` so teammates and CI push there too, then push again (`git push --no-verify` skips the upload)"
-            )));
+        Err(e) => {
+            // The push is right; what is missing is somewhere to put its data: a failure (1).
+            if let Some(crate::config::ConfigError::NoRemote { message, hint }) = e.downcast_ref() {
+                return Err(crate::error::failed_with_hint(
+                    format!(
+                        "the pushed commits reference git-mlv data, but git-mlv has nowhere to upload it: {message}; the git push is stopped so no commit reaches the server without its data"
+                    ),
+                    format!(
+                        "{hint}\nhint: commit `.mlv/config.toml` so teammates and CI push there too, then push again (`git push --no-verify` skips the upload)"
+                    ),
+                ));
+            }
+            return Err(e.context("finding the git-mlv remote to push the data of the pushed commits to; the git push is stopped"));
         }
-        Err(e) => return Err(e.context("finding the git-mlv remote to push the data of the pushed commits to; the git push is stopped")),
     };
     let cache = repo.cache()?;
     let started = std::time::Instant::now();

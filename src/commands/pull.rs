@@ -55,12 +55,12 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     "fetch": super::common::summary_json(&name, &fetched, seconds)?,
                     "checkout": null,
                     "missing_from_cache": [],
-                    "error": format!("{e:#}"),
+                    "error": crate::error::text(&e),
                 }))?;
             } else {
                 super::common::summary_line(ui, "fetched", &fetched, seconds);
                 if let Err(failed) = super::common::failures(&name, &fetched) {
-                    ui.error(&failed);
+                    ui.error(&failed, crate::error::outcome(&failed).1.as_deref());
                 }
             }
             return Err(e);

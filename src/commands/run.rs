@@ -61,7 +61,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         cache,
         args.force,
         &mut report,
-        |e| crate::error::exit_code(e) != 1,
+        crate::error::READER,
     )?;
     let result = if args.dry_run {
         scheduler.dry_run(&selected).map(|()| None)

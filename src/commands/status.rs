@@ -51,7 +51,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         .unchecked
         .iter()
         .map(|(name, e)| {
-            let msg = format!("{e:#}");
+            let msg = crate::error::text(e);
             match msg.split_once("\nhint: ") {
                 Some((m, h)) => (name.as_str(), m.to_string(), Some(h.to_string())),
                 None => (name.as_str(), msg, None),

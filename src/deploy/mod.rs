@@ -9,6 +9,7 @@ use crate::cache::{Cache, CacheError};
 use crate::config;
 use crate::hash::Hash;
 use crate::manifest::Manifest;
+use crate::problem::{Hinted, with_hint};
 use crate::repo::Tracked;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -135,7 +136,8 @@ pub fn cached(cache: &Cache, t: &Tracked) -> Result<bool, CacheError> {
     }
     match cache.read_verified(&t.pointer.hash) {
         Ok(bytes) => Ok(Manifest::from_bytes(&bytes, &t.pointer.hash)
-            .map_err(|e| CacheError::Io(io::Error::other(e.to_string())))?
+            // Kept as the cache's error (exit 1), with the manifest's hint in its text.
+            .map_err(|e| CacheError::Io(io::Error::other(with_hint(&e, e.hint().as_deref()))))?
             .entries()
             .iter()
             .all(|e| cache.contains(&e.hash))),

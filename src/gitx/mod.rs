@@ -10,28 +10,25 @@ pub use command::{AnnotatedTag, CommitInfo, GcRoots};
 pub use read::IndexedPaths;
 pub use source::{ReadError, Source};
 
+use crate::problem::{Hinted, Kind};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error(
-        "`{0}` is not inside a git repository\nhint: run `git init` first; git-mlv versions data next to git"
-    )]
+    #[error("`{0}` is not inside a git repository")]
     NotARepo(PathBuf),
     #[error("`{0}` is a bare repository; git-mlv needs a work tree")]
     Bare(PathBuf),
     #[error("reading git's index in `{path}`: {reason}")]
     Index { path: PathBuf, reason: String },
-    #[error("`{rev}` is not a revision of this repository{}\nhint: check it with `git rev-parse {rev}`; in a shallow clone, `git fetch --unshallow` brings the missing history", if reason.is_empty() { String::new() } else { format!(" ({reason})") })]
+    #[error("`{rev}` is not a revision of this repository{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") })]
     BadRevision { rev: String, reason: String },
     #[error("reading revision `{rev}` from git's object database: {reason}")]
     Objects { rev: String, reason: String },
-    #[error(
-        "creating tag `{name}`: {reason}\nhint: a tag's tagger is git's committer identity; set `user.name` and `user.email` if git asks for them"
-    )]
+    #[error("creating tag `{name}`: {reason}")]
     Tag { name: String, reason: String },
     /// The git binary failed, or could not be started: the command and what git said.
-    #[error("`git {command}` failed: {reason}\nhint: {}", if *started { "git's message says what is wrong; `git fsck` finds damage in the repository" } else { "git-mlv runs the `git` found on PATH; check that git is installed" })]
+    #[error("`git {command}` failed: {reason}")]
     Command {
         command: String,
         reason: String,
@@ -39,16 +36,30 @@ pub enum GitError {
     },
 }
 
-impl GitError {
-    pub fn exit_code(&self) -> u8 {
+/// Not a repository, or not a revision of it, is the request's fault; git failing is not.
+impl Hinted for GitError {
+    fn kind(&self) -> Kind {
         match self {
-            GitError::NotARepo(_) | GitError::Bare(_) => 2,
-            GitError::BadRevision { .. } => 2,
+            GitError::NotARepo(_) | GitError::Bare(_) => Kind::Usage,
+            GitError::BadRevision { .. } => Kind::Usage,
             GitError::Index { .. }
             | GitError::Objects { .. }
             | GitError::Tag { .. }
-            | GitError::Command { .. } => 1,
+            | GitError::Command { .. } => Kind::Failed,
         }
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            GitError::NotARepo(_) => "run `git init` first; git-mlv versions data next to git".into(),
+            GitError::BadRevision { rev, .. } => format!(
+                "check it with `git rev-parse {rev}`; in a shallow clone, `git fetch --unshallow` brings the missing history"
+            ),
+            GitError::Tag { .. } => "a tag's tagger is git's committer identity; set `user.name` and `user.email` if git asks for them".into(),
+            GitError::Command { started: true, .. } => "git's message says what is wrong; `git fsck` finds damage in the repository".into(),
+            GitError::Command { started: false, .. } => "git-mlv runs the `git` found on PATH; check that git is installed".into(),
+            GitError::Bare(_) | GitError::Index { .. } | GitError::Objects { .. } => return None,
+        })
     }
 }
 

@@ -2,32 +2,48 @@
 //! producer before its consumers, and the deps a run needs to exist.
 
 use crate::paths::RepoPath;
-use crate::problem::usage_with_hint;
+use crate::problem::{Hinted, Kind, usage_with_hint};
 use crate::project::{Project, Stage};
 use crate::repo::Repo;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error(
-        "the stages of mlv.toml form a cycle: {}\nhint: a stage cannot depend, even indirectly, on its own outs",
-        .0.join(" → ")
-    )]
+    #[error("the stages of mlv.toml form a cycle: {}", .0.join(" → "))]
     Cycle(Vec<String>),
-    #[error(
-        "`{path}` is claimed by two stages, `{first}` and `{second}`, in mlv.toml\nhint: give each out one producing stage"
-    )]
+    #[error("`{path}` is claimed by two stages, `{first}` and `{second}`, in mlv.toml")]
     ClaimedTwice {
         path: String,
         first: String,
         second: String,
     },
-    #[error(
-        "stage `{stage}` depends on `{dep}`, which does not exist and no stage produces\nhint: create it, `git mlv pull` it, or add a stage with it in `outs`"
-    )]
+    #[error("stage `{stage}` depends on `{dep}`, which does not exist and no stage produces")]
     MissingDep { stage: String, dep: String },
     #[error("mlv.toml has no stage `{name}`{}", if known.is_empty() { String::new() } else { format!("; its stages: {}", known.join(", ")) })]
     UnknownStage { name: String, known: Vec<String> },
+}
+
+/// A pipeline that cannot run as written is the request's fault.
+impl Hinted for PipelineError {
+    fn kind(&self) -> Kind {
+        Kind::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(
+            match self {
+                PipelineError::Cycle(_) => {
+                    "a stage cannot depend, even indirectly, on its own outs"
+                }
+                PipelineError::ClaimedTwice { .. } => "give each out one producing stage",
+                PipelineError::MissingDep { .. } => {
+                    "create it, `git mlv pull` it, or add a stage with it in `outs`"
+                }
+                PipelineError::UnknownStage { .. } => return None,
+            }
+            .into(),
+        )
+    }
 }
 
 /// The stages in an order that runs every producer before its consumers.

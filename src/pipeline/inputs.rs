@@ -142,18 +142,20 @@ fn read_params(repo: &Repo, p: &ParamRef, stage: &str) -> anyhow::Result<ParamVa
 /// The values a params entry selects from the text of its file: JSON for `.json`, YAML
 /// for `.yaml`/`.yml` (DVC's `params.yaml`), TOML otherwise.
 pub fn param_values(text: &str, p: &ParamRef, stage: &str) -> anyhow::Result<ParamValues> {
-    let bad = |reason: String| usage(format!("params file `{}` is not valid: {reason}", p.file));
+    let message = |reason: String| format!("params file `{}` is not valid: {reason}", p.file);
+    let bad = |reason: String| usage(message(reason));
     // JSON and YAML trees are kept as TOML values, the form `mlv.lock` records.
     let from_tree = |tree: serde_json::Value| {
         match tree {
-        // An empty YAML document sets no params.
-        serde_json::Value::Null => Ok(toml::Value::Table(toml::Table::new())),
-        tree => toml::Value::try_from(tree).map_err(|e| {
-            bad(format!(
-                "{e}\nhint: mlv.lock cannot record a null value: give the key a value or leave it out"
-            ))
-        }),
-    }
+            // An empty YAML document sets no params.
+            serde_json::Value::Null => Ok(toml::Value::Table(toml::Table::new())),
+            tree => toml::Value::try_from(tree).map_err(|e| {
+                usage_with_hint(
+                    message(e.to_string()),
+                    "mlv.lock cannot record a null value: give the key a value or leave it out",
+                )
+            }),
+        }
     };
     let ext = std::path::Path::new(p.file.as_str())
         .extension()

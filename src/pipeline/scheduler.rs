@@ -11,7 +11,7 @@ use super::staleness::{self, Reason};
 use crate::cache::Cache;
 use crate::lockfile::{LockFile, StageLock};
 use crate::paths::RepoPath;
-use crate::problem::{failed, failed_with_hint};
+use crate::problem::{Kind, Reader, failed, failed_with_hint};
 use crate::project::{Project, Stage};
 use crate::repo::Repo;
 use crate::stat_cache::StatCache;
@@ -29,9 +29,9 @@ pub struct Scheduler<'a> {
     lock: LockFile,
     force: bool,
     report: &'a mut dyn RunReport,
-    /// Whether an error is a bad request (exit 2) rather than a failure: the command layer
-    /// decides exit codes, so it hands the scheduler its judgement.
-    bad_request: fn(&anyhow::Error) -> bool,
+    /// Whether an error is a bad request (exit 2) rather than a failure, and its text with
+    /// its hints: the command layer reads error chains, so it hands the scheduler its reading.
+    errors: Reader,
     /// Stages that ran or were restored, whose committed files changed.
     changed: Vec<String>,
 }
@@ -52,7 +52,7 @@ impl<'a> Scheduler<'a> {
         cache: Cache,
         force: bool,
         report: &'a mut dyn RunReport,
-        bad_request: fn(&anyhow::Error) -> bool,
+        errors: Reader,
     ) -> anyhow::Result<Self> {
         Ok(Scheduler {
             repo,
@@ -63,7 +63,7 @@ impl<'a> Scheduler<'a> {
             lock: LockFile::load(repo.root())?,
             force,
             report,
-            bad_request,
+            errors,
             changed: Vec::new(),
         })
     }
@@ -244,7 +244,7 @@ impl<'a> Scheduler<'a> {
                         done.insert(name);
                     }
                     Err(e) => {
-                        failures.push(format!("{e:#}"));
+                        failures.push((self.errors.text)(&e));
                         self.report.stage_finished(stage, Outcome::Failed, &reasons);
                     }
                 }
@@ -310,8 +310,12 @@ impl<'a> Scheduler<'a> {
     fn record(&mut self, stage: &Stage, now: &Inputs) -> anyhow::Result<()> {
         let run =
             record::record(self.repo, &self.cache, &mut self.stat, stage, now).map_err(|e| {
-                if (self.bad_request)(&e) {
-                    failed(format!("stage `{}`: {e:#}", stage.name))
+                if (self.errors.kind)(&e) == Kind::Usage {
+                    failed(format!(
+                        "stage `{}`: {}",
+                        stage.name,
+                        (self.errors.text)(&e)
+                    ))
                 } else {
                     e
                 }

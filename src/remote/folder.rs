@@ -41,10 +41,11 @@ impl Folder {
         RemoteError::new(
             ErrorKind::Corrupt,
             format!(
-                "`{key}` on remote `{}` is {what}, not an object file: it is a bad object and was not read\nhint: `git mlv push` from a machine that has the object replaces it",
+                "`{key}` on remote `{}` is {what}, not an object file: it is a bad object and was not read",
                 self.url
             ),
         )
+        .with_hint("`git mlv push` from a machine that has the object replaces it")
     }
 
     /// Opens an object for reading without following a symlink: a link in the store could

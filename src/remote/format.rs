@@ -29,10 +29,11 @@ pub async fn check(backend: &dyn Backend, create: bool) -> Result<(), RemoteErro
         Some(v) => Err(RemoteError::new(
             ErrorKind::Fatal,
             format!(
-                "remote `{}` has object store format {v}, newer than this git-mlv understands\nhint: upgrade git-mlv",
+                "remote `{}` has object store format {v}, newer than this git-mlv understands",
                 backend.url()
             ),
-        )),
+        )
+        .with_hint("upgrade git-mlv")),
         None => Err(RemoteError::new(
             ErrorKind::Fatal,
             format!("remote `{}` has a damaged `{FORMAT_KEY}`", backend.url()),

@@ -107,26 +107,29 @@ impl Http {
 
     fn status_error(&self, key: &str, op: &str, status: StatusCode) -> RemoteError {
         let (kind, hint) = match status {
-            StatusCode::NOT_FOUND => (ErrorKind::NotFound, ""),
+            StatusCode::NOT_FOUND => (ErrorKind::NotFound, None),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (
                 ErrorKind::Auth,
-                "\nhint: set `user` and `password` for this remote in `.mlv/config.local.toml`",
+                Some("set `user` and `password` for this remote in `.mlv/config.local.toml`"),
             ),
             s if s.is_server_error()
                 || s == StatusCode::TOO_MANY_REQUESTS
                 || s == StatusCode::REQUEST_TIMEOUT =>
             {
-                (ErrorKind::Transient, "")
+                (ErrorKind::Transient, None)
             }
-            _ => (ErrorKind::Fatal, ""),
+            _ => (ErrorKind::Fatal, None),
         };
-        RemoteError::new(
-            kind,
-            format!(
-                "{op} `{key}` on remote `{}`: server answered {status}{hint}",
-                self.shown
-            ),
-        )
+        RemoteError {
+            hint: hint.map(str::to_string),
+            ..RemoteError::new(
+                kind,
+                format!(
+                    "{op} `{key}` on remote `{}`: server answered {status}",
+                    self.shown
+                ),
+            )
+        }
     }
 }
 

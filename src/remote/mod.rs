@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub struct RemoteError {
     pub kind: ErrorKind,
     pub detail: String,
+    /// What to do next, shown on its own `hint:` line.
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +47,29 @@ impl RemoteError {
         RemoteError {
             kind,
             detail: detail.into(),
+            hint: None,
         }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The detail followed by its hint line, as a listing of failed objects shows it.
+    pub fn text(&self) -> String {
+        crate::problem::with_hint(&self.detail, self.hint.as_deref())
+    }
+}
+
+/// The operation ran and the remote failed it (exit 1), whatever the remote's reason.
+impl crate::problem::Hinted for RemoteError {
+    fn kind(&self) -> crate::problem::Kind {
+        crate::problem::Kind::Failed
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.hint.clone()
     }
 }
 
@@ -168,6 +192,10 @@ pub(crate) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::fro
 /// a server that accepts connections but never answers fails an operation in about 20 s.
 pub(crate) const SILENCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// What to do about an object a remote holds damaged.
+pub const CORRUPT_HINT: &str =
+    "run `git mlv fsck -r <remote>`, then push the object again from a machine that has it";
+
 /// The URL forms a remote or deploy target can take, for hints.
 pub const URL_FORMS: &str =
     "a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://";
@@ -280,9 +308,10 @@ pub(super) fn too_big(key: &str, url: &str, limit: u64) -> RemoteError {
     RemoteError::new(
         ErrorKind::Corrupt,
         format!(
-            "`{key}` on remote `{url}` holds more than the {limit} bytes expected: it is corrupt\nhint: run `git mlv fsck -r <remote>`, then push the object again from a machine that has it"
+            "`{key}` on remote `{url}` holds more than the {limit} bytes expected: it is corrupt"
         ),
     )
+    .with_hint(CORRUPT_HINT)
 }
 
 /// The URL without a user name or password, for every message and listing.

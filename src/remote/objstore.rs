@@ -180,10 +180,11 @@ impl ObjStore {
             return Err(RemoteError::new(
                 ErrorKind::Fatal,
                 format!(
-                    "the cache object `{}` is {read} bytes, not {size}: it is damaged and was not uploaded\nhint: run `git mlv fsck`",
+                    "the cache object `{}` is {read} bytes, not {size}: it is damaged and was not uploaded",
                     path.display()
                 ),
-            ));
+            )
+            .with_hint("run `git mlv fsck`"));
         }
         upload.complete().await.map_err(|e| self.err(key, e))?;
         Ok(())
@@ -200,27 +201,25 @@ fn config_error(name: &str, e: object_store::Error) -> anyhow::Error {
 pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteError {
     use object_store::Error as E;
     let (kind, hint) = match &e {
-        E::NotFound { .. } => (ErrorKind::NotFound, ""),
-        E::Unauthenticated { .. } | E::PermissionDenied { .. } => (
-            ErrorKind::Auth,
-            "\nhint: check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or `.mlv/config.local.toml`)",
-        ),
+        E::NotFound { .. } => (ErrorKind::NotFound, None),
+        E::Unauthenticated { .. } | E::PermissionDenied { .. } => {
+            (ErrorKind::Auth, Some(CHECK_CREDENTIALS))
+        }
         E::Generic { .. } => {
             let text = format!("{e:?}");
             if text.contains("SignatureDoesNotMatch")
                 || text.contains("InvalidAccessKeyId")
                 || text.contains("AccessDenied")
             {
-                (
-                    ErrorKind::Auth,
-                    "\nhint: check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or `.mlv/config.local.toml`)",
-                )
+                (ErrorKind::Auth, Some(CHECK_CREDENTIALS))
             } else if text.contains("Missing") && text.contains("credential")
                 || text.contains("NoCredentials")
             {
                 (
                     ErrorKind::Auth,
-                    "\nhint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, for this remote",
+                    Some(
+                        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile, for this remote",
+                    ),
                 )
             } else {
                 // S3 sends these as 400s, but they are the connection's fault: AWS's own
@@ -233,16 +232,23 @@ pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteE
                     // a wrong region): asking again cannot help.
                     Some(s) if (400..500).contains(&s) && s != 408 && s != 429 && !retryable => (
                         ErrorKind::Fatal,
-                        "\nhint: the server refused the request; check the bucket, endpoint and region with `git mlv remote list`",
+                        Some(
+                            "the server refused the request; check the bucket, endpoint and region with `git mlv remote list`",
+                        ),
                     ),
-                    _ => (ErrorKind::Transient, ""),
+                    _ => (ErrorKind::Transient, None),
                 }
             }
         }
-        _ => (ErrorKind::Fatal, ""),
+        _ => (ErrorKind::Fatal, None),
     };
-    RemoteError::new(kind, format!("`{key}` on remote `{url}`: {e}{hint}"))
+    RemoteError {
+        hint: hint.map(str::to_string),
+        ..RemoteError::new(kind, format!("`{key}` on remote `{url}`: {e}"))
+    }
 }
+
+const CHECK_CREDENTIALS: &str = "check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or `.mlv/config.local.toml`)";
 
 /// The HTTP status in an object_store error's text: its `RetryError`, which carries the
 /// status, is not public.

@@ -7,8 +7,9 @@ use super::ranges::RangeJob;
 use super::{Engine, Failure, Summary};
 use crate::cache::Cache;
 use crate::hash::{Hash, PieceHasher};
+use crate::problem::Hinted;
 use crate::progress::Progress;
-use crate::remote::{BlockingRead, ErrorKind, RemoteError};
+use crate::remote::{BlockingRead, CORRUPT_HINT, ErrorKind, RemoteError};
 use futures::{StreamExt, TryStreamExt};
 use std::ops::Range;
 
@@ -21,8 +22,6 @@ const IN_MEMORY: u64 = crate::hash::SMALL_FILE;
 const MANIFEST_MAX: u64 = 256 << 20;
 /// Big objects download in ranges of this size where the backend takes several at once.
 const RANGE: u64 = 32 << 20;
-const CORRUPT_HINT: &str =
-    "hint: run `git mlv fsck -r <remote>`, then push the object again from a machine that has it";
 
 /// Bytes fetched, bytes resumed from an earlier run, and whether a ready copy was kept,
 /// for one download.
@@ -90,7 +89,7 @@ impl Engine {
                 }
                 Err(e) => summary.failed.push(Failure {
                     object: h.to_string(),
-                    error: e.to_string(),
+                    error: e.text(),
                 }),
             }
         }
@@ -269,9 +268,10 @@ fn check_hash(hash: &Hash, actual: Hash, url: &str) -> Result<(), RemoteError> {
     Err(RemoteError::new(
         ErrorKind::Corrupt,
         format!(
-            "object {hash} downloaded from remote `{url}` is corrupt: its bytes hash to {actual}; it was not admitted to the cache\n{CORRUPT_HINT}"
+            "object {hash} downloaded from remote `{url}` is corrupt: its bytes hash to {actual}; it was not admitted to the cache"
         ),
-    ))
+    )
+    .with_hint(CORRUPT_HINT))
 }
 
 /// The remote sent more or fewer bytes than the object's recorded size.
@@ -279,14 +279,18 @@ pub(super) fn wrong_size(hash: &Hash, url: &str, more_or_fewer: &str) -> RemoteE
     RemoteError::new(
         ErrorKind::Corrupt,
         format!(
-            "object {hash} on remote `{url}` is corrupt: it holds {more_or_fewer} bytes than its recorded size; it was not admitted to the cache\n{CORRUPT_HINT}"
+            "object {hash} on remote `{url}` is corrupt: it holds {more_or_fewer} bytes than its recorded size; it was not admitted to the cache"
         ),
     )
+    .with_hint(CORRUPT_HINT)
 }
 
 pub(super) fn cache_error(hash: &Hash, e: crate::cache::CacheError) -> RemoteError {
-    RemoteError::new(
-        ErrorKind::Fatal,
-        format!("writing object {hash} into the cache: {e}"),
-    )
+    RemoteError {
+        hint: e.hint(),
+        ..RemoteError::new(
+            ErrorKind::Fatal,
+            format!("writing object {hash} into the cache: {e}"),
+        )
+    }
 }

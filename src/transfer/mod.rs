@@ -112,7 +112,7 @@ impl Engine {
                     .err()
                     .map(|e| Failure {
                         object: h.to_string(),
-                        error: e.to_string(),
+                        error: e.text(),
                     })
             })
             .buffer_unordered(self.jobs)

@@ -37,7 +37,7 @@ impl Engine {
                 }
                 Err(e) => summary.failed.push(Failure {
                     object: h.to_string(),
-                    error: e.to_string(),
+                    error: e.text(),
                 }),
             }
         }

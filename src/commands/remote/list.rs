@@ -6,8 +6,8 @@ use crate::ui::Ui;
 
 /// Changes nothing, so returns no file to commit.
 pub fn run(repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
-    for why in repo.config.incomplete.values() {
-        ui.warn(why.lines().next().unwrap_or_default());
+    for no_url in repo.config.incomplete.values() {
+        ui.warn(&no_url.why);
     }
     let default = repo.config.core.remote.clone();
     if ui.json {
