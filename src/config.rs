@@ -80,7 +80,9 @@ pub struct RemoteConfig {
 /// A byte count as a remote setting takes it: `1048576`, `512KiB`, `1MiB`, `1GiB`.
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let text = text.trim();
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits);
     let shift = match unit.trim() {
         "" | "B" => 0,

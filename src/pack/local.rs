@@ -19,7 +19,7 @@ pub struct Location {
 }
 
 /// Every object the remote's current indexes list.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Inventory {
     packs: Vec<Hash>,
     objects: HashMap<Hash, (u32, u64, u64)>,
@@ -33,7 +33,9 @@ impl Inventory {
         let n = self.packs.len() as u32;
         self.packs.push(index.pack);
         for e in index.entries() {
-            self.objects.entry(e.hash).or_insert((n, e.offset, e.length));
+            self.objects
+                .entry(e.hash)
+                .or_insert((n, e.offset, e.length));
         }
     }
 

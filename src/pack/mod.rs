@@ -146,9 +146,10 @@ impl Index {
         if entries.windows(2).any(|w| w[0].hash >= w[1].hash) {
             return Err(damaged("entries out of order"));
         }
-        if entries.iter().any(|e| {
-            e.offset < PACK_MAGIC.len() as u64 || e.offset.checked_add(e.length).is_none()
-        }) {
+        if entries
+            .iter()
+            .any(|e| e.offset < PACK_MAGIC.len() as u64 || e.offset.checked_add(e.length).is_none())
+        {
             return Err(damaged("an entry lies outside the pack"));
         }
         Ok(Index { pack, entries })
@@ -180,7 +181,9 @@ pub fn runs(mut wanted: Vec<Entry>, gap: u64, max: u64) -> Vec<Run> {
     for e in wanted {
         let end = e.offset + e.length;
         match out.last_mut() {
-            Some(r) if e.offset <= r.to + gap && end - r.from <= max.max(e.length) => {
+            Some(r)
+                if e.offset <= r.to.saturating_add(gap) && end - r.from <= max.max(e.length) =>
+            {
                 r.to = r.to.max(end);
                 r.objects.push(e);
             }
@@ -231,7 +234,15 @@ mod tests {
         let index = sample();
         let key = index_key(&index.pack);
         let bytes = index.encode();
-        for at in [0, 9, 13, HEADER + 3, HEADER + 40, bytes.len() - 40, bytes.len() - 1] {
+        for at in [
+            0,
+            9,
+            13,
+            HEADER + 3,
+            HEADER + 40,
+            bytes.len() - 40,
+            bytes.len() - 1,
+        ] {
             let mut bad = bytes.clone();
             bad[at] ^= 1;
             assert!(Index::decode(&key, &bad).is_err(), "byte {at}");

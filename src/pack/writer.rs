@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(built.index.entries().len(), 3);
         for (h, body) in hashes {
             let e = built.index.find(&h).unwrap();
-            assert_eq!(&bytes[e.offset as usize..(e.offset + e.length) as usize], body);
+            assert_eq!(
+                &bytes[e.offset as usize..(e.offset + e.length) as usize],
+                body
+            );
         }
     }
 }
