@@ -124,7 +124,7 @@ impl Index {
         }
         let count = u64_at(bytes, 12);
         let body = bytes.len() - HEADER - TRAILER;
-        if body % ENTRY != 0 || (body / ENTRY) as u64 != count {
+        if !body.is_multiple_of(ENTRY) || (body / ENTRY) as u64 != count {
             return Err(damaged("wrong length"));
         }
         let sum_at = bytes.len() - 32;

@@ -51,15 +51,16 @@ impl Engine {
                 (packed, loose)
             }
             Err(e) => {
-                let mut summary = Summary::default();
-                summary.failed = objects
-                    .iter()
-                    .map(|(h, _)| Failure {
-                        object: h.to_string(),
-                        error: e.to_string(),
-                    })
-                    .collect();
-                return summary;
+                return Summary {
+                    failed: objects
+                        .iter()
+                        .map(|(h, _)| Failure {
+                            object: h.to_string(),
+                            error: e.to_string(),
+                        })
+                        .collect(),
+                    ..Summary::default()
+                };
             }
         };
         let mut summary = self.download_packed(cache, packed, progress).await;

@@ -228,10 +228,7 @@ fn a_corrupt_byte_in_a_pack_fails_only_its_object(kind: Kind) {
         .position(|w| w == victim)
         .expect("the file's bytes are in the pack");
     bytes[at + 100] ^= 0x20;
-    let mut perms = std::fs::metadata(&pack).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&pack, perms).unwrap();
+    crate::remotes::writable(&pack);
     std::fs::write(&pack, &bytes).unwrap();
 
     let mate = env.clone_repo("mate");

@@ -977,7 +977,7 @@ fn a_remote_left_only_in_the_local_config_stops_only_commands_that_use_it() {
 }
 
 /// Makes a remote's object file writable so a test can damage it.
-fn writable(file: &std::path::Path) {
+pub fn writable(file: &std::path::Path) {
     let mut perms = std::fs::metadata(file).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
