@@ -82,6 +82,8 @@ pub struct RemoteConfig {
     pub path_style: Option<bool>,
     /// Transfers in flight for this remote (`-j` overrides).
     pub jobs: Option<usize>,
+    /// Objects up to this many bytes travel in packs (0: never; default 1 MiB).
+    pub pack_threshold: Option<u64>,
     pub profile: Option<String>,
     /// Let an S3 remote without credentials ask the EC2 instance metadata service for them.
     pub instance_credentials: Option<bool>,
@@ -90,6 +92,23 @@ pub struct RemoteConfig {
     pub session_token: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
+}
+
+/// A byte count as a remote setting takes it: `1048576`, `512KiB`, `1MiB`, `1GiB`.
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 /// Keys that hold secrets: refused in the committed config.
@@ -372,6 +391,18 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_take_binary_units() {
+        assert_eq!(parse_bytes("0"), Some(0));
+        assert_eq!(parse_bytes("4096"), Some(4096));
+        assert_eq!(parse_bytes("512KiB"), Some(512 << 10));
+        assert_eq!(parse_bytes("1MiB"), Some(1 << 20));
+        assert_eq!(parse_bytes("2 GiB"), Some(2 << 30));
+        for bad in ["", "MiB", "1MB", "-1", "1.5MiB", "1 mib"] {
+            assert_eq!(parse_bytes(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn local_overrides_merge_per_key() {

@@ -26,6 +26,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod metrics;
 pub mod mlvignore;
+pub mod pack;
 pub mod paths;
 pub mod pathspec;
 pub mod pipeline;

@@ -99,6 +99,15 @@ impl Repo {
         self.layout.git_dir.join("mlv")
     }
 
+    /// What this clone keeps about remote `name` (its pack indexes), shared by worktrees.
+    pub fn remote_state_dir(&self, name: &str) -> PathBuf {
+        self.layout
+            .common_dir
+            .join("mlv")
+            .join("remotes")
+            .join(name)
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
         match &self.config.cache.dir {
             Some(dir) => self.root().join(dir),

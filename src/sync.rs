@@ -68,7 +68,9 @@ pub async fn push(
     progress: &dyn Progress,
 ) -> anyhow::Result<PushReport> {
     let mut report = PushReport::default();
-    let mut files: HashMap<Hash, u64> = HashMap::new();
+    // In the manifests' order, so that a folder's files sit together in a pack.
+    let mut files: Vec<(Hash, u64)> = Vec::new();
+    let mut seen: HashSet<Hash> = HashSet::new();
     let mut manifests: Vec<(Hash, u64, Vec<Hash>)> = Vec::new();
     // A directory goes up whole: its manifest is only worth having with all its files.
     for (t, _) in selected {
@@ -83,7 +85,7 @@ pub async fn push(
         if let Some((h, size)) = need.manifest {
             manifests.push((h, size, need.files.iter().map(|(f, _)| *f).collect()));
         }
-        files.extend(need.files);
+        files.extend(need.files.into_iter().filter(|(h, _)| seen.insert(*h)));
     }
     engine.check_format(true).await?;
     let all: Vec<(Hash, Option<u64>)> = files
@@ -106,7 +108,7 @@ pub async fn push(
         uploads.iter().map(|u| u.1).sum::<u64>()
             + manifest_uploads.iter().map(|m| m.1).sum::<u64>(),
     );
-    let mut summary = engine.upload(cache, uploads, progress).await;
+    let mut summary = engine.upload_files(cache, uploads, progress).await;
     let failed: HashSet<String> = summary.failed.iter().map(|f| f.object.clone()).collect();
     // A manifest goes up only once every file it lists is on the remote.
     let (ready, blocked): (Vec<_>, Vec<_>) = manifest_uploads

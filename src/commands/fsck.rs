@@ -80,10 +80,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             rt.block_on(engine.check_format(false))
                 .map_err(cannot_check)?;
             let listed = rt.block_on(engine.list_objects()).map_err(cannot_check)?;
-            // A remote that cannot list (plain HTTP) is checked for what this checkout references.
+            let packs = rt.block_on(engine.packs()).map_err(cannot_check)?;
+            // A remote that cannot list (plain HTTP) is checked for what this checkout
+            // references; its packed objects are checked in their packs below.
             let objects: Vec<Hash> = match listed {
                 Some(objects) => objects.into_iter().map(|(h, _)| h).collect(),
-                None => referenced(&repo, &cache)?,
+                None => referenced(&repo, &cache)?
+                    .into_iter()
+                    .filter(|h| packs.find(h).is_none())
+                    .collect(),
             };
             let results: Vec<Result<Option<Bad>, RemoteError>> = rt.block_on(
                 futures::stream::iter(objects.iter().copied())
@@ -114,15 +119,32 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     .buffer_unordered(engine.jobs())
                     .collect(),
             );
-            let mut bad = Vec::new();
-            for r in results {
+            // Every packed object, read from its pack and hashed; a damaged index is bad.
+            let packed = rt.block_on(engine.verify_packs()).map_err(cannot_check)?;
+            let checked = objects.len() + packed.len();
+            let packed = packed.into_iter().map(|(h, r)| match r {
+                Ok(()) => Ok(None),
+                Err(e) if matches!(e.kind, ErrorKind::Corrupt | ErrorKind::NotFound) => {
+                    Ok(Some(Bad {
+                        object: h.to_string(),
+                        problem: e.to_string(),
+                    }))
+                }
+                Err(e) => Err(e),
+            });
+            let mut bad: Vec<Bad> = engine
+                .damaged_indexes()
+                .into_iter()
+                .map(|(object, problem)| Bad { object, problem })
+                .collect();
+            for r in results.into_iter().chain(packed) {
                 match r {
                     Ok(found) => bad.extend(found),
                     Err(e) if unchecked.is_none() => unchecked = Some(cannot_check(e)),
                     Err(_) => {}
                 }
             }
-            (place, objects.len(), bad)
+            (place, checked, bad)
         }
     };
     if ui.json {

@@ -17,7 +17,14 @@ pub fn engine(
     repo.check_remote_folder(&name, &config.url)?;
     let backend = crate::remote::open(&name, config, repo.root())?;
     let jobs = jobs.or(config.jobs).unwrap_or(DEFAULT_JOBS);
-    Ok((name, Engine::new(backend, jobs)))
+    let threshold = config
+        .pack_threshold
+        .unwrap_or(crate::pack::DEFAULT_THRESHOLD);
+    let local = crate::pack::LocalIndexes::new(&repo.remote_state_dir(&name).join("packs"));
+    Ok((
+        name,
+        Engine::new(backend, jobs).with_packs(threshold, local),
+    ))
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

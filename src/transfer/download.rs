@@ -37,6 +37,32 @@ impl Engine {
         objects: Vec<(Hash, Option<u64>)>,
         progress: &dyn Progress,
     ) -> Summary {
+        // Objects in the remote's packs are read by ranges of their packs; the rest loose.
+        let (packed, objects) = match self.packs().await {
+            Ok(inventory) => {
+                let (packed, loose): (Vec<_>, Vec<_>) = objects
+                    .into_iter()
+                    .partition(|(h, _)| inventory.find(h).is_some());
+                let packed = packed
+                    .iter()
+                    .filter_map(|(h, _)| inventory.find(h))
+                    .collect();
+                (packed, loose)
+            }
+            Err(e) => {
+                return Summary {
+                    failed: objects
+                        .iter()
+                        .map(|(h, _)| Failure {
+                            object: h.to_string(),
+                            error: e.to_string(),
+                        })
+                        .collect(),
+                    ..Summary::default()
+                };
+            }
+        };
+        let mut summary = self.download_packed(cache, packed, progress).await;
         let (small, big): (Vec<_>, Vec<_>) = objects
             .into_iter()
             .partition(|(_, size)| size.is_none_or(|s| s <= IN_MEMORY));
@@ -76,7 +102,6 @@ impl Engine {
                 .collect::<Vec<_>>()
                 .await,
         );
-        let mut summary = Summary::default();
         for (h, r) in results {
             match r {
                 Ok((bytes, resumed, ready)) => {

@@ -22,7 +22,20 @@ impl Engine {
         &self,
         objects: &[(Hash, Option<u64>)],
     ) -> Result<HashSet<Hash>, RemoteError> {
-        let wanted: HashMap<Hash, Option<u64>> = objects.iter().copied().collect();
+        // An object an index of the remote lists, with the size wanted, is there.
+        let inventory = self.packs().await?;
+        let wanted: HashMap<Hash, Option<u64>> = objects
+            .iter()
+            .filter(|(h, size)| {
+                !inventory
+                    .find(h)
+                    .is_some_and(|l| size.is_none_or(|s| s == l.entry.length))
+            })
+            .copied()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(HashSet::new());
+        }
         let lacking = |listed: Vec<crate::remote::Listed>| {
             let held: HashMap<Hash, Held> = listed
                 .iter()

@@ -2,10 +2,15 @@
 //! backoff for transient failures, existence checks in batches, downloads verified (and
 //! resumable) before they enter the cache. Each concept has its file: downloads
 //! (`download.rs`, their ranges in `ranges.rs`, resume records in `partial.rs`), uploads,
-//! retries, and which objects a remote lacks (`missing.rs`).
+//! retries, which objects a remote lacks (`missing.rs`), and small objects in packs: the
+//! remote's indexes (`indexes.rs`), packs written (`pack_upload.rs`) and read by ranges
+//! (`packed.rs`).
 
 mod download;
+mod indexes;
 mod missing;
+mod pack_upload;
+mod packed;
 mod partial;
 mod ranges;
 mod retry;
@@ -60,6 +65,18 @@ pub struct Engine {
     /// Big downloads also write a ready copy, which a checkout moves into the work tree
     /// instead of copying the object a second time (`pull`).
     ready_copies: bool,
+    /// Objects up to this size are pushed in packs (0: never).
+    pack_threshold: u64,
+    /// Where this machine keeps the remote's pack indexes (`None`: in memory only).
+    local_indexes: Option<crate::pack::LocalIndexes>,
+    /// The remote's packed objects, read once per command (see `indexes.rs`).
+    inventory: std::sync::Mutex<Option<Arc<crate::pack::Inventory>>>,
+    /// Whether the remote can list `packs/` (plain HTTP cannot: it keeps an inventory).
+    lists_packs: std::sync::atomic::AtomicBool,
+    /// Indexes the remote lists that are damaged: never trusted (`fsck -r` names them).
+    damaged_indexes: std::sync::Mutex<Vec<(String, String)>>,
+    /// The remote's format version as `check_format` read it.
+    format: std::sync::atomic::AtomicU32,
 }
 
 impl Engine {
@@ -69,7 +86,21 @@ impl Engine {
             jobs: jobs.max(1),
             unreachable: std::sync::Mutex::new(None),
             ready_copies: false,
+            pack_threshold: 0,
+            local_indexes: None,
+            inventory: std::sync::Mutex::new(None),
+            lists_packs: std::sync::atomic::AtomicBool::new(true),
+            damaged_indexes: std::sync::Mutex::new(Vec::new()),
+            format: std::sync::atomic::AtomicU32::new(0),
         }
+    }
+
+    /// Pushes objects up to `threshold` bytes in packs (0: never), keeping the remote's
+    /// indexes in `local` between commands.
+    pub fn with_packs(mut self, threshold: u64, local: crate::pack::LocalIndexes) -> Self {
+        self.pack_threshold = threshold.min(crate::pack::MAX_THRESHOLD);
+        self.local_indexes = Some(local);
+        self
     }
 
     /// Turns ready copies of big downloads on: worth it only when a checkout follows that
@@ -85,8 +116,12 @@ impl Engine {
 
     /// Checks the remote's format marker; `create` writes it on a new remote (push).
     pub async fn check_format(&self, create: bool) -> Result<(), RemoteError> {
-        self.retry(|| crate::remote::format::check(self.backend.as_ref(), create))
-            .await
+        let version = self
+            .retry(|| crate::remote::format::check(self.backend.as_ref(), create))
+            .await?;
+        self.format
+            .store(version, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Streams one remote object and returns the hash of its bytes (for `fsck -r`).

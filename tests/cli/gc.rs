@@ -97,7 +97,7 @@ fn remote_gc_removes_only_unreferenced_objects_past_the_grace_period() {
         let env = TestEnv::new();
         env.write("keep.bin", "main data");
         env.mlv(&["add", "keep.bin"]).assert().success();
-        remote.add_to(&env);
+        remote.add_loose_to(&env);
         env.git(&["add", "-A"]);
         env.git(&["commit", "-qm", "main"]);
         env.git(&["checkout", "-q", "-b", "experiment"]);
@@ -170,7 +170,7 @@ fn remote_gc_removes_only_unreferenced_objects_past_the_grace_period() {
 fn registered_versions_and_stage_assignments_keep_their_data() {
     let remote = Remote::start(Kind::Folder);
     let env = TestEnv::ml_project("");
-    remote.add_to(&env);
+    remote.add_loose_to(&env);
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "project and remote"]);
     env.git(&["checkout", "-q", "-b", "experiment"]);
@@ -272,7 +272,7 @@ fn a_folder_remotes_leftover_uploads_go_once_a_day_old() {
     let env = TestEnv::new();
     env.write("m.bin", "kept");
     env.mlv(&["add", "m.bin"]).assert().success();
-    remote.add_to(&env);
+    remote.add_loose_to(&env);
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "m"]);
     env.mlv(&["push"]).assert().success();
@@ -478,7 +478,7 @@ fn a_commit_on_any_ref_keeps_its_data_locally_and_on_a_remote() {
     let env = TestEnv::new();
     env.write("keep.bin", "main data");
     env.mlv(&["add", "keep.bin"]).assert().success();
-    remote.add_to(&env);
+    remote.add_loose_to(&env);
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "main"]);
     env.git(&["checkout", "-q", "-b", "custom"]);

@@ -339,7 +339,7 @@ fn pre_commit_framework_push_uploads_first_and_incremental_data() {
     let remote = Remote::start(Kind::Folder);
     let env = TestEnv::new();
     let bare = bare_origin(&env);
-    remote.add_to(&env);
+    remote.add_loose_to(&env);
     use_pre_commit_framework(&env);
     env.make_dataset("data", 3, "v1");
     env.mlv(&["add", "data"]).assert().success();
@@ -438,7 +438,7 @@ fn hook_pre_push_reads_the_framework_variables() {
         .code(1)
         .stderr(contains("no remote is configured"))
         .stderr(contains("hint:"));
-    remote.add_to(&env);
+    remote.add_loose_to(&env);
     // FROM/TO: the commits after FROM, so the removed `old.bin` is not uploaded.
     framework_hook(&env, Some((&from, &to))).assert().success();
     assert!(remote.object_file(&new).exists());

@@ -18,7 +18,9 @@ mod pathspecs;
 mod pipeline;
 mod quickstart;
 mod registry;
+#[macro_use]
 mod remotes;
+mod packs;
 mod revisions;
 mod robustness;
 mod status;

@@ -62,6 +62,23 @@ impl Remote {
         self.credentials(env);
     }
 
+    /// As `add_to`, with every object pushed loose (`pack_threshold 0`, this machine
+    /// only): for tests of one loose object on the remote.
+    pub fn add_loose_to(&self, env: &TestEnv) {
+        self.add_to(env);
+        env.mlv(&["remote", "set", "store", "pack_threshold", "0", "--local"])
+            .assert()
+            .success();
+    }
+
+    /// The remote's root folder on the storage server's disk.
+    pub fn root(&self) -> PathBuf {
+        match self.kind {
+            Kind::Folder => self.folder.path().join(PREFIX),
+            _ => self.server().object_file(PREFIX, ""),
+        }
+    }
+
     /// Credentials go to `.mlv/config.local.toml`, as a machine's own settings.
     pub fn credentials(&self, env: &TestEnv) {
         if self.kind == Kind::S3 {
@@ -110,13 +127,26 @@ each_backend!(
 );
 
 fn project_with_data(remote: &Remote) -> TestEnv {
+    project_pushing(remote, false)
+}
+
+/// The same project with every object pushed loose, for tests that damage one of them.
+fn project_with_loose_data(remote: &Remote) -> TestEnv {
+    project_pushing(remote, true)
+}
+
+fn project_pushing(remote: &Remote, loose: bool) -> TestEnv {
     let env = TestEnv::new();
     env.make_dataset("data", 40, "v1");
     env.write("models/model.pkl", b"weights".repeat(1000));
     env.mlv(&["add", "data", "models/model.pkl"])
         .assert()
         .success();
-    remote.add_to(&env);
+    if loose {
+        remote.add_loose_to(&env);
+    } else {
+        remote.add_to(&env);
+    }
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "data and model"]);
     env
@@ -172,7 +202,7 @@ fn push_clone_pull_round_trip(kind: Kind) {
 
 fn corrupt_remote_object_never_enters_the_cache(kind: Kind) {
     let remote = Remote::start(kind);
-    let env = project_with_data(&remote);
+    let env = project_with_loose_data(&remote);
     env.mlv(&["push"]).assert().success();
     let model_hash = env.pointer_hash("models/model.pkl");
     let file = remote.object_file(&model_hash);
@@ -439,7 +469,7 @@ fn server_stopped_mid_push_fails_clearly_and_the_same_push_completes_after_resta
             env.write(&format!("data/f{i}.bin"), bytes);
         }
         env.mlv(&["add", "data"]).assert().success();
-        remote.add_to(&env);
+        remote.add_loose_to(&env);
         let child = env.mlv_process(&["push", "-j", "1"]).spawn().unwrap();
         let store = remote
             .object_file(&b3(b"x"))
@@ -947,7 +977,7 @@ fn a_remote_left_only_in_the_local_config_stops_only_commands_that_use_it() {
 }
 
 /// Makes a remote's object file writable so a test can damage it.
-fn writable(file: &std::path::Path) {
+pub fn writable(file: &std::path::Path) {
     let mut perms = std::fs::metadata(file).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
@@ -957,7 +987,7 @@ fn writable(file: &std::path::Path) {
 #[test]
 fn a_symlink_in_place_of_a_folder_remote_object_is_a_bad_object_everywhere() {
     let remote = Remote::start(Kind::Folder);
-    let env = project_with_data(&remote);
+    let env = project_with_loose_data(&remote);
     env.mlv(&["push"]).assert().success();
     let model_hash = env.pointer_hash("models/model.pkl");
     let file = remote.object_file(&model_hash);
@@ -1009,7 +1039,7 @@ each_backend!(a_remote_object_of_the_wrong_size_is_replaced_by_push);
 
 fn a_remote_object_of_the_wrong_size_is_replaced_by_push(kind: Kind) {
     let remote = Remote::start(kind);
-    let env = project_with_data(&remote);
+    let env = project_with_loose_data(&remote);
     env.mlv(&["push"]).assert().success();
     let model_hash = env.pointer_hash("models/model.pkl");
     let file = remote.object_file(&model_hash);
@@ -1305,7 +1335,7 @@ fn an_scp_style_location_is_refused_and_never_becomes_a_folder() {
         .assert()
         .success();
     env.mlv(&["push", "-r", "rel"]).assert().success();
-    assert!(env.outside().join("c:d/b3").is_dir());
+    assert!(env.outside().join("c:d/format.toml").is_file());
 }
 
 #[test]

@@ -208,7 +208,7 @@ fn push_and_fetch_selectors_take_tags_branch_tips_and_every_commit() {
         manifest_at(&env, "HEAD"),
     );
     let remote = Remote::start(Kind::Folder);
-    remote.add_to(&env);
+    remote.add_loose_to(&env);
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "remote"]);
     let on_remote = |h: &str| remote.object_file(h).exists();

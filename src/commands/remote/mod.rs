@@ -22,8 +22,8 @@ pub struct Args {
 pub enum Action {
     /// Add a remote: a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://
     Add(add::Args),
-    /// Set one setting of a remote (url, endpoint, region, path_style, jobs, profile,
-    /// instance_credentials, user, and — always in the local file — access_key_id,
+    /// Set one setting of a remote (url, endpoint, region, path_style, jobs, pack_threshold,
+    /// profile, instance_credentials, user, and — always in the local file — access_key_id,
     /// secret_access_key, session_token, password)
     Set(set::Args),
     /// List the remotes

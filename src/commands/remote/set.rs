@@ -18,12 +18,13 @@ pub struct Args {
     local: bool,
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "url",
     "endpoint",
     "region",
     "path_style",
     "jobs",
+    "pack_threshold",
     "profile",
     "instance_credentials",
     "user",
@@ -73,6 +74,15 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
                 .ok()
                 .filter(|n| *n > 0)
                 .ok_or_else(|| usage("`jobs` takes a positive number"))?,
+        ),
+        "pack_threshold" => value(
+            config::parse_bytes(&val)
+                .filter(|n| *n <= crate::pack::MAX_THRESHOLD)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "`pack_threshold` takes a byte count up to 64MiB, like `1048576` or `1MiB` (0: never pack); `{val}` is not one"
+                    ))
+                })? as i64,
         ),
         _ => value(val.as_str()),
     };
