@@ -89,6 +89,8 @@ def print_report(root, name):
     runs = rep.load(os.path.join(d, "results.tsv"))
     checks = module.extra_checks(runs, meta) if hasattr(module, "extra_checks") else ()
     rep.report(runs, module.rows(meta), checks)
+    if hasattr(module, "details"):
+        module.details(runs, meta)
     print(f"\nraw results: {d}/results.tsv; command output: {d}/log.txt")
 
 

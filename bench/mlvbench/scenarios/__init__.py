@@ -1,6 +1,7 @@
 """One module per scenario. Each has DEFAULTS (options that differ from run.py's common
 ones), TOOLS (what to install), run(bench, cfg, meta) which prepares and times, rows(meta)
-which says what the report shows, and optionally extra_checks(runs, meta)."""
+which says what the report shows, and optionally extra_checks(runs, meta) (more target lines) and details(runs, meta)
+(printed after the table)."""
 
 from . import git, local, network, registry, remote
 
