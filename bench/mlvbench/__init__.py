@@ -1,0 +1,11 @@
+"""git-mlv's benchmark harness: one library that every scenario uses.
+
+    tools.py      installs the peers, builds git-mlv (release) and puts it first on PATH
+    data.py       generated workloads, kept between runs
+    measure.py    settle, idle wait, delete-quiet wait, prefault, timing with peak RSS
+    servers.py    s3s-fs on loopback, the latency proxy, loopback quickack
+    report.py     medians, ratios, targets, the table
+    scenarios/    one module per scenario: local, remote, git, registry, network
+
+Entry point: bench/run.py. Standard library only.
+"""
