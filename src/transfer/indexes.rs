@@ -75,7 +75,7 @@ impl Engine {
 
     /// The index of pack `p`: the local copy, else downloaded and checked (a damaged one
     /// is noted and skipped; one the inventory object names but that is gone, skipped).
-    async fn index_of(&self, p: Hash) -> Result<Option<Index>, RemoteError> {
+    pub(super) async fn index_of(&self, p: Hash) -> Result<Option<Index>, RemoteError> {
         if let Some(index) = self.local_indexes.as_ref().and_then(|l| l.read(&p)) {
             return Ok(Some(index));
         }
