@@ -282,6 +282,10 @@ fn temp_line(ui: &Ui, verb: &str, temp: &[(std::path::PathBuf, u64)], bytes: u64
 
 /// What the sweep of the remote's packs did: each pack in a dry run, then one line.
 fn pack_lines(ui: &Ui, dry_run: bool, sweep: &crate::transfer::Sweep) -> anyhow::Result<()> {
+    let acted = sweep.repacked.len() + sweep.dropped.len() + sweep.orphans_removed.len();
+    if acted + sweep.kept_young + sweep.orphans_kept == 0 {
+        return Ok(());
+    }
     if dry_run {
         for r in &sweep.repacked {
             ui.out(&format!(

@@ -161,8 +161,10 @@ mod tests {
             .collect();
         let orphan = Hash::of(b"orphan");
         let waiting = Hash::of(b"waiting");
-        let mut listing = Listing::default();
-        listing.indexes = indexes.iter().map(|i| (i.pack, long_ago)).collect();
+        let mut listing = Listing {
+            indexes: indexes.iter().map(|i| (i.pack, long_ago)).collect(),
+            ..Listing::default()
+        };
         listing.indexes.insert(young.pack, now);
         listing.packs.insert(orphan, (long_ago, 100));
         listing.packs.insert(waiting, (long_ago, 100));

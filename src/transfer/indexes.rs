@@ -59,23 +59,33 @@ impl Engine {
                 local.forget(gone);
             }
         }
-        let read: Vec<Result<Option<Index>, RemoteError>> = futures::stream::iter(names)
-            .map(|p| self.index_of(p))
-            .buffer_unordered(self.jobs)
-            .collect()
-            .await;
         let mut inventory = Inventory::default();
-        for index in read {
-            if let Some(index) = index? {
-                inventory.add(&index);
-            }
+        for index in self.indexes_of(names).await? {
+            inventory.add(&index);
         }
         Ok(inventory)
     }
 
+    /// The sound indexes of `packs`, read at once (damaged ones noted, gone ones skipped).
+    pub(super) async fn indexes_of(
+        &self,
+        packs: impl IntoIterator<Item = Hash>,
+    ) -> Result<Vec<Index>, RemoteError> {
+        let read: Vec<Result<Option<Index>, RemoteError>> = futures::stream::iter(packs)
+            .map(|p| self.index_of(p))
+            .buffer_unordered(self.jobs)
+            .collect()
+            .await;
+        let mut out = Vec::new();
+        for index in read {
+            out.extend(index?);
+        }
+        Ok(out)
+    }
+
     /// The index of pack `p`: the local copy, else downloaded and checked (a damaged one
     /// is noted and skipped; one the inventory object names but that is gone, skipped).
-    pub(super) async fn index_of(&self, p: Hash) -> Result<Option<Index>, RemoteError> {
+    async fn index_of(&self, p: Hash) -> Result<Option<Index>, RemoteError> {
         if let Some(index) = self.local_indexes.as_ref().and_then(|l| l.read(&p)) {
             return Ok(Some(index));
         }

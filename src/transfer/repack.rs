@@ -8,9 +8,8 @@ use super::packed::RUN_MAX;
 use super::{Engine, Failure};
 use crate::cache::Cache;
 use crate::hash::Hash;
-use crate::pack::{self, Built, Index, Listing, PackWriter, Repack};
+use crate::pack::{self, Built, Listing, PackWriter, Repack};
 use crate::remote::{ErrorKind, Held, RemoteError};
-use futures::StreamExt;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -59,16 +58,7 @@ impl Engine {
             return Ok(None);
         };
         // A damaged index is listed but not read: its pack is neither planned nor an orphan.
-        let read: Vec<Result<Option<Index>, RemoteError>> =
-            futures::stream::iter(listing.indexes.keys().copied())
-                .map(|p| self.index_of(p))
-                .buffer_unordered(self.jobs)
-                .collect()
-                .await;
-        let mut indexes = Vec::new();
-        for index in read {
-            indexes.extend(index?);
-        }
+        let indexes = self.indexes_of(listing.indexes.keys().copied()).await?;
         let plan = pack::plan(&listing, &indexes, live, SystemTime::now(), grace);
         let mut sweep = Sweep {
             orphans_kept: plan.orphans_kept,

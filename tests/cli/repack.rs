@@ -72,13 +72,29 @@ fn gc_repacks_mostly_dead_packs_and_drops_dead_ones() {
     }
 }
 
-fn repacks_and_drops(kind: Kind) {
+/// A remote with pack a of `keep` (on main), the repository pushing to it, and pack a.
+fn kept_pack(kind: Kind) -> (Remote, TestEnv, BTreeSet<String>) {
     let remote = Remote::start(kind);
     let env = TestEnv::new();
     write_files(&env, "keep", 1, 10, 3000, "keep");
     committed(&env, &["keep"], &remote);
     env.mlv(&["push"]).assert().success();
     let a = names(&packs(&remote).0);
+    (remote, env, a)
+}
+
+/// Pushes a pack of `dir` from a new branch off main; returns the packs the push added.
+fn pushed_branch(env: &TestEnv, remote: &Remote, branch: &str, dir: &str) -> BTreeSet<String> {
+    let before = names(&packs(remote).0);
+    env.git(&["checkout", "-q", "-b", branch, "main"]);
+    write_files(env, dir, 1, 10, 3000, dir);
+    commit(env, &[dir], dir);
+    env.mlv(&["push"]).assert().success();
+    new_packs(remote, &before)
+}
+
+fn repacks_and_drops(kind: Kind) {
+    let (remote, env, a) = kept_pack(kind);
     // Pack c: `more` (kept by main) and `tmp` (twice its size, on no ref in the end).
     env.git(&["checkout", "-q", "-b", "mix"]);
     write_files(&env, "more", 1, 10, 3000, "more");
@@ -88,11 +104,7 @@ fn repacks_and_drops(kind: Kind) {
     env.mlv(&["push"]).assert().success();
     let c = new_packs(&remote, &a);
     // Pack b: only objects of a branch that goes.
-    env.git(&["checkout", "-q", "-b", "exp", "main"]);
-    write_files(&env, "exp", 1, 10, 3000, "exp");
-    commit(&env, &["exp"], "exp");
-    env.mlv(&["push"]).assert().success();
-    let b = new_packs(&remote, &a.union(&c).cloned().collect());
+    let b = pushed_branch(&env, &remote, "exp", "exp");
     assert_eq!((a.len(), b.len(), c.len()), (1, 1, 1));
     env.git(&["checkout", "-q", "main"]);
     env.git(&["merge", "-q", "--ff-only", "mix~1"]);
@@ -193,24 +205,15 @@ fn an_orphan_pack_goes_only_once_past_the_grace_period() {
 }
 
 fn orphan(kind: Kind) {
-    let remote = Remote::start(kind);
-    let env = TestEnv::new();
-    write_files(&env, "keep", 1, 10, 3000, "keep");
-    committed(&env, &["keep"], &remote);
-    env.mlv(&["push"]).assert().success();
-    let a = names(&packs(&remote).0);
-    env.git(&["checkout", "-q", "-b", "exp"]);
-    write_files(&env, "exp", 1, 10, 3000, "exp");
-    commit(&env, &["exp"], "exp");
-    env.mlv(&["push"]).assert().success();
-    let b = new_packs(&remote, &a);
+    let (remote, env, a) = kept_pack(kind);
+    let b = pushed_branch(&env, &remote, "exp", "exp");
     env.git(&["checkout", "-q", "main"]);
     env.git(&["branch", "-q", "-D", "exp"]);
     // As a push killed between the pack and its index leaves it.
     let orphan_index = packs(&remote)
         .1
         .into_iter()
-        .find(|p| names(&[p.clone()]) == b)
+        .find(|p| names(std::slice::from_ref(p)) == b)
         .unwrap();
     std::fs::remove_file(&orphan_index).unwrap();
     let orphan_name = b.iter().next().unwrap().clone();
