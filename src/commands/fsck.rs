@@ -31,6 +31,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let mut unchecked: Option<anyhow::Error> = None;
     // Pointers whose size disagrees with their object (the local check only).
     let mut bad_pointers: Vec<String> = Vec::new();
+    // Packs on the remote without an index: invisible to readers, not an error.
+    let mut orphans: Vec<crate::hash::Hash> = Vec::new();
     let (place, checked, bad) = match &args.remote {
         None => {
             let objects = cache.list()?;
@@ -122,6 +124,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             // Every packed object, read from its pack and hashed; a damaged index is bad.
             let packed = rt.block_on(engine.verify_packs()).map_err(cannot_check)?;
             let checked = objects.len() + packed.len();
+            orphans = rt.block_on(engine.orphan_packs()).map_err(cannot_check)?;
             let packed = packed.into_iter().map(|(h, r)| match r {
                 Ok(()) => Ok(None),
                 Err(e) if matches!(e.kind, ErrorKind::Corrupt | ErrorKind::NotFound) => {
@@ -153,6 +156,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             "bad": bad,
             "bad_pointers": bad_pointers,
             "complete": unchecked.is_none(),
+            "orphan_packs": orphans.iter().map(crate::pack::pack_key).collect::<Vec<_>>(),
         }))?;
     } else {
         for b in &bad {
@@ -166,6 +170,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             crate::ui::count(checked as u64, "object"),
             bad.len()
         ));
+        if !orphans.is_empty() {
+            let keys: Vec<String> = orphans.iter().map(crate::pack::pack_key).collect();
+            ui.info(&format!(
+                "{} without an index (a push or repack interrupted, or a repacked pack in its grace period; `git mlv gc -r <remote> --force` removes it a day on): {}",
+                crate::ui::count(orphans.len() as u64, "pack"),
+                keys.join(", ")
+            ));
+        }
     }
     if let Some(e) = unchecked {
         return Err(e);

@@ -201,6 +201,10 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
     } else {
         rt.block_on(engine.delete(&doomed))
     };
+    // Packs: repacked, dropped, orphans removed (see `transfer::Sweep`).
+    let sweep = rt
+        .block_on(engine.sweep_packs(cache, &keep, REMOTE_GRACE, args.dry_run))?
+        .unwrap_or_default();
     // Killed uploads to a folder leave their temporary files; object stores keep none.
     let temp = engine.stale_uploads(REMOTE_GRACE)?;
     let temp_bytes: u64 = temp.iter().map(|t| t.1).sum();
@@ -212,7 +216,7 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
         ui.print_json(&serde_json::json!({
             "remote": name, "dry_run": args.dry_run, "removed": removed,
             "kept_referenced": keep.len(), "kept_young": young, "failed": failed,
-            "temp_files": temp.len(), "temp_bytes": temp_bytes,
+            "temp_files": temp.len(), "temp_bytes": temp_bytes, "packs": sweep,
         }))?;
     } else {
         for r in removed.iter().filter(|_| args.dry_run) {
@@ -232,9 +236,10 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
             keep.len()
         ));
         temp_line(ui, verb, &temp, temp_bytes);
+        pack_lines(ui, args.dry_run, &sweep)?;
     }
     let summary = crate::transfer::Summary {
-        failed,
+        failed: failed.into_iter().chain(sweep.failed).collect(),
         ..Default::default()
     };
     common::failures(&name, &summary)
@@ -273,4 +278,44 @@ fn temp_line(ui: &Ui, verb: &str, temp: &[(std::path::PathBuf, u64)], bytes: u64
             ui::count(temp.len() as u64, "temporary file")
         ));
     }
+}
+
+/// What the sweep of the remote's packs did: each pack in a dry run, then one line.
+fn pack_lines(ui: &Ui, dry_run: bool, sweep: &crate::transfer::Sweep) -> anyhow::Result<()> {
+    let acted = sweep.repacked.len() + sweep.dropped.len() + sweep.orphans_removed.len();
+    if acted + sweep.kept_young + sweep.orphans_kept == 0 {
+        return Ok(());
+    }
+    if dry_run {
+        for r in &sweep.repacked {
+            ui.out(&format!(
+                "would repack {} ({} live of {})",
+                r.pack,
+                ui::size(r.live_bytes),
+                ui::size(r.bytes)
+            ))?;
+        }
+        for p in &sweep.dropped {
+            ui.out(&format!("would drop the index of {p} (no live object)"))?;
+        }
+        for p in &sweep.orphans_removed {
+            ui.out(&format!("would remove {p} (a pack without an index)"))?;
+        }
+    }
+    let (repack, drop, remove) = if dry_run {
+        ("would repack", "would drop", "would remove")
+    } else {
+        ("repacked", "dropped", "removed")
+    };
+    let packs = |n: usize| ui::count(n as u64, "pack");
+    ui.info(&format!(
+        "{repack} {} under half live, {drop} the index of {} with no live object, {remove} {} without an index ({}); kept {} younger than 24 h and {} without an index inside their 24 h",
+        packs(sweep.repacked.len()),
+        packs(sweep.dropped.len()),
+        packs(sweep.orphans_removed.len()),
+        ui::size(sweep.freed_bytes),
+        packs(sweep.kept_young),
+        sweep.orphans_kept,
+    ));
+    Ok(())
 }

@@ -5,9 +5,11 @@
 //! indexes on this machine.
 
 mod local;
+mod sweep;
 mod writer;
 
 pub use local::{Inventory, LocalIndexes, Location};
+pub use sweep::{Listing, Plan, Repack, plan};
 pub use writer::{Built, PackWriter};
 
 use crate::hash::Hash;
@@ -42,6 +44,18 @@ pub fn pack_key(pack: &Hash) -> String {
 /// The key of the index of pack `pack` on a remote.
 pub fn index_key(pack: &Hash) -> String {
     format!("{DIR}{}.idx", pack.hex())
+}
+
+/// The tombstone of pack `pack`: written when gc removes the pack's index, so the pack
+/// itself stays for the grace period from then (a reader may still be reading it).
+pub fn tombstone_key(pack: &Hash) -> String {
+    format!("{DIR}{}.gone", pack.hex())
+}
+
+/// What a key under `packs/` is: its pack and its extension (`pack`, `idx`, `gone`).
+pub fn parse_key(key: &str) -> Option<(Hash, &str)> {
+    let (hex, ext) = key.strip_prefix(DIR)?.split_once('.')?;
+    Some((format!("b3:{hex}").parse().ok()?, ext))
 }
 
 /// The pack an index key names (`packs/<64 hex>.idx`), or `None` for any other key.
@@ -227,6 +241,11 @@ mod tests {
         assert_eq!(pack_of_index_key(&key), Some(index.pack));
         assert_eq!(pack_of_index_key("packs/xyz.idx"), None);
         assert_eq!(pack_of_index_key(&pack_key(&index.pack)), None);
+        assert_eq!(
+            parse_key(&tombstone_key(&index.pack)),
+            Some((index.pack, "gone"))
+        );
+        assert_eq!(parse_key("packs/inventory"), None);
     }
 
     #[test]

@@ -59,8 +59,13 @@ impl PackWriter {
                 ),
             ));
         }
-        self.file.write_all(&bytes)?;
-        self.hasher.update(&bytes);
+        self.add_verified(hash, &bytes)
+    }
+
+    /// Appends object `hash` whose `bytes` the caller has checked against it.
+    pub fn add_verified(&mut self, hash: &Hash, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.hasher.update(bytes);
         self.entries.push(Entry {
             hash: *hash,
             offset: self.len,

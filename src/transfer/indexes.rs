@@ -59,18 +59,28 @@ impl Engine {
                 local.forget(gone);
             }
         }
-        let read: Vec<Result<Option<Index>, RemoteError>> = futures::stream::iter(names)
+        let mut inventory = Inventory::default();
+        for index in self.indexes_of(names).await? {
+            inventory.add(&index);
+        }
+        Ok(inventory)
+    }
+
+    /// The sound indexes of `packs`, read at once (damaged ones noted, gone ones skipped).
+    pub(super) async fn indexes_of(
+        &self,
+        packs: impl IntoIterator<Item = Hash>,
+    ) -> Result<Vec<Index>, RemoteError> {
+        let read: Vec<Result<Option<Index>, RemoteError>> = futures::stream::iter(packs)
             .map(|p| self.index_of(p))
             .buffer_unordered(self.jobs)
             .collect()
             .await;
-        let mut inventory = Inventory::default();
+        let mut out = Vec::new();
         for index in read {
-            if let Some(index) = index? {
-                inventory.add(&index);
-            }
+            out.extend(index?);
         }
-        Ok(inventory)
+        Ok(out)
     }
 
     /// The index of pack `p`: the local copy, else downloaded and checked (a damaged one

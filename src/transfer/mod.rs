@@ -13,8 +13,11 @@ mod pack_upload;
 mod packed;
 mod partial;
 mod ranges;
+mod repack;
 mod retry;
 mod upload;
+
+pub use repack::{Repacked, Sweep};
 
 use crate::hash::Hash;
 use crate::remote::{Backend, RemoteError};

@@ -130,7 +130,7 @@ impl Engine {
 
     /// The pack first, whole; its index only after: an index on the remote means its
     /// pack is complete.
-    async fn upload_built(&self, built: &Built) -> Result<(), RemoteError> {
+    pub(super) async fn upload_built(&self, built: &Built) -> Result<(), RemoteError> {
         let pack = built.index.pack;
         let (pack_key, index_key) = (pack::pack_key(&pack), pack::index_key(&pack));
         self.retry(|| {

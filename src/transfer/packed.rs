@@ -16,10 +16,10 @@ use std::time::Instant;
 
 /// A range grows to at most this many bytes: several requests run at once, and a retry
 /// repeats little.
-const RUN_MAX: u64 = 8 << 20;
+pub(super) const RUN_MAX: u64 = 8 << 20;
 
 /// What becomes of an object read from a pack once its bytes hash right.
-type Sink<'a> = &'a (dyn Fn(&Hash, &[u8]) -> Result<(), RemoteError> + Sync);
+pub(super) type Sink<'a> = &'a (dyn Fn(&Hash, &[u8]) -> Result<(), RemoteError> + Sync);
 
 /// One object's outcome, and the bytes a range read from the remote (gaps included).
 type RunResult = (Vec<(Hash, Result<(), RemoteError>)>, u64);
@@ -79,7 +79,7 @@ impl Engine {
             .collect())
     }
 
-    async fn read_runs(
+    pub(super) async fn read_runs(
         &self,
         runs: Vec<(Hash, Run)>,
         sink: Sink<'_>,

@@ -212,7 +212,7 @@ fn registered_versions_and_stage_assignments_keep_their_data() {
 }
 
 /// Ages every object file below `dir` past the remote grace period.
-fn age_past_grace(dir: &std::path::Path) {
+pub fn age_past_grace(dir: &std::path::Path) {
     let ok = std::process::Command::new("find")
         .arg(dir)
         .args([

@@ -21,6 +21,7 @@ mod registry;
 #[macro_use]
 mod remotes;
 mod packs;
+mod repack;
 mod revisions;
 mod robustness;
 mod status;

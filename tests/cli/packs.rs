@@ -16,7 +16,7 @@ each_backend!(
 );
 
 /// `folders` folders of `per` files of `size` bytes, every file's bytes distinct.
-fn write_files(env: &TestEnv, dir: &str, folders: usize, per: usize, size: usize, seed: &str) {
+pub fn write_files(env: &TestEnv, dir: &str, folders: usize, per: usize, size: usize, seed: &str) {
     for f in 0..folders {
         for i in 0..per {
             let tag = format!("{seed}/{f}/{i};");
@@ -26,7 +26,7 @@ fn write_files(env: &TestEnv, dir: &str, folders: usize, per: usize, size: usize
     }
 }
 
-fn committed(env: &TestEnv, paths: &[&str], remote: &Remote) {
+pub fn committed(env: &TestEnv, paths: &[&str], remote: &Remote) {
     let mut args = vec!["add"];
     args.extend(paths);
     env.mlv(&args).assert().success();
@@ -36,7 +36,7 @@ fn committed(env: &TestEnv, paths: &[&str], remote: &Remote) {
 }
 
 /// Every file below `dir`, at any depth.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
@@ -52,7 +52,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The remote's packs and indexes.
-fn packs(remote: &Remote) -> (Vec<PathBuf>, Vec<PathBuf>) {
+pub fn packs(remote: &Remote) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let all = files_under(&remote.root().join("packs"));
     let with = |ext: &str| {
         all.iter()
@@ -64,7 +64,7 @@ fn packs(remote: &Remote) -> (Vec<PathBuf>, Vec<PathBuf>) {
 }
 
 /// An index on the remote means its pack is there, whole: its bytes hash to its name.
-fn assert_every_index_has_its_pack(remote: &Remote) {
+pub fn assert_every_index_has_its_pack(remote: &Remote) {
     for idx in packs(remote).1 {
         let name = idx.file_stem().unwrap().to_str().unwrap().to_string();
         let pack = idx.with_extension("pack");
@@ -79,7 +79,7 @@ fn assert_every_index_has_its_pack(remote: &Remote) {
     }
 }
 
-fn assert_same_files(a: &TestEnv, b: &TestEnv, dir: &str) {
+pub fn assert_same_files(a: &TestEnv, b: &TestEnv, dir: &str) {
     for file in files_under(&a.path(dir)) {
         let rel = file.strip_prefix(a.path("")).unwrap().to_str().unwrap();
         if !rel.ends_with(".mlv") {
