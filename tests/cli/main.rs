@@ -11,6 +11,7 @@ mod deploy;
 mod errors;
 mod gates;
 mod gc;
+mod imports;
 mod hooks;
 mod mv_rm;
 mod paths;
