@@ -13,7 +13,9 @@ fn source(remote: &Remote) -> (TestEnv, String) {
     src.write("data/train.csv", "a,b\n1,2\n");
     src.write("images/cat.txt", "cat");
     src.write("images/sub/dog.txt", "dog");
-    src.mlv(&["add", "data/train.csv", "images"]).assert().success();
+    src.mlv(&["add", "data/train.csv", "images"])
+        .assert()
+        .success();
     remote.add_to(&src);
     src.git(&["add", "-A"]);
     src.git(&["commit", "-q", "-m", "v1"]);
@@ -35,16 +37,27 @@ fn get_copies_a_file_a_folder_and_a_file_inside_it_without_tracking() {
     env.mlv(&["get", &url, "data/train.csv"]).assert().success();
     assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n3,4\n");
     assert!(!env.exists("train.csv.mlv"), "get writes no pointer");
-    env.mlv(&["get", &url, "data/train.csv", "--rev", "v1", "-o", "old.csv"])
-        .assert()
-        .success();
+    env.mlv(&[
+        "get",
+        &url,
+        "data/train.csv",
+        "--rev",
+        "v1",
+        "-o",
+        "old.csv",
+    ])
+    .assert()
+    .success();
     assert_eq!(env.read_str("old.csv"), "a,b\n1,2\n");
     let out = env.json(&["get", &url, "images", "-o", "pics"]);
-    assert_eq!(out["path"], "images");
+    assert_eq!(out["path"], "pics");
+    assert_eq!(out["source_path"], "images");
     assert_eq!(out["files"], 2);
     assert_eq!(out["commit"].as_str().unwrap().len(), 40);
     assert_eq!(env.read_str("pics/sub/dog.txt"), "dog");
-    env.mlv(&["get", &url, "images/sub/dog.txt"]).assert().success();
+    env.mlv(&["get", &url, "images/sub/dog.txt"])
+        .assert()
+        .success();
     assert_eq!(env.read_str("dog.txt"), "dog");
     assert!(env.git(&["status", "--porcelain"]).contains("pics/"));
 }
@@ -88,9 +101,9 @@ fn import_records_its_source_and_update_moves_it_to_a_new_revision() {
 }
 
 #[test]
-fn status_and_lineage_show_imported_data_and_whether_its_source_moved_on() {
+fn status_imports_shows_imported_data_and_whether_its_source_moved_on() {
     let remote = Remote::start(Kind::Folder);
-    let (_src, url) = source(&remote);
+    let (src, url) = source(&remote);
     let env = TestEnv::new();
     env.mlv(&["init"]).assert().success();
     env.mlv(&["import", &url, "data/train.csv", "--rev", "main"])
@@ -101,6 +114,15 @@ fn status_and_lineage_show_imported_data_and_whether_its_source_moved_on() {
     assert_eq!(imp["path"], "train.csv");
     assert_eq!(imp["url"], url.as_str());
     assert_eq!(imp["moved"], false);
+    src.write("data/train.csv", "a,b\n5,6\n");
+    src.mlv(&["add", "data/train.csv"]).assert().success();
+    src.git(&["commit", "-q", "-am", "v3"]);
+    let st = env.json(&["status", "--imports"]);
+    assert_eq!(st["imports"][0]["moved"], true);
+    env.mlv(&["status", "--imports"])
+        .assert()
+        .success()
+        .stdout(contains("source moved on: `git mlv update train.csv`"));
 }
 
 #[test]
