@@ -169,22 +169,41 @@ impl Config {
     /// Loads the committed config and the local overrides of the work tree at `root`;
     /// missing files mean defaults.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
-        let mut merged = read_table(&root.join(DIR).join(FILE))?;
-        refuse_secrets(&merged, &root.join(DIR).join(FILE))?;
-        let mut local = read_table(&root.join(DIR).join(LOCAL_FILE))?;
+        let merged = read_table(&root.join(DIR).join(FILE))?;
+        let local = read_table(&root.join(DIR).join(LOCAL_FILE))?;
+        Self::from_tables(merged, local, root.join(DIR).join(FILE))
+    }
+
+    /// The committed config of another repository, read from one of its commits (`shown`
+    /// names it in errors): no local file counts, that machine's settings are not ours.
+    pub fn parse_committed(text: &str, shown: &Path) -> Result<Self, ConfigError> {
+        let table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                path: shown.to_path_buf(),
+                reason: e.message().to_string(),
+            })?;
+        Self::from_tables(table, toml::Table::new(), shown.to_path_buf())
+    }
+
+    fn from_tables(
+        mut merged: toml::Table,
+        mut local: toml::Table,
+        path: PathBuf,
+    ) -> Result<Self, ConfigError> {
+        refuse_secrets(&merged, &path)?;
         let incomplete = set_aside_incomplete(&mut merged, &mut local);
         merge(&mut merged, local);
-        let path = root.join(DIR).join(FILE);
         let mut config: Config =
             toml::Value::Table(merged)
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                    path,
+                    path: path.clone(),
                     reason: e.message().to_string(),
                 })?;
         if config.cache.link.is_empty() {
             return Err(ConfigError::Invalid {
-                path: root.join(DIR).join(FILE),
+                path,
                 reason: "`cache.link` must name at least one of reflink, copy, hardlink, symlink"
                     .into(),
             });

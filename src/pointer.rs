@@ -9,6 +9,8 @@ pub const EXT: &str = ".mlv";
 /// The pointer format this build reads and writes.
 pub const VERSION: i64 = 1;
 const HEADER: &str = "# git-mlv pointer: the bytes live in the git-mlv cache and remotes\n";
+/// The table that says where imported data came from.
+const SOURCE: &str = "source";
 const KNOWN: [&str; 5] = ["version", "hash", "size", "kind", "files"];
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,17 @@ impl Pointer {
     /// Keeps the unknown fields of the pointer this one replaces.
     pub fn keeping_extra_of(mut self, old: &Pointer) -> Self {
         self.extra = old.extra.clone();
+        self
+    }
+
+    /// The `[source]` table of imported data (see `ops::external::Origin`), if any.
+    pub fn source(&self) -> Option<&toml::Table> {
+        self.extra.get(SOURCE).and_then(toml::Value::as_table)
+    }
+
+    /// Records where imported data came from, as the `[source]` table.
+    pub fn with_source(mut self, source: toml::Table) -> Self {
+        self.extra.insert(SOURCE.into(), toml::Value::Table(source));
         self
     }
 

@@ -236,21 +236,7 @@ impl Repo {
         let Some(rev) = rev else {
             return self.tracked();
         };
-        let rev = &self.rev(rev)?;
-        self.git
-            .files_at(rev, pointer::EXT)?
-            .into_iter()
-            .map(|f| {
-                let text = String::from_utf8(f.data).map_err(|_| PointerError::InvalidAt {
-                    rev: rev.clone(),
-                    path: f.path.clone(),
-                    reason: "not UTF-8 text".into(),
-                })?;
-                let path = data_path(&f.path, Some(rev))?;
-                let pointer = Pointer::parse_at(&text, rev, &f.path)?;
-                Ok(Tracked { path, pointer })
-            })
-            .collect()
+        tracked_committed(&self.git, &self.rev(rev)?)
     }
 
     /// A revision as the user gave it, with registry references (`model#prod`: the commit of
@@ -339,6 +325,25 @@ impl Repo {
         }
         Ok((out, hits))
     }
+}
+
+/// The pointers committed at `rev` (a commit id or a name `git` resolves) in `git`, read
+/// from its object database; a pointer whose data path git-mlv must never write is refused.
+pub fn tracked_committed(git: &GitRepo, rev: &str) -> anyhow::Result<Vec<Tracked>> {
+    let rev = &rev.to_string();
+    git.files_at(rev, pointer::EXT)?
+        .into_iter()
+        .map(|f| {
+            let text = String::from_utf8(f.data).map_err(|_| PointerError::InvalidAt {
+                rev: rev.clone(),
+                path: f.path.clone(),
+                reason: "not UTF-8 text".into(),
+            })?;
+            let path = data_path(&f.path, Some(rev))?;
+            let pointer = Pointer::parse_at(&text, rev, &f.path)?;
+            Ok(Tracked { path, pointer })
+        })
+        .collect()
 }
 
 /// Tracked paths, each with the part of it selected (`data/train` in `data`).

@@ -9,7 +9,10 @@ pub mod fetch;
 pub mod fsck;
 pub mod gate;
 pub mod gc;
+pub mod get;
 pub mod hook;
+pub mod import;
+pub mod import_url;
 pub mod init;
 pub mod install_hooks;
 pub mod lineage;
@@ -26,6 +29,7 @@ pub mod rm;
 pub mod rollback;
 pub mod run;
 pub mod status;
+pub mod update;
 pub mod which;
 
 use crate::ui::Ui;
@@ -86,6 +90,14 @@ pub enum Command {
     Deploy(deploy::Args),
     /// Give a stage back to the version that held it before, and switch a remembered deploy
     Rollback(rollback::Args),
+    /// Copy data tracked in another repository here (no pointer, no git changes)
+    Get(get::Args),
+    /// Copy data tracked in another repository here and track it, recording its source
+    Import(get::Args),
+    /// Move imported data to its source's new revision (or re-download a changed URL)
+    Update(update::Args),
+    /// Download a file from a URL, track it, and record the URL for `update`
+    ImportUrl(import_url::Args),
 }
 
 pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
@@ -116,5 +128,9 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Which(args) => which::run(args, ui),
         Command::Deploy(args) => deploy::run(args, ui),
         Command::Rollback(args) => rollback::run(args, ui),
+        Command::Get(args) => get::run(args, ui),
+        Command::Import(args) => import::run(args, ui),
+        Command::Update(args) => update::run(args, ui),
+        Command::ImportUrl(args) => import_url::run(args, ui),
     }
 }

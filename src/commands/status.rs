@@ -14,6 +14,9 @@ pub struct Args {
     /// Also report what this remote lacks
     #[arg(short = 'r', long = "remote")]
     pub remote: Option<String>,
+    /// Also list imported data and whether its source moved on (asks each source)
+    #[arg(long)]
+    pub imports: bool,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -64,6 +67,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ui.detail(&format!("could not save the stat cache: {e}"));
     }
     let clean = report.iter().all(ArtifactStatus::is_clean) && stages_fresh;
+    let imports = match args.imports {
+        true => {
+            let tracked: Vec<_> = selected.iter().map(|(t, _)| t.clone()).collect();
+            crate::ops::import::imported(&tracked)
+        }
+        false => Vec::new(),
+    };
     if ui.json {
         let stale: Vec<_> = stages
             .stale
@@ -74,7 +84,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             })
             .collect();
         ui.print_json(&serde_json::json!({
-            "clean": clean, "artifacts": report, "stale_stages": stale,
+            "clean": clean, "artifacts": report, "stale_stages": stale, "imports": imports,
             "unchecked_stages": unchecked.iter().map(|(stage, error, _)| {
                 serde_json::json!({ "stage": stage, "error": error })
             }).collect::<Vec<_>>(),
@@ -88,6 +98,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         if !stages.stale.is_empty() {
             ui.hint("`git mlv run` brings the stale stages and mlv.lock up to date");
         }
+        print_imports(repo_display(&repo), ui, &imports)?;
     }
     // Said in JSON mode too: stderr is the user's either way.
     for (name, error, hint) in &unchecked {
@@ -98,6 +109,38 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     if args.check && !clean {
         return Err(crate::error::CliError::Silent(1).into());
+    }
+    Ok(())
+}
+
+fn repo_display(repo: &Repo) -> impl Fn(&str) -> String + '_ {
+    |p| repo.display(&crate::paths::RepoPath::new(p))
+}
+
+/// One line per imported path: its source, and whether that moved on.
+fn print_imports(
+    shown: impl Fn(&str) -> String,
+    ui: &Ui,
+    imports: &[crate::ops::import::Imported],
+) -> anyhow::Result<()> {
+    for i in imports {
+        let at = i
+            .rev
+            .as_deref()
+            .map_or(String::new(), |r| format!(" at {r}"));
+        let state = match (i.moved, &i.error) {
+            (Some(true), _) => format!(
+                "source moved on: `git mlv update {}` follows it",
+                shown(&i.path)
+            ),
+            (Some(false), _) => "up to date".to_string(),
+            (None, e) => format!("source not reachable: {}", e.as_deref().unwrap_or("")),
+        };
+        ui.out(&format!(
+            "{}: imported from {}{at} ({state})",
+            shown(&i.path),
+            i.url
+        ))?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ mod command;
 mod read;
 mod source;
 
-pub use command::{AnnotatedTag, CommitInfo, GcRoots};
+pub use command::{AnnotatedTag, CommitInfo, FetchFailure, GcRoots};
 pub use read::IndexedPaths;
 pub use source::{ReadError, Source};
 

@@ -15,16 +15,32 @@ pub fn engine(
 ) -> anyhow::Result<(String, Engine)> {
     let (name, config) = repo.config.remote(remote)?;
     repo.check_remote_folder(&name, &config.url)?;
-    let backend = crate::remote::open(&name, config, repo.root())?;
+    let engine = engine_for(
+        &name,
+        config,
+        repo.root(),
+        &repo.remote_state_dir(&name),
+        jobs,
+    )?;
+    Ok((name, engine))
+}
+
+/// The engine for the remote `name` configured as `config`: a relative folder URL is
+/// taken from `root`; this machine's copies of its pack indexes live in `state`.
+pub fn engine_for(
+    name: &str,
+    config: &crate::config::RemoteConfig,
+    root: &std::path::Path,
+    state: &std::path::Path,
+    jobs: Option<usize>,
+) -> anyhow::Result<Engine> {
+    let backend = crate::remote::open(name, config, root)?;
     let jobs = jobs.or(config.jobs).unwrap_or(DEFAULT_JOBS);
     let threshold = config
         .pack_threshold
         .unwrap_or(crate::pack::DEFAULT_THRESHOLD);
-    let local = crate::pack::LocalIndexes::new(&repo.remote_state_dir(&name).join("packs"));
-    Ok((
-        name,
-        Engine::new(backend, jobs).with_packs(threshold, local),
-    ))
+    let local = crate::pack::LocalIndexes::new(&state.join("packs"));
+    Ok(Engine::new(backend, jobs).with_packs(threshold, local))
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

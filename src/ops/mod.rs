@@ -3,7 +3,10 @@
 pub mod checkout;
 pub mod deploy;
 pub mod engine;
+pub mod external;
 pub mod fetch;
+pub mod import;
+pub mod import_url;
 pub mod init;
 pub mod report;
 pub mod select;

@@ -12,6 +12,7 @@ mod errors;
 mod gates;
 mod gc;
 mod hooks;
+mod imports;
 mod mv_rm;
 mod paths;
 mod pathspecs;

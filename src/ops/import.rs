@@ -1,0 +1,248 @@
+//! `get`, `import`, `update` and `import-url`: data from another repository (read through
+//! [`External`]) or from a plain URL, written into this work tree from this repository's
+//! cache; `import` and `import-url` also track it, with a `[source]` table in the pointer
+//! that `update` follows.
+
+use super::external::External;
+use super::report::{self, Reporter};
+use crate::cache::Access;
+use crate::paths::RepoPath;
+use crate::pointer::Pointer;
+use crate::problem::{failed_with_hint, usage_with_hint};
+use crate::repo::{Repo, Tracked};
+use crate::restore::{self, Plan};
+use std::path::Path;
+
+/// What to copy, from where, to where.
+pub struct Request<'a> {
+    /// A git URL or a local path.
+    pub repo: &'a str,
+    /// The tracked path there (or a file or folder inside tracked data).
+    pub path: &'a str,
+    pub rev: Option<&'a str>,
+    /// Where here (default: the last segment of `path`, in the current folder).
+    pub out: Option<&'a Path>,
+}
+
+/// What was written, and from which commit.
+#[derive(serde::Serialize)]
+pub struct Done {
+    /// Where the data went, repository-relative.
+    pub path: String,
+    pub url: String,
+    pub rev: Option<String>,
+    pub commit: Option<String>,
+    pub source_path: String,
+    pub hash: crate::hash::Hash,
+    pub size: u64,
+    pub files: u64,
+    /// False when `update` found the source where the pointer says it was.
+    pub updated: bool,
+}
+
+/// Copies the data (`track`: and tracks it, recording its source).
+pub fn get(repo: &Repo, req: &Request, track: bool, report: &dyn Reporter) -> anyhow::Result<Done> {
+    let name = req
+        .path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    let out = req.out.unwrap_or(Path::new(name));
+    let dest = repo.resolve(out)?;
+    crate::paths::check_no_link_out(repo.root(), dest.as_str())?;
+    if track && let Some(first) = repo.git.index()?.first_under(dest.as_str()) {
+        return Err(usage_with_hint(
+            format!("`{first}` is tracked by git, so imported data cannot take `{dest}` over"),
+            "choose another place with `-o`",
+        ));
+    }
+    if dest.to_abs(repo.root()).symlink_metadata().is_ok() {
+        return Err(usage_with_hint(
+            format!("`{}` exists already", repo.display(&dest)),
+            "choose another place with `-o`, or remove it first",
+        ));
+    }
+    let ext = External::open(req.repo, req.rev)?;
+    write(repo, &ext, req.path, &dest, track, report)
+}
+
+/// Moves imported data at `path` to its source's revision `rev` (default: the one it was
+/// imported at, looked up again), or re-downloads a URL import that changed.
+pub fn update(
+    repo: &Repo,
+    path: &Path,
+    rev: Option<&str>,
+    report: &dyn Reporter,
+) -> anyhow::Result<Done> {
+    let dest = repo.resolve(path)?;
+    let pointer = repo.load_pointer(&dest)?;
+    let Some(source) = pointer.source().cloned() else {
+        return Err(usage_with_hint(
+            format!(
+                "`{}` was not imported: its pointer has no `[source]`",
+                repo.display(&dest)
+            ),
+            "only data from `git mlv import` or `import-url` can be updated",
+        ));
+    };
+    let field = |k: &str| source.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let url = field("url").unwrap_or_default();
+    if field("commit").is_none() {
+        return super::import_url::update(repo, &dest, &pointer, &source, report);
+    }
+    let rev = rev.map(str::to_owned).or(field("rev"));
+    let ext = External::open(&url, rev.as_deref())?;
+    let source_path = field("path").unwrap_or_default();
+    if ext.commit() == field("commit").as_deref() {
+        return Ok(done(&dest, &ext, &source_path, &pointer, false));
+    }
+    write(repo, &ext, &source_path, &dest, true, report)
+}
+
+/// Fetches `path` of `ext` into this cache and writes it at `dest`; with `track`, writes
+/// its pointer (with `[source]`) and `.gitignore` entry.
+fn write(
+    repo: &Repo,
+    ext: &External,
+    path: &str,
+    dest: &RepoPath,
+    track: bool,
+    report: &dyn Reporter,
+) -> anyhow::Result<Done> {
+    let path = path.trim_start_matches("./").trim_end_matches('/');
+    let cache = repo.cache()?;
+    let _cache_lock = report::lock_cache(&cache, Access::Shared, report)?;
+    let bar = report.progress("fetching");
+    let pointer = ext.pointer(&cache, path, None, &*bar)?;
+    ext.fetch(&cache, &pointer, None, &*bar)?;
+    drop(bar);
+    let pointer = match track {
+        true => pointer.with_source(origin(ext, path)),
+        false => pointer,
+    };
+    place(repo, dest, &pointer, track, report)?;
+    Ok(done(dest, ext, path, &pointer, true))
+}
+
+/// Writes the data of `pointer` at `dest` from the cache, refusing to lose unsaved work or
+/// git-tracked files; with `track`, also its pointer file and `.gitignore` entry.
+pub(super) fn place(
+    repo: &Repo,
+    dest: &RepoPath,
+    pointer: &Pointer,
+    track: bool,
+    report: &dyn Reporter,
+) -> anyhow::Result<()> {
+    let cache = repo.cache()?;
+    let _lock = report::lock_worktree(repo, report)?;
+    let mut stat = repo.stat_cache();
+    let t = Tracked {
+        path: dest.clone(),
+        pointer: pointer.clone(),
+    };
+    let target = restore::Target {
+        dest_root: repo.root(),
+        force: false,
+    };
+    let mut plan = Plan::default();
+    restore::plan(
+        repo,
+        &cache,
+        &mut stat,
+        &t,
+        &Default::default(),
+        &target,
+        &mut plan,
+    )?;
+    if !plan.conflicts.is_empty() {
+        return Err(failed_with_hint(
+            format!(
+                "writing `{}` would overwrite {} whose content is not in the cache; nothing was changed",
+                repo.display(dest),
+                crate::units::count(plan.conflicts.len() as u64, "workspace file")
+            ),
+            format!("`git mlv add {dest}` to keep it first, or remove it"),
+        ));
+    }
+    let bar = report.progress("checkout");
+    restore::apply(repo, &cache, &mut stat, plan, &[], &*bar)?;
+    drop(bar);
+    if track {
+        crate::fsutil::write_atomic(
+            &dest.pointer().to_abs(repo.root()),
+            pointer.render().as_bytes(),
+        )?;
+        crate::gitignore::ensure(repo.root(), dest)?;
+    }
+    stat.save()?;
+    Ok(())
+}
+
+/// The `[source]` table of data imported from `ext`.
+fn origin(ext: &External, path: &str) -> toml::Table {
+    let mut t = toml::Table::new();
+    t.insert("url".into(), ext.url().into());
+    t.insert("rev".into(), ext.rev().unwrap_or("HEAD").into());
+    t.insert("commit".into(), ext.commit().unwrap_or_default().into());
+    t.insert("path".into(), path.into());
+    t
+}
+
+fn done(dest: &RepoPath, ext: &External, path: &str, p: &Pointer, updated: bool) -> Done {
+    Done {
+        path: dest.to_string(),
+        url: ext.url().to_string(),
+        rev: ext.rev().map(str::to_owned),
+        commit: ext.commit().map(str::to_owned),
+        source_path: path.to_string(),
+        hash: p.hash,
+        size: p.size,
+        files: p.files.unwrap_or(1),
+        updated,
+    }
+}
+
+/// Imported data and where its source stands now.
+#[derive(serde::Serialize)]
+pub struct Imported {
+    pub path: String,
+    pub url: String,
+    pub rev: Option<String>,
+    pub commit: Option<String>,
+    /// Whether the source moved on since (its revision names another commit, or the file at
+    /// the URL changed); `None` when the source could not be reached (`error` says why).
+    pub moved: Option<bool>,
+    pub error: Option<String>,
+}
+
+/// Each tracked path of `tracked` that was imported, with whether its source moved on
+/// (one look-up per source: a shallow fetch of its revision, or a stat of the URL).
+pub fn imported(tracked: &[Tracked]) -> Vec<Imported> {
+    tracked
+        .iter()
+        .filter_map(|t| {
+            let s = t.pointer.source()?;
+            let field = |k: &str| s.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let url = field("url").unwrap_or_default();
+            let commit = field("commit");
+            let moved = match &commit {
+                Some(c) => External::open(&url, field("rev").as_deref())
+                    .map(|ext| ext.commit() != Some(c.as_str())),
+                None => super::import_url::changed(&url, s),
+            };
+            let (moved, error) = match moved {
+                Ok(m) => (Some(m), None),
+                Err(e) => (None, Some(format!("{e:#}"))),
+            };
+            Some(Imported {
+                path: t.path.to_string(),
+                url,
+                rev: field("rev"),
+                commit,
+                moved,
+                error,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! `git mlv get`, `import`, `update` and `import-url`: data tracked in another repository
+//! (reached by `file://` URL, never cloned) or at a plain URL, copied or imported here.
+
+use crate::remotes::{Kind, Remote};
+use crate::servers::{ACCESS_KEY, SECRET_KEY};
+use crate::support::TestEnv;
+use predicates::str::contains;
+
+/// A source repository pushed to `remote`: `data/train.csv` (`v1`, then changed on main)
+/// and the folder `images/`. Returns it and its `file://` URL.
+fn source(remote: &Remote) -> (TestEnv, String) {
+    let src = TestEnv::new();
+    src.write("data/train.csv", "a,b\n1,2\n");
+    src.write("images/cat.txt", "cat");
+    src.write("images/sub/dog.txt", "dog");
+    src.mlv(&["add", "data/train.csv", "images"])
+        .assert()
+        .success();
+    remote.add_to(&src);
+    src.git(&["add", "-A"]);
+    src.git(&["commit", "-q", "-m", "v1"]);
+    src.git(&["tag", "v1"]);
+    src.mlv(&["push"]).assert().success();
+    src.write("data/train.csv", "a,b\n1,2\n3,4\n");
+    src.mlv(&["add", "data/train.csv"]).assert().success();
+    src.git(&["commit", "-q", "-am", "v2"]);
+    src.mlv(&["push"]).assert().success();
+    let url = format!("file://{}", src.root.display());
+    (src, url)
+}
+
+#[test]
+fn get_copies_a_file_a_folder_and_a_file_inside_it_without_tracking() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["get", &url, "data/train.csv"]).assert().success();
+    assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n3,4\n");
+    assert!(!env.exists("train.csv.mlv"), "get writes no pointer");
+    env.mlv(&[
+        "get",
+        &url,
+        "data/train.csv",
+        "--rev",
+        "v1",
+        "-o",
+        "old.csv",
+    ])
+    .assert()
+    .success();
+    assert_eq!(env.read_str("old.csv"), "a,b\n1,2\n");
+    let out = env.json(&["get", &url, "images", "-o", "pics"]);
+    assert_eq!(out["path"], "pics");
+    assert_eq!(out["source_path"], "images");
+    assert_eq!(out["files"], 2);
+    assert_eq!(out["commit"].as_str().unwrap().len(), 40);
+    assert_eq!(env.read_str("pics/sub/dog.txt"), "dog");
+    env.mlv(&["get", &url, "images/sub/dog.txt"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("dog.txt"), "dog");
+    assert!(env.git(&["status", "--porcelain"]).contains("pics/"));
+}
+
+#[test]
+fn import_records_its_source_and_update_moves_it_to_a_new_revision() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let out = env.json(&["import", &url, "data/train.csv", "--rev", "v1"]);
+    assert_eq!(out["path"], "train.csv");
+    assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n");
+    let pointer: toml::Table = env.read_str("train.csv.mlv").parse().unwrap();
+    let s = pointer["source"].as_table().expect("a [source] table");
+    assert_eq!(s["url"].as_str(), Some(url.as_str()));
+    assert_eq!(s["rev"].as_str(), Some("v1"));
+    assert_eq!(s["path"].as_str(), Some("data/train.csv"));
+    let v1 = src.git(&["rev-parse", "v1"]);
+    assert_eq!(s["commit"].as_str(), Some(v1.trim()));
+    env.mlv(&["status", "--check"]).assert().success();
+    // The source's branch moved on: status says so; update follows it.
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", "import"]);
+    let out = env.json(&["update", "train.csv", "--rev", "main"]);
+    assert_eq!(out["updated"], true);
+    assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n3,4\n");
+    let pointer: toml::Table = env.read_str("train.csv.mlv").parse().unwrap();
+    let main = src.git(&["rev-parse", "main"]);
+    assert_eq!(pointer["source"]["commit"].as_str(), Some(main.trim()));
+    assert_eq!(pointer["source"]["rev"].as_str(), Some("main"));
+    let out = env.json(&["update", "train.csv"]);
+    assert_eq!(out["updated"], false, "nothing moved: {out}");
+    // A folder imports whole, as one tracked directory.
+    env.mlv(&["import", &url, "images", "-o", "imgs"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("imgs/sub/dog.txt"), "dog");
+    assert!(env.read_str("imgs.mlv").contains("kind = \"dir\""));
+    assert!(env.read_str(".gitignore").contains("imgs"));
+}
+
+#[test]
+fn status_imports_shows_imported_data_and_whether_its_source_moved_on() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["import", &url, "data/train.csv", "--rev", "main"])
+        .assert()
+        .success();
+    let st = env.json(&["status", "--imports"]);
+    let imp = &st["imports"][0];
+    assert_eq!(imp["path"], "train.csv");
+    assert_eq!(imp["url"], url.as_str());
+    assert_eq!(imp["moved"], false);
+    src.write("data/train.csv", "a,b\n5,6\n");
+    src.mlv(&["add", "data/train.csv"]).assert().success();
+    src.git(&["commit", "-q", "-am", "v3"]);
+    let st = env.json(&["status", "--imports"]);
+    assert_eq!(st["imports"][0]["moved"], true);
+    env.mlv(&["status", "--imports"])
+        .assert()
+        .success()
+        .stdout(contains("source moved on: `git mlv update train.csv`"));
+}
+
+#[test]
+fn an_s3_source_is_read_with_credentials_from_the_environment() {
+    let remote = Remote::start(Kind::S3);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["get", &url, "data/train.csv"])
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .assert()
+        .success();
+    assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n3,4\n");
+}
+
+#[test]
+fn hostile_or_wrong_requests_are_refused_with_exit_2() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["get", &url, "data/nope.csv"])
+        .assert()
+        .code(2)
+        .stderr(contains("`data/nope.csv` is not tracked"))
+        .stderr(contains("hint:"));
+    for out in ["../escaped.csv", ".git/x.csv", ".mlv/x.csv", "SUB/.GIT/x"] {
+        env.mlv(&["get", &url, "data/train.csv", "-o", out])
+            .assert()
+            .code(2)
+            .stderr(contains(out));
+    }
+    assert!(!env.outside().join("escaped.csv").exists());
+    let gone = format!("file://{}/no-such-repo", env.outside().display());
+    env.mlv(&["get", &gone, "data/train.csv"])
+        .assert()
+        .code(2)
+        .stderr(contains("no-such-repo"));
+    env.mlv(&["get", &url, "data/train.csv", "--rev", "no-such-rev"])
+        .assert()
+        .code(2)
+        .stderr(contains("no-such-rev"));
+    // Git-tracked code is never replaced by imported data.
+    env.write("train.csv", "code");
+    env.git(&["add", "train.csv"]);
+    env.git(&["commit", "-q", "-m", "code"]);
+    env.mlv(&["import", &url, "data/train.csv"])
+        .assert()
+        .code(2)
+        .stderr(contains("tracked by git"));
+    assert_eq!(env.read_str("train.csv"), "code");
+    // update of data that was not imported.
+    env.write("own.bin", "x");
+    env.mlv(&["add", "own.bin"]).assert().success();
+    env.mlv(&["update", "own.bin"])
+        .assert()
+        .code(2)
+        .stderr(contains("not imported"));
+}
+
+#[test]
+fn a_source_pointer_naming_git_s_folder_is_refused() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, url) = source(&remote);
+    // A hand-made pointer whose data path would lie in `.git`.
+    let good = src.read_str("data/train.csv.mlv");
+    src.write("sub/.GIT.mlv", &good);
+    src.git(&["add", "-f", "sub/.GIT.mlv"]);
+    src.git(&["commit", "-q", "-m", "hostile"]);
+    let env = TestEnv::new();
+    env.mlv(&["get", &url, "sub/.GIT"])
+        .assert()
+        .code(2)
+        .stderr(contains(".GIT"));
+    assert!(!env.exists("sub"));
+}
+
+#[test]
+fn import_url_tracks_a_file_and_update_downloads_only_when_it_changed() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let file = env.outside().join("dl/weights.bin");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "weights-1").unwrap();
+    let url = format!("file://{}", file.display());
+    let out = env.json(&["import-url", &url, "-o", "w.bin"]);
+    assert_eq!(out["path"], "w.bin");
+    assert_eq!(env.read_str("w.bin"), "weights-1");
+    let pointer: toml::Table = env.read_str("w.bin.mlv").parse().unwrap();
+    assert_eq!(pointer["source"]["url"].as_str(), Some(url.as_str()));
+    assert_eq!(pointer["source"]["size"].as_integer(), Some(9));
+    assert!(pointer["source"].get("mtime").is_some());
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["updated"], false);
+    std::fs::write(&file, "weights-2!").unwrap();
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["updated"], true);
+    assert_eq!(env.read_str("w.bin"), "weights-2!");
+    env.mlv(&["import-url", "file:///no/such/file.bin"])
+        .assert()
+        .code(2)
+        .stderr(contains("/no/such/file.bin"));
+}
