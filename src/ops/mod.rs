@@ -5,6 +5,8 @@ pub mod deploy;
 pub mod engine;
 pub mod fetch;
 pub mod init;
+pub mod lineage;
+pub mod read;
 pub mod report;
 pub mod select;
 pub mod staleness;
