@@ -43,6 +43,7 @@ fn typed<'a>(cause: &'a (dyn Error + 'static)) -> Option<&'a dyn Hinted> {
         crate::gitx::GitError,
         crate::cache::CacheError,
         crate::remote::RemoteError,
+        crate::ops::read::ReadError,
     );
     None
 }
@@ -66,6 +67,28 @@ pub fn outcome(err: &anyhow::Error) -> (u8, Option<String>) {
         }
     }
     (1, None)
+}
+
+/// What `Ui::error` shows for an error: the chain's messages joined by `: `, and the hint
+/// lines to print after it (hints pasted into a message moved to the end, then `hint`).
+/// The library's other callers (the Python package) raise the same text.
+pub fn message(err: &anyhow::Error, hint: Option<&str>) -> (String, Vec<String>) {
+    let mut msgs = Vec::new();
+    let mut hints = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let (msg, hint) = match text.split_once("\nhint: ") {
+            Some((m, h)) => (m.to_string(), Some(h.to_string())),
+            None => (text, None),
+        };
+        // anyhow repeats a source's text when a context wraps it verbatim.
+        if msgs.last() != Some(&msg) {
+            msgs.push(msg);
+        }
+        hints.extend(hint);
+    }
+    hints.extend(hint.map(str::to_string));
+    (msgs.join(": "), hints)
 }
 
 /// The exit code for an error.

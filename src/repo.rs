@@ -78,8 +78,13 @@ pub struct WorktreeLock(#[allow(dead_code)] std::fs::File);
 
 impl Repo {
     pub fn discover() -> anyhow::Result<Repo> {
-        let cwd = std::env::current_dir()?;
-        let cwd = cwd.canonicalize().unwrap_or(cwd);
+        Repo::open(&std::env::current_dir()?)
+    }
+
+    /// The repository that holds `dir`, with paths resolved and shown relative to `dir`
+    /// (the library's callers name a repository without changing the process's folder).
+    pub fn open(dir: &Path) -> anyhow::Result<Repo> {
+        let cwd = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         let (layout, git) = gitx::discover(&cwd)?;
         let config = Config::load(&layout.workdir)?;
         Ok(Repo {

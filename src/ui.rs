@@ -65,22 +65,8 @@ impl Ui {
     /// `error::outcome`) on the last line. A `hint:` line that the command layer wrote into
     /// a message of its own also goes to the end, before that one.
     pub fn error(&self, err: &anyhow::Error, hint: Option<&str>) {
-        let mut msgs = Vec::new();
-        let mut hints = Vec::new();
-        for cause in err.chain() {
-            let text = cause.to_string();
-            let (msg, hint) = match text.split_once("\nhint: ") {
-                Some((m, h)) => (m.to_string(), Some(h.to_string())),
-                None => (text, None),
-            };
-            // anyhow repeats a source's text when a context wraps it verbatim.
-            if msgs.last() != Some(&msg) {
-                msgs.push(msg);
-            }
-            hints.extend(hint);
-        }
-        hints.extend(hint.map(str::to_string));
-        eprintln!("{} {}", self.paint("31", "error:"), msgs.join(": "));
+        let (message, hints) = crate::error::message(err, hint);
+        eprintln!("{} {message}", self.paint("31", "error:"));
         for h in hints {
             eprintln!("{} {h}", self.paint("36", "hint:"));
         }

@@ -1,7 +1,7 @@
 //! `git mlv lineage <artifact>`: what produced an artifact, back to the raw data.
 
 use crate::lineage::{self, Node};
-use crate::project::Project;
+use crate::ops;
 use crate::repo::Repo;
 use crate::ui::Ui;
 use std::path::PathBuf;
@@ -20,13 +20,11 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let rev = args.rev.as_deref().map(|r| repo.rev(r)).transpose()?;
-    let path = artifact_path(&repo, &args.artifact, rev.as_deref())?;
-    let node = lineage::trace(&repo, &path, rev.as_deref())?;
+    let node = ops::lineage::trace(&repo, &args.artifact, args.rev.as_deref())?;
     if args.dot {
         ui.out(lineage::to_dot(&node).trim_end())?;
     } else if ui.json {
-        ui.print_json(&serde_json::json!({ "rev": args.rev, "lineage": node }))?;
+        ui.print_json(&ops::lineage::document(args.rev.as_deref(), &node))?;
     } else {
         let mut lines = Vec::new();
         render(&node, 0, &mut lines);
@@ -44,24 +42,6 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ui.hint("run `git mlv run` to bring the stages and mlv.lock up to date");
     }
     Ok(())
-}
-
-/// An artifact name from mlv.toml's `[artifacts]` means its path; anything else is a path.
-pub fn artifact_path(
-    repo: &Repo,
-    arg: &std::path::Path,
-    rev: Option<&str>,
-) -> anyhow::Result<crate::paths::RepoPath> {
-    if let Some(name) = arg.to_str() {
-        let project = match rev {
-            Some(r) => Project::load_at(&repo.git, r)?,
-            None => Project::load(repo.root())?,
-        };
-        if let Some(a) = project.artifacts.get(name) {
-            return Ok(a.path.clone());
-        }
-    }
-    Ok(repo.resolve(arg)?)
 }
 
 /// One node per line with a short hash, and the commit where it last changed on the line

@@ -8,6 +8,8 @@ pub mod fetch;
 pub mod import;
 pub mod import_url;
 pub mod init;
+pub mod lineage;
+pub mod read;
 pub mod report;
 pub mod select;
 pub mod staleness;

@@ -1,0 +1,51 @@
+"""`MlvFileSystem` through fsspec and pandas, registered by the `fsspec.specs` entry point."""
+
+from __future__ import annotations
+
+import fsspec
+import pandas as pd
+import pytest
+
+from conftest import Repo
+from mlv.filesystem import MlvFileSystem
+
+
+def test_the_entry_point_registers_the_protocol() -> None:
+    assert fsspec.get_filesystem_class("mlv") is MlvFileSystem
+
+
+def test_pandas_reads_a_tracked_csv_at_a_revision(repo: Repo) -> None:
+    repo.empty_cache()
+    v1 = pd.read_csv("mlv://data/train.csv", storage_options={"repo": str(repo.root), "rev": "v1.0"})
+    assert v1.to_dict("list") == {"x": [1, 3], "y": [2, 4]}
+    v2 = pd.read_csv("mlv://data/train.csv", storage_options={"repo": str(repo.root), "rev": "main"})
+    assert v2["x"].tolist() == [1, 3, 5]
+
+
+def test_fsspec_open_ls_find_info_cat_get(repo: Repo, tmp_path) -> None:
+    repo.empty_cache()
+    with fsspec.open("mlv://data/sub/b.txt", "rt", repo=str(repo.root), rev="v1.0") as f:
+        assert f.read() == "bee\n"
+    fs = fsspec.filesystem("mlv", repo=str(repo.root), rev="v1.0", skip_instance_cache=True)
+    assert fs.ls("", detail=False) == ["big.bin", "data"]
+    assert fs.ls("mlv://data", detail=False) == ["data/sub", "data/train.csv"]
+    assert fs.find("data") == ["data/sub/b.txt", "data/train.csv"]
+    assert fs.find("data", withdirs=True) == ["data", "data/sub", "data/sub/b.txt", "data/train.csv"]
+    info = fs.info("data/train.csv")
+    assert (info["type"], info["size"]) == ("file", len(Repo.V1_CSV))
+    assert info["hash"].startswith("b3:")
+    assert fs.info("data")["type"] == "directory"
+    assert fs.isdir("data/sub") and fs.isfile("big.bin") and not fs.exists("notes.txt")
+    assert fs.cat("data/train.csv") == Repo.V1_CSV
+    assert fs.cat("data/train.csv", start=2, end=5) == Repo.V1_CSV[2:5]
+    assert fs.cat("data", recursive=True) == {
+        "data/sub/b.txt": b"bee\n",
+        "data/train.csv": Repo.V1_CSV,
+    }
+    fs.get("data", str(tmp_path / "out"), recursive=True)
+    assert (tmp_path / "out" / "train.csv").read_bytes() == Repo.V1_CSV
+    assert (tmp_path / "out" / "sub" / "b.txt").read_bytes() == b"bee\n"
+    with pytest.raises(FileNotFoundError):
+        fs.cat("notes.txt")
+    with pytest.raises(NotImplementedError):
+        fs.open("data/train.csv", "wb")
