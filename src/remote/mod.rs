@@ -92,6 +92,15 @@ pub enum Held {
     NotAnObject,
 }
 
+/// What tells whether an object changed, as a HEAD request gives it: its size and, where
+/// the protocol says them, its ETag and last-modified time (`import-url`'s `update`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stamp {
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
 impl Held {
     /// True when this is a sound copy of an object of `size` bytes as far as its kind and
     /// size tell (`None`: size unknown); a wrong size or a symlink is a bad object.
@@ -111,6 +120,16 @@ pub trait Backend: Send + Sync {
     fn url(&self) -> &str;
     /// What the remote holds under `key`, without reading it.
     async fn head(&self, key: &str) -> Result<Held, RemoteError>;
+    /// The object's [`Stamp`], `None` when it is not there (or is no object).
+    async fn stamp(&self, key: &str) -> Result<Option<Stamp>, RemoteError> {
+        Ok(match self.head(key).await? {
+            Held::Object(size) => Some(Stamp {
+                size,
+                ..Stamp::default()
+            }),
+            Held::Absent | Held::NotAnObject => None,
+        })
+    }
     async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
         Ok(self.head(key).await? != Held::Absent)
     }
@@ -292,6 +311,35 @@ fn open_as(
         )?),
         Place::Http(parsed) => Arc::new(http::Http::open(&parsed, remote)?),
     })
+}
+
+/// The backend for the folder of a plain file's URL (`http(s)://`, `s3://`, `gs://`,
+/// `az://`) and the file's key in it, with no settings: credentials from the environment
+/// only. `None` for a URL of another form (a path, `file://`).
+pub fn open_file(url: &url::Url) -> anyhow::Result<Option<(Arc<dyn Backend>, String)>> {
+    let mut dir = url.clone();
+    let key = match dir.path_segments().and_then(|mut s| s.next_back()) {
+        Some(k) if !k.is_empty() => k.to_string(),
+        _ => return Ok(None),
+    };
+    if let Ok(mut segments) = dir.path_segments_mut() {
+        segments.pop();
+    }
+    let remote = RemoteConfig {
+        url: dir.to_string(),
+        ..RemoteConfig::default()
+    };
+    let backend: Arc<dyn Backend> = match place(&remote.url, Path::new("")) {
+        Ok(Place::ObjStore(parsed)) => Arc::new(objstore::ObjStore::open(
+            &redact(url.as_str()),
+            &parsed,
+            &remote,
+            true,
+        )?),
+        Ok(Place::Http(parsed)) => Arc::new(http::Http::open(&parsed, &remote)?),
+        _ => return Ok(None),
+    };
+    Ok(Some((backend, key)))
 }
 
 /// A cache file to upload in one request. A small one is read on the calling task: a

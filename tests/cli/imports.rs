@@ -2,8 +2,9 @@
 //! (reached by `file://` URL, never cloned) or at a plain URL, copied or imported here.
 
 use crate::remotes::{Kind, Remote};
-use crate::servers::{ACCESS_KEY, SECRET_KEY};
+use crate::servers::{self, ACCESS_KEY, BUCKET, HTTP_PASSWORD, SECRET_KEY};
 use crate::support::TestEnv;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 /// A source repository pushed to `remote`: `data/train.csv` (`v1`, then changed on main)
@@ -225,4 +226,113 @@ fn import_url_tracks_a_file_and_update_downloads_only_when_it_changed() {
         .assert()
         .code(2)
         .stderr(contains("/no/such/file.bin"));
+}
+
+/// Writes `bytes` at `file` and sets its mtime to `secs` after the epoch: a web server's
+/// ETag and Last-Modified come from the file's size and mtime.
+fn put(file: &std::path::Path, bytes: &str, secs: u64) {
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, bytes).unwrap();
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[test]
+fn import_url_over_http_records_the_etag_and_update_downloads_only_when_it_changed() {
+    let server = servers::http(false);
+    let file = server.object_file("dl", "weights.bin");
+    put(&file, "weights-1", 1_700_000_000);
+    let url = format!("{}/{BUCKET}/dl/weights.bin", server.url());
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let out = env.json(&["import-url", &url, "-o", "w.bin"]);
+    assert_eq!(out["path"], "w.bin");
+    assert_eq!(env.read_str("w.bin"), "weights-1");
+    let pointer: toml::Table = env.read_str("w.bin.mlv").parse().unwrap();
+    let s = pointer["source"].as_table().unwrap();
+    assert_eq!(s["url"].as_str(), Some(url.as_str()));
+    assert_eq!(s["size"].as_integer(), Some(9));
+    assert!(s["etag"].as_str().is_some_and(|e| !e.is_empty()), "{s:?}");
+    assert!(s.get("last_modified").is_some(), "{s:?}");
+    assert!(env.git(&["status", "--porcelain"]).contains("w.bin.mlv"));
+    // Other bytes of the same size and mtime: the server's ETag is unchanged, so update
+    // trusts its HEAD and downloads nothing (a download would bring the new bytes).
+    put(&file, "weights-X", 1_700_000_000);
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["updated"], false, "{out}");
+    assert_eq!(env.read_str("w.bin"), "weights-1");
+    put(&file, "weights-2!", 1_700_000_100);
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["updated"], true, "{out}");
+    assert_eq!(env.read_str("w.bin"), "weights-2!");
+    let pointer: toml::Table = env.read_str("w.bin.mlv").parse().unwrap();
+    assert_eq!(pointer["source"]["size"].as_integer(), Some(10));
+    // A URL the server does not have: exit 2, naming it; nothing written.
+    let gone = format!("{}/{BUCKET}/dl/nope.bin", server.url());
+    env.mlv(&["import-url", &gone])
+        .assert()
+        .code(2)
+        .stderr(contains("nope.bin"))
+        .stderr(contains("404"))
+        .stderr(contains("hint:"));
+    assert!(!env.exists("nope.bin") && !env.exists("nope.bin.mlv"));
+    // A password in the URL would be committed in the pointer: refused, never printed.
+    let secret = format!(
+        "http://mlv:{HTTP_PASSWORD}@127.0.0.1:{}/{BUCKET}/dl/weights.bin",
+        server.port
+    );
+    env.mlv(&["import-url", &secret, "-o", "s.bin"])
+        .assert()
+        .code(2)
+        .stderr(contains(HTTP_PASSWORD).not())
+        .stdout(contains(HTTP_PASSWORD).not());
+}
+
+#[test]
+fn import_url_from_s3_uses_credentials_from_the_environment_and_never_prints_them() {
+    let server = servers::s3();
+    let file = server.object_file("dl", "model.bin");
+    put(&file, "model-1", 1_700_000_000);
+    let url = format!("s3://{BUCKET}/dl/model.bin");
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let s3 = |args: &[&str], secret: &str| {
+        let mut cmd = env.mlv(args);
+        cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_ENDPOINT_URL", server.url());
+        cmd
+    };
+    s3(&["import-url", &url], SECRET_KEY).assert().success();
+    assert_eq!(env.read_str("model.bin"), "model-1");
+    let pointer: toml::Table = env.read_str("model.bin.mlv").parse().unwrap();
+    assert_eq!(pointer["source"]["url"].as_str(), Some(url.as_str()));
+    assert_eq!(pointer["source"]["size"].as_integer(), Some(7));
+    let out = s3(&["update", "model.bin", "--json"], SECRET_KEY)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"updated\": false"));
+    put(&file, "model-two", 1_700_000_100);
+    s3(&["update", "model.bin"], SECRET_KEY).assert().success();
+    assert_eq!(env.read_str("model.bin"), "model-two");
+    // Wrong credentials fail, and neither the key nor the secret is printed.
+    let wrong = "wrong-secret-do-not-print";
+    s3(&["import-url", &url, "-o", "again.bin"], wrong)
+        .assert()
+        .failure()
+        .stderr(contains(wrong).not())
+        .stderr(contains(SECRET_KEY).not());
+    s3(
+        &["import-url", &format!("s3://{BUCKET}/dl/none.bin")],
+        SECRET_KEY,
+    )
+    .assert()
+    .code(2)
+    .stderr(contains("none.bin"));
 }
