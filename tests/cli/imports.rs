@@ -336,3 +336,64 @@ fn import_url_from_s3_uses_credentials_from_the_environment_and_never_prints_the
     .code(2)
     .stderr(contains("none.bin"));
 }
+
+#[test]
+fn lineage_shows_where_imported_data_came_from() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    env.mlv(&["import", &url, "images", "-o", "imgs"])
+        .assert()
+        .success();
+    let node = &env.json(&["lineage", "train.csv"])["lineage"];
+    assert_eq!(node["source"], "data");
+    let imp = &node["imported"];
+    assert_eq!(imp["url"], url.as_str(), "{node}");
+    assert_eq!(imp["rev"], "v1");
+    assert_eq!(imp["path"], "data/train.csv");
+    assert_eq!(imp["commit"], src.git(&["rev-parse", "v1"]).trim());
+    // A stage input inside an imported folder names the folder's source too.
+    env.write(
+        "mlv.toml",
+        "[stages.fit]\ncmd = \"cat imgs/cat.txt > model.txt\"\ndeps = [\"imgs/cat.txt\"]\nouts = [\"model.txt\"]\n",
+    );
+    env.mlv(&["run"]).assert().success();
+    let node = &env.json(&["lineage", "model.txt"])["lineage"];
+    let input = &node["stage"]["inputs"][0];
+    assert_eq!(input["path"], "imgs/cat.txt", "{node}");
+    assert_eq!(input["imported"]["path"], "images", "{node}");
+    assert!(
+        node.get("imported").is_none(),
+        "a stage's out is not imported: {node}"
+    );
+}
+
+#[test]
+fn update_restores_imported_data_missing_from_the_work_tree() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["import", &url, "images", "-o", "imgs"])
+        .assert()
+        .success();
+    std::fs::remove_dir_all(env.root.join("imgs")).unwrap();
+    let out = env.json(&["update", "imgs"]);
+    assert_eq!(out["updated"], false, "{out}");
+    assert_eq!(out["restored"], true, "{out}");
+    assert_eq!(env.read_str("imgs/sub/dog.txt"), "dog");
+    // The same for an import-url file.
+    let file = env.outside().join("dl/w.bin");
+    put(&file, "w-1", 1_700_000_000);
+    env.mlv(&["import-url", file.to_str().unwrap()])
+        .assert()
+        .success();
+    std::fs::remove_file(env.root.join("w.bin")).unwrap();
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["restored"], true, "{out}");
+    assert_eq!(env.read_str("w.bin"), "w-1");
+}
