@@ -70,7 +70,21 @@ pub(super) fn update(
         .unwrap_or_default();
     let origin = origin(url)?;
     if !differs(&stamp(url, &origin)?, source) {
-        return Ok(done(dest, url, pointer, false));
+        if !super::import::missing(repo, dest) {
+            return Ok(done(dest, url, pointer, false));
+        }
+        if repo.cache()?.contains(&pointer.hash) {
+            place(repo, dest, pointer, true, report)?;
+            return Ok(Done {
+                restored: true,
+                ..done(dest, url, pointer, false)
+            });
+        }
+        return Ok(Done {
+            updated: false,
+            restored: true,
+            ..download(repo, url, &origin, dest, report)?
+        });
     }
     download(repo, url, &origin, dest, report)
 }
@@ -251,5 +265,6 @@ fn done(dest: &RepoPath, url: &str, p: &Pointer, updated: bool) -> Done {
         size: p.size,
         files: 1,
         updated,
+        restored: false,
     }
 }
