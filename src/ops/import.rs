@@ -267,3 +267,15 @@ pub fn imported(tracked: &[Tracked]) -> Vec<Imported> {
         })
         .collect()
 }
+
+/// The selection without imported data, and the paths left out: `push` uploads imported
+/// data only with `--include-imports`, as its source's remote (or URL) already holds it and
+/// `pull` and `fetch` get it from there when this repository's remote lacks it.
+pub fn without_imports(selected: crate::repo::Selection) -> (crate::repo::Selection, Vec<String>) {
+    let (imported, kept): (Vec<_>, Vec<_>) = selected
+        .into_iter()
+        .partition(|(t, _)| t.pointer.source().is_some());
+    let mut paths: Vec<String> = imported.iter().map(|(t, _)| t.path.to_string()).collect();
+    paths.dedup();
+    (kept, paths)
+}

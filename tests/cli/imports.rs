@@ -397,3 +397,28 @@ fn update_restores_imported_data_missing_from_the_work_tree() {
     assert_eq!(out["restored"], true, "{out}");
     assert_eq!(env.read_str("w.bin"), "w-1");
 }
+
+#[test]
+fn push_skips_imported_data_unless_include_imports() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let mine = Remote::start(Kind::Folder);
+    mine.add_loose_to(&env);
+    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    env.write("own.txt", "mine");
+    env.mlv(&["add", "own.txt"]).assert().success();
+    let hash = |p: &str| {
+        let t: toml::Table = env.read_str(p).parse().unwrap();
+        t["hash"].as_str().unwrap().to_string()
+    };
+    let out = env.json(&["push"]);
+    assert_eq!(out["imports_skipped"][0], "train.csv", "{out}");
+    assert!(mine.object_file(&hash("own.txt.mlv")).exists());
+    assert!(!mine.object_file(&hash("train.csv.mlv")).exists());
+    env.mlv(&["push", "--include-imports"]).assert().success();
+    assert!(mine.object_file(&hash("train.csv.mlv")).exists());
+}
