@@ -130,6 +130,15 @@ impl Cache {
         Ok((hash, size))
     }
 
+    /// Stores what `reader` gives (a download), hashed as it is copied into a temporary
+    /// file that enters the store only whole, under the hash of what came.
+    pub fn insert_reader<R: Read + Send>(&self, reader: R) -> Result<(Hash, u64), CacheError> {
+        let mut tmp = self.temp_file()?;
+        let (hash, size) = hash::hash_copy(reader, tmp.as_file_mut())?;
+        self.persist(tmp, &hash)?;
+        Ok((hash, size))
+    }
+
     /// Stores bytes already in memory (a manifest, a metrics file).
     pub fn insert_bytes(&self, bytes: &[u8]) -> Result<Hash, CacheError> {
         let hash = Hash::of(bytes);

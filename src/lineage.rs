@@ -31,6 +31,10 @@ pub struct Node {
     pub commit: Option<CommitInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<StageNode>,
+    /// For data imported from elsewhere (`import`, `import-url`): its pointer's `[source]`
+    /// table (`url`, `rev`, `commit`, `path`; or `url` and what tells a change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<toml::Table>,
 }
 
 #[derive(Debug, Serialize)]
@@ -137,6 +141,7 @@ impl Tracer<'_> {
                     params: stage.params.clone(),
                     inputs,
                 }),
+                imported: None,
             });
         }
         if let Some(p) = self.pointer(path)? {
@@ -149,6 +154,7 @@ impl Tracer<'_> {
                 current: Some(p.hash).filter(|c| *c != hash),
                 commit: self.last_change(&format!("{path}{}", pointer::EXT))?,
                 stage: None,
+                imported: p.source().cloned(),
             });
         }
         if let Some(node) = self.inside_tracked_dir(path, recorded)? {
@@ -176,6 +182,7 @@ impl Tracer<'_> {
             current: current.filter(|c| Some(*c) != recorded),
             commit,
             stage: None,
+            imported: None,
         })
     }
 }
@@ -222,6 +229,7 @@ impl Tracer<'_> {
             current: current.filter(|c| Some(*c) != recorded),
             commit: self.last_change(&format!("{dir}{}", pointer::EXT))?,
             stage: None,
+            imported: self.pointer(&dir)?.and_then(|p| p.source().cloned()),
         }))
     }
 }
@@ -277,6 +285,23 @@ pub fn broken(node: &Node) -> Vec<String> {
     out
 }
 
+/// Where imported data came from, in words: `imported from <url>` and, for a repository
+/// import, `: <path> at <rev> (<commit>)`.
+pub fn imported_from(source: &toml::Table) -> String {
+    let field = |k: &str| source.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    let mut out = format!("imported from {}", field("url"));
+    let commit = field("commit");
+    if !commit.is_empty() {
+        out.push_str(&format!(
+            ": {} at {} ({})",
+            field("path"),
+            field("rev"),
+            &commit[..commit.len().min(10)]
+        ));
+    }
+    out
+}
+
 /// Graphviz: inputs → stage → out.
 pub fn to_dot(root: &Node) -> String {
     fn q(s: &str) -> String {
@@ -289,7 +314,10 @@ pub fn to_dot(root: &Node) -> String {
     }
     fn walk(n: &Node, lines: &mut Vec<String>) {
         let hash = n.hash.map(|h| h.short()).unwrap_or_default();
-        let label = format!("{}\n{} ({})", n.path, hash, n.source);
+        let mut label = format!("{}\n{} ({})", n.path, hash, n.source);
+        if let Some(source) = &n.imported {
+            label.push_str(&format!("\n{}", imported_from(source)));
+        }
         let style = if n.intact == Some(false) {
             ", color=red"
         } else {

@@ -1,5 +1,5 @@
 //! `git mlv import-url <url> [-o OUT]`: download a plain file, track it, and record its URL
-//! with the size and mtime that tell `update` whether it changed.
+//! with what tells `update` whether it changed (ETag, size, Last-Modified; mtime for a file).
 
 use super::get::report;
 use crate::ops::import_url;
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The file: a `file://` URL or a path
+    /// The file: an `https://`, `http://` or `s3://` (`gs://`, `az://`) URL, a `file://` URL or a path
     pub url: String,
     /// Where to track it (default: the URL's file name, in the current folder)
     #[arg(short = 'o', long = "out", value_name = "OUT")]

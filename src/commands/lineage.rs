@@ -66,6 +66,9 @@ fn render(n: &Node, depth: usize, lines: &mut Vec<String>) {
         });
     }
     lines.push(line);
+    if let Some(source) = &n.imported {
+        lines.push(format!("{pad}  {}", crate::lineage::imported_from(source)));
+    }
     if let Some(c) = &n.commit {
         lines.push(format!(
             "{pad}  last changed in {}, {}: {}",

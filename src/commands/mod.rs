@@ -94,9 +94,9 @@ pub enum Command {
     Get(get::Args),
     /// Copy data tracked in another repository here and track it, recording its source
     Import(get::Args),
-    /// Move imported data to its source's new revision (or re-download a changed URL)
+    /// Move imported data to its source's new revision (or re-download a changed URL); restore it when missing
     Update(update::Args),
-    /// Download a file from a URL, track it, and record the URL for `update`
+    /// Download a file (https://, http://, s3://, file://), track it, and record the URL and its ETag, size and Last-Modified for `update`
     ImportUrl(import_url::Args),
 }
 

@@ -8,12 +8,20 @@ use crate::ui::Ui;
 pub struct Args {
     #[command(flatten)]
     pub transfer: TransferArgs,
+    /// Also upload data imported from other repositories or URLs (by default their
+    /// sources hold it, and pull and fetch get it from there)
+    #[arg(long)]
+    pub include_imports: bool,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let cache = repo.cache()?;
-    let selected = args.transfer.select(&repo)?;
+    let mut selected = args.transfer.select(&repo)?;
+    let mut skipped = Vec::new();
+    if !args.include_imports {
+        (selected, skipped) = crate::ops::import::without_imports(selected);
+    }
     let (name, engine) =
         common::engine(&repo, args.transfer.remote.as_deref(), args.transfer.jobs)?;
     let started = std::time::Instant::now();
@@ -33,9 +41,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     if ui.json {
         let mut v = common::summary_json(&name, &report.summary, seconds)?;
         v["not_in_cache"] = serde_json::json!(report.not_in_cache);
+        v["imports_skipped"] = serde_json::json!(skipped);
         ui.print_json(&v)?;
     } else {
         common::summary_line(ui, "pushed", &report.summary, seconds);
+        if !skipped.is_empty() {
+            ui.info(&format!(
+                "not pushed: {} imported from elsewhere, which its source holds (`--include-imports` pushes it)",
+                skipped.join(", ")
+            ));
+        }
     }
     common::failures(&name, &report.summary)?;
     if !report.not_in_cache.is_empty() {

@@ -20,6 +20,9 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let done = import::update(&repo, &args.path, args.rev.as_deref(), ui)?;
+    if done.restored {
+        return report(&repo, ui, "restored", &done);
+    }
     if !done.updated {
         if ui.json {
             return Ok(ui.print_json(&done)?);

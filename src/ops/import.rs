@@ -38,6 +38,9 @@ pub struct Done {
     pub files: u64,
     /// False when `update` found the source where the pointer says it was.
     pub updated: bool,
+    /// True when `update` found the source unchanged but the data missing from the work
+    /// tree, and wrote it again.
+    pub restored: bool,
 }
 
 /// Copies the data (`track`: and tracks it, recording its source).
@@ -95,9 +98,26 @@ pub fn update(
     let ext = External::open(&url, rev.as_deref())?;
     let source_path = field("path").unwrap_or_default();
     if ext.commit() == field("commit").as_deref() {
+        if missing(repo, &dest) {
+            let cache = repo.cache()?;
+            let bar = report.progress("fetching");
+            // A folder's manifest: from this cache, else from the source's remote.
+            ext.pointer(&cache, &source_path, None, &*bar)?;
+            ext.fetch(&cache, &pointer, None, &*bar)?;
+            drop(bar);
+            place(repo, &dest, &pointer, true, report)?;
+            let mut done = done(&dest, &ext, &source_path, &pointer, false);
+            done.restored = true;
+            return Ok(done);
+        }
         return Ok(done(&dest, &ext, &source_path, &pointer, false));
     }
     write(repo, &ext, &source_path, &dest, true, report)
+}
+
+/// True when nothing is at `dest` in the work tree.
+pub(super) fn missing(repo: &Repo, dest: &RepoPath) -> bool {
+    dest.to_abs(repo.root()).symlink_metadata().is_err()
 }
 
 /// Fetches `path` of `ext` into this cache and writes it at `dest`; with `track`, writes
@@ -200,6 +220,7 @@ fn done(dest: &RepoPath, ext: &External, path: &str, p: &Pointer, updated: bool)
         size: p.size,
         files: p.files.unwrap_or(1),
         updated,
+        restored: false,
     }
 }
 
@@ -245,4 +266,16 @@ pub fn imported(tracked: &[Tracked]) -> Vec<Imported> {
             })
         })
         .collect()
+}
+
+/// The selection without imported data, and the paths left out: `push` uploads imported
+/// data only with `--include-imports`, as its source's remote (or URL) already holds it and
+/// `pull` and `fetch` get it from there when this repository's remote lacks it.
+pub fn without_imports(selected: crate::repo::Selection) -> (crate::repo::Selection, Vec<String>) {
+    let (imported, kept): (Vec<_>, Vec<_>) = selected
+        .into_iter()
+        .partition(|(t, _)| t.pointer.source().is_some());
+    let mut paths: Vec<String> = imported.iter().map(|(t, _)| t.path.to_string()).collect();
+    paths.dedup();
+    (kept, paths)
 }

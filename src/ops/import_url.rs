@@ -1,15 +1,31 @@
-//! `import-url`: a plain file at a URL, hashed into this cache and tracked, with its URL
-//! and what says it changed (size and mtime; an ETag where the server gives one) in the
-//! pointer's `[source]` table, so `update` downloads it again only when that changed.
+//! `import-url`: a plain file at a URL (`https://`, `http://`, `s3://` and the other object
+//! stores, `file://` or a path), hashed into this cache as it downloads and tracked, with its
+//! URL and what says it changed (size and ETag and Last-Modified from a HEAD request; size
+//! and mtime for a local file) in the pointer's `[source]` table, so `update` downloads it
+//! again only when that changed.
 
 use super::import::{Done, place};
 use super::report::{self, Reporter};
-use crate::cache::Access;
+use crate::cache::{Access, Cache};
+use crate::hash::Hash;
 use crate::paths::RepoPath;
 use crate::pointer::Pointer;
-use crate::problem::usage_with_hint;
+use crate::problem::{failed_with_hint, usage_with_hint};
+use crate::progress::Progress;
+use crate::remote::{Backend, RemoteError};
 use crate::repo::Repo;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the file is read from.
+enum Origin {
+    Local(PathBuf),
+    /// The backend for the URL's folder, and the file's key in it.
+    Remote(Arc<dyn Backend>, String),
+}
 
 /// Downloads the file at `url` into the cache and tracks it at `out` (default: its name).
 pub fn import_url(
@@ -18,8 +34,11 @@ pub fn import_url(
     out: Option<&Path>,
     report: &dyn Reporter,
 ) -> anyhow::Result<Done> {
-    let file = local_file(url)?;
-    let name = file.file_name().map(PathBuf::from).unwrap_or_default();
+    let origin = origin(url)?;
+    let name = match &origin {
+        Origin::Local(file) => file.file_name().map(PathBuf::from).unwrap_or_default(),
+        Origin::Remote(_, key) => PathBuf::from(key),
+    };
     let dest = repo.resolve(out.unwrap_or(&name))?;
     crate::paths::check_no_link_out(repo.root(), dest.as_str())?;
     if let Some(first) = repo.git.index()?.first_under(dest.as_str()) {
@@ -34,10 +53,10 @@ pub fn import_url(
             "choose another place with `-o`, or remove it first",
         ));
     }
-    download(repo, url, &file, &dest, report)
+    download(repo, url, &origin, &dest, report)
 }
 
-/// Downloads the source of `pointer` again when its size or mtime changed.
+/// Downloads the source of `pointer` again when what says it changed did.
 pub(super) fn update(
     repo: &Repo,
     dest: &RepoPath,
@@ -49,55 +68,180 @@ pub(super) fn update(
         .get("url")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    if !changed(url, source)? {
-        return Ok(done(dest, url, pointer, false));
+    let origin = origin(url)?;
+    if !differs(&stamp(url, &origin)?, source) {
+        if !super::import::missing(repo, dest) {
+            return Ok(done(dest, url, pointer, false));
+        }
+        if repo.cache()?.contains(&pointer.hash) {
+            place(repo, dest, pointer, true, report)?;
+            return Ok(Done {
+                restored: true,
+                ..done(dest, url, pointer, false)
+            });
+        }
+        return Ok(Done {
+            updated: false,
+            restored: true,
+            ..download(repo, url, &origin, dest, report)?
+        });
     }
-    download(repo, url, &local_file(url)?, dest, report)
+    download(repo, url, &origin, dest, report)
 }
 
-/// True when the file at `url` no longer has the size and mtime `source` recorded.
+/// True when the file at `url` no longer has the stamp `source` recorded (one HEAD
+/// request, or a stat of a local file).
 pub(super) fn changed(url: &str, source: &toml::Table) -> anyhow::Result<bool> {
-    let (size, mtime) = stamp(&local_file(url)?)?;
-    Ok(
-        source.get("size").and_then(|v| v.as_integer()) != Some(size as i64)
-            || source.get("mtime").and_then(|v| v.as_integer()) != Some(mtime),
-    )
+    Ok(differs(&stamp(url, &origin(url)?)?, source))
+}
+
+/// True when a field of `now` differs from the one `source` recorded.
+fn differs(now: &toml::Table, source: &toml::Table) -> bool {
+    now.iter().any(|(k, v)| source.get(k) != Some(v))
 }
 
 fn download(
     repo: &Repo,
     url: &str,
-    file: &Path,
+    origin: &Origin,
     dest: &RepoPath,
     report: &dyn Reporter,
 ) -> anyhow::Result<Done> {
     let cache = repo.cache()?;
     let _cache_lock = report::lock_cache(&cache, Access::Shared, report)?;
-    let (size, mtime) = stamp(file)?;
-    let (hash, size) = cache.insert_file(file, size)?;
-    let mut source = toml::Table::new();
+    let mut source = stamp(url, origin)?;
+    let (hash, size) = match origin {
+        Origin::Local(file) => {
+            let size = source.get("size").and_then(|v| v.as_integer()).unwrap_or(0);
+            cache.insert_file(file, size as u64)?
+        }
+        Origin::Remote(store, key) => {
+            let bar = report.progress("downloading");
+            let got = fetch(&cache, url, &**store, key, &*bar)?;
+            drop(bar);
+            got
+        }
+    };
+    if let Some(want) = source.get("size").and_then(|v| v.as_integer())
+        && want != size as i64
+    {
+        return Err(failed_with_hint(
+            format!(
+                "`{url}` changed while it was read: {size} bytes came, {want} were announced; nothing was changed"
+            ),
+            "run the command again",
+        ));
+    }
     source.insert("url".into(), url.into());
-    source.insert("size".into(), (size as i64).into());
-    source.insert("mtime".into(), mtime.into());
     let pointer = Pointer::file(hash, size).with_source(source);
     place(repo, dest, &pointer, true, report)?;
     Ok(done(dest, url, &pointer, true))
 }
 
-/// The file a `file://` URL or plain path names; other schemes are not read yet.
-fn local_file(url: &str) -> anyhow::Result<PathBuf> {
+/// Streams `key` of `store` into `cache`, hashed as it is written to a temporary file
+/// that enters the cache only whole, under the hash of what came.
+fn fetch(
+    cache: &Cache,
+    url: &str,
+    store: &dyn Backend,
+    key: &str,
+    progress: &dyn Progress,
+) -> anyhow::Result<(Hash, u64)> {
+    let rt = super::engine::runtime()?;
+    let reader = Chunks {
+        chunks: rt.block_on(store.get(key, 0, None))?,
+        runtime: rt.handle().clone(),
+        left: Bytes::new(),
+        progress,
+    };
+    cache
+        .insert_reader(reader)
+        .map_err(|e| anyhow::Error::from(e).context(format!("downloading `{url}`")))
+}
+
+/// A download read as a blocking stream of bytes (on whichever thread reads it).
+struct Chunks<'a> {
+    chunks: BoxStream<'static, Result<Bytes, RemoteError>>,
+    runtime: tokio::runtime::Handle,
+    left: Bytes,
+    progress: &'a dyn Progress,
+}
+
+impl std::io::Read for Chunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.left.is_empty() {
+            match self.runtime.block_on(self.chunks.next()) {
+                None => return Ok(0),
+                Some(chunk) => {
+                    self.left = chunk.map_err(std::io::Error::other)?;
+                    self.progress.inc(0, self.left.len() as u64);
+                }
+            }
+        }
+        let n = buf.len().min(self.left.len());
+        buf[..n].copy_from_slice(&self.left.split_to(n));
+        Ok(n)
+    }
+}
+
+/// What says whether the file at `url` changed: its size and mtime (nanoseconds) for a
+/// local file; its size, ETag and Last-Modified where the server gives them.
+fn stamp(url: &str, origin: &Origin) -> anyhow::Result<toml::Table> {
+    let mut t = toml::Table::new();
+    match origin {
+        Origin::Local(file) => {
+            let meta = fs_err::metadata(file)?;
+            t.insert("size".into(), (meta.len() as i64).into());
+            t.insert("mtime".into(), crate::fsutil::mtime_ns(&meta).into());
+        }
+        Origin::Remote(store, key) => {
+            let rt = super::engine::runtime()?;
+            let Some(s) = rt.block_on(store.stamp(key))? else {
+                return Err(usage_with_hint(
+                    format!("`{url}` names no file: the server has nothing there (404 Not Found)"),
+                    "check the URL",
+                ));
+            };
+            if let Some(size) = s.size {
+                t.insert("size".into(), (size as i64).into());
+            }
+            if let Some(etag) = s.etag {
+                t.insert("etag".into(), etag.into());
+            }
+            if let Some(m) = s.last_modified {
+                t.insert("last_modified".into(), m.into());
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// Where `url` is read from: a `file://` URL or plain path names a local file; a URL of a
+/// remote kind (`https://`, `s3://`, ...) its backend, which takes no settings, so
+/// credentials come from the environment. A user name or password in the URL is refused:
+/// the pointer keeps the URL, in git.
+fn origin(url: &str) -> anyhow::Result<Origin> {
     let path = match url::Url::parse(url) {
         Ok(u) if u.scheme() == "file" => u.to_file_path().map_err(|()| {
             usage_with_hint(format!("`{url}` is not a file URL"), "use `file:///path`")
         })?,
         Ok(u) if u.scheme().len() > 1 => {
-            return Err(usage_with_hint(
-                format!(
-                    "`{url}`: `{}` URLs are not supported by `import-url` yet",
-                    u.scheme()
-                ),
-                "download the file yourself and `git mlv add` it",
-            ));
+            let shown = crate::remote::redact(url);
+            if !u.username().is_empty() || u.password().is_some() {
+                return Err(usage_with_hint(
+                    format!(
+                        "`{shown}` holds a user name or password, which the pointer would keep in git"
+                    ),
+                    "give the URL without them; S3 credentials come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`)",
+                ));
+            }
+            return match crate::remote::open_file(&u)? {
+                Some((store, key)) => Ok(Origin::Remote(store, key)),
+                None => Err(usage_with_hint(
+                    format!("`{shown}` names no file `import-url` can read"),
+                    "give an https://, http://, s3://, gs:// or az:// URL of a file, or a file:// URL or path",
+                )),
+            };
         }
         _ => PathBuf::from(url),
     };
@@ -107,13 +251,7 @@ fn local_file(url: &str) -> anyhow::Result<PathBuf> {
             "check the URL",
         ));
     }
-    Ok(path)
-}
-
-/// The size and mtime (nanoseconds) that say whether the file changed.
-fn stamp(file: &Path) -> anyhow::Result<(u64, i64)> {
-    let meta = fs_err::metadata(file)?;
-    Ok((meta.len(), crate::fsutil::mtime_ns(&meta)))
+    Ok(Origin::Local(path))
 }
 
 fn done(dest: &RepoPath, url: &str, p: &Pointer, updated: bool) -> Done {
@@ -127,5 +265,6 @@ fn done(dest: &RepoPath, url: &str, p: &Pointer, updated: bool) -> Done {
         size: p.size,
         files: 1,
         updated,
+        restored: false,
     }
 }

@@ -167,20 +167,32 @@ impl Backend for Http {
     }
 
     async fn head(&self, key: &str) -> Result<Held, RemoteError> {
+        Ok(match self.stamp(key).await? {
+            Some(stamp) => Held::Object(stamp.size),
+            None => Held::Absent,
+        })
+    }
+
+    async fn stamp(&self, key: &str) -> Result<Option<super::Stamp>, RemoteError> {
         let resp = self
             .request(reqwest::Method::HEAD, key)?
             .send()
             .await
             .map_err(|e| self.send_error(key, e))?;
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         match resp.status() {
             // The header itself: a HEAD response has no body whose length reqwest could tell.
-            s if s.is_success() => Ok(Held::Object(
-                resp.headers()
-                    .get(reqwest::header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok()),
-            )),
-            StatusCode::NOT_FOUND => Ok(Held::Absent),
+            s if s.is_success() => Ok(Some(super::Stamp {
+                size: header(reqwest::header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+                etag: header(reqwest::header::ETAG),
+                last_modified: header(reqwest::header::LAST_MODIFIED),
+            })),
+            StatusCode::NOT_FOUND => Ok(None),
             s => Err(self.status_error(key, "checking", s)),
         }
     }

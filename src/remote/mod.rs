@@ -2,10 +2,13 @@
 //! servers, GCS and Azure (through the `object_store` crate), and HTTP/WebDAV servers.
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
+mod file;
 mod folder;
 pub mod format;
 mod http;
 mod objstore;
+
+pub use file::open_file;
 
 use crate::config::RemoteConfig;
 use async_trait::async_trait;
@@ -92,6 +95,15 @@ pub enum Held {
     NotAnObject,
 }
 
+/// What tells whether an object changed, as a HEAD request gives it: its size and, where
+/// the protocol says them, its ETag and last-modified time (`import-url`'s `update`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stamp {
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
 impl Held {
     /// True when this is a sound copy of an object of `size` bytes as far as its kind and
     /// size tell (`None`: size unknown); a wrong size or a symlink is a bad object.
@@ -111,6 +123,16 @@ pub trait Backend: Send + Sync {
     fn url(&self) -> &str;
     /// What the remote holds under `key`, without reading it.
     async fn head(&self, key: &str) -> Result<Held, RemoteError>;
+    /// The object's [`Stamp`], `None` when it is not there (or is no object).
+    async fn stamp(&self, key: &str) -> Result<Option<Stamp>, RemoteError> {
+        Ok(match self.head(key).await? {
+            Held::Object(size) => Some(Stamp {
+                size,
+                ..Stamp::default()
+            }),
+            Held::Absent | Held::NotAnObject => None,
+        })
+    }
     async fn exists(&self, key: &str) -> Result<bool, RemoteError> {
         Ok(self.head(key).await? != Held::Absent)
     }

@@ -264,9 +264,20 @@ impl Backend for ObjStore {
     }
 
     async fn head(&self, key: &str) -> Result<Held, RemoteError> {
+        Ok(match self.stamp(key).await? {
+            Some(stamp) => Held::Object(stamp.size),
+            None => Held::Absent,
+        })
+    }
+
+    async fn stamp(&self, key: &str) -> Result<Option<super::Stamp>, RemoteError> {
         match self.store.head(&self.path(key)).await {
-            Ok(meta) => Ok(Held::Object(Some(meta.size))),
-            Err(object_store::Error::NotFound { .. }) => Ok(Held::Absent),
+            Ok(meta) => Ok(Some(super::Stamp {
+                size: Some(meta.size),
+                etag: meta.e_tag,
+                last_modified: Some(meta.last_modified.to_rfc3339()),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.err(key, e)),
         }
     }

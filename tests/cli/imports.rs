@@ -2,8 +2,9 @@
 //! (reached by `file://` URL, never cloned) or at a plain URL, copied or imported here.
 
 use crate::remotes::{Kind, Remote};
-use crate::servers::{ACCESS_KEY, SECRET_KEY};
+use crate::servers::{self, ACCESS_KEY, BUCKET, HTTP_PASSWORD, SECRET_KEY};
 use crate::support::TestEnv;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 /// A source repository pushed to `remote`: `data/train.csv` (`v1`, then changed on main)
@@ -225,4 +226,199 @@ fn import_url_tracks_a_file_and_update_downloads_only_when_it_changed() {
         .assert()
         .code(2)
         .stderr(contains("/no/such/file.bin"));
+}
+
+/// Writes `bytes` at `file` and sets its mtime to `secs` after the epoch: a web server's
+/// ETag and Last-Modified come from the file's size and mtime.
+fn put(file: &std::path::Path, bytes: &str, secs: u64) {
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, bytes).unwrap();
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[test]
+fn import_url_over_http_records_the_etag_and_update_downloads_only_when_it_changed() {
+    let server = servers::http(false);
+    let file = server.object_file("dl", "weights.bin");
+    put(&file, "weights-1", 1_700_000_000);
+    let url = format!("{}/{BUCKET}/dl/weights.bin", server.url());
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let out = env.json(&["import-url", &url, "-o", "w.bin"]);
+    assert_eq!(out["path"], "w.bin");
+    assert_eq!(env.read_str("w.bin"), "weights-1");
+    let pointer: toml::Table = env.read_str("w.bin.mlv").parse().unwrap();
+    let s = pointer["source"].as_table().unwrap();
+    assert_eq!(s["url"].as_str(), Some(url.as_str()));
+    assert_eq!(s["size"].as_integer(), Some(9));
+    assert!(s["etag"].as_str().is_some_and(|e| !e.is_empty()), "{s:?}");
+    assert!(s.get("last_modified").is_some(), "{s:?}");
+    assert!(env.git(&["status", "--porcelain"]).contains("w.bin.mlv"));
+    // Other bytes of the same size and mtime: the server's ETag is unchanged, so update
+    // trusts its HEAD and downloads nothing (a download would bring the new bytes).
+    put(&file, "weights-X", 1_700_000_000);
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["updated"], false, "{out}");
+    assert_eq!(env.read_str("w.bin"), "weights-1");
+    put(&file, "weights-2!", 1_700_000_100);
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["updated"], true, "{out}");
+    assert_eq!(env.read_str("w.bin"), "weights-2!");
+    let pointer: toml::Table = env.read_str("w.bin.mlv").parse().unwrap();
+    assert_eq!(pointer["source"]["size"].as_integer(), Some(10));
+    // A URL the server does not have: exit 2, naming it; nothing written.
+    let gone = format!("{}/{BUCKET}/dl/nope.bin", server.url());
+    env.mlv(&["import-url", &gone])
+        .assert()
+        .code(2)
+        .stderr(contains("nope.bin"))
+        .stderr(contains("404"))
+        .stderr(contains("hint:"));
+    assert!(!env.exists("nope.bin") && !env.exists("nope.bin.mlv"));
+    // A password in the URL would be committed in the pointer: refused, never printed.
+    let secret = format!(
+        "http://mlv:{HTTP_PASSWORD}@127.0.0.1:{}/{BUCKET}/dl/weights.bin",
+        server.port
+    );
+    env.mlv(&["import-url", &secret, "-o", "s.bin"])
+        .assert()
+        .code(2)
+        .stderr(contains(HTTP_PASSWORD).not())
+        .stdout(contains(HTTP_PASSWORD).not());
+}
+
+#[test]
+fn import_url_from_s3_uses_credentials_from_the_environment_and_never_prints_them() {
+    let server = servers::s3();
+    let file = server.object_file("dl", "model.bin");
+    put(&file, "model-1", 1_700_000_000);
+    let url = format!("s3://{BUCKET}/dl/model.bin");
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let s3 = |args: &[&str], secret: &str| {
+        let mut cmd = env.mlv(args);
+        cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_ENDPOINT_URL", server.url());
+        cmd
+    };
+    s3(&["import-url", &url], SECRET_KEY).assert().success();
+    assert_eq!(env.read_str("model.bin"), "model-1");
+    let pointer: toml::Table = env.read_str("model.bin.mlv").parse().unwrap();
+    assert_eq!(pointer["source"]["url"].as_str(), Some(url.as_str()));
+    assert_eq!(pointer["source"]["size"].as_integer(), Some(7));
+    let out = s3(&["update", "model.bin", "--json"], SECRET_KEY)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"updated\": false"));
+    put(&file, "model-two", 1_700_000_100);
+    s3(&["update", "model.bin"], SECRET_KEY).assert().success();
+    assert_eq!(env.read_str("model.bin"), "model-two");
+    // Wrong credentials fail, and neither the key nor the secret is printed.
+    let wrong = "wrong-secret-do-not-print";
+    s3(&["import-url", &url, "-o", "again.bin"], wrong)
+        .assert()
+        .failure()
+        .stderr(contains(wrong).not())
+        .stderr(contains(SECRET_KEY).not());
+    s3(
+        &["import-url", &format!("s3://{BUCKET}/dl/none.bin")],
+        SECRET_KEY,
+    )
+    .assert()
+    .code(2)
+    .stderr(contains("none.bin"));
+}
+
+#[test]
+fn lineage_shows_where_imported_data_came_from() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    env.mlv(&["import", &url, "images", "-o", "imgs"])
+        .assert()
+        .success();
+    let node = &env.json(&["lineage", "train.csv"])["lineage"];
+    assert_eq!(node["source"], "data");
+    let imp = &node["imported"];
+    assert_eq!(imp["url"], url.as_str(), "{node}");
+    assert_eq!(imp["rev"], "v1");
+    assert_eq!(imp["path"], "data/train.csv");
+    assert_eq!(imp["commit"], src.git(&["rev-parse", "v1"]).trim());
+    // A stage input inside an imported folder names the folder's source too.
+    env.write(
+        "mlv.toml",
+        "[stages.fit]\ncmd = \"cat imgs/cat.txt > model.txt\"\ndeps = [\"imgs/cat.txt\"]\nouts = [\"model.txt\"]\n",
+    );
+    env.mlv(&["run"]).assert().success();
+    let node = &env.json(&["lineage", "model.txt"])["lineage"];
+    let input = &node["stage"]["inputs"][0];
+    assert_eq!(input["path"], "imgs/cat.txt", "{node}");
+    assert_eq!(input["imported"]["path"], "images", "{node}");
+    assert!(
+        node.get("imported").is_none(),
+        "a stage's out is not imported: {node}"
+    );
+}
+
+#[test]
+fn update_restores_imported_data_missing_from_the_work_tree() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["import", &url, "images", "-o", "imgs"])
+        .assert()
+        .success();
+    std::fs::remove_dir_all(env.root.join("imgs")).unwrap();
+    let out = env.json(&["update", "imgs"]);
+    assert_eq!(out["updated"], false, "{out}");
+    assert_eq!(out["restored"], true, "{out}");
+    assert_eq!(env.read_str("imgs/sub/dog.txt"), "dog");
+    // The same for an import-url file.
+    let file = env.outside().join("dl/w.bin");
+    put(&file, "w-1", 1_700_000_000);
+    env.mlv(&["import-url", file.to_str().unwrap()])
+        .assert()
+        .success();
+    std::fs::remove_file(env.root.join("w.bin")).unwrap();
+    let out = env.json(&["update", "w.bin"]);
+    assert_eq!(out["restored"], true, "{out}");
+    assert_eq!(env.read_str("w.bin"), "w-1");
+}
+
+#[test]
+fn push_skips_imported_data_unless_include_imports() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let mine = Remote::start(Kind::Folder);
+    mine.add_loose_to(&env);
+    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    env.write("own.txt", "mine");
+    env.mlv(&["add", "own.txt"]).assert().success();
+    let hash = |p: &str| {
+        let t: toml::Table = env.read_str(p).parse().unwrap();
+        t["hash"].as_str().unwrap().to_string()
+    };
+    let out = env.json(&["push"]);
+    assert_eq!(out["imports_skipped"][0], "train.csv", "{out}");
+    assert!(mine.object_file(&hash("own.txt.mlv")).exists());
+    assert!(!mine.object_file(&hash("train.csv.mlv")).exists());
+    env.mlv(&["push", "--include-imports"]).assert().success();
+    assert!(mine.object_file(&hash("train.csv.mlv")).exists());
 }

@@ -11,20 +11,22 @@
 //! files, `GOOGLE_*`, `AZURE_*`), never from this repository's `config.local.toml`, whose
 //! remote names mean other servers.
 
+mod listing;
+mod open;
+
 use super::engine;
 use crate::cache::{Cache, CacheError};
 use crate::config::Config;
-use crate::gitx::{FetchFailure, GitRepo};
 use crate::hash::Hash;
 use crate::manifest::Manifest;
 use crate::paths::RepoPath;
 use crate::pointer::Pointer;
-use crate::problem::{failed_with_hint, usage_with_hint};
+use crate::problem::usage_with_hint;
 use crate::progress::Progress;
 use crate::repo::Tracked;
 use crate::transfer::Engine;
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Another repository, opened at one revision (or its work tree).
 pub struct External {
@@ -53,105 +55,6 @@ pub struct Entry {
 }
 
 impl External {
-    /// Opens `repo` (a local path or a git URL) at `rev`: a branch, tag or commit; `None`
-    /// is a local path's work tree, or a URL's default branch (`HEAD`).
-    pub fn open(repo: &str, rev: Option<&str>) -> anyhow::Result<External> {
-        for (what, s) in [("repository URL", Some(repo)), ("revision", rev)] {
-            if s.is_some_and(|s| s.starts_with('-') || s.is_empty()) {
-                return Err(usage_with_hint(
-                    format!("`{}` is not a {what}", s.unwrap_or_default()),
-                    "give a git URL or path and a branch, tag or commit",
-                ));
-            }
-        }
-        if repo.contains("://") || crate::remote::is_scp_like(repo) {
-            Self::open_url(repo, rev)
-        } else {
-            Self::open_path(repo, rev)
-        }
-    }
-
-    fn open_path(repo: &str, rev: Option<&str>) -> anyhow::Result<External> {
-        let (layout, git) = crate::gitx::discover(Path::new(repo))?;
-        let root = layout.workdir;
-        let state = cache_home()?.join(key(&root.display().to_string()));
-        let Some(rev) = rev else {
-            let config = Config::load(&root)?;
-            let tracked = crate::repo::tracked_in(&root)?;
-            return Ok(External {
-                url: repo.to_string(),
-                rev: None,
-                commit: None,
-                root,
-                state,
-                config,
-                tracked,
-            });
-        };
-        let commit = git.resolve_commit(rev)?;
-        Self::at_commit(repo, rev, commit, &git, root, state)
-    }
-
-    fn open_url(url: &str, rev: Option<&str>) -> anyhow::Result<External> {
-        let dir = cache_home()?.join(key(url));
-        let git = GitRepo::open_bare(&dir)?;
-        let rev = rev.unwrap_or("HEAD");
-        // A commit id already here needs no round trip: a commit never changes.
-        let known = (rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| git.resolve_commit(rev).ok())
-            .flatten();
-        let commit = match known {
-            Some(c) => c,
-            None => git.fetch_shallow(url, rev).map_err(|e| match e {
-                FetchFailure::NoRevision(said) => usage_with_hint(
-                    format!("`{rev}` is not a branch, tag or commit of `{url}`: {said}"),
-                    format!("`git ls-remote {url}` lists its branches and tags"),
-                ),
-                FetchFailure::NoRepository(said) => usage_with_hint(
-                    format!("`{url}` is not a git repository that can be read: {said}"),
-                    "check the URL (and that you may read it: `git ls-remote <url>`)",
-                ),
-                FetchFailure::Other(e) => {
-                    anyhow::Error::from(e).context(format!("reading the repository at `{url}`"))
-                }
-            })?,
-        };
-        let root = url::Url::parse(url)
-            .ok()
-            .filter(|u| u.scheme() == "file")
-            .and_then(|u| u.to_file_path().ok())
-            .unwrap_or_else(|| dir.clone());
-        Self::at_commit(url, rev, commit, &git, root, dir)
-    }
-
-    fn at_commit(
-        url: &str,
-        rev: &str,
-        commit: String,
-        git: &GitRepo,
-        root: PathBuf,
-        state: PathBuf,
-    ) -> anyhow::Result<External> {
-        let file = format!("{}/{}", crate::config::DIR, crate::config::FILE);
-        let config = match git.file_at(&commit, &file)? {
-            Some(bytes) => Config::parse_committed(
-                &String::from_utf8_lossy(&bytes),
-                Path::new(&format!("{url} at {rev}: {file}")),
-            )?,
-            None => Config::default(),
-        };
-        let tracked = crate::repo::tracked_committed(git, &commit)?;
-        Ok(External {
-            url: url.to_string(),
-            rev: Some(rev.to_string()),
-            commit: Some(commit),
-            root,
-            state,
-            config,
-            tracked,
-        })
-    }
-
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -235,53 +138,6 @@ impl External {
             sub.total_size(),
             sub.entries().len() as u64,
         ))
-    }
-
-    /// The files and folders at or below `path` (`""` or `.`: everything), recursing into
-    /// tracked folders' manifests (fetched when missing); `recursive` lists files at any
-    /// depth, else the direct children of `path` (or `path` itself when it is a file).
-    pub fn ls(
-        &self,
-        cache: &Cache,
-        path: &str,
-        recursive: bool,
-        remote: Option<&str>,
-        progress: &dyn Progress,
-    ) -> anyhow::Result<Vec<Entry>> {
-        let base = path.trim_start_matches("./").trim_end_matches('/');
-        let base = if base == "." { "" } else { base };
-        let mut files: Vec<Entry> = Vec::new();
-        for t in &self.tracked {
-            let inside = base.is_empty() || t.path.starts_with(&RepoPath::new(base));
-            let holds = !base.is_empty() && RepoPath::new(base).starts_with(&t.path);
-            if !(inside || holds) {
-                continue;
-            }
-            if !t.pointer.is_dir() {
-                files.push(file_entry(
-                    t.path.to_string(),
-                    t.pointer.size,
-                    t.pointer.hash,
-                ));
-                continue;
-            }
-            let manifest = self.manifest(cache, t, remote, progress)?;
-            for e in manifest.entries() {
-                files.push(file_entry(format!("{}/{}", t.path, e.path), e.size, e.hash));
-            }
-        }
-        let under = |p: &str| base.is_empty() || p == base || p.starts_with(&format!("{base}/"));
-        files.retain(|e| under(&e.path));
-        if files.is_empty() {
-            return Err(usage_with_hint(
-                format!("`{base}` is not tracked in `{}`{}", self.url, self.at()),
-                "list the root (`.`) to see what it tracks",
-            ));
-        }
-        if recursive || files.iter().any(|e| e.path == base) {
-            return Ok(files);
-        }
-        Ok(children(&self.tracked, base, files))
     }
 
     /// Makes sure `cache` holds every object of `pointer` (its manifest, for a folder, must
@@ -409,50 +265,6 @@ impl External {
     }
 }
 
-fn file_entry(path: String, size: u64, hash: Hash) -> Entry {
-    Entry {
-        path,
-        size,
-        hash: Some(hash),
-        kind: "file",
-    }
-}
-
-/// The direct children of `base` among `files` (all below it): files as they are, folders
-/// once each with the total size below them (a tracked folder with its manifest's hash).
-fn children(tracked: &[Tracked], base: &str, files: Vec<Entry>) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::new();
-    for f in files {
-        let rel = if base.is_empty() {
-            f.path.as_str()
-        } else {
-            &f.path[base.len() + 1..]
-        };
-        let Some((first, _)) = rel.split_once('/') else {
-            out.push(f);
-            continue;
-        };
-        let dir = if base.is_empty() {
-            first.to_string()
-        } else {
-            format!("{base}/{first}")
-        };
-        match out.iter_mut().find(|e| e.path == dir) {
-            Some(e) => e.size += f.size,
-            None => out.push(Entry {
-                hash: tracked
-                    .iter()
-                    .find(|t| t.path.as_str() == dir)
-                    .map(|t| t.pointer.hash),
-                path: dir,
-                size: f.size,
-                kind: "directory",
-            }),
-        }
-    }
-    out
-}
-
 /// True when `cache` already holds every object of `pointer`.
 fn want_all(cache: &Cache, pointer: &Pointer) -> anyhow::Result<bool> {
     if !pointer.is_dir() {
@@ -463,24 +275,4 @@ fn want_all(cache: &Cache, pointer: &Pointer) -> anyhow::Result<bool> {
     };
     let manifest = Manifest::from_bytes(&bytes, &pointer.hash)?;
     Ok(manifest.entries().iter().all(|e| cache.contains(&e.hash)))
-}
-
-/// The user's cache folder for git-mlv (`$XDG_CACHE_HOME/git-mlv`, else `~/.cache/git-mlv`).
-fn cache_home() -> anyhow::Result<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .ok_or_else(|| {
-            failed_with_hint(
-                "neither `XDG_CACHE_HOME` nor `HOME` is set, so there is no cache folder for other repositories",
-                "set `XDG_CACHE_HOME` to a folder git-mlv may write",
-            )
-        })?;
-    Ok(base.join("git-mlv").join("repos"))
-}
-
-/// The folder name for a source: a short hash of its URL or path.
-fn key(source: &str) -> String {
-    Hash::of(source.as_bytes()).hex()[..24].to_string()
 }
