@@ -54,9 +54,10 @@ def open(  # noqa: A001 - the name DVC users know (dvc.api.open)
     ``path`` is relative to the repository root and may name a file inside a tracked
     directory. ``rev`` is any git revision (a branch, tag, commit, or a registry
     reference such as ``model#prod``); ``None`` reads the pointers in the work tree, as
-    ``git mlv ls`` does. ``repo`` is a folder in the repository. The file's object is
-    taken from the cache, or first fetched from ``remote`` (default: the default remote)
-    into the cache and verified. ``mode`` is ``"rb"`` (a binary file object streaming the
+    ``git mlv ls`` does. ``repo`` is a folder in the repository, or a git URL (read
+    without a clone; its data cached under the user's cache folder, see docs/python.md).
+    The file's object is taken from the cache, or first fetched from ``remote`` (default:
+    the default remote) into the cache and verified. ``mode`` is ``"rb"`` (a binary file object streaming the
     object) or ``"r"`` (text, with ``encoding``).
 
     Raises :class:`NotTrackedError` (a :class:`FileNotFoundError`) when ``path`` is not

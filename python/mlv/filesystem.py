@@ -22,7 +22,8 @@ from . import _mlv
 
 
 class MlvFileSystem(AbstractFileSystem):
-    """Tracked data at ``rev`` of the repository holding the folder ``repo``.
+    """Tracked data at ``rev`` of the repository holding the folder ``repo``, or of the
+    repository at the git URL ``repo`` (read without a clone).
 
     ``rev=None`` reads the pointers in the work tree. The pointers are read once, when
     the filesystem is made; fsspec reuses an instance for the same arguments, so pass

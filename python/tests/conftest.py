@@ -116,3 +116,10 @@ class Repo:
 @pytest.fixture(scope="session")
 def repo(git_env: None, tmp_path_factory: pytest.TempPathFactory) -> Repo:
     return Repo(tmp_path_factory.mktemp("mlv")).build()
+
+
+@pytest.fixture(scope="session")
+def source(git_env: None, tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """A second repository, read by its `file://` URL (`source.root.as_uri()`): no clone,
+    its data from its own folder remote."""
+    return Repo(tmp_path_factory.mktemp("source")).build()

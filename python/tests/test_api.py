@@ -86,8 +86,10 @@ def test_errors_carry_the_message_the_cli_prints(repo: Repo) -> None:
     with pytest.raises(mlv.UsageError) as e:
         mlv.read("big.bin", rev="v1.0", repo=repo.root, remote="elsewhere")
     assert str(e.value) == cli_error(repo, "fetch", "-r", "elsewhere")
-    with pytest.raises(mlv.UsageError, match="not supported yet"):
-        mlv.read("data/train.csv", repo="https://example.com/team/data.git")
+    missing = (repo.root.parent / "no-such-repo").as_uri()
+    with pytest.raises(mlv.UsageError) as e:
+        mlv.read("data/train.csv", repo=missing)
+    assert str(e.value) == cli_error(repo, "get", missing, "data/train.csv")
 
 
 def test_a_remote_that_lost_the_object_is_an_operation_error(repo: Repo, tmp_path) -> None:

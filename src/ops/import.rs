@@ -1,9 +1,10 @@
 //! `get`, `import`, `update` and `import-url`: data from another repository (read through
-//! [`External`]) or from a plain URL, written into this work tree from this repository's
+//! [`Reader`] over [`External`]) or from a plain URL, written into this work tree from this repository's
 //! cache; `import` and `import-url` also track it, with a `[source]` table in the pointer
 //! that `update` follows.
 
 use super::external::External;
+use super::read::Reader;
 use super::report::{self, Reporter};
 use crate::cache::Access;
 use crate::paths::RepoPath;
@@ -67,7 +68,7 @@ pub fn get(repo: &Repo, req: &Request, track: bool, report: &dyn Reporter) -> an
         ));
     }
     let ext = External::open(req.repo, req.rev)?;
-    write(repo, &ext, req.path, &dest, track, report)
+    write(repo, ext, req.path, &dest, track, report)
 }
 
 /// Moves imported data at `path` to its source's revision `rev` (default: the one it was
@@ -99,20 +100,21 @@ pub fn update(
     let source_path = field("path").unwrap_or_default();
     if ext.commit() == field("commit").as_deref() {
         if missing(repo, &dest) {
-            let cache = repo.cache()?;
+            let reader = Reader::new(ext, repo.cache()?, None);
             let bar = report.progress("fetching");
             // A folder's manifest: from this cache, else from the source's remote.
-            ext.pointer(&cache, &source_path, None, &*bar)?;
-            ext.fetch(&cache, &pointer, None, &*bar)?;
+            reader.pointer(&source_path, &*bar)?;
+            reader.fetch(&pointer, &*bar)?;
             drop(bar);
+            let ext = reader.source();
             place(repo, &dest, &pointer, true, report)?;
-            let mut done = done(&dest, &ext, &source_path, &pointer, false);
+            let mut done = done(&dest, ext, &source_path, &pointer, false);
             done.restored = true;
             return Ok(done);
         }
         return Ok(done(&dest, &ext, &source_path, &pointer, false));
     }
-    write(repo, &ext, &source_path, &dest, true, report)
+    write(repo, ext, &source_path, &dest, true, report)
 }
 
 /// True when nothing is at `dest` in the work tree.
@@ -124,7 +126,7 @@ pub(super) fn missing(repo: &Repo, dest: &RepoPath) -> bool {
 /// its pointer (with `[source]`) and `.gitignore` entry.
 fn write(
     repo: &Repo,
-    ext: &External,
+    ext: External,
     path: &str,
     dest: &RepoPath,
     track: bool,
@@ -133,9 +135,11 @@ fn write(
     let path = path.trim_start_matches("./").trim_end_matches('/');
     let cache = repo.cache()?;
     let _cache_lock = report::lock_cache(&cache, Access::Shared, report)?;
+    let reader = Reader::new(ext, cache, None);
+    let ext = reader.source();
     let bar = report.progress("fetching");
-    let pointer = ext.pointer(&cache, path, None, &*bar)?;
-    ext.fetch(&cache, &pointer, None, &*bar)?;
+    let pointer = reader.pointer(path, &*bar)?;
+    reader.fetch(&pointer, &*bar)?;
     drop(bar);
     let pointer = match track {
         true => pointer.with_source(origin(ext, path)),

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::gitx::{FetchFailure, GitRepo};
 use crate::hash::Hash;
 use crate::problem::{failed_with_hint, usage_with_hint};
+use crate::repo::Repo;
 use std::path::{Path, PathBuf};
 
 impl External {
@@ -20,7 +21,7 @@ impl External {
                 ));
             }
         }
-        if repo.contains("://") || crate::remote::is_scp_like(repo) {
+        if is_url(repo) {
             Self::open_url(repo, rev)
         } else {
             Self::open_path(repo, rev)
@@ -42,6 +43,7 @@ impl External {
                 state,
                 config,
                 tracked,
+                this: false,
             });
         };
         let commit = git.resolve_commit(rev)?;
@@ -105,8 +107,37 @@ impl External {
             state,
             config,
             tracked,
+            this: false,
         })
     }
+
+    /// This repository at `rev` (registry references such as `model#prod` too), pinned to
+    /// its commit so a branch that moves meanwhile changes nothing read; `None` is the
+    /// pointer files in its work tree, as `git mlv ls` reads them. Its data comes from its
+    /// own remotes.
+    pub fn in_repo(repo: &Repo, rev: Option<&str>) -> anyhow::Result<External> {
+        let commit = match rev {
+            Some(r) => Some(repo.git.resolve_commit(&repo.rev(r)?)?),
+            None => None,
+        };
+        let tracked = repo.tracked_at(commit.as_deref())?;
+        let root = repo.root().to_path_buf();
+        Ok(External {
+            url: root.display().to_string(),
+            rev: rev.map(str::to_owned),
+            commit,
+            state: repo.state_dir(),
+            root,
+            config: repo.config.clone(),
+            tracked,
+            this: true,
+        })
+    }
+}
+
+/// True when `repo` is a git URL (`file://`, `https://`, ssh), not a local path.
+pub fn is_url(repo: &str) -> bool {
+    repo.contains("://") || crate::remote::is_scp_like(repo)
 }
 
 /// The user's cache folder for git-mlv (`$XDG_CACHE_HOME/git-mlv`, else `~/.cache/git-mlv`).

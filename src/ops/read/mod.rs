@@ -1,17 +1,21 @@
-//! Reading tracked data without a checkout: the tracked entries at a revision (files inside
-//! a tracked directory too), a file's object fetched from the remote into the cache and
-//! verified, and the object's URL on the remote. The Python package (`mlv.open`, `mlv.ls`,
-//! `MlvFileSystem`) is built on this; the work tree is never touched.
+//! Reading tracked data without a checkout, the one read API: the tracked entries at a
+//! revision (files inside a tracked directory too), a file's object fetched from the remote
+//! into the cache and verified, and the object's URL on the remote. The repository is this
+//! one or another, by path or git URL ([`External`] opens it); the Python package
+//! (`mlv.open`, `mlv.ls`, `MlvFileSystem`) and `get`/`import`/`update` are built on this;
+//! the work tree is never touched.
 
+mod fetch;
 mod remote;
 
-use crate::cache::{Cache, CacheError};
+use super::external::{External, is_url};
+use crate::cache::Cache;
 use crate::hash::Hash;
 use crate::manifest::Manifest;
 use crate::paths::{self, RepoPath};
 use crate::problem::{Hinted, Kind};
+use crate::progress::NoProgress;
 use crate::repo::{Repo, Tracked};
-use anyhow::Context;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,7 +24,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub enum ReadError {
     /// Neither a tracked path, nor inside a tracked directory, nor a folder holding one.
     #[error("`{path}` is not tracked {at}")]
-    NotTracked { path: String, at: String },
+    NotTracked {
+        path: String,
+        at: String,
+        /// Read from another repository (`get`, `import`, a `repo` URL): its `ls` is not ours.
+        elsewhere: bool,
+    },
     #[error("`{0}` is a directory; name one of its files")]
     IsADirectory(String),
 }
@@ -32,27 +41,58 @@ impl Hinted for ReadError {
 
     fn hint(&self) -> Option<String> {
         Some(match self {
-            ReadError::NotTracked { .. } => {
+            ReadError::NotTracked {
+                elsewhere: false, ..
+            } => {
                 "`git mlv ls` (with `--rev`) lists what is tracked; paths are relative to the repository root".into()
+            }
+            ReadError::NotTracked { .. } => {
+                "give the path of data it tracks (a `<path>.mlv` pointer there), or a file or folder inside it; `mlv.ls` lists them".into()
             }
             ReadError::IsADirectory(p) => format!("list its files with `mlv.ls(\"{p}\")`"),
         })
     }
 }
 
-/// The folder `repo` names. A git URL (`https://`, `file://`, ssh) is refused until the
-/// no-clone read of another repository is wired in here.
+/// The folder `repo` names, for what reads a repository on this machine only
+/// (`mlv.lineage`: lineage reads stages and history, not only tracked pointers).
 pub fn local_repo(repo: &str) -> anyhow::Result<&Path> {
-    if repo.contains("://") || crate::remote::is_scp_like(repo) {
+    if is_url(repo) {
         return Err(crate::problem::usage_with_hint(
             format!(
-                "reading a repository by its git URL (`{}`) is not supported yet",
+                "lineage reads a repository on this machine, not one by its git URL (`{}`)",
                 crate::remote::redact(repo)
             ),
             "clone it and name the clone's folder as `repo`",
         ));
     }
     Ok(Path::new(repo))
+}
+
+/// What `rel` names inside a tracked directory's `manifest`: one of its files, or a folder
+/// with the entries below it (their paths relative to that folder); the one lookup of a
+/// path inside a tracked directory.
+enum Inside<'a> {
+    File(&'a crate::manifest::Entry),
+    Folder(Vec<crate::manifest::Entry>),
+}
+
+fn inside<'a>(manifest: &'a Manifest, rel: &str) -> Option<Inside<'a>> {
+    if let Some(e) = manifest.get(rel) {
+        return Some(Inside::File(e));
+    }
+    let prefix = format!("{rel}/");
+    let below: Vec<_> = manifest
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            Some(crate::manifest::Entry {
+                path: e.path.strip_prefix(&prefix)?.to_string(),
+                ..e.clone()
+            })
+        })
+        .collect();
+    (!below.is_empty()).then_some(Inside::Folder(below))
 }
 
 /// A file or a folder at the revision read.
@@ -97,72 +137,75 @@ impl Entry {
 /// engine on first need, so many reads (an fsspec filesystem's) cost one setup. It keeps
 /// no git handle (gix's is not `Send`), so it can serve any thread.
 pub struct Reader {
-    /// The folder the caller named, to open the repository again for the remote's engine.
-    dir: PathBuf,
-    root: PathBuf,
+    source: External,
+    /// Where objects are read from and fetched into.
     cache: Cache,
-    /// The revision as the caller gave it, for messages; `None` is the work tree.
-    rev: Option<String>,
-    tracked: Vec<Tracked>,
     remote: Option<String>,
     remote_engine: OnceLock<remote::Remote>,
     manifests: Mutex<HashMap<Hash, Arc<Manifest>>>,
 }
 
 impl Reader {
-    /// The pointers committed at `rev` in the repository holding the folder `repo` (with
-    /// `None`, the pointer files in its work tree, as `git mlv ls` reads them), whose
-    /// data comes from the cache or else from `remote` (default: the default remote).
+    /// The pointers committed at `rev` in `repo`, whose data comes from the cache or else
+    /// from `remote` (default: the default remote). `repo` is a folder of this machine's
+    /// repository (with `rev` `None`, the pointer files in its work tree, as `git mlv ls`
+    /// reads them; its own cache and remotes), or a git URL: read without a clone (see
+    /// [`External`]), its data from the remotes its committed config names, into the
+    /// object cache kept beside its bare repository in the user's cache folder
+    /// (`$XDG_CACHE_HOME/git-mlv/repos/<key>/cache`).
     pub fn open(repo: &str, rev: Option<&str>, remote: Option<&str>) -> anyhow::Result<Reader> {
-        let repo_dir = local_repo(repo)?;
-        let repo = Repo::open(repo_dir)?;
-        // Pinned to its commit, so a branch that moves meanwhile changes nothing read.
-        let commit = match rev {
-            Some(r) => Some(repo.git.resolve_commit(&repo.rev(r)?)?),
-            None => None,
+        let (source, cache) = if is_url(repo) {
+            let source = External::open(repo, rev)?;
+            let cache = Cache::open(&source.state().join("cache"), false)?;
+            (source, cache)
+        } else {
+            let repo = Repo::open(Path::new(repo))?;
+            (External::in_repo(&repo, rev)?, repo.cache()?)
         };
-        let tracked = repo.tracked_at(commit.as_deref())?;
-        Ok(Reader {
-            dir: repo_dir.to_path_buf(),
-            root: repo.root().to_path_buf(),
-            cache: repo.cache()?,
-            rev: rev.map(str::to_owned),
-            tracked,
+        Ok(Reader::new(source, cache, remote))
+    }
+
+    /// Reads `source` through `cache` (`get` and `import`: this repository's).
+    pub fn new(source: External, cache: Cache, remote: Option<&str>) -> Reader {
+        Reader {
+            source,
+            cache,
             remote: remote.map(str::to_owned),
             remote_engine: OnceLock::new(),
             manifests: Mutex::new(HashMap::new()),
-        })
+        }
+    }
+
+    /// The repository read.
+    pub fn source(&self) -> &External {
+        &self.source
     }
 
     /// What `path` is: a tracked file or directory, a file or folder inside a tracked
     /// directory, or a folder that holds tracked paths.
     pub fn info(&self, path: &str) -> anyhow::Result<Entry> {
         let Some(p) = self.repo_path(path)? else {
-            let size = self.tracked.iter().map(|t| t.pointer.size).sum();
+            let size = self.source.tracked().iter().map(|t| t.pointer.size).sum();
             return Ok(Entry::dir(String::new(), size, None));
         };
-        for t in &self.tracked {
+        for t in self.source.tracked() {
             if t.path == p {
                 return Ok(self.entry_of(t));
             }
             if let Some(rel) = p.strip_prefix(&t.path).filter(|_| t.pointer.is_dir()) {
-                let m = self.manifest(t)?;
-                if let Some(e) = m.get(rel) {
-                    return Ok(Entry::file(p.to_string(), e.hash, e.size));
-                }
-                let under = format!("{rel}/");
-                let size = m
-                    .entries()
-                    .iter()
-                    .filter(|e| e.path.starts_with(&under))
-                    .fold(None, |sum: Option<u64>, e| Some(sum.unwrap_or(0) + e.size));
-                if let Some(size) = size {
-                    return Ok(Entry::dir(p.to_string(), size, None));
+                match inside(&*self.manifest(t, &NoProgress)?, rel) {
+                    Some(Inside::File(e)) => return Ok(Entry::file(p.to_string(), e.hash, e.size)),
+                    Some(Inside::Folder(below)) => {
+                        let size = below.iter().map(|e| e.size).sum();
+                        return Ok(Entry::dir(p.to_string(), size, None));
+                    }
+                    None => {}
                 }
             }
         }
         let size = self
-            .tracked
+            .source
+            .tracked()
             .iter()
             .filter(|t| t.path.strip_prefix(&p).is_some())
             .fold(None, |sum: Option<u64>, t| {
@@ -170,7 +213,7 @@ impl Reader {
             });
         match size {
             Some(size) => Ok(Entry::dir(p.to_string(), size, None)),
-            None => Err(self.not_tracked(&p)),
+            None => Err(self.not_tracked(p.as_str())),
         }
     }
 
@@ -193,7 +236,7 @@ impl Reader {
             "" => String::new(),
             p => format!("{p}/"),
         };
-        for t in &self.tracked {
+        for t in self.source.tracked() {
             if let Some(rel) = t.path.as_str().strip_prefix(&prefix) {
                 // A tracked path below the folder.
                 match (rel.split_once('/'), recursive) {
@@ -203,7 +246,7 @@ impl Reader {
                     ),
                     (None, false) => add(self.entry_of(t), &mut out),
                     (_, true) if t.pointer.is_dir() => {
-                        for e in self.manifest(t)?.entries() {
+                        for e in self.manifest(t, &NoProgress)?.entries() {
                             add(
                                 Entry::file(format!("{}/{}", t.path, e.path), e.hash, e.size),
                                 &mut out,
@@ -217,7 +260,7 @@ impl Reader {
                 .filter(|_| t.pointer.is_dir())
             {
                 // The folder is the tracked directory or inside it.
-                for e in self.manifest(t)?.entries() {
+                for e in self.manifest(t, &NoProgress)?.entries() {
                     let Some(rel) = e.path.strip_prefix(inner) else {
                         continue;
                     };
@@ -241,19 +284,8 @@ impl Reader {
     /// the cache (verified) when the cache lacks it. Objects enter the cache only verified.
     pub fn object(&self, path: &str) -> anyhow::Result<PathBuf> {
         let (hash, size) = self.file(path)?;
-        let cache = &self.cache;
-        if !cache.contains(&hash) {
-            self.fetch(vec![(hash, Some(size))])?;
-        }
-        // A tracked file's pointer may name the wrong size: the object, now verified, shows it.
-        if let Some(t) = self
-            .tracked
-            .iter()
-            .find(|t| t.pointer.hash == hash && !t.pointer.is_dir())
-        {
-            t.check_sizes(cache, None)?;
-        }
-        Ok(cache.object_path(&hash))
+        self.fetch(&crate::pointer::Pointer::file(hash, size), &NoProgress)?;
+        Ok(self.cache.object_path(&hash))
     }
 
     /// The bytes of the file `path` (see [`Reader::object`]), checked against its hash.
@@ -279,8 +311,8 @@ impl Reader {
             return Ok(None);
         }
         Ok(Some(paths::resolve(
-            &self.root,
-            &self.root,
+            self.source.root(),
+            self.source.root(),
             Path::new(trimmed),
         )?))
     }
@@ -292,40 +324,18 @@ impl Reader {
         }
     }
 
-    fn not_tracked(&self, p: &RepoPath) -> anyhow::Error {
-        let at = match &self.rev {
-            Some(r) => format!("at `{r}`"),
-            None => "in the work tree".into(),
+    fn not_tracked(&self, p: &str) -> anyhow::Error {
+        let s = &self.source;
+        let at = match (s.is_this(), s.rev()) {
+            (true, Some(r)) => format!("at `{r}`"),
+            (true, None) => "in the work tree".into(),
+            (false, _) => format!("in `{}`{}", s.url(), s.at()),
         };
         ReadError::NotTracked {
             path: p.to_string(),
             at,
+            elsewhere: !s.is_this(),
         }
         .into()
-    }
-
-    /// A tracked directory's manifest, from the cache or else the remote.
-    fn manifest(&self, t: &Tracked) -> anyhow::Result<Arc<Manifest>> {
-        let hash = t.pointer.hash;
-        if let Some(m) = self.manifests.lock().expect("not poisoned").get(&hash) {
-            return Ok(m.clone());
-        }
-        let cache = &self.cache;
-        let bytes = match cache.read_verified(&hash) {
-            Err(CacheError::Missing { .. }) => {
-                self.fetch(vec![(hash, None)])?;
-                cache.read_verified(&hash)?
-            }
-            other => other?,
-        };
-        let m = Manifest::from_bytes(&bytes, &hash)
-            .with_context(|| format!("the manifest of `{}`", t.path))?;
-        t.check_sizes(cache, Some(&m))?;
-        let m = Arc::new(m);
-        self.manifests
-            .lock()
-            .expect("not poisoned")
-            .insert(hash, m.clone());
-        Ok(m)
     }
 }

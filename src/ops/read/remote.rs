@@ -6,8 +6,7 @@ use crate::cache::Access;
 use crate::hash::Hash;
 use crate::ops::engine;
 use crate::paths;
-use crate::progress::NoProgress;
-use crate::repo::Repo;
+use crate::progress::Progress;
 use crate::transfer::Engine;
 use std::path::PathBuf;
 
@@ -56,13 +55,22 @@ impl Reader {
         })
     }
 
-    /// Downloads objects into the cache, verified, under the cache's shared lock.
-    pub(super) fn fetch(&self, objects: Vec<(Hash, Option<u64>)>) -> anyhow::Result<()> {
+    /// Downloads objects into the cache, verified, under the cache's shared lock: the one
+    /// way a reader fetches from the remote.
+    pub(super) fn download(
+        &self,
+        objects: Vec<(Hash, Option<u64>)>,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<()> {
         let Remote {
             name, engine, rt, ..
         } = self.engine()?;
         let _lock = self.cache.lock(Access::Shared, |_| {})?;
-        let summary = rt.block_on(engine.download(&self.cache, objects, &NoProgress));
+        progress.start(
+            objects.len() as u64,
+            objects.iter().filter_map(|(_, s)| *s).sum(),
+        );
+        let summary = rt.block_on(engine.download(&self.cache, objects, progress));
         engine::failures(name, &summary)
     }
 
@@ -72,15 +80,19 @@ impl Reader {
         if let Some(r) = self.remote_engine.get() {
             return Ok(r);
         }
-        let repo = Repo::open(&self.dir)?;
-        let (name, engine) = engine::engine(&repo, self.remote.as_deref(), None)?;
+        let source = &self.source;
+        let (name, engine, folder) = source.engine(self.remote.as_deref())?;
         let rt = engine::runtime()?;
         rt.block_on(engine.check_format(false)).map_err(|e| {
-            anyhow::Error::from(e)
-                .context(format!("fetching from remote `{name}` ({})", engine.url()))
+            let of = match source.is_this() {
+                true => String::new(),
+                false => format!(" of `{}`", source.url()),
+            };
+            anyhow::Error::from(e).context(format!(
+                "fetching from remote `{name}` ({}){of}",
+                engine.url()
+            ))
         })?;
-        let (_, config) = repo.config.remote(Some(&name))?;
-        let folder = crate::remote::folder(&config.url, repo.root());
         let _ = self.remote_engine.set(Remote {
             name,
             engine,
