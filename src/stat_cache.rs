@@ -5,17 +5,27 @@
 //! Racy-timestamp guard, as git does for its index: an entry whose mtime is not older than
 //! the stat cache file itself may have been modified again within the same clock tick after
 //! it was hashed, so it is not trusted and the file is hashed again.
+//!
+//! On disk (version 2), sorted by path so that a million entries are read straight from a
+//! memory map by binary search, without building a map or allocating per entry:
+//! a 32-byte header (magic, version, entry count, path blob length, folder table length),
+//! fixed 72-byte records (path offset and length in the blob, size, mtime, ctime, inode,
+//! hash), the path blob, then the folder table (postcard): for a tracked directory, the
+//! digest of its listing when its files last hashed to a manifest, and that manifest.
 
 use crate::hash::Hash;
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::Metadata;
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-const VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"MLVSTATC";
+const VERSION: u32 = 2;
+const HEADER: usize = 32;
+const RECORD: usize = 72;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {
     size: u64,
     mtime_ns: i64,
@@ -24,25 +34,131 @@ pub struct Stat {
 }
 
 impl Stat {
-    pub fn of(meta: &Metadata) -> Self {
+    pub fn new(size: u64, mtime_ns: i64, ctime_ns: i64, ino: u64) -> Self {
         Stat {
-            size: meta.len(),
-            mtime_ns: crate::fsutil::mtime_ns(meta),
-            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
-            ino: meta.ino(),
+            size,
+            mtime_ns,
+            ctime_ns,
+            ino,
         }
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Disk {
-    version: u32,
-    entries: Vec<(String, Stat, [u8; 32])>,
+impl From<&Metadata> for Stat {
+    fn from(meta: &Metadata) -> Self {
+        Stat::new(
+            meta.len(),
+            crate::fsutil::mtime_ns(meta),
+            meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            meta.ino(),
+        )
+    }
 }
+
+/// The version-2 file, checked for a consistent layout when it is opened.
+struct Base {
+    map: memmap2::Mmap,
+    count: usize,
+    blob_len: usize,
+}
+
+impl Base {
+    fn open(path: &Path) -> Option<(Base, Vec<DirSummary>)> {
+        let file = std::fs::File::open(path).ok()?;
+        // SAFETY: the file is only ever replaced by rename, never written in place.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        let header = map.get(..HEADER)?;
+        if &header[..8] != MAGIC || u32_at(header, 8) != VERSION {
+            return None;
+        }
+        let count = u32_at(header, 12) as usize;
+        let blob_len = usize::try_from(u64_at(header, 16)).ok()?;
+        let dirs_len = usize::try_from(u64_at(header, 24)).ok()?;
+        let dirs_at = HEADER
+            .checked_add(count.checked_mul(RECORD)?)?
+            .checked_add(blob_len)?;
+        if dirs_at.checked_add(dirs_len)? != map.len() {
+            return None;
+        }
+        let dirs = postcard::from_bytes(&map[dirs_at..]).ok()?;
+        let base = Base {
+            map,
+            count,
+            blob_len,
+        };
+        // Every record must name a path inside the blob.
+        (0..count)
+            .all(|i| base.try_path(i).is_some())
+            .then_some((base, dirs))
+    }
+
+    fn record(&self, i: usize) -> &[u8] {
+        &self.map[HEADER + i * RECORD..HEADER + (i + 1) * RECORD]
+    }
+
+    fn try_path(&self, i: usize) -> Option<&[u8]> {
+        let r = self.record(i);
+        let (off, len) = (u32_at(r, 0) as usize, u32_at(r, 4) as usize);
+        let end = off.checked_add(len).filter(|e| *e <= self.blob_len)?;
+        let blob = HEADER + self.count * RECORD;
+        Some(&self.map[blob + off..blob + end])
+    }
+
+    fn path(&self, i: usize) -> &[u8] {
+        self.try_path(i).unwrap_or_default()
+    }
+
+    fn entry(&self, i: usize) -> (Stat, Hash) {
+        let r = self.record(i);
+        let stat = Stat::new(
+            u64_at(r, 8),
+            u64_at(r, 16) as i64,
+            u64_at(r, 24) as i64,
+            u64_at(r, 32),
+        );
+        let hash: [u8; 32] = r[40..72].try_into().expect("32 bytes");
+        (stat, Hash::from_bytes(hash))
+    }
+
+    /// The first record whose path is not less than `path`.
+    fn lower_bound(&self, path: &[u8]) -> usize {
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.path(mid) < path {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn find(&self, path: &str) -> Option<usize> {
+        let i = self.lower_bound(path.as_bytes());
+        (i < self.count && self.path(i) == path.as_bytes()).then_some(i)
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// (tracked directory, digest of its listing, the manifest that listing makes).
+type DirSummary = (String, [u8; 32], [u8; 32]);
 
 pub struct StatCache {
     path: PathBuf,
-    entries: HashMap<String, (Stat, Hash)>,
+    base: Option<Base>,
+    /// Entries recorded since loading; they win over the file's.
+    added: BTreeMap<String, (Stat, Hash)>,
+    /// The file's entries that were moved away (`rename_under`, `forget_under`).
+    removed: HashSet<String>,
+    dirs: HashMap<String, ([u8; 32], [u8; 32])>,
     /// mtime of the stat cache file when it was loaded: entries not older than this are racy.
     stamp_ns: i64,
     dirty: bool,
@@ -54,138 +170,196 @@ impl StatCache {
     pub fn load(path: &Path) -> Self {
         let mut cache = StatCache {
             path: path.to_path_buf(),
-            entries: HashMap::new(),
+            base: None,
+            added: BTreeMap::new(),
+            removed: HashSet::new(),
+            dirs: HashMap::new(),
             stamp_ns: i64::MIN,
             dirty: false,
-        };
-        let Ok(bytes) = std::fs::read(path) else {
-            return cache;
         };
         let Ok(meta) = std::fs::metadata(path) else {
             return cache;
         };
-        if let Ok(disk) = postcard::from_bytes::<Disk>(&bytes)
-            && disk.version == VERSION
-        {
+        if let Some((base, dirs)) = Base::open(path) {
             cache.stamp_ns = crate::fsutil::mtime_ns(&meta);
-            cache.entries = disk
-                .entries
-                .into_iter()
-                .map(|(p, s, h)| (p, (s, Hash::from_bytes(h))))
-                .collect();
+            cache.base = Some(base);
+            cache.dirs = dirs.into_iter().map(|(d, g, m)| (d, (g, m))).collect();
         }
         cache
     }
 
-    /// The hash recorded for `path` if the file is provably unchanged since.
-    pub fn lookup(&self, path: &str, meta: &Metadata) -> Option<Hash> {
-        let (stat, hash) = self.entries.get(path)?;
-        let now = Stat::of(meta);
-        (*stat == now && stat.mtime_ns < self.stamp_ns).then_some(*hash)
+    fn get(&self, path: &str) -> Option<(Stat, Hash)> {
+        if let Some(e) = self.added.get(path) {
+            return Some(*e);
+        }
+        let base = self.base.as_ref()?;
+        if !self.removed.is_empty() && self.removed.contains(path) {
+            return None;
+        }
+        base.find(path).map(|i| base.entry(i))
     }
 
-    pub fn record(&mut self, path: String, meta: &Metadata, hash: Hash) {
-        let stat = Stat::of(meta);
-        if self.entries.get(&path) != Some(&(stat, hash)) {
-            self.entries.insert(path, (stat, hash));
+    /// The hash recorded for `path` if the file is provably unchanged since.
+    pub fn lookup(&self, path: &str, meta: impl Into<Stat>) -> Option<Hash> {
+        let (stat, hash) = self.get(path)?;
+        (stat == meta.into() && stat.mtime_ns < self.stamp_ns).then_some(hash)
+    }
+
+    pub fn record(&mut self, path: String, meta: impl Into<Stat>, hash: Hash) {
+        let stat = meta.into();
+        if self.get(&path) != Some((stat, hash)) {
+            self.removed.remove(&path);
+            self.added.insert(path, (stat, hash));
             self.dirty = true;
         }
     }
 
+    /// The manifest that the tracked directory `dir` was last found to be, if its listing
+    /// then had this `digest` (see `workspace::listing_digest`).
+    pub fn dir_manifest(&self, dir: &str, digest: &Hash) -> Option<Hash> {
+        let (d, m) = self.dirs.get(dir)?;
+        (d == digest.as_bytes()).then(|| Hash::from_bytes(*m))
+    }
+
+    pub fn record_dir(&mut self, dir: &str, digest: Hash, manifest: Hash) {
+        let value = (*digest.as_bytes(), *manifest.as_bytes());
+        if self.dirs.get(dir) != Some(&value) {
+            self.dirs.insert(dir.to_owned(), value);
+            self.dirty = true;
+        }
+    }
+
+    /// Every entry at or below `path`, from the file and recorded since.
+    fn under(&self, path: &str) -> Vec<String> {
+        let prefix = format!("{path}/");
+        let within = |p: &str| p == path || p.starts_with(&prefix);
+        let mut out: Vec<String> = self
+            .added
+            .range(path.to_owned()..)
+            .map(|(p, _)| p)
+            .take_while(|p| p.starts_with(path))
+            .filter(|p| within(p))
+            .cloned()
+            .collect();
+        if let Some(base) = &self.base {
+            for i in base.lower_bound(path.as_bytes())..base.count {
+                let Ok(p) = std::str::from_utf8(base.path(i)) else {
+                    continue;
+                };
+                if !p.starts_with(path) {
+                    break;
+                }
+                if within(p) && !self.removed.contains(p) && !self.added.contains_key(p) {
+                    out.push(p.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    fn take(&mut self, path: &str) -> Option<(Stat, Hash)> {
+        let entry = self.get(path)?;
+        self.added.remove(path);
+        if self.base.as_ref().is_some_and(|b| b.find(path).is_some()) {
+            self.removed.insert(path.to_owned());
+        }
+        self.dirty = true;
+        Some(entry)
+    }
+
     /// Forgets entries at or below `path`, whose files are gone or replaced.
     pub fn forget_under(&mut self, path: &str) {
-        let prefix = format!("{path}/");
-        let before = self.entries.len();
-        self.entries
-            .retain(|p, _| p != path && !p.starts_with(&prefix));
-        self.dirty |= self.entries.len() != before;
+        for p in self.under(path) {
+            self.take(&p);
+        }
+        self.forget_dirs_under(path);
     }
 
     /// Moves entries at or below `from` to the same place below `to` (`git mlv mv`): files
     /// in a renamed folder keep their inode and timestamps, so their hashes still hold.
     pub fn rename_under(&mut self, from: &str, to: &str) {
-        let prefix = format!("{from}/");
-        let moved: Vec<String> = self
-            .entries
-            .keys()
-            .filter(|p| *p == from || p.starts_with(&prefix))
-            .cloned()
-            .collect();
-        for old in moved {
-            if let Some(entry) = self.entries.remove(&old) {
-                self.entries
-                    .insert(format!("{to}{}", &old[from.len()..]), entry);
-                self.dirty = true;
+        for old in self.under(from) {
+            if let Some(entry) = self.take(&old) {
+                let new = format!("{to}{}", &old[from.len()..]);
+                self.removed.remove(&new);
+                self.added.insert(new, entry);
             }
         }
+        self.forget_dirs_under(from);
+    }
+
+    fn forget_dirs_under(&mut self, path: &str) {
+        let prefix = format!("{path}/");
+        let before = self.dirs.len();
+        self.dirs
+            .retain(|d, _| d != path && !d.starts_with(&prefix));
+        self.dirty |= self.dirs.len() != before;
     }
 
     /// Writes the stat cache atomically if anything changed. Racy entries are written too:
     /// the new file's later mtime makes them trustworthy once they are hashed again.
-    pub fn save(&mut self) -> std::io::Result<()> {
+    pub fn save(&mut self) -> io::Result<()> {
         if !self.dirty {
             return Ok(());
         }
-        let mut entries: Vec<_> = self
-            .entries
-            .iter()
-            .map(|(p, (s, h))| (p.clone(), *s, *h.as_bytes()))
-            .collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let bytes = postcard::to_stdvec(&Disk {
-            version: VERSION,
-            entries,
-        })
-        .expect("stat cache serializes");
         if let Some(dir) = self.path.parent() {
             fs_err::create_dir_all(dir)?;
         }
-        crate::fsutil::write_atomic(&self.path, &bytes)?;
+        // Merge the file's entries with the recorded ones, both sorted, newest winning.
+        let mut merged: Vec<(&[u8], Stat, Hash)> = Vec::new();
+        let mut added = self.added.iter().peekable();
+        if let Some(base) = &self.base {
+            for i in 0..base.count {
+                let p = base.path(i);
+                while let Some((a, e)) = added.next_if(|(a, _)| a.as_bytes() < p) {
+                    merged.push((a.as_bytes(), e.0, e.1));
+                }
+                if added.peek().is_some_and(|(a, _)| a.as_bytes() == p) {
+                    continue;
+                }
+                let skip = !self.removed.is_empty()
+                    && std::str::from_utf8(p).is_ok_and(|s| self.removed.contains(s));
+                if !skip {
+                    let (s, h) = base.entry(i);
+                    merged.push((p, s, h));
+                }
+            }
+        }
+        merged.extend(added.map(|(a, e)| (a.as_bytes(), e.0, e.1)));
+        let dirs: Vec<DirSummary> = self
+            .dirs
+            .iter()
+            .map(|(d, (g, m))| (d.clone(), *g, *m))
+            .collect();
+        let dirs = postcard::to_stdvec(&dirs).expect("folder table serializes");
+        let blob_len: usize = merged.iter().map(|e| e.0.len()).sum();
+        crate::fsutil::write_atomic_with(&self.path, |w| {
+            w.write_all(MAGIC)?;
+            w.write_all(&VERSION.to_le_bytes())?;
+            w.write_all(&(merged.len() as u32).to_le_bytes())?;
+            w.write_all(&(blob_len as u64).to_le_bytes())?;
+            w.write_all(&(dirs.len() as u64).to_le_bytes())?;
+            let mut off = 0u32;
+            for (p, s, h) in &merged {
+                w.write_all(&off.to_le_bytes())?;
+                w.write_all(&(p.len() as u32).to_le_bytes())?;
+                w.write_all(&s.size.to_le_bytes())?;
+                w.write_all(&s.mtime_ns.to_le_bytes())?;
+                w.write_all(&s.ctime_ns.to_le_bytes())?;
+                w.write_all(&s.ino.to_le_bytes())?;
+                w.write_all(h.as_bytes())?;
+                off += p.len() as u32;
+            }
+            for (p, _, _) in &merged {
+                w.write_all(p)?;
+            }
+            w.write_all(&dirs)
+        })?;
         self.dirty = false;
         Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unchanged_file_is_trusted_only_once_older_than_the_stamp() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("f");
-        std::fs::write(&file, b"a").unwrap();
-        let meta = std::fs::metadata(&file).unwrap();
-        let sc_path = dir.path().join("sc");
-        let mut sc = StatCache::load(&sc_path);
-        sc.record("f".into(), &meta, Hash::of(b"a"));
-        // Same-tick write: racy until the saved file's mtime is later than the entry.
-        sc.stamp_ns = crate::fsutil::mtime_ns(&meta);
-        assert_eq!(
-            sc.lookup("f", &meta),
-            None,
-            "an entry as new as the stamp is racy"
-        );
-        sc.stamp_ns += 1;
-        assert_eq!(sc.lookup("f", &meta), Some(Hash::of(b"a")));
-        sc.save().unwrap();
-        let loaded = StatCache::load(&sc_path);
-        assert_eq!(loaded.entries.len(), 1);
-    }
-
-    #[test]
-    fn changed_size_misses() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("f");
-        std::fs::write(&file, b"a").unwrap();
-        let mut sc = StatCache::load(&dir.path().join("sc"));
-        sc.record(
-            "f".into(),
-            &std::fs::metadata(&file).unwrap(),
-            Hash::of(b"a"),
-        );
-        sc.stamp_ns = i64::MAX;
-        std::fs::write(&file, b"ab").unwrap();
-        assert_eq!(sc.lookup("f", &std::fs::metadata(&file).unwrap()), None);
-    }
-}
+#[path = "stat_cache_tests.rs"]
+mod tests;
