@@ -292,24 +292,32 @@ impl Cache {
         Ok(out)
     }
 
-    /// Every object in the store, by walking its `b3/` folders.
+    /// Every object in the store, by walking its `b3/` folders (in parallel: a million
+    /// objects are a million directory entries).
     pub fn list(&self) -> io::Result<Vec<Hash>> {
-        let mut out = Vec::new();
+        use rayon::prelude::*;
         let b3 = self.root.join("b3");
         let Ok(dirs) = fs_err::read_dir(&b3) else {
-            return Ok(out);
+            return Ok(Vec::new());
         };
-        for dir in dirs {
-            let dir = dir?;
-            let prefix = dir.file_name().to_string_lossy().into_owned();
-            for obj in fs_err::read_dir(dir.path())? {
-                let name = obj?.file_name().to_string_lossy().into_owned();
-                if let Some(h) = Hash::from_key(&format!("b3/{prefix}/{name}")) {
-                    out.push(h);
+        let dirs = dirs.collect::<io::Result<Vec<_>>>()?;
+        let found = dirs
+            .par_iter()
+            .map(|dir| {
+                let prefix = dir.file_name();
+                let prefix = prefix.to_string_lossy();
+                let mut key = format!("b3/{prefix}/");
+                let at = key.len();
+                let mut out = Vec::new();
+                for obj in fs_err::read_dir(dir.path())? {
+                    key.truncate(at);
+                    key.push_str(&obj?.file_name().to_string_lossy());
+                    out.extend(Hash::from_key(&key));
                 }
-            }
-        }
-        Ok(out)
+                Ok(out)
+            })
+            .collect::<io::Result<Vec<Vec<Hash>>>>()?;
+        Ok(found.concat())
     }
 }
 
