@@ -179,6 +179,11 @@ pub fn add(
         let hash = cache
             .insert_bytes(&manifest.to_bytes())
             .map_err(|e| with_data_safe(e.into(), path))?;
+        stat.record_dir(
+            path.as_str(),
+            workspace::listing_digest(&files, &hashes),
+            hash,
+        );
         if link_back {
             for (f, h) in files.iter().zip(&hashes) {
                 crate::link::materialize(&cache.object_path(h), &f.abs, false, links)?;

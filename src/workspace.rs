@@ -283,3 +283,17 @@ pub fn manifest_of(files: &[FileEntry], hashes: &[Hash]) -> crate::manifest::Man
         .collect();
     crate::manifest::Manifest::new(entries)
 }
+
+/// A digest of what `manifest_of` would record for these files (path, hash, size, exec):
+/// equal digests mean equal manifests, without building or reading one.
+pub fn listing_digest(files: &[FileEntry], hashes: &[Hash]) -> Hash {
+    let mut h = blake3::Hasher::new();
+    for (f, hash) in files.iter().zip(hashes) {
+        h.update(f.rel.as_bytes());
+        h.update(&[0]);
+        h.update(hash.as_bytes());
+        h.update(&f.meta.len().to_le_bytes());
+        h.update(&[u8::from(f.exec())]);
+    }
+    Hash::from_bytes(*h.finalize().as_bytes())
+}
