@@ -42,6 +42,20 @@ impl Stat {
             ino,
         }
     }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+}
+
+impl From<&Stat> for Stat {
+    fn from(stat: &Stat) -> Self {
+        *stat
+    }
 }
 
 impl From<&Metadata> for Stat {

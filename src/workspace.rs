@@ -5,7 +5,7 @@ use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
 use crate::mlvignore::{self, Rules};
 use crate::progress::Progress;
-use crate::stat_cache::StatCache;
+use crate::stat_cache::{Stat, StatCache};
 use rayon::prelude::*;
 use std::fs::Metadata;
 use std::io;
@@ -28,13 +28,50 @@ pub struct FileEntry {
     pub rel: String,
     pub abs: PathBuf,
     /// For a cache link, the metadata of the object it points at.
-    pub meta: Metadata,
+    pub meta: FileMeta,
     pub kind: Kind,
 }
 
 impl FileEntry {
     pub fn exec(&self) -> bool {
-        self.kind == Kind::Regular && self.meta.permissions().mode() & 0o111 != 0
+        self.kind == Kind::Regular && self.meta.mode & 0o111 != 0
+    }
+}
+
+/// What a listing keeps of a file's metadata: a million `std::fs::Metadata` (about 180
+/// bytes each) were most of a listing's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    stat: Stat,
+    dev: u64,
+    mode: u32,
+}
+
+impl FileMeta {
+    pub fn len(&self) -> u64 {
+        self.stat.size()
+    }
+}
+
+impl From<&Metadata> for FileMeta {
+    fn from(meta: &Metadata) -> Self {
+        FileMeta {
+            stat: Stat::from(meta),
+            dev: meta.dev(),
+            mode: meta.permissions().mode(),
+        }
+    }
+}
+
+impl From<&FileMeta> for FileMeta {
+    fn from(meta: &FileMeta) -> Self {
+        *meta
+    }
+}
+
+impl From<&FileMeta> for Stat {
+    fn from(meta: &FileMeta) -> Self {
+        meta.stat
     }
 }
 
@@ -161,7 +198,7 @@ impl<'a> Walk<'a> {
             here.push(FileEntry {
                 rel: child_rel,
                 abs: child_abs,
-                meta,
+                meta: FileMeta::from(&meta),
                 kind,
             });
         }
@@ -220,18 +257,19 @@ pub fn stale_temp_files(
 pub fn hash_one(
     key: &str,
     abs: &Path,
-    meta: &Metadata,
+    meta: impl Into<Stat>,
     stat: &StatCache,
     store: Option<&Cache>,
 ) -> Result<(Hash, bool), CacheError> {
+    let meta: Stat = meta.into();
     if let Some(h) = stat.lookup(key, meta)
         && store.is_none_or(|c| c.contains(&h))
     {
         return Ok((h, false));
     }
     let hash = match store {
-        Some(cache) => cache.insert_file(abs, meta.len())?.0,
-        None if meta.len() <= crate::hash::SMALL_FILE => Hash::of(&fs_err::read(abs)?),
+        Some(cache) => cache.insert_file(abs, meta.size())?.0,
+        None if meta.size() <= crate::hash::SMALL_FILE => Hash::of(&fs_err::read(abs)?),
         None => crate::cache::hash_reader(fs_err::File::open(abs)?.into_parts().0)?,
     };
     Ok((hash, true))
@@ -265,8 +303,9 @@ pub fn hash_all(
 }
 
 /// True when `meta` is the very inode of the cache object (a hardlink into the cache).
-pub fn is_hardlink_to(meta: &Metadata, object: &Path) -> bool {
-    std::fs::metadata(object).is_ok_and(|o| o.ino() == meta.ino() && o.dev() == meta.dev())
+pub fn is_hardlink_to(meta: impl Into<FileMeta>, object: &Path) -> bool {
+    let meta: FileMeta = meta.into();
+    std::fs::metadata(object).is_ok_and(|o| o.ino() == meta.stat.ino() && o.dev() == meta.dev)
 }
 
 /// The manifest of listed files with their hashes: what the directory is as a version.
