@@ -33,7 +33,7 @@ def repo_of(root, i):
 
 
 def git_cmd(root):
-    return ["git", f"--git-dir={root}/git.git", f"--work-tree={repo_of(root, 0)}"]
+    return ["git", "-c", "gc.auto=0", f"--git-dir={root}/git.git", f"--work-tree={repo_of(root, 0)}"]
 
 
 def sh(cmd, cwd):
@@ -65,7 +65,7 @@ def setup(root, n, bins):
     sh(g + ["config", "core.untrackedCache", "false"], root)
     t = timed(g + ["add", "-f", "data"], root)
     print("git add", t)
-    sh(g + ["commit", "-q", "-m", "data"], root)
+    sh(g + ["-c", "gc.auto=0", "commit", "-q", "-m", "data"], root)
     sh(g + ["gc", "-q"], root)
 
 

@@ -50,6 +50,15 @@ impl Stat {
     pub fn ino(&self) -> u64 {
         self.ino
     }
+
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0; 32];
+        out[..8].copy_from_slice(&self.size.to_le_bytes());
+        out[8..16].copy_from_slice(&self.mtime_ns.to_le_bytes());
+        out[16..24].copy_from_slice(&self.ctime_ns.to_le_bytes());
+        out[24..].copy_from_slice(&self.ino.to_le_bytes());
+        out
+    }
 }
 
 impl From<&Stat> for Stat {
@@ -162,8 +171,10 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// (tracked directory, digest of its listing, the manifest that listing makes).
-type DirSummary = (String, [u8; 32], [u8; 32]);
+/// (tracked directory, digest of its listing, the manifest that listing makes, the cache's
+/// stamp when every object of that manifest was last found in it).
+type DirSummary = (String, [u8; 32], [u8; 32], Option<[u8; 32]>);
+type DirValue = ([u8; 32], [u8; 32], Option<[u8; 32]>);
 
 pub struct StatCache {
     path: PathBuf,
@@ -172,7 +183,7 @@ pub struct StatCache {
     added: BTreeMap<String, (Stat, Hash)>,
     /// The file's entries that were moved away (`rename_under`, `forget_under`).
     removed: HashSet<String>,
-    dirs: HashMap<String, ([u8; 32], [u8; 32])>,
+    dirs: HashMap<String, DirValue>,
     /// mtime of the stat cache file when it was loaded: entries not older than this are racy.
     stamp_ns: i64,
     dirty: bool,
@@ -197,7 +208,10 @@ impl StatCache {
         if let Some((base, dirs)) = Base::open(path) {
             cache.stamp_ns = crate::fsutil::mtime_ns(&meta);
             cache.base = Some(base);
-            cache.dirs = dirs.into_iter().map(|(d, g, m)| (d, (g, m))).collect();
+            cache.dirs = dirs
+                .into_iter()
+                .map(|(d, g, m, c)| (d, (g, m, c)))
+                .collect();
         }
         cache
     }
@@ -229,14 +243,19 @@ impl StatCache {
     }
 
     /// The manifest that the tracked directory `dir` was last found to be, if its listing
-    /// then had this `digest` (see `workspace::listing_digest`).
-    pub fn dir_manifest(&self, dir: &str, digest: &Hash) -> Option<Hash> {
-        let (d, m) = self.dirs.get(dir)?;
-        (d == digest.as_bytes()).then(|| Hash::from_bytes(*m))
+    /// then had this `digest` (see `workspace::listing_digest`), with the cache's stamp
+    /// (`Cache::stamp`) when all its objects were last found there.
+    pub fn dir_manifest(&self, dir: &str, digest: &Hash) -> Option<(Hash, Option<Hash>)> {
+        let (d, m, c) = self.dirs.get(dir)?;
+        (d == digest.as_bytes()).then(|| (Hash::from_bytes(*m), c.map(Hash::from_bytes)))
     }
 
-    pub fn record_dir(&mut self, dir: &str, digest: Hash, manifest: Hash) {
-        let value = (*digest.as_bytes(), *manifest.as_bytes());
+    pub fn record_dir(&mut self, dir: &str, digest: Hash, manifest: Hash, stamp: Option<Hash>) {
+        let value = (
+            *digest.as_bytes(),
+            *manifest.as_bytes(),
+            stamp.map(|s| *s.as_bytes()),
+        );
         if self.dirs.get(dir) != Some(&value) {
             self.dirs.insert(dir.to_owned(), value);
             self.dirty = true;
@@ -343,7 +362,7 @@ impl StatCache {
         let dirs: Vec<DirSummary> = self
             .dirs
             .iter()
-            .map(|(d, (g, m))| (d.clone(), *g, *m))
+            .map(|(d, (g, m, c))| (d.clone(), *g, *m, *c))
             .collect();
         let dirs = postcard::to_stdvec(&dirs).expect("folder table serializes");
         let blob_len: usize = merged.iter().map(|e| e.0.len()).sum();

@@ -76,7 +76,7 @@ fn round_trip_keeps_every_entry_and_merges_new_ones() {
     assert!(!sc.dirty);
     sc.record("a".into(), stat(9), Hash::of(b"A"));
     sc.record("aa".into(), stat(8), Hash::of(b"aa"));
-    sc.record_dir("b", Hash::of(b"digest"), Hash::of(b"manifest"));
+    sc.record_dir("b", Hash::of(b"digest"), Hash::of(b"manifest"), None);
     sc.save().unwrap();
     let mut again = StatCache::load(&dir.path().join("sc"));
     again.stamp_ns = i64::MAX;
@@ -86,7 +86,7 @@ fn round_trip_keeps_every_entry_and_merges_new_ones() {
     assert_eq!(again.lookup("c/d/e", stat(3)), Some(Hash::of(b"c/d/e")));
     assert_eq!(
         again.dir_manifest("b", &Hash::of(b"digest")),
-        Some(Hash::of(b"manifest"))
+        Some((Hash::of(b"manifest"), None))
     );
     assert_eq!(again.dir_manifest("b", &Hash::of(b"other")), None);
 }
@@ -127,7 +127,7 @@ fn rename_under_moves_a_folder_and_nothing_beside_it() {
     let mut sc = saved(dir.path(), &["d/x", "d/y/z", "d2/x", "d", "e"]);
     sc.stamp_ns = i64::MAX;
     sc.record("d/new".into(), stat(7), Hash::of(b"d/new"));
-    sc.record_dir("d", Hash::of(b"g"), Hash::of(b"m"));
+    sc.record_dir("d", Hash::of(b"g"), Hash::of(b"m"), Some(Hash::of(b"c")));
     sc.rename_under("d", "n/d");
     for (old, i) in [("d/x", 0), ("d/y/z", 1), ("d", 3), ("d/new", 7)] {
         let new = format!("n/{old}");

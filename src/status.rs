@@ -179,14 +179,24 @@ pub fn status(
         let digest = workspace::listing_digest(&regular, &hashes);
         let size: u64 = regular.iter().map(|f| f.meta.len()).sum();
         if other.is_empty()
-            && stat.dir_manifest(t.path.as_str(), &digest) == Some(t.pointer.hash)
             && t.pointer.size == size
             && t.pointer.files == Some(regular.len() as u64)
+            && let Some((manifest, was)) = stat.dir_manifest(t.path.as_str(), &digest)
+            && manifest == t.pointer.hash
         {
+            out.files_read = read;
+            // No object added to or removed from the cache since all were there: skip
+            // listing the cache. The stamp is taken before the listing it vouches for.
+            let stamp = cache.stamp()?;
+            if stamp.is_some() && stamp == was {
+                return Ok(out);
+            }
             let missing = cache.missing(&hashes)?;
             out.missing_objects = hashes.iter().filter(|h| missing.contains(h)).count();
             out.in_cache = out.missing_objects == 0;
-            out.files_read = read;
+            if out.in_cache {
+                stat.record_dir(t.path.as_str(), digest, manifest, stamp);
+            }
             return Ok(out);
         }
         listed = Some((regular, other, hashes, read, Some(digest)));
@@ -313,7 +323,7 @@ pub fn status(
         out.state = State::Missing;
     } else if let Some(digest) = digest.filter(|_| other.is_empty()) {
         // This listing is the pointer's manifest: the next status can skip reading it.
-        stat.record_dir(t.path.as_str(), digest, t.pointer.hash);
+        stat.record_dir(t.path.as_str(), digest, t.pointer.hash, None);
     }
     Ok(out)
 }

@@ -183,6 +183,7 @@ pub fn add(
             path.as_str(),
             workspace::listing_digest(&files, &hashes),
             hash,
+            None,
         );
         if link_back {
             for (f, h) in files.iter().zip(&hashes) {
