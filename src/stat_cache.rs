@@ -145,10 +145,15 @@ impl Base {
 
     /// The first record whose path is not less than `path`.
     fn lower_bound(&self, path: &[u8]) -> usize {
+        self.lower_bound_of(&[path])
+    }
+
+    /// The first record whose path is not less than the concatenation of `parts`.
+    fn lower_bound_of(&self, parts: &[&[u8]]) -> usize {
         let (mut lo, mut hi) = (0, self.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.path(mid) < path {
+            if cmp_parts(self.path(mid), parts).is_lt() {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -157,9 +162,31 @@ impl Base {
         lo
     }
 
+    /// The record whose path is the concatenation of `parts`.
+    fn find_parts(&self, parts: &[&[u8]]) -> Option<usize> {
+        let i = self.lower_bound_of(parts);
+        (i < self.count && cmp_parts(self.path(i), parts).is_eq()).then_some(i)
+    }
+
     fn find(&self, path: &str) -> Option<usize> {
-        let i = self.lower_bound(path.as_bytes());
-        (i < self.count && self.path(i) == path.as_bytes()).then_some(i)
+        self.find_parts(&[path.as_bytes()])
+    }
+}
+
+/// Compares `stored` with the concatenation of `parts`, without building it.
+fn cmp_parts(mut stored: &[u8], parts: &[&[u8]]) -> std::cmp::Ordering {
+    for part in parts {
+        let n = part.len().min(stored.len());
+        let ord = stored[..n].cmp(&part[..n]);
+        if ord.is_ne() || n < part.len() {
+            return ord.then(std::cmp::Ordering::Less);
+        }
+        stored = &stored[n..];
+    }
+    if stored.is_empty() {
+        std::cmp::Ordering::Equal
+    } else {
+        std::cmp::Ordering::Greater
     }
 }
 
@@ -230,6 +257,17 @@ impl StatCache {
     /// The hash recorded for `path` if the file is provably unchanged since.
     pub fn lookup(&self, path: &str, meta: impl Into<Stat>) -> Option<Hash> {
         let (stat, hash) = self.get(path)?;
+        (stat == meta.into() && stat.mtime_ns < self.stamp_ns).then_some(hash)
+    }
+
+    /// `lookup` of `<dir>/<rel>` without building the key (a million lookups).
+    pub fn lookup_in(&self, dir: &str, rel: &str, meta: impl Into<Stat>) -> Option<Hash> {
+        if !self.added.is_empty() || !self.removed.is_empty() {
+            return self.lookup(&format!("{dir}/{rel}"), meta);
+        }
+        let base = self.base.as_ref()?;
+        let i = base.find_parts(&[dir.as_bytes(), b"/", rel.as_bytes()])?;
+        let (stat, hash) = base.entry(i);
         (stat == meta.into() && stat.mtime_ns < self.stamp_ns).then_some(hash)
     }
 

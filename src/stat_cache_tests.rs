@@ -71,6 +71,12 @@ fn round_trip_keeps_every_entry_and_merges_new_ones() {
         );
     }
     assert_eq!(sc.lookup("b/3", stat(0)), None);
+    // The same lookups without building the key.
+    assert_eq!(sc.lookup_in("b", "1", stat(2)), Some(Hash::of(b"b/1")));
+    assert_eq!(sc.lookup_in("c", "d/e", stat(3)), Some(Hash::of(b"c/d/e")));
+    assert_eq!(sc.lookup_in("b", "", stat(4)), None, "`b/` is not `b`");
+    assert_eq!(sc.lookup_in("c/d", "e", stat(3)), Some(Hash::of(b"c/d/e")));
+    assert_eq!(sc.lookup_in("c", "d", stat(3)), None);
     // Unchanged entries leave the file alone; a new and a changed one are merged in.
     sc.record("a".into(), stat(1), Hash::of(b"a"));
     assert!(!sc.dirty);

@@ -169,13 +169,7 @@ pub fn status(
         let (regular, other): (Vec<_>, Vec<_>) = files
             .into_iter()
             .partition(|f| !matches!(f.kind, Kind::Other(_)));
-        let (hashes, read) = workspace::hash_all(
-            &regular,
-            |f| format!("{}/{}", t.path, f.rel),
-            stat,
-            None,
-            progress,
-        )?;
+        let (hashes, read) = workspace::hash_all(&regular, t.path.as_str(), stat, None, progress)?;
         let digest = workspace::listing_digest(&regular, &hashes);
         let size: u64 = regular.iter().map(|f| f.meta.len()).sum();
         if other.is_empty()
@@ -257,13 +251,8 @@ pub fn status(
                 .into_iter()
                 .filter(|f| scope.covers(&t.path, &f.rel))
                 .partition(|f| !matches!(f.kind, Kind::Other(_)));
-            let (hashes, read) = workspace::hash_all(
-                &regular,
-                |f| format!("{}/{}", t.path, f.rel),
-                stat,
-                None,
-                progress,
-            )?;
+            let (hashes, read) =
+                workspace::hash_all(&regular, t.path.as_str(), stat, None, progress)?;
             (regular, other, hashes, read, None)
         }
     };

@@ -172,8 +172,9 @@ pub fn add(
         }
         let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
         progress.start(files.len() as u64, files.iter().map(|f| f.meta.len()).sum());
-        let (hashes, read) = workspace::hash_all(&files, key, stat, Some(cache), progress)
-            .map_err(|e| with_data_safe(e.into(), path))?;
+        let (hashes, read) =
+            workspace::hash_all(&files, path.as_str(), stat, Some(cache), progress)
+                .map_err(|e| with_data_safe(e.into(), path))?;
         files_read = read;
         let manifest = workspace::manifest_of(&files, &hashes);
         let hash = cache

@@ -262,7 +262,16 @@ pub fn hash_one(
     store: Option<&Cache>,
 ) -> Result<(Hash, bool), CacheError> {
     let meta: Stat = meta.into();
-    if let Some(h) = stat.lookup(key, meta)
+    hash_unless_known(stat.lookup(key, meta), abs, meta, store)
+}
+
+fn hash_unless_known(
+    known: Option<Hash>,
+    abs: &Path,
+    meta: Stat,
+    store: Option<&Cache>,
+) -> Result<(Hash, bool), CacheError> {
+    if let Some(h) = known
         && store.is_none_or(|c| c.contains(&h))
     {
         return Ok((h, false));
@@ -275,19 +284,23 @@ pub fn hash_one(
     Ok((hash, true))
 }
 
-/// Hashes many files in parallel; `key_of` gives each file's stat cache key. Returns each
-/// file's hash and how many files had to be read, recording fresh hashes in the stat cache.
+/// Hashes many files listed in the tracked directory `base` in parallel (stat cache key
+/// `<base>/<rel>`). Returns each file's hash and how many files had to be read, recording
+/// fresh hashes in the stat cache.
 pub fn hash_all(
     files: &[FileEntry],
-    key_of: impl Fn(&FileEntry) -> String + Sync,
+    base: &str,
     stat: &mut StatCache,
     store: Option<&Cache>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Hash>, u64), CacheError> {
+    let key_of = |f: &FileEntry| format!("{base}/{}", f.rel);
     let results: Vec<(Hash, bool)> = files
         .par_iter()
         .map(|f| {
-            let r = hash_one(&key_of(f), &f.abs, &f.meta, stat, store);
+            let meta = Stat::from(&f.meta);
+            let known = stat.lookup_in(base, &f.rel, meta);
+            let r = hash_unless_known(known, &f.abs, meta, store);
             progress.inc(1, f.meta.len());
             r
         })
