@@ -77,6 +77,14 @@ fn round_trip_keeps_every_entry_and_merges_new_ones() {
     assert_eq!(sc.lookup_in("b", "", stat(4)), None, "`b/` is not `b`");
     assert_eq!(sc.lookup_in("c/d", "e", stat(3)), Some(Hash::of(b"c/d/e")));
     assert_eq!(sc.lookup_in("c", "d", stat(3)), None);
+    let walked = sc.lookup_sorted_in(
+        "b",
+        [("0", stat(0)), ("1", stat(2)), ("2", stat(0))].into_iter(),
+    );
+    assert_eq!(
+        walked,
+        [None, Some(Hash::of(b"b/1")), Some(Hash::of(b"b/2"))]
+    );
     // Unchanged entries leave the file alone; a new and a changed one are merged in.
     sc.record("a".into(), stat(1), Hash::of(b"a"));
     assert!(!sc.dirty);

@@ -300,9 +300,7 @@ pub fn status(
             State::DamagedCache
         } else if other.is_empty()
             && scope.is_whole()
-            && cache.contains(&Hash::of(
-                &workspace::manifest_of(&regular, &hashes).to_bytes(),
-            ))
+            && cache.contains(&Hash::of(&workspace::manifest_bytes(&regular, &hashes)))
         {
             State::OutOfStep
         } else {

@@ -118,7 +118,7 @@ pub fn list_dir(root: &Path, dir: &Path, cache_root: &Path) -> io::Result<Vec<Fi
         return Err(e);
     }
     let mut files = walk.found.into_inner().expect("not poisoned");
-    files.sort_unstable_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
+    files.par_sort_unstable_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
     Ok(files)
 }
 
@@ -295,14 +295,24 @@ pub fn hash_all(
     progress: &dyn Progress,
 ) -> Result<(Vec<Hash>, u64), CacheError> {
     let key_of = |f: &FileEntry| format!("{base}/{}", f.rel);
+    let sorted = files.is_sorted_by(|a, b| a.rel.as_bytes() <= b.rel.as_bytes());
     let results: Vec<(Hash, bool)> = files
-        .par_iter()
-        .map(|f| {
-            let meta = Stat::from(&f.meta);
-            let known = stat.lookup_in(base, &f.rel, meta);
-            let r = hash_unless_known(known, &f.abs, meta, store);
-            progress.inc(1, f.meta.len());
-            r
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            let known = match sorted {
+                true => {
+                    stat.lookup_sorted_in(base, chunk.iter().map(|f| (&*f.rel, (&f.meta).into())))
+                }
+                false => chunk
+                    .iter()
+                    .map(|f| stat.lookup_in(base, &f.rel, &f.meta))
+                    .collect(),
+            };
+            chunk.iter().zip(known).map(|(f, known)| {
+                let r = hash_unless_known(known, &f.abs, (&f.meta).into(), store);
+                progress.inc(1, f.meta.len());
+                r
+            })
         })
         .collect::<Result<_, _>>()?;
     let mut read = 0;
@@ -334,6 +344,18 @@ pub fn manifest_of(files: &[FileEntry], hashes: &[Hash]) -> crate::manifest::Man
         })
         .collect();
     crate::manifest::Manifest::new(entries)
+}
+
+/// The canonical bytes of `manifest_of(files, hashes)` for files as `list_dir` sorts them.
+pub fn manifest_bytes(files: &[FileEntry], hashes: &[Hash]) -> Vec<u8> {
+    crate::manifest::bytes_of_sorted(files.iter().zip(hashes).map(|(f, h)| {
+        crate::manifest::EntryRef {
+            path: &f.rel,
+            hash: h,
+            size: f.meta.len(),
+            exec: f.exec(),
+        }
+    }))
 }
 
 /// A digest of what `manifest_of` would record for these files (path, hash, size, exec):
