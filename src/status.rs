@@ -273,7 +273,7 @@ pub fn status(
             None => out.changes.removed.push(format!("{}/{}", t.path, e.path)),
             Some((h, f)) if *h != e.hash => {
                 damaged |= matches!(f.kind, Kind::CacheLink(l) if l == e.hash)
-                    || workspace::is_hardlink_to(&f.meta, &cache.object_path(&e.hash));
+                    || workspace::is_hardlink_to(f.meta, &cache.object_path(&e.hash));
                 out.changes.modified.push(format!("{}/{}", t.path, e.path));
             }
             Some(_) => {}

@@ -48,6 +48,8 @@ pub struct FileMeta {
 }
 
 impl FileMeta {
+    /// The file's size, named like `Metadata::len`, which listings used before.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u64 {
         self.stat.size()
     }
