@@ -3,6 +3,7 @@
 //! system and renamed into place only after its bytes were hashed and matched.
 
 use crate::hash::{self, Hash};
+use rayon::prelude::*;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -261,7 +262,6 @@ impl Cache {
     /// the store's 256 folders (a few hundred `getdents` calls) instead of one `stat` each:
     /// for 20,000 objects that is most of an unchanged `status`'s system calls.
     pub fn missing(&self, hashes: &[Hash]) -> io::Result<std::collections::HashSet<Hash>> {
-        use rayon::prelude::*;
         if hashes.len() < 2_000 {
             return Ok(hashes
                 .par_iter()
@@ -292,51 +292,14 @@ impl Cache {
         Ok(out)
     }
 
-    /// A digest of the object folders' names and timestamps, or None while any of them
-    /// changed in the last two seconds. Storing or removing an object changes its folder's
-    /// mtime, so an equal stamp means the same objects as when it was taken; the two seconds
-    /// cover file systems whose timestamps lag the clock by a tick (the racy case).
-    pub fn stamp(&self) -> io::Result<Option<Hash>> {
-        let Ok(dirs) = fs_err::read_dir(self.root.join("b3")) else {
-            return Ok(None);
-        };
-        let now = std::time::SystemTime::now();
-        let mut seen = Vec::new();
-        for dir in dirs {
-            let dir = dir?;
-            let meta = dir.metadata()?;
-            let modified = meta.modified()?;
-            if now.duration_since(modified).unwrap_or_default() < std::time::Duration::from_secs(2)
-            {
-                return Ok(None);
-            }
-            seen.push((dir.file_name(), crate::stat_cache::Stat::from(&meta)));
-        }
-        seen.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut h = blake3::Hasher::new();
-        for (name, stat) in &seen {
-            h.update(name.as_encoded_bytes());
-            h.update(&[0]);
-            h.update(&stat.to_bytes());
-        }
-        Ok(Some(Hash::from_bytes(*h.finalize().as_bytes())))
-    }
-
-    /// Every object in the store, by walking its `b3/` folders (in parallel: a million
-    /// objects are a million directory entries).
+    /// Every object in the store, by walking its `b3/` folders in parallel.
     pub fn list(&self) -> io::Result<Vec<Hash>> {
-        use rayon::prelude::*;
-        let b3 = self.root.join("b3");
-        let Ok(dirs) = fs_err::read_dir(&b3) else {
-            return Ok(Vec::new());
-        };
-        let dirs = dirs.collect::<io::Result<Vec<_>>>()?;
-        let found = dirs
+        let dirs: io::Result<Vec<fs_err::DirEntry>> =
+            fs_err::read_dir(self.root.join("b3")).map_or(Ok(Vec::new()), Iterator::collect);
+        dirs?
             .par_iter()
             .map(|dir| {
-                let prefix = dir.file_name();
-                let prefix = prefix.to_string_lossy();
-                let mut key = format!("b3/{prefix}/");
+                let mut key = format!("b3/{}/", dir.file_name().to_string_lossy());
                 let at = key.len();
                 let mut out = Vec::new();
                 for obj in fs_err::read_dir(dir.path())? {
@@ -346,8 +309,8 @@ impl Cache {
                 }
                 Ok(out)
             })
-            .collect::<io::Result<Vec<Vec<Hash>>>>()?;
-        Ok(found.concat())
+            .collect::<io::Result<Vec<Vec<Hash>>>>()
+            .map(|found| found.concat())
     }
 }
 

@@ -181,7 +181,7 @@ pub fn status(
             out.files_read = read;
             // No object added to or removed from the cache since all were there: skip
             // listing the cache. The stamp is taken before the listing it vouches for.
-            let stamp = cache.stamp()?;
+            let stamp = crate::stat_cache::cache_stamp(cache)?;
             if stamp.is_some() && stamp == was {
                 return Ok(out);
             }

@@ -1,3 +1,4 @@
+use super::disk::HEADER;
 use super::*;
 
 fn stat(n: u64) -> Stat {
