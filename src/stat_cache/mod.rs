@@ -205,7 +205,7 @@ impl StatCache {
 
     /// The manifest that the tracked directory `dir` was last found to be, if its listing
     /// then had this `digest` (see `workspace::listing_digest`), with the cache's stamp
-    /// (`Cache::stamp`) when all its objects were last found there.
+    /// (`cache_stamp`) when all its objects were last found there.
     pub fn dir_manifest(&self, dir: &str, digest: &Hash) -> Option<(Hash, Option<Hash>)> {
         let (d, m, c) = self.dirs.get(dir)?;
         (d == digest.as_bytes()).then(|| (Hash::from_bytes(*m), c.map(Hash::from_bytes)))
