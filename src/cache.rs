@@ -4,6 +4,7 @@
 
 use crate::hash::{self, Hash};
 use crate::problem::{Hinted, Kind};
+use rayon::prelude::*;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -288,7 +289,6 @@ impl Cache {
     /// the store's 256 folders (a few hundred `getdents` calls) instead of one `stat` each:
     /// for 20,000 objects that is most of an unchanged `status`'s system calls.
     pub fn missing(&self, hashes: &[Hash]) -> io::Result<std::collections::HashSet<Hash>> {
-        use rayon::prelude::*;
         if hashes.len() < 2_000 {
             return Ok(hashes
                 .par_iter()
@@ -319,24 +319,25 @@ impl Cache {
         Ok(out)
     }
 
-    /// Every object in the store, by walking its `b3/` folders.
+    /// Every object in the store, by walking its `b3/` folders in parallel.
     pub fn list(&self) -> io::Result<Vec<Hash>> {
-        let mut out = Vec::new();
-        let b3 = self.root.join("b3");
-        let Ok(dirs) = fs_err::read_dir(&b3) else {
-            return Ok(out);
-        };
-        for dir in dirs {
-            let dir = dir?;
-            let prefix = dir.file_name().to_string_lossy().into_owned();
-            for obj in fs_err::read_dir(dir.path())? {
-                let name = obj?.file_name().to_string_lossy().into_owned();
-                if let Some(h) = Hash::from_key(&format!("b3/{prefix}/{name}")) {
-                    out.push(h);
+        let dirs: io::Result<Vec<fs_err::DirEntry>> =
+            fs_err::read_dir(self.root.join("b3")).map_or(Ok(Vec::new()), Iterator::collect);
+        dirs?
+            .par_iter()
+            .map(|dir| {
+                let mut key = format!("b3/{}/", dir.file_name().to_string_lossy());
+                let at = key.len();
+                let mut out = Vec::new();
+                for obj in fs_err::read_dir(dir.path())? {
+                    key.truncate(at);
+                    key.push_str(&obj?.file_name().to_string_lossy());
+                    out.extend(Hash::from_key(&key));
                 }
-            }
-        }
-        Ok(out)
+                Ok(out)
+            })
+            .collect::<io::Result<Vec<Vec<Hash>>>>()
+            .map(|found| found.concat())
     }
 }
 

@@ -79,7 +79,7 @@ pub fn workspace(
                 .collect();
             let (hashes, _) = workspace::hash_all(
                 &files,
-                |f| format!("{}/{}", t.path, f.rel),
+                t.path.as_str(),
                 stat,
                 None,
                 &crate::progress::NoProgress,

@@ -17,6 +17,14 @@ pub fn is_temp_name(name: &str) -> bool {
 
 /// Writes `bytes` to `path` atomically, with ordinary (0644) permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes what `write` produces to `path` atomically (buffered), with 0644 permissions.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -31,8 +39,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
                 format!("creating a temporary file in `{}`: {e}", dir.display()),
             )
         })?;
-    tmp.write_all(bytes)
+    let mut out = io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+    write(&mut out)
+        .and_then(|()| out.flush())
         .map_err(|e| io::Error::new(e.kind(), format!("writing `{}`: {e}", path.display())))?;
+    drop(out);
     tmp.persist(path).map_err(|e| {
         io::Error::new(
             e.error.kind(),

@@ -157,6 +157,40 @@ struct DocumentRef<'a> {
     entries: &'a [Entry],
 }
 
+/// One entry as `Entry` serializes it, borrowing its path and hash.
+#[derive(Serialize)]
+pub struct EntryRef<'a> {
+    pub path: &'a str,
+    pub hash: &'a Hash,
+    pub size: u64,
+    pub exec: bool,
+}
+
+/// The canonical bytes of the manifest of `entries`, which come sorted by the bytes of
+/// their path, without building it: a million owned entries were 90 MB next to the bytes.
+pub fn bytes_of_sorted<'a>(entries: impl Iterator<Item = EntryRef<'a>>) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Doc<'a, S: Serialize> {
+        format: &'a str,
+        version: u32,
+        entries: S,
+    }
+    struct Seq<I>(std::cell::Cell<Option<I>>);
+    impl<'a, I: Iterator<Item = EntryRef<'a>>> Serialize for Seq<I> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.take().into_iter().flatten())
+        }
+    }
+    let doc = Doc {
+        format: FORMAT,
+        version: VERSION,
+        entries: Seq(std::cell::Cell::new(Some(entries))),
+    };
+    let mut out = serde_json::to_vec(&doc).expect("manifest serializes");
+    out.push(b'\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +241,14 @@ mod tests {
             entries: vec![entry("b"), entry("a")],
         };
         assert!(Manifest::from_bytes(&unsorted.to_bytes(), &h).is_err());
+        let sorted = Manifest::new(vec![entry("b"), entry("a/c"), entry("a")]);
+        let borrowed = bytes_of_sorted(sorted.entries().iter().map(|e| EntryRef {
+            path: &e.path,
+            hash: &e.hash,
+            size: e.size,
+            exec: e.exec,
+        }));
+        assert_eq!(borrowed, sorted.to_bytes());
         let newer = br#"{"format":"git-mlv-manifest","version":9,"entries":[]}"#;
         assert!(matches!(
             Manifest::from_bytes(newer, &h),

@@ -165,7 +165,7 @@ pub fn remove_tracked(
                 vec![workspace::FileEntry {
                     rel: String::new(),
                     abs: abs.clone(),
-                    meta,
+                    meta: (&meta).into(),
                     kind,
                 }]
             }

@@ -259,7 +259,7 @@ fn plan_one(
             unlisted = FileEntry {
                 rel: e.path.clone(),
                 abs: dest.clone(),
-                meta,
+                meta: (&meta).into(),
                 kind,
             };
             let h = hash_listed(std::slice::from_ref(&unlisted), &t.path, in_workspace, stat)?;

@@ -172,20 +172,27 @@ pub fn add(
         }
         let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
         progress.start(files.len() as u64, files.iter().map(|f| f.meta.len()).sum());
-        let (hashes, read) = workspace::hash_all(&files, key, stat, Some(cache), progress)
-            .map_err(|e| with_data_safe(e.into(), path))?;
+        let (hashes, read) =
+            workspace::hash_all(&files, path.as_str(), stat, Some(cache), progress)
+                .map_err(|e| with_data_safe(e.into(), path))?;
         files_read = read;
-        let manifest = workspace::manifest_of(&files, &hashes);
         let hash = cache
-            .insert_bytes(&manifest.to_bytes())
+            .insert_bytes(&workspace::manifest_bytes(&files, &hashes))
             .map_err(|e| with_data_safe(e.into(), path))?;
+        stat.record_dir(
+            path.as_str(),
+            workspace::listing_digest(&files, &hashes),
+            hash,
+            None,
+        );
         if link_back {
             for (f, h) in files.iter().zip(&hashes) {
                 crate::link::materialize(&cache.object_path(h), &f.abs, false, links)?;
                 stat.record(key(f), &fs_err::metadata(&f.abs)?, *h);
             }
         }
-        Pointer::dir(hash, manifest.total_size(), manifest.entries().len() as u64)
+        let size = files.iter().map(|f| f.meta.len()).sum();
+        Pointer::dir(hash, size, files.len() as u64)
     };
     let pointer_abs = path.pointer().to_abs(repo.root());
     // A damaged pointer is replaced: the data it stood for is right here (a newer-version

@@ -5,7 +5,7 @@ use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
 use crate::mlvignore::{self, Rules};
 use crate::progress::Progress;
-use crate::stat_cache::StatCache;
+use crate::stat_cache::{Stat, StatCache};
 use rayon::prelude::*;
 use std::fs::Metadata;
 use std::io;
@@ -28,13 +28,52 @@ pub struct FileEntry {
     pub rel: String,
     pub abs: PathBuf,
     /// For a cache link, the metadata of the object it points at.
-    pub meta: Metadata,
+    pub meta: FileMeta,
     pub kind: Kind,
 }
 
 impl FileEntry {
     pub fn exec(&self) -> bool {
-        self.kind == Kind::Regular && self.meta.permissions().mode() & 0o111 != 0
+        self.kind == Kind::Regular && self.meta.mode & 0o111 != 0
+    }
+}
+
+/// What a listing keeps of a file's metadata: a million `std::fs::Metadata` (about 180
+/// bytes each) were most of a listing's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    stat: Stat,
+    dev: u64,
+    mode: u32,
+}
+
+impl FileMeta {
+    /// The file's size, named like `Metadata::len`, which listings used before.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> u64 {
+        self.stat.size()
+    }
+}
+
+impl From<&Metadata> for FileMeta {
+    fn from(meta: &Metadata) -> Self {
+        FileMeta {
+            stat: Stat::from(meta),
+            dev: meta.dev(),
+            mode: meta.permissions().mode(),
+        }
+    }
+}
+
+impl From<&FileMeta> for FileMeta {
+    fn from(meta: &FileMeta) -> Self {
+        *meta
+    }
+}
+
+impl From<&FileMeta> for Stat {
+    fn from(meta: &FileMeta) -> Self {
+        meta.stat
     }
 }
 
@@ -81,7 +120,7 @@ pub fn list_dir(root: &Path, dir: &Path, cache_root: &Path) -> io::Result<Vec<Fi
         return Err(e);
     }
     let mut files = walk.found.into_inner().expect("not poisoned");
-    files.sort_unstable_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
+    files.par_sort_unstable_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
     Ok(files)
 }
 
@@ -161,7 +200,7 @@ impl<'a> Walk<'a> {
             here.push(FileEntry {
                 rel: child_rel,
                 abs: child_abs,
-                meta,
+                meta: FileMeta::from(&meta),
                 kind,
             });
         }
@@ -220,38 +259,62 @@ pub fn stale_temp_files(
 pub fn hash_one(
     key: &str,
     abs: &Path,
-    meta: &Metadata,
+    meta: impl Into<Stat>,
     stat: &StatCache,
     store: Option<&Cache>,
 ) -> Result<(Hash, bool), CacheError> {
-    if let Some(h) = stat.lookup(key, meta)
+    let meta: Stat = meta.into();
+    hash_unless_known(stat.lookup(key, meta), abs, meta, store)
+}
+
+fn hash_unless_known(
+    known: Option<Hash>,
+    abs: &Path,
+    meta: Stat,
+    store: Option<&Cache>,
+) -> Result<(Hash, bool), CacheError> {
+    if let Some(h) = known
         && store.is_none_or(|c| c.contains(&h))
     {
         return Ok((h, false));
     }
     let hash = match store {
-        Some(cache) => cache.insert_file(abs, meta.len())?.0,
-        None if meta.len() <= crate::hash::SMALL_FILE => Hash::of(&fs_err::read(abs)?),
+        Some(cache) => cache.insert_file(abs, meta.size())?.0,
+        None if meta.size() <= crate::hash::SMALL_FILE => Hash::of(&fs_err::read(abs)?),
         None => crate::cache::hash_reader(fs_err::File::open(abs)?.into_parts().0)?,
     };
     Ok((hash, true))
 }
 
-/// Hashes many files in parallel; `key_of` gives each file's stat cache key. Returns each
-/// file's hash and how many files had to be read, recording fresh hashes in the stat cache.
+/// Hashes many files listed in the tracked directory `base` in parallel (stat cache key
+/// `<base>/<rel>`). Returns each file's hash and how many files had to be read, recording
+/// fresh hashes in the stat cache.
 pub fn hash_all(
     files: &[FileEntry],
-    key_of: impl Fn(&FileEntry) -> String + Sync,
+    base: &str,
     stat: &mut StatCache,
     store: Option<&Cache>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Hash>, u64), CacheError> {
+    let key_of = |f: &FileEntry| format!("{base}/{}", f.rel);
+    let sorted = files.is_sorted_by(|a, b| a.rel.as_bytes() <= b.rel.as_bytes());
     let results: Vec<(Hash, bool)> = files
-        .par_iter()
-        .map(|f| {
-            let r = hash_one(&key_of(f), &f.abs, &f.meta, stat, store);
-            progress.inc(1, f.meta.len());
-            r
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            let known = match sorted {
+                true => {
+                    stat.lookup_sorted_in(base, chunk.iter().map(|f| (&*f.rel, (&f.meta).into())))
+                }
+                false => chunk
+                    .iter()
+                    .map(|f| stat.lookup_in(base, &f.rel, &f.meta))
+                    .collect(),
+            };
+            chunk.iter().zip(known).map(|(f, known)| {
+                let r = hash_unless_known(known, &f.abs, (&f.meta).into(), store);
+                progress.inc(1, f.meta.len());
+                r
+            })
         })
         .collect::<Result<_, _>>()?;
     let mut read = 0;
@@ -265,8 +328,9 @@ pub fn hash_all(
 }
 
 /// True when `meta` is the very inode of the cache object (a hardlink into the cache).
-pub fn is_hardlink_to(meta: &Metadata, object: &Path) -> bool {
-    std::fs::metadata(object).is_ok_and(|o| o.ino() == meta.ino() && o.dev() == meta.dev())
+pub fn is_hardlink_to(meta: impl Into<FileMeta>, object: &Path) -> bool {
+    let meta: FileMeta = meta.into();
+    std::fs::metadata(object).is_ok_and(|o| o.ino() == meta.stat.ino() && o.dev() == meta.dev)
 }
 
 /// The manifest of listed files with their hashes: what the directory is as a version.
@@ -282,4 +346,30 @@ pub fn manifest_of(files: &[FileEntry], hashes: &[Hash]) -> crate::manifest::Man
         })
         .collect();
     crate::manifest::Manifest::new(entries)
+}
+
+/// The canonical bytes of `manifest_of(files, hashes)` for files as `list_dir` sorts them.
+pub fn manifest_bytes(files: &[FileEntry], hashes: &[Hash]) -> Vec<u8> {
+    crate::manifest::bytes_of_sorted(files.iter().zip(hashes).map(|(f, h)| {
+        crate::manifest::EntryRef {
+            path: &f.rel,
+            hash: h,
+            size: f.meta.len(),
+            exec: f.exec(),
+        }
+    }))
+}
+
+/// A digest of what `manifest_of` would record for these files (path, hash, size, exec):
+/// equal digests mean equal manifests, without building or reading one.
+pub fn listing_digest(files: &[FileEntry], hashes: &[Hash]) -> Hash {
+    let mut h = blake3::Hasher::new();
+    for (f, hash) in files.iter().zip(hashes) {
+        h.update(f.rel.as_bytes());
+        h.update(&[0]);
+        h.update(hash.as_bytes());
+        h.update(&f.meta.len().to_le_bytes());
+        h.update(&[u8::from(f.exec())]);
+    }
+    Hash::from_bytes(*h.finalize().as_bytes())
 }

@@ -70,8 +70,13 @@ fn content_in(
     }
     let files = workspace::list_dir(repo.root(), &abs, &repo.cache_dir())
         .with_context(|| format!("listing `{path}`"))?;
-    let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
-    let (hashes, _) = workspace::hash_all(&files, key, stat, store, &crate::progress::NoProgress)?;
+    let (hashes, _) = workspace::hash_all(
+        &files,
+        path.as_str(),
+        stat,
+        store,
+        &crate::progress::NoProgress,
+    )?;
     let manifest = workspace::manifest_of(&files, &hashes);
     let bytes = manifest.to_bytes();
     let hash = match store {

@@ -316,3 +316,27 @@ fn a_fresh_clone_says_the_manifest_is_not_fetched_instead_of_counting_one_object
     let s = mate.json(&["status"]);
     assert_eq!(s["artifacts"][0]["manifest_in_cache"], false, "{s}");
 }
+
+#[test]
+fn an_object_removed_after_a_clean_status_is_still_counted() {
+    // A clean status remembers a stamp of the cache's folders and skips listing the cache
+    // while it holds; removing an object changes its folder, even one aged back afterwards.
+    let env = TestEnv::new();
+    env.make_dataset("data", 30, "stamp");
+    env.mlv(&["add", "data"]).assert().success();
+    let age_folders = || {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for d in std::fs::read_dir(env.cache_dir().join("b3")).unwrap() {
+            let d = std::fs::File::open(d.unwrap().path()).unwrap();
+            d.set_modified(old).unwrap();
+        }
+    };
+    age_folders();
+    env.mlv(&["status"]).assert().success();
+    env.mlv(&["status"]).assert().success();
+    std::fs::remove_file(env.object(&crate::support::b3(b"stamp,7\n"))).unwrap();
+    age_folders();
+    let s = env.json(&["status"]);
+    assert_eq!(s["artifacts"][0]["missing_objects"], 1, "{s}");
+    env.mlv(&["status", "--check"]).assert().code(1);
+}

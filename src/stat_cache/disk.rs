@@ -1,0 +1,130 @@
+//! The stat cache's version-2 file, read in place from a memory map (layout in `mod.rs`).
+
+use super::{DirSummary, Stat};
+use crate::hash::Hash;
+use std::path::Path;
+
+pub(super) const MAGIC: &[u8; 8] = b"MLVSTATC";
+pub(super) const VERSION: u32 = 2;
+pub(super) const HEADER: usize = 32;
+pub(super) const RECORD: usize = 72;
+
+/// The version-2 file, checked for a consistent layout when it is opened.
+pub(super) struct Base {
+    map: memmap2::Mmap,
+    pub(super) count: usize,
+    blob_len: usize,
+}
+
+impl Base {
+    pub(super) fn open(path: &Path) -> Option<(Base, Vec<DirSummary>)> {
+        let file = std::fs::File::open(path).ok()?;
+        // SAFETY: the file is only ever replaced by rename, never written in place.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        let header = map.get(..HEADER)?;
+        if &header[..8] != MAGIC || u32_at(header, 8) != VERSION {
+            return None;
+        }
+        let count = u32_at(header, 12) as usize;
+        let blob_len = usize::try_from(u64_at(header, 16)).ok()?;
+        let dirs_len = usize::try_from(u64_at(header, 24)).ok()?;
+        let dirs_at = HEADER
+            .checked_add(count.checked_mul(RECORD)?)?
+            .checked_add(blob_len)?;
+        if dirs_at.checked_add(dirs_len)? != map.len() {
+            return None;
+        }
+        let dirs = postcard::from_bytes(&map[dirs_at..]).ok()?;
+        let base = Base {
+            map,
+            count,
+            blob_len,
+        };
+        // Every record must name a path inside the blob.
+        (0..count)
+            .all(|i| base.try_path(i).is_some())
+            .then_some((base, dirs))
+    }
+
+    fn record(&self, i: usize) -> &[u8] {
+        &self.map[HEADER + i * RECORD..HEADER + (i + 1) * RECORD]
+    }
+
+    fn try_path(&self, i: usize) -> Option<&[u8]> {
+        let r = self.record(i);
+        let (off, len) = (u32_at(r, 0) as usize, u32_at(r, 4) as usize);
+        let end = off.checked_add(len).filter(|e| *e <= self.blob_len)?;
+        let blob = HEADER + self.count * RECORD;
+        Some(&self.map[blob + off..blob + end])
+    }
+
+    pub(super) fn path(&self, i: usize) -> &[u8] {
+        self.try_path(i).unwrap_or_default()
+    }
+
+    pub(super) fn entry(&self, i: usize) -> (Stat, Hash) {
+        let r = self.record(i);
+        let stat = Stat::new(
+            u64_at(r, 8),
+            u64_at(r, 16) as i64,
+            u64_at(r, 24) as i64,
+            u64_at(r, 32),
+        );
+        let hash: [u8; 32] = r[40..72].try_into().expect("32 bytes");
+        (stat, Hash::from_bytes(hash))
+    }
+
+    /// The first record whose path is not less than `path`.
+    pub(super) fn lower_bound(&self, path: &[u8]) -> usize {
+        self.lower_bound_of(&[path])
+    }
+
+    /// The first record whose path is not less than the concatenation of `parts`.
+    pub(super) fn lower_bound_of(&self, parts: &[&[u8]]) -> usize {
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if cmp_parts(self.path(mid), parts).is_lt() {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The record whose path is the concatenation of `parts`.
+    pub(super) fn find_parts(&self, parts: &[&[u8]]) -> Option<usize> {
+        let i = self.lower_bound_of(parts);
+        (i < self.count && cmp_parts(self.path(i), parts).is_eq()).then_some(i)
+    }
+
+    pub(super) fn find(&self, path: &str) -> Option<usize> {
+        self.find_parts(&[path.as_bytes()])
+    }
+}
+
+/// Compares `stored` with the concatenation of `parts`, without building it.
+pub(super) fn cmp_parts(mut stored: &[u8], parts: &[&[u8]]) -> std::cmp::Ordering {
+    for part in parts {
+        let n = part.len().min(stored.len());
+        let ord = stored[..n].cmp(&part[..n]);
+        if ord.is_ne() || n < part.len() {
+            return ord.then(std::cmp::Ordering::Less);
+        }
+        stored = &stored[n..];
+    }
+    if stored.is_empty() {
+        std::cmp::Ordering::Equal
+    } else {
+        std::cmp::Ordering::Greater
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}

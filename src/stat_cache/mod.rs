@@ -1,0 +1,370 @@
+//! The stat cache: what a file's (size, mtime, inode, ctime) was when it was last hashed,
+//! so `status` and a repeated `add` never read unchanged bytes. Kept per worktree under
+//! `$(git rev-parse --git-dir)/mlv/`, never in the work tree.
+//!
+//! Racy-timestamp guard, as git does for its index: an entry whose mtime is not older than
+//! the stat cache file itself may have been modified again within the same clock tick after
+//! it was hashed, so it is not trusted and the file is hashed again.
+//!
+//! On disk (version 2), sorted by path so that a million entries are read straight from a
+//! memory map by binary search, without building a map or allocating per entry:
+//! a 32-byte header (magic, version, entry count, path blob length, folder table length),
+//! fixed 72-byte records (path offset and length in the blob, size, mtime, ctime, inode,
+//! hash), the path blob, then the folder table (postcard): for a tracked directory, the
+//! digest of its listing when its files last hashed to a manifest, and that manifest.
+
+mod disk;
+mod stamp;
+
+pub use stamp::cache_stamp;
+
+use crate::hash::Hash;
+use disk::{Base, MAGIC, VERSION, cmp_parts};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::Metadata;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+    ino: u64,
+}
+
+impl Stat {
+    pub fn new(size: u64, mtime_ns: i64, ctime_ns: i64, ino: u64) -> Self {
+        Stat {
+            size,
+            mtime_ns,
+            ctime_ns,
+            ino,
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0; 32];
+        out[..8].copy_from_slice(&self.size.to_le_bytes());
+        out[8..16].copy_from_slice(&self.mtime_ns.to_le_bytes());
+        out[16..24].copy_from_slice(&self.ctime_ns.to_le_bytes());
+        out[24..].copy_from_slice(&self.ino.to_le_bytes());
+        out
+    }
+}
+
+impl From<&Stat> for Stat {
+    fn from(stat: &Stat) -> Self {
+        *stat
+    }
+}
+
+impl From<&Metadata> for Stat {
+    fn from(meta: &Metadata) -> Self {
+        Stat::new(
+            meta.len(),
+            crate::fsutil::mtime_ns(meta),
+            meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            meta.ino(),
+        )
+    }
+}
+
+/// (tracked directory, digest of its listing, the manifest that listing makes, the cache's
+/// stamp when every object of that manifest was last found in it).
+type DirSummary = (String, [u8; 32], [u8; 32], Option<[u8; 32]>);
+type DirValue = ([u8; 32], [u8; 32], Option<[u8; 32]>);
+
+pub struct StatCache {
+    path: PathBuf,
+    base: Option<Base>,
+    /// Entries recorded since loading; they win over the file's.
+    added: BTreeMap<String, (Stat, Hash)>,
+    /// The file's entries that were moved away (`rename_under`, `forget_under`).
+    removed: HashSet<String>,
+    dirs: HashMap<String, DirValue>,
+    /// mtime of the stat cache file when it was loaded: entries not older than this are racy.
+    stamp_ns: i64,
+    dirty: bool,
+}
+
+impl StatCache {
+    /// Loads the stat cache; a missing, damaged or older-format file starts empty, since
+    /// everything in it can be recomputed.
+    pub fn load(path: &Path) -> Self {
+        let mut cache = StatCache {
+            path: path.to_path_buf(),
+            base: None,
+            added: BTreeMap::new(),
+            removed: HashSet::new(),
+            dirs: HashMap::new(),
+            stamp_ns: i64::MIN,
+            dirty: false,
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return cache;
+        };
+        if let Some((base, dirs)) = Base::open(path) {
+            cache.stamp_ns = crate::fsutil::mtime_ns(&meta);
+            cache.base = Some(base);
+            cache.dirs = dirs
+                .into_iter()
+                .map(|(d, g, m, c)| (d, (g, m, c)))
+                .collect();
+        }
+        cache
+    }
+
+    fn get(&self, path: &str) -> Option<(Stat, Hash)> {
+        if let Some(e) = self.added.get(path) {
+            return Some(*e);
+        }
+        let base = self.base.as_ref()?;
+        if !self.removed.is_empty() && self.removed.contains(path) {
+            return None;
+        }
+        base.find(path).map(|i| base.entry(i))
+    }
+
+    /// The hash recorded for `path` if the file is provably unchanged since.
+    pub fn lookup(&self, path: &str, meta: impl Into<Stat>) -> Option<Hash> {
+        let (stat, hash) = self.get(path)?;
+        (stat == meta.into() && stat.mtime_ns < self.stamp_ns).then_some(hash)
+    }
+
+    /// `lookup` of `<dir>/<rel>` without building the key (a million lookups).
+    pub fn lookup_in(&self, dir: &str, rel: &str, meta: impl Into<Stat>) -> Option<Hash> {
+        if !self.added.is_empty() || !self.removed.is_empty() {
+            return self.lookup(&format!("{dir}/{rel}"), meta);
+        }
+        let base = self.base.as_ref()?;
+        let i = base.find_parts(&[dir.as_bytes(), b"/", rel.as_bytes()])?;
+        let (stat, hash) = base.entry(i);
+        (stat == meta.into() && stat.mtime_ns < self.stamp_ns).then_some(hash)
+    }
+
+    /// `lookup_in` for many files of `dir` whose `rel`s come sorted by their bytes: a walk
+    /// along the file's records from the first one's place, not a search per file (a
+    /// million binary searches over the map were a sixth of an unchanged status).
+    pub fn lookup_sorted_in<'a>(
+        &self,
+        dir: &str,
+        files: impl Iterator<Item = (&'a str, Stat)>,
+    ) -> Vec<Option<Hash>> {
+        let Some(base) = self
+            .base
+            .as_ref()
+            .filter(|_| self.added.is_empty() && self.removed.is_empty())
+        else {
+            return files.map(|(rel, s)| self.lookup_in(dir, rel, s)).collect();
+        };
+        let mut at = None;
+        files
+            .map(|(rel, meta)| {
+                let parts: [&[u8]; 3] = [dir.as_bytes(), b"/", rel.as_bytes()];
+                let mut i = match at {
+                    Some(i) => i,
+                    None => base.lower_bound_of(&parts),
+                };
+                let mut steps = 0;
+                while i < base.count && cmp_parts(base.path(i), &parts).is_lt() {
+                    i += 1;
+                    steps += 1;
+                    if steps == 16 {
+                        i = base.lower_bound_of(&parts);
+                        break;
+                    }
+                }
+                at = Some(i);
+                if i < base.count && cmp_parts(base.path(i), &parts).is_eq() {
+                    let (stat, hash) = base.entry(i);
+                    return (stat == meta && stat.mtime_ns < self.stamp_ns).then_some(hash);
+                }
+                None
+            })
+            .collect()
+    }
+
+    pub fn record(&mut self, path: String, meta: impl Into<Stat>, hash: Hash) {
+        let stat = meta.into();
+        if self.get(&path) != Some((stat, hash)) {
+            self.removed.remove(&path);
+            self.added.insert(path, (stat, hash));
+            self.dirty = true;
+        }
+    }
+
+    /// The manifest that the tracked directory `dir` was last found to be, if its listing
+    /// then had this `digest` (see `workspace::listing_digest`), with the cache's stamp
+    /// (`cache_stamp`) when all its objects were last found there.
+    pub fn dir_manifest(&self, dir: &str, digest: &Hash) -> Option<(Hash, Option<Hash>)> {
+        let (d, m, c) = self.dirs.get(dir)?;
+        (d == digest.as_bytes()).then(|| (Hash::from_bytes(*m), c.map(Hash::from_bytes)))
+    }
+
+    pub fn record_dir(&mut self, dir: &str, digest: Hash, manifest: Hash, stamp: Option<Hash>) {
+        let value = (
+            *digest.as_bytes(),
+            *manifest.as_bytes(),
+            stamp.map(|s| *s.as_bytes()),
+        );
+        if self.dirs.get(dir) != Some(&value) {
+            self.dirs.insert(dir.to_owned(), value);
+            self.dirty = true;
+        }
+    }
+
+    /// Every entry at or below `path`, from the file and recorded since.
+    fn under(&self, path: &str) -> Vec<String> {
+        let prefix = format!("{path}/");
+        let within = |p: &str| p == path || p.starts_with(&prefix);
+        let mut out: Vec<String> = self
+            .added
+            .range(path.to_owned()..)
+            .map(|(p, _)| p)
+            .take_while(|p| p.starts_with(path))
+            .filter(|p| within(p))
+            .cloned()
+            .collect();
+        if let Some(base) = &self.base {
+            for i in base.lower_bound(path.as_bytes())..base.count {
+                let Ok(p) = std::str::from_utf8(base.path(i)) else {
+                    continue;
+                };
+                if !p.starts_with(path) {
+                    break;
+                }
+                if within(p) && !self.removed.contains(p) && !self.added.contains_key(p) {
+                    out.push(p.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    fn take(&mut self, path: &str) -> Option<(Stat, Hash)> {
+        let entry = self.get(path)?;
+        self.added.remove(path);
+        if self.base.as_ref().is_some_and(|b| b.find(path).is_some()) {
+            self.removed.insert(path.to_owned());
+        }
+        self.dirty = true;
+        Some(entry)
+    }
+
+    /// Forgets entries at or below `path`, whose files are gone or replaced.
+    pub fn forget_under(&mut self, path: &str) {
+        for p in self.under(path) {
+            self.take(&p);
+        }
+        self.forget_dirs_under(path);
+    }
+
+    /// Moves entries at or below `from` to the same place below `to` (`git mlv mv`): files
+    /// in a renamed folder keep their inode and timestamps, so their hashes still hold.
+    pub fn rename_under(&mut self, from: &str, to: &str) {
+        for old in self.under(from) {
+            if let Some(entry) = self.take(&old) {
+                let new = format!("{to}{}", &old[from.len()..]);
+                self.removed.remove(&new);
+                self.added.insert(new, entry);
+            }
+        }
+        self.forget_dirs_under(from);
+    }
+
+    fn forget_dirs_under(&mut self, path: &str) {
+        let prefix = format!("{path}/");
+        let before = self.dirs.len();
+        self.dirs
+            .retain(|d, _| d != path && !d.starts_with(&prefix));
+        self.dirty |= self.dirs.len() != before;
+    }
+
+    /// Calls `f` with every entry in path order: the file's and the recorded ones merged,
+    /// a recorded one winning, moved-away ones left out.
+    fn for_each_merged(
+        &self,
+        mut f: impl FnMut(&[u8], Stat, Hash) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut added = self.added.iter().peekable();
+        if let Some(base) = &self.base {
+            for i in 0..base.count {
+                let p = base.path(i);
+                while let Some((a, e)) = added.next_if(|(a, _)| a.as_bytes() < p) {
+                    f(a.as_bytes(), e.0, e.1)?;
+                }
+                if added.peek().is_some_and(|(a, _)| a.as_bytes() == p) {
+                    continue;
+                }
+                let moved = !self.removed.is_empty()
+                    && std::str::from_utf8(p).is_ok_and(|s| self.removed.contains(s));
+                if !moved {
+                    let (s, h) = base.entry(i);
+                    f(p, s, h)?;
+                }
+            }
+        }
+        for (a, e) in added {
+            f(a.as_bytes(), e.0, e.1)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the stat cache atomically if anything changed. Racy entries are written too:
+    /// the new file's later mtime makes them trustworthy once they are hashed again.
+    pub fn save(&mut self) -> io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        if let Some(dir) = self.path.parent() {
+            fs_err::create_dir_all(dir)?;
+        }
+        let dirs: Vec<DirSummary> = self
+            .dirs
+            .iter()
+            .map(|(d, (g, m, c))| (d.clone(), *g, *m, *c))
+            .collect();
+        let dirs = postcard::to_stdvec(&dirs).expect("folder table serializes");
+        // Streamed in three passes over the merge rather than collected: a million
+        // entries would be another 80 MB.
+        let (mut count, mut blob_len) = (0u32, 0u64);
+        self.for_each_merged(|p, _, _| {
+            count += 1;
+            blob_len += p.len() as u64;
+            Ok(())
+        })?;
+        crate::fsutil::write_atomic_with(&self.path, |w| {
+            w.write_all(MAGIC)?;
+            w.write_all(&VERSION.to_le_bytes())?;
+            w.write_all(&count.to_le_bytes())?;
+            w.write_all(&blob_len.to_le_bytes())?;
+            w.write_all(&(dirs.len() as u64).to_le_bytes())?;
+            let mut off = 0u32;
+            self.for_each_merged(|p, s, h| {
+                w.write_all(&off.to_le_bytes())?;
+                w.write_all(&(p.len() as u32).to_le_bytes())?;
+                w.write_all(&s.to_bytes())?;
+                w.write_all(h.as_bytes())?;
+                off += p.len() as u32;
+                Ok(())
+            })?;
+            self.for_each_merged(|p, _, _| w.write_all(p))?;
+            w.write_all(&dirs)
+        })?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
