@@ -3,10 +3,12 @@
 //! must run the git binary (`command.rs`). Returns git-mlv types only.
 
 mod command;
+mod fetch;
 mod read;
 mod source;
 
-pub use command::{AnnotatedTag, CommitInfo, FetchFailure, GcRoots};
+pub use command::{AnnotatedTag, CommitInfo, GcRoots};
+pub use fetch::FetchFailure;
 pub use read::IndexedPaths;
 pub use source::{ReadError, Source};
 
