@@ -456,7 +456,11 @@ fn pull_and_fetch_in_a_fresh_clone_get_imported_data_from_its_source() {
     let (env, _mine) = importer(&url, false);
     let ci = env.clone_repo("ci");
     ci.mlv(&["pull"]).assert().success();
-    assert_eq!(ci.read_str("train.csv"), "a,b\n1,2\n", "the recorded commit's");
+    assert_eq!(
+        ci.read_str("train.csv"),
+        "a,b\n1,2\n",
+        "the recorded commit's"
+    );
     assert_eq!(ci.read_str("dogs/dog.txt"), "dog");
     assert_eq!(ci.read_str("own.txt"), "mine");
     assert!(ci.git(&["status", "--porcelain"]).is_empty());
@@ -477,7 +481,10 @@ fn pull_names_the_source_when_its_remote_is_gone_and_still_pulls_the_rest() {
     let ci = env.clone_repo("ci");
     let err = crate::support::stderr_of(ci.mlv(&["pull"]).assert().code(1));
     assert!(err.contains(&url), "{err}");
-    assert!(err.contains("`train.csv`") && err.contains("data/train.csv"), "{err}");
+    assert!(
+        err.contains("`train.csv`") && err.contains("data/train.csv"),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
     assert_eq!(ci.read_str("own.txt"), "mine", "its own data still pulled");
     ci.mlv(&["fetch"]).assert().code(1).stderr(contains(&url));
