@@ -186,6 +186,12 @@ pub async fn fetch(
     Ok(summary)
 }
 
+/// True when the cache holds every object the selected part of `t` needs (a directory's
+/// manifest too).
+pub fn in_cache(cache: &Cache, t: &Tracked, scope: &Scope) -> anyhow::Result<bool> {
+    Ok(needed(cache, t, scope)?.is_some_and(|n| n.files.iter().all(|(h, _)| cache.contains(h))))
+}
+
 /// For each tracked path, how many of its objects the remote lacks (`status -r`).
 pub async fn missing_on_remote(
     cache: &Cache,

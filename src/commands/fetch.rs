@@ -19,11 +19,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let request = args.transfer.fetch_request(&select, false);
     let fetched = ops::fetch::fetch(&repo, &request, &ui.bar("fetching"));
     let fetched = fetched.inspect_err(|e| common::json_error(ui, e))?;
-    let (name, summary, seconds) = (fetched.remote, fetched.summary, fetched.seconds);
+    let (summary, seconds) = (&fetched.summary, fetched.seconds);
     if ui.json {
-        ui.print_json(&common::summary_json(&name, &summary, seconds)?)?;
+        let mut doc = common::summary_json(&fetched.remote, summary, seconds)?;
+        doc["imports_failed"] = serde_json::to_value(&fetched.imports_failed)?;
+        ui.print_json(&doc)?;
     } else {
-        common::summary_line(ui, "fetched", &summary, seconds);
+        common::summary_line(ui, "fetched", summary, seconds);
     }
-    common::failures(&name, &summary)
+    fetched.failures()
 }

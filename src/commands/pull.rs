@@ -34,7 +34,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let request = args.transfer.fetch_request(&select, ready);
     let done = ops::fetch::fetch(&repo, &request, &ui.bar("fetching"));
     let done = done.inspect_err(|e| super::common::json_error(ui, e))?;
-    let (name, fetched, seconds) = (done.remote, done.summary, done.seconds);
+    let (name, fetched, seconds) = (&done.remote, &done.summary, done.seconds);
     // Check out whatever arrived even when some objects failed; the failures are reported after.
     let request = ops::checkout::Request {
         paths: &args.transfer.paths.paths,
@@ -52,14 +52,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             // A failed checkout (a full disk) still reports what the fetch could not bring.
             if ui.json {
                 ui.print_json(&serde_json::json!({
-                    "fetch": super::common::summary_json(&name, &fetched, seconds)?,
+                    "fetch": super::common::summary_json(name, fetched, seconds)?,
+                    "imports_failed": done.imports_failed,
                     "checkout": null,
                     "missing_from_cache": [],
                     "error": crate::error::text(&e),
                 }))?;
             } else {
-                super::common::summary_line(ui, "fetched", &fetched, seconds);
-                if let Err(failed) = super::common::failures(&name, &fetched) {
+                super::common::summary_line(ui, "fetched", fetched, seconds);
+                if let Err(failed) = done.failures() {
                     ui.error(&failed, crate::error::outcome(&failed).1.as_deref());
                 }
             }
@@ -68,14 +69,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     };
     if ui.json {
         ui.print_json(&serde_json::json!({
-            "fetch": super::common::summary_json(&name, &fetched, seconds)?,
+            "fetch": super::common::summary_json(name, fetched, seconds)?,
+            "imports_failed": done.imports_failed,
             "checkout": checked,
             "missing_from_cache": missing,
         }))?;
     } else {
-        super::common::summary_line(ui, "fetched", &fetched, seconds);
+        super::common::summary_line(ui, "fetched", fetched, seconds);
         super::checkout::summary_line(ui, &checked, &missing);
     }
-    super::common::failures(&name, &fetched)?;
+    done.failures()?;
     ops::checkout::missing_error(&repo, &missing)
 }

@@ -1,6 +1,7 @@
 //! Fetching: download into the cache what the selected tracked data needs; the work tree
 //! is not touched. `fetch` runs it, `pull` before its checkout, `deploy` for an artifact
-//! the cache lacks.
+//! the cache lacks. Imported data this repository's remote lacks (pushed without
+//! `--include-imports`) comes from its source instead (see [`super::import::from_sources`]).
 
 use super::engine;
 use super::select::Selector;
@@ -25,6 +26,16 @@ pub struct Fetched {
     pub remote: String,
     pub summary: Summary,
     pub seconds: f64,
+    /// Imported paths that neither this remote nor their source could give, and why.
+    pub imports_failed: Vec<super::import::SourceFailure>,
+}
+
+impl Fetched {
+    /// An error naming every object and imported path that failed, when any did.
+    pub fn failures(&self) -> anyhow::Result<()> {
+        engine::failures(&self.remote, &self.summary)?;
+        super::import::sources_failed(&self.imports_failed)
+    }
 }
 
 /// Fetches the selection (the caller holds the cache lock).
@@ -54,11 +65,26 @@ pub fn fetch(repo: &Repo, req: &Request, progress: &dyn Progress) -> anyhow::Res
             .map_err(context)?;
         selected = req.select.select(repo)?;
     }
-    let rest = rt.block_on(crate::sync::fetch(&cache, &engine, &selected, progress));
+    let (imports, own): (Vec<_>, Vec<_>) = selected
+        .into_iter()
+        .partition(|(t, _)| t.pointer.source().is_some());
+    let rest = rt.block_on(crate::sync::fetch(&cache, &engine, &own, progress));
     summary.merge(rest.map_err(context)?);
+    let mut imports_failed = Vec::new();
+    if !imports.is_empty() {
+        // Pushed with `--include-imports`, this remote holds them; what it lacks is no
+        // failure yet: the source is asked for it next.
+        let mut got = rt
+            .block_on(crate::sync::fetch(&cache, &engine, &imports, progress))
+            .map_err(context)?;
+        got.failed.clear();
+        summary.merge(got);
+        imports_failed = super::import::from_sources(&cache, &imports, progress)?;
+    }
     Ok(Fetched {
         remote: name,
         summary,
         seconds: started.elapsed().as_secs_f64(),
+        imports_failed,
     })
 }

@@ -268,3 +268,36 @@ fn done(dest: &RepoPath, url: &str, p: &Pointer, updated: bool) -> Done {
         restored: false,
     }
 }
+
+/// Downloads the file at `url` into `cache` again for the imported `path` (`pull` and
+/// `fetch`, when this repository's remote lacks it), only while its stamp is the one
+/// `source` recorded: a file that changed holds other data, which only `update` may take.
+pub(super) fn restore(
+    cache: &Cache,
+    url: &str,
+    path: &RepoPath,
+    pointer: &Pointer,
+    source: &toml::Table,
+    progress: &dyn Progress,
+) -> anyhow::Result<()> {
+    let origin = origin(url)?;
+    let changed = || {
+        failed_with_hint(
+            format!(
+                "the file changed since it was imported, so it no longer holds the data of `{path}`; run `git mlv update {path}` to import it again"
+            ),
+            format!("`git mlv update {path}`, then commit its pointer"),
+        )
+    };
+    if differs(&stamp(url, &origin)?, source) {
+        return Err(changed());
+    }
+    let (hash, _) = match &origin {
+        Origin::Local(file) => cache.insert_file(file, pointer.size)?,
+        Origin::Remote(store, key) => fetch(cache, url, &**store, key, progress)?,
+    };
+    match hash == pointer.hash {
+        true => Ok(()),
+        false => Err(changed()),
+    }
+}

@@ -422,3 +422,109 @@ fn push_skips_imported_data_unless_include_imports() {
     env.mlv(&["push", "--include-imports"]).assert().success();
     assert!(mine.object_file(&hash("train.csv.mlv")).exists());
 }
+
+/// A repository importing `data/train.csv` at `v1` (as `train.csv`) and the folder
+/// `images/sub` inside the source's tracked `images` (as `dogs`), with data of its own
+/// (`own.txt`), committed and pushed to its own folder remote (`--include-imports` when
+/// `include`). Returns it and its remote.
+fn importer(url: &str, include: bool) -> (TestEnv, Remote) {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let mine = Remote::start(Kind::Folder);
+    mine.add_to(&env);
+    env.mlv(&["import", url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    env.mlv(&["import", url, "images/sub", "-o", "dogs"])
+        .assert()
+        .success();
+    env.write("own.txt", "mine");
+    env.mlv(&["add", "own.txt"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", "imports"]);
+    match include {
+        true => env.mlv(&["push", "--include-imports"]).assert().success(),
+        false => env.mlv(&["push"]).assert().success(),
+    };
+    (env, mine)
+}
+
+#[test]
+fn pull_and_fetch_in_a_fresh_clone_get_imported_data_from_its_source() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let (env, _mine) = importer(&url, false);
+    let ci = env.clone_repo("ci");
+    ci.mlv(&["pull"]).assert().success();
+    assert_eq!(
+        ci.read_str("train.csv"),
+        "a,b\n1,2\n",
+        "the recorded commit's"
+    );
+    assert_eq!(ci.read_str("dogs/dog.txt"), "dog");
+    assert_eq!(ci.read_str("own.txt"), "mine");
+    assert!(ci.git(&["status", "--porcelain"]).is_empty());
+    // `fetch` brings them into the cache too; `checkout` then writes them as usual.
+    let other = env.clone_repo("other");
+    other.mlv(&["fetch"]).assert().success();
+    other.mlv(&["checkout"]).assert().success();
+    assert_eq!(other.read_str("train.csv"), "a,b\n1,2\n");
+    assert_eq!(other.read_str("dogs/dog.txt"), "dog");
+}
+
+#[test]
+fn pull_names_the_source_when_its_remote_is_gone_and_still_pulls_the_rest() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let (env, _mine) = importer(&url, false);
+    std::fs::remove_dir_all(remote.root()).unwrap();
+    let ci = env.clone_repo("ci");
+    let err = crate::support::stderr_of(ci.mlv(&["pull"]).assert().code(1));
+    assert!(err.contains(&url), "{err}");
+    assert!(
+        err.contains("`train.csv`") && err.contains("data/train.csv"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    assert_eq!(ci.read_str("own.txt"), "mine", "its own data still pulled");
+    ci.mlv(&["fetch"]).assert().code(1).stderr(contains(&url));
+}
+
+#[test]
+fn imports_pushed_with_include_imports_come_from_this_remote_without_the_source() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, url) = source(&remote);
+    let (env, _mine) = importer(&url, true);
+    // The source and its remote unreachable: nothing may ask them.
+    std::fs::rename(&src.root, src.root.with_file_name("moved")).unwrap();
+    std::fs::remove_dir_all(remote.root()).unwrap();
+    let ci = env.clone_repo("ci");
+    ci.mlv(&["pull"]).assert().success();
+    assert_eq!(ci.read_str("train.csv"), "a,b\n1,2\n");
+    assert_eq!(ci.read_str("dogs/dog.txt"), "dog");
+}
+
+#[test]
+fn pull_downloads_import_url_data_again_only_while_the_file_is_unchanged() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let mine = Remote::start(Kind::Folder);
+    mine.add_to(&env);
+    let file = env.outside().join("dl/w.bin");
+    put(&file, "w-1", 1_700_000_000);
+    env.mlv(&["import-url", file.to_str().unwrap()])
+        .assert()
+        .success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", "import-url"]);
+    env.mlv(&["push"]).assert().success();
+    let ci = env.clone_repo("ci");
+    ci.mlv(&["pull"]).assert().success();
+    assert_eq!(ci.read_str("w.bin"), "w-1");
+    put(&file, "w-2", 1_700_000_100);
+    let other = env.clone_repo("other");
+    let err = crate::support::stderr_of(other.mlv(&["pull"]).assert().code(1));
+    assert!(err.contains(file.to_str().unwrap()), "{err}");
+    assert!(err.contains("git mlv update"), "{err}");
+    assert!(!other.exists("w.bin"));
+}
