@@ -41,6 +41,7 @@ OPTIONS = {
     "delay_ms": (float, 10.0, "network: one-way delay of the latency proxy (round trip: twice)"),
     "peers": (str, "dvc rclone awscp awssync", "network, scale: which peers run beside git-mlv"),
     "sizes": (str, "20000 200000 1000000", "scale: the file counts, one workload each"),
+    "get_files": (int, 20000, "python: files in the `get` workload"),
     "dvc_max": (int, 200000, "scale: dvc add runs only up to this many files"),
     "settle": (float, 1.0, "seconds of sleep after `sync` before each timed command"),
     "idle_pct": (float, 25.0, "before each timed command, wait while other processes keep the CPUs busier than this"),

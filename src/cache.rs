@@ -179,6 +179,43 @@ impl Cache {
         Ok(bytes)
     }
 
+    /// Reads the object `hash` whole into `buf` (sized to the object: a caller's buffer,
+    /// such as a Python `bytes` being made, so the bytes are copied once), checking its
+    /// hash; big objects are hashed on every core.
+    pub fn read_verified_into(&self, hash: &Hash, buf: &mut [u8]) -> Result<(), CacheError> {
+        let path = self.object_path(hash);
+        let mut file = match fs_err::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(CacheError::Missing {
+                    hash: *hash,
+                    path: self.root.clone(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        file.read_exact(buf)?;
+        let mut hasher = blake3::Hasher::new();
+        match buf.len() as u64 > hash::SMALL_FILE {
+            true => hasher.update_rayon(buf),
+            false => hasher.update(buf),
+        };
+        // A longer object is not the one named (its hash will not match either).
+        let mut extra = [0u8; 1];
+        let actual = match file.read(&mut extra)? {
+            0 => Hash::from_bytes(*hasher.finalize().as_bytes()),
+            _ => hash_reader(fs_err::File::open(&path)?.into_parts().0)?,
+        };
+        if actual != *hash {
+            return Err(CacheError::Corrupt {
+                hash: *hash,
+                actual,
+                path,
+            });
+        }
+        Ok(())
+    }
+
     /// Re-hashes an object from disk; returns the hash its bytes have now.
     pub fn rehash(&self, hash: &Hash) -> Result<Hash, CacheError> {
         let path = self.object_path(hash);

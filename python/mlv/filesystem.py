@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
 from typing import Any, Dict, List, Optional, Union
 
 from fsspec.spec import AbstractFileSystem
+from fsspec.utils import isfilelike
 
 from . import _mlv
 
@@ -90,8 +92,38 @@ class MlvFileSystem(AbstractFileSystem):
     def cat(self, path: Any, recursive: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:
         # A folder's contents are its files: fsspec's expansion would also name the folders.
         if recursive and isinstance(path, str) and self.isdir(path):
-            return super().cat(self.find(path), on_error=on_error, **kwargs)
-        return super().cat(path, recursive=recursive, on_error=on_error, **kwargs)
+            path = self.find(path)
+        if isinstance(path, str) or on_error != "raise":
+            return super().cat(path, recursive=recursive, on_error=on_error, **kwargs)
+        # Many files: the cache's missing objects fetched in one batch, then each read.
+        paths = sorted({self._strip_protocol(p) for p in path})
+        return dict(zip(paths, self._reader.read_many(paths)))
+
+    def get(self, rpath: Any, lpath: Any, recursive: bool = False, **kwargs: Any) -> None:
+        # Fetch every file's object in one batch first; fsspec then copies them one by one.
+        rpaths = [rpath] if isinstance(rpath, str) else list(rpath)
+        files = [
+            f
+            for p in rpaths
+            for f in (self.find(p) if recursive and self.isdir(p) else [self._strip_protocol(p)])
+        ]
+        if len(files) > 1:
+            self._reader.fetch(files)
+        super().get(rpath, lpath, recursive=recursive, **kwargs)
+
+    def get_file(self, rpath: str, lpath: Any, callback: Any = None, outfile: Any = None, **kwargs: Any) -> None:
+        path = self._strip_protocol(rpath)
+        if outfile is not None or isfilelike(lpath):
+            if callback is not None:
+                kwargs["callback"] = callback
+            return super().get_file(rpath, lpath, outfile=outfile, **kwargs)
+        if self.info(path)["type"] == "directory":
+            os.makedirs(lpath, exist_ok=True)
+            return None
+        os.makedirs(os.path.dirname(os.path.abspath(lpath)), exist_ok=True)
+        # A copy of the cache's file by the kernel, not read through Python.
+        shutil.copyfile(self._reader.object_path(path), lpath)
+        return None
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         if mode != "rb":

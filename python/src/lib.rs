@@ -2,6 +2,8 @@
 //! behaviour is the library's (`mlv::ops::read`, `mlv::ops::lineage`), and errors carry the
 //! text the CLI prints. The Python half of the package (`mlv/`) shapes the public API.
 
+use mlv::cache::Cache;
+use mlv::hash::Hash;
 use mlv::ops::read::{self, Entry};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -47,6 +49,25 @@ fn entry<'py>(py: Python<'py>, e: &Entry) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("type", e.kind)?;
     Ok(d)
 }
+
+/// The object `hash` from `cache` as a Python `bytes`, read straight into it (one copy)
+/// and checked against its hash; a big one without the GIL.
+fn bytes<'py>(py: Python<'py>, cache: &Cache, hash: &Hash) -> PyResult<Bound<'py, PyBytes>> {
+    let len = fs_err::metadata(cache.object_path(hash))
+        .map_err(|e| raise(py, e.into()))?
+        .len();
+    let len = usize::try_from(len).map_err(|e| raise(py, e.into()))?;
+    PyBytes::new_with(py, len, |buf| {
+        let read = match len > BIG {
+            true => py.detach(|| cache.read_verified_into(hash, buf)),
+            false => cache.read_verified_into(hash, buf),
+        };
+        read.map_err(|e| raise(py, e.into()))
+    })
+}
+
+/// Objects above this size are read with the GIL released.
+const BIG: usize = 1 << 20;
 
 /// One repository at one revision, opened once for many reads.
 #[pyclass(module = "mlv._mlv", frozen)]
@@ -103,8 +124,28 @@ impl Reader {
     }
 
     fn read<'py>(&self, py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.with(py, |r| r.read(path))?;
-        Ok(PyBytes::new(py, &bytes))
+        let (cache, objects) = self.with(py, |r| Ok((r.cache().clone(), r.objects(&[path])?)))?;
+        bytes(py, &cache, &objects[0].0)
+    }
+
+    /// The bytes of every file in `paths`, in order; what the cache lacks is fetched first
+    /// in one batch.
+    fn read_many<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<String>,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let (cache, objects) = self.with(py, |r| Ok((r.cache().clone(), r.objects(&paths)?)))?;
+        objects
+            .iter()
+            .map(|(hash, _)| bytes(py, &cache, hash))
+            .collect()
+    }
+
+    /// Makes sure the cache holds the objects of the files `paths`, fetching what it
+    /// lacks in one batch.
+    fn fetch(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<()> {
+        self.with(py, |r| r.objects(&paths).map(drop))
     }
 
     fn url(&self, py: Python<'_>, path: &str) -> PyResult<String> {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import fsspec
 import pandas as pd
 import pytest
@@ -49,3 +51,29 @@ def test_fsspec_open_ls_find_info_cat_get(repo: Repo, tmp_path) -> None:
         fs.cat("notes.txt")
     with pytest.raises(NotImplementedError):
         fs.open("data/train.csv", "wb")
+
+
+def test_reading_a_folder_of_many_files_from_an_empty_cache_fetches_them_all(
+    git_env: None, tmp_path
+) -> None:
+    many = Repo(tmp_path)
+    many.git("init", "-q", "-b", "main")
+    many.mlv("init")
+    many.mlv("remote", "add", "store", str(many.remote), "--default")
+    files = {f"many/d{i % 7}/f{i:04d}.bin": os.urandom(i % 300) for i in range(400)}
+    files["many/same.bin"] = files["many/d1/f0001.bin"]  # one object for two files
+    for rel, data in files.items():
+        many.write(rel, data)
+    many.mlv("add", "many")
+    many.git("add", "-A")
+    many.git("commit", "-q", "-m", "many")
+    many.mlv("push")
+    many.empty_cache()
+    fs = MlvFileSystem(repo=str(many.root), rev="main", skip_instance_cache=True)
+    assert fs.cat("many", recursive=True) == files
+    many.empty_cache()
+    out = tmp_path / "out"
+    fs.get("many", str(out), recursive=True)
+    assert {str(p.relative_to(out.parent)): p.read_bytes() for p in out.rglob("*.bin")} == {
+        rel.replace("many/", "out/", 1): data for rel, data in files.items()
+    }

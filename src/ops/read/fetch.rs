@@ -6,10 +6,10 @@ use crate::cache::CacheError;
 use crate::hash::Hash;
 use crate::manifest::Manifest;
 use crate::pointer::Pointer;
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
 use crate::repo::Tracked;
 use anyhow::Context;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 impl Reader {
@@ -87,6 +87,29 @@ impl Reader {
             .find(|t| t.pointer.hash == pointer.hash && !t.pointer.is_dir())
         {
             t.check_sizes(cache, None)?;
+        }
+        Ok(())
+    }
+
+    /// Makes sure the cache holds the objects of these files (hash, size), fetching what
+    /// it lacks in one download.
+    pub(super) fn fetch_files(&self, files: &[(Hash, u64)]) -> anyhow::Result<()> {
+        let mut seen = HashSet::new();
+        let missing: Vec<_> = files
+            .iter()
+            .filter(|(h, _)| seen.insert(*h) && !self.cache.contains(h))
+            .map(|&(h, s)| (h, Some(s)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let fetched: HashSet<Hash> = missing.iter().map(|(h, _)| *h).collect();
+        self.download(missing, &NoProgress)?;
+        // A tracked file's pointer may name the wrong size: the object, now verified, shows it.
+        for t in self.source.tracked() {
+            if !t.pointer.is_dir() && fetched.contains(&t.pointer.hash) {
+                t.check_sizes(&self.cache, None)?;
+            }
         }
         Ok(())
     }

@@ -283,16 +283,31 @@ impl Reader {
     /// The cache file holding the object of the file `path`, fetched from the remote into
     /// the cache (verified) when the cache lacks it. Objects enter the cache only verified.
     pub fn object(&self, path: &str) -> anyhow::Result<PathBuf> {
-        let (hash, size) = self.file(path)?;
-        self.fetch(&crate::pointer::Pointer::file(hash, size), &NoProgress)?;
+        let (hash, _) = self.objects(&[path])?[0];
         Ok(self.cache.object_path(&hash))
     }
 
     /// The bytes of the file `path` (see [`Reader::object`]), checked against its hash.
     pub fn read(&self, path: &str) -> anyhow::Result<Vec<u8>> {
-        let (hash, _) = self.file(path)?;
-        self.object(path)?;
+        let (hash, _) = self.objects(&[path])?[0];
         Ok(self.cache.read_verified(&hash)?)
+    }
+
+    /// The object and size of each file in `paths`, in order, once the cache holds them
+    /// all: what it lacks is fetched in one batch (the engine's parallel download, packs
+    /// read by ranges), not one file at a time.
+    pub fn objects<P: AsRef<str>>(&self, paths: &[P]) -> anyhow::Result<Vec<(Hash, u64)>> {
+        let files = paths
+            .iter()
+            .map(|p| self.file(p.as_ref()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.fetch_files(&files)?;
+        Ok(files)
+    }
+
+    /// The cache objects are read from and fetched into.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
     }
 
     /// The object and size of the file `path`.
