@@ -388,7 +388,12 @@ fn rerun_after_new_pack(kind: Kind) {
     // Back to where a repack killed after the new pack, before its index, leaves the
     // remote: the new pack without its index, the old index in place, no tombstone.
     for idx in packs(&remote).1 {
-        if new.contains(&names(std::slice::from_ref(&idx)).into_iter().next().unwrap()) {
+        if new.contains(
+            &names(std::slice::from_ref(&idx))
+                .into_iter()
+                .next()
+                .unwrap(),
+        ) {
             std::fs::remove_file(&idx).unwrap();
         }
     }
@@ -404,7 +409,9 @@ fn rerun_after_new_pack(kind: Kind) {
     age_past_grace(&remote.root());
     let rerun = env.json(&["gc", "-r", "store", "--force"]);
     assert_eq!(
-        rerun["packs"]["repacked"][0]["into"].as_str().map(str::to_string),
+        rerun["packs"]["repacked"][0]["into"]
+            .as_str()
+            .map(str::to_string),
         new.iter().next().cloned(),
         "{rerun}"
     );
@@ -415,7 +422,9 @@ fn rerun_after_new_pack(kind: Kind) {
         .stderr(contains("0 bad"));
     assert_a_clone_pulls(&env, &remote, &["keep", "more"]);
     age_past_grace(&remote.root());
-    env.mlv(&["gc", "-r", "store", "--force"]).assert().success();
+    env.mlv(&["gc", "-r", "store", "--force"])
+        .assert()
+        .success();
     assert_every_index_has_its_pack(&remote);
     env.mlv(&["fsck", "-r", "store"])
         .assert()
