@@ -14,6 +14,9 @@ use std::sync::atomic::Ordering;
 /// Packs built and uploaded at once: each holds a temporary file of up to 64 MiB.
 const PACKS_IN_FLIGHT: usize = 4;
 
+/// A pack on the remote with its index, and its objects.
+type Written = (Hash, Vec<Hash>);
+
 impl Engine {
     /// Uploads file objects (in the order given, so one folder's files sit together in a
     /// pack): those up to the remote's pack threshold in packs, bigger ones loose.
@@ -56,7 +59,7 @@ impl Engine {
             }
             self.format.store(format::PACKS_VERSION, Ordering::Relaxed);
         }
-        let results: Vec<(Summary, Option<Hash>)> = futures::stream::iter(batches(objects))
+        let results: Vec<(Summary, Option<Written>)> = futures::stream::iter(batches(objects))
             .map(|batch| self.push_pack(cache, batch, progress))
             .buffer_unordered(PACKS_IN_FLIGHT.min(self.jobs))
             .collect()
@@ -66,23 +69,26 @@ impl Engine {
             summary.merge(s);
             written.extend(pack);
         }
-        if let Err(e) = self.record_in_inventory(&written).await {
-            summary.failed.push(Failure {
-                object: pack::INVENTORY_KEY.to_string(),
-                error: e.to_string(),
-            });
+        let names: Vec<Hash> = written.iter().map(|w| w.0).collect();
+        if let Err(e) = self.record_in_inventory(&names).await {
+            // No reader of a remote that cannot list sees these packs: their objects
+            // failed, so the manifests naming them stay back.
+            let error = format!("recording the packs in `{}`: {e}", pack::INVENTORY_KEY);
+            let objects: Vec<Hash> = written.into_iter().flat_map(|w| w.1).collect();
+            summary.transferred -= objects.len() as u64;
+            fail_all(&mut summary, objects.into_iter(), &error);
         }
         summary
     }
 
     /// Builds one pack from `batch`, uploads it, then its index; returns the pack's name
-    /// once its index is on the remote.
+    /// and objects once its index is on the remote.
     async fn push_pack(
         &self,
         cache: &Cache,
         batch: Vec<(Hash, u64)>,
         progress: &dyn Progress,
-    ) -> (Summary, Option<Hash>) {
+    ) -> (Summary, Option<Written>) {
         let mut summary = Summary::default();
         let total: u64 = batch.iter().map(|o| o.1).sum();
         let count = batch.len() as u64;
@@ -119,7 +125,10 @@ impl Engine {
                         error: format!("keeping a copy of the index: {e}"),
                     });
                 }
-                (summary, Some(pack))
+                (
+                    summary,
+                    Some((pack, entries.iter().map(|e| e.hash).collect())),
+                )
             }
             Err(e) => {
                 fail_all(&mut summary, entries.iter().map(|e| e.hash), &e.to_string());

@@ -73,11 +73,17 @@ impl Engine {
             .collect();
         let mut fail = |object: String, error: String| sweep.failed.push(Failure { object, error });
         let mut repacked = Vec::new();
+        // Packs this sweep uploads: the plan may list one as an old orphan (a repack
+        // killed before its index and now done again makes the same pack).
+        let mut uploaded = HashSet::new();
         for r in &plan.repack {
             let into = if dry_run {
                 None
             } else {
-                match self.repack(cache, r, &listing, &doomed).await {
+                match self
+                    .repack(cache, r, &listing, &doomed, &mut uploaded)
+                    .await
+                {
                     Ok(new) => Some(new.to_string()),
                     Err(e) => {
                         fail(pack::pack_key(&r.pack), e);
@@ -104,18 +110,19 @@ impl Engine {
             }
         }
         let (mut removed, mut freed) = (Vec::new(), 0);
-        for (p, size) in &plan.orphans {
+        for (p, size) in plan.orphans.iter().filter(|(p, _)| !uploaded.contains(p)) {
             let gone = if dry_run {
-                Ok(())
+                Ok(true)
             } else {
                 self.remove_orphan(p, listing.tombstones.contains_key(p))
                     .await
             };
             match gone {
-                Ok(()) => {
+                Ok(true) => {
                     removed.push(p.to_string());
                     freed += size;
                 }
+                Ok(false) => {}
                 Err(e) => fail(pack::pack_key(p), e.text()),
             }
         }
@@ -185,6 +192,7 @@ impl Engine {
         r: &Repack,
         listing: &Listing,
         doomed: &HashSet<Hash>,
+        uploaded: &mut HashSet<Hash>,
     ) -> Result<Hash, String> {
         let built = self.rebuild(cache, r).await?;
         let new = built.index.pack;
@@ -195,6 +203,7 @@ impl Engine {
         }
         // A repack killed after its upload and done again makes the same pack.
         if !listing.indexes.contains_key(&new) {
+            uploaded.insert(new);
             self.upload_built(&built).await.map_err(|e| e.text())?;
         }
         // Only a local copy: the next command downloads the index if this fails.
@@ -255,14 +264,20 @@ impl Engine {
         Ok(())
     }
 
-    /// The pack, then its tombstone (a tombstone left alone goes in a later sweep).
-    async fn remove_orphan(&self, p: &Hash, tombstone: bool) -> Result<(), RemoteError> {
+    /// The pack, then its tombstone (a tombstone left alone goes in a later sweep);
+    /// `false` when the pack has an index again (a push or repack since the listing
+    /// completed it) and stays.
+    async fn remove_orphan(&self, p: &Hash, tombstone: bool) -> Result<bool, RemoteError> {
+        let index = pack::index_key(p);
+        if self.retry(|| self.backend.exists(&index)).await? {
+            return Ok(false);
+        }
         let key = pack::pack_key(p);
         self.retry(|| self.backend.delete(&key)).await?;
         if tombstone {
             let key = pack::tombstone_key(p);
             self.retry(|| self.backend.delete(&key)).await?;
         }
-        Ok(())
+        Ok(true)
     }
 }

@@ -274,26 +274,56 @@ fn wait_for(dir: &Path, ext: &str, child: &mut std::process::Child) {
     }
 }
 
+/// Waits until `dir` holds a pack whose index is not up yet.
+fn wait_for_unindexed_pack(dir: &Path, child: &mut std::process::Child) {
+    let start = Instant::now();
+    loop {
+        let files = files_under(dir);
+        let unindexed = files.iter().any(|p| {
+            p.extension().is_some_and(|e| e == "pack") && !files.contains(&p.with_extension("idx"))
+        });
+        if unindexed {
+            return;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the push ended before a pack was up without its index"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no pack appeared"
+        );
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn a_push_killed_mid_pack_leaves_no_index_without_its_pack() {
     for kind in [Kind::Folder, Kind::S3] {
-        let remote = Remote::start(kind);
-        let env = TestEnv::new();
-        // Two packs: the push is killed once the first index is up.
-        write_files(&env, "data", 2, 100, 512 << 10, "k");
-        committed(&env, &["data"], &remote);
-        let mut child = env.mlv_process(&["push", "-j", "1"]).spawn().unwrap();
-        wait_for(&remote.root().join("packs"), ".idx", &mut child);
-        child.kill().unwrap();
-        child.wait().unwrap();
-        assert_every_index_has_its_pack(&remote);
-        env.mlv(&["push"]).assert().success();
-        assert_every_index_has_its_pack(&remote);
-        env.mlv(&["fsck", "-r", "store"]).assert().success();
-        let mate = env.clone_repo("mate");
-        remote.credentials(&mate);
-        mate.mlv(&["pull"]).assert().success();
-        assert_same_files(&env, &mate, "data");
+        // Killed once a pack is up before its index, then once the first index is up.
+        for index_up in [false, true] {
+            let remote = Remote::start(kind);
+            let env = TestEnv::new();
+            write_files(&env, "data", 2, 100, 512 << 10, "k");
+            committed(&env, &["data"], &remote);
+            let mut child = env.mlv_process(&["push", "-j", "1"]).spawn().unwrap();
+            let dir = remote.root().join("packs");
+            if index_up {
+                wait_for(&dir, ".idx", &mut child);
+            } else {
+                wait_for_unindexed_pack(&dir, &mut child);
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert_every_index_has_its_pack(&remote);
+            env.mlv(&["push"]).assert().success();
+            assert_every_index_has_its_pack(&remote);
+            env.mlv(&["fsck", "-r", "store"]).assert().success();
+            let mate = env.clone_repo("mate");
+            remote.credentials(&mate);
+            mate.mlv(&["pull"]).assert().success();
+            assert_same_files(&env, &mate, "data");
+        }
     }
 }
 

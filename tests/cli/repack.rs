@@ -355,3 +355,80 @@ fn killed_repack(kind: Kind) {
         .stderr(contains("0 bad"));
     assert_a_clone_pulls(&env, &remote, &live);
 }
+
+#[test]
+fn a_gc_rerun_after_a_repack_killed_before_its_new_index_keeps_the_new_pack() {
+    for kind in [Kind::Folder, Kind::S3] {
+        rerun_after_new_pack(kind);
+    }
+}
+
+fn rerun_after_new_pack(kind: Kind) {
+    let (remote, env, a) = kept_pack(kind);
+    // Pack c: `more` (kept by main) and `tmp` (twice its size, on no ref in the end).
+    env.git(&["checkout", "-q", "-b", "mix"]);
+    write_files(&env, "more", 1, 10, 3000, "more");
+    commit(&env, &["more"], "more");
+    write_files(&env, "tmp", 2, 10, 3000, "tmp");
+    commit(&env, &["tmp"], "tmp");
+    env.mlv(&["push"]).assert().success();
+    let c = new_packs(&remote, &a);
+    env.git(&["checkout", "-q", "main"]);
+    env.git(&["merge", "-q", "--ff-only", "mix~1"]);
+    env.git(&["branch", "-q", "-D", "mix"]);
+    let indexes_before: Vec<(PathBuf, Vec<u8>)> = packs(&remote)
+        .1
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    age_past_grace(&remote.root());
+    let done = env.json(&["gc", "-r", "store", "--force"]);
+    let new = new_packs(&remote, &a.union(&c).cloned().collect());
+    assert_eq!(new.len(), 1, "{done}");
+    // Back to where a repack killed after the new pack, before its index, leaves the
+    // remote: the new pack without its index, the old index in place, no tombstone.
+    for idx in packs(&remote).1 {
+        if new.contains(
+            &names(std::slice::from_ref(&idx))
+                .into_iter()
+                .next()
+                .unwrap(),
+        ) {
+            std::fs::remove_file(&idx).unwrap();
+        }
+    }
+    for f in files_under(&remote.root().join("packs")) {
+        if f.extension().is_some_and(|e| e == "gone") {
+            std::fs::remove_file(&f).unwrap();
+        }
+    }
+    for (p, bytes) in &indexes_before {
+        std::fs::write(p, bytes).unwrap();
+    }
+    // More than a day later the next gc repacks the same pack into the same new one.
+    age_past_grace(&remote.root());
+    let rerun = env.json(&["gc", "-r", "store", "--force"]);
+    assert_eq!(
+        rerun["packs"]["repacked"][0]["into"]
+            .as_str()
+            .map(str::to_string),
+        new.iter().next().cloned(),
+        "{rerun}"
+    );
+    assert_every_index_has_its_pack(&remote);
+    env.mlv(&["fsck", "-r", "store"])
+        .assert()
+        .success()
+        .stderr(contains("0 bad"));
+    assert_a_clone_pulls(&env, &remote, &["keep", "more"]);
+    age_past_grace(&remote.root());
+    env.mlv(&["gc", "-r", "store", "--force"])
+        .assert()
+        .success();
+    assert_every_index_has_its_pack(&remote);
+    env.mlv(&["fsck", "-r", "store"])
+        .assert()
+        .success()
+        .stderr(contains("0 bad"));
+    assert_a_clone_pulls(&env, &remote, &["keep", "more"]);
+}
