@@ -313,10 +313,15 @@ mod tests {
             assert!(is_remote_name(good), "{good}");
             assert_eq!(remote_state_folder(good), good);
         }
-        for bad in ["", ".", "..", "../../x", "/abs/dir", ".hidden", "a/b", "a b", "é"] {
+        for bad in [
+            "", ".", "..", "../../x", "/abs/dir", ".hidden", "a/b", "a b", "é",
+        ] {
             assert!(!is_remote_name(bad), "{bad}");
             let folder = remote_state_folder(bad);
-            assert!(folder.starts_with('~') && folder.len() == 65, "{bad}: {folder}");
+            assert!(
+                folder.starts_with('~') && folder.len() == 65,
+                "{bad}: {folder}"
+            );
         }
     }
 
