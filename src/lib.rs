@@ -20,6 +20,7 @@ pub mod gc;
 pub mod gitignore;
 pub mod gitx;
 pub mod hash;
+pub mod le;
 pub mod lineage;
 pub mod link;
 pub mod lockfile;

@@ -88,14 +88,12 @@ impl Manifest {
 
     /// The canonical bytes: compact JSON, fields in fixed order, one trailing newline.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let doc = DocumentRef {
-            format: FORMAT,
-            version: VERSION,
-            entries: &self.entries,
-        };
-        let mut out = serde_json::to_vec(&doc).expect("manifest serializes");
-        out.push(b'\n');
-        out
+        bytes_of_sorted(self.entries.iter().map(|e| EntryRef {
+            path: &e.path,
+            hash: &e.hash,
+            size: e.size,
+            exec: e.exec,
+        }))
     }
 
     /// Parses and validates a manifest object; `hash` names it in errors.
@@ -148,13 +146,6 @@ impl Manifest {
             entries: doc.entries,
         })
     }
-}
-
-#[derive(Serialize)]
-struct DocumentRef<'a> {
-    format: &'a str,
-    version: u32,
-    entries: &'a [Entry],
 }
 
 /// One entry as `Entry` serializes it, borrowing its path and hash.

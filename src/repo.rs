@@ -104,13 +104,14 @@ impl Repo {
         self.layout.git_dir.join("mlv")
     }
 
-    /// What this clone keeps about remote `name` (its pack indexes), shared by worktrees.
+    /// What this clone keeps about remote `name` (its pack indexes), shared by worktrees;
+    /// always one folder inside `remotes`, whatever `name` holds.
     pub fn remote_state_dir(&self, name: &str) -> PathBuf {
         self.layout
             .common_dir
             .join("mlv")
             .join("remotes")
-            .join(name)
+            .join(crate::config::remote_state_folder(name))
     }
 
     pub fn cache_dir(&self) -> PathBuf {

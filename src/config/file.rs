@@ -5,8 +5,10 @@
 use super::{ConfigError, DIR, FILE, LOCAL_FILE, NoUrl, SECRET_KEYS};
 use std::path::Path;
 
-/// Takes the remotes that neither file gives a `url` out of both tables (before they are
-/// merged) and says, per remote, which file names it and how to fix that.
+/// Takes the remotes that cannot be used out of both tables (before they are merged): those
+/// whose name is not a remote name (it would be a path: see [`super::is_remote_name`]), and
+/// those that neither file gives a `url`; says, per remote, which file names it and how to
+/// fix that.
 pub(super) fn set_aside_incomplete(
     committed: &mut toml::Table,
     local: &mut toml::Table,
@@ -26,10 +28,22 @@ pub(super) fn set_aside_incomplete(
         .collect();
     let mut out = std::collections::BTreeMap::new();
     for name in names {
+        let in_committed = shared.as_ref().is_some_and(|r| r.contains_key(&name));
+        if !super::is_remote_name(&name) {
+            let file = if in_committed { FILE } else { LOCAL_FILE };
+            let why = format!(
+                "remote `{name}` in `{DIR}/{file}` has a name that is not a remote name: {}",
+                super::REMOTE_NAME_RULE
+            );
+            let hint = format!(
+                "rename it in `{DIR}/{file}`, or remove it with `git mlv remote remove {name}`"
+            );
+            out.insert(name, NoUrl { why, hint });
+            continue;
+        }
         if has_url(&shared, &name) || has_url(&mine, &name) {
             continue;
         }
-        let in_committed = shared.as_ref().is_some_and(|r| r.contains_key(&name));
         let no_url = if in_committed {
             NoUrl {
                 why: format!("remote `{name}` in `{DIR}/{FILE}` has no `url`"),

@@ -99,6 +99,31 @@ pub struct RemoteConfig {
     pub password: Option<String>,
 }
 
+/// What a remote's name may hold, for messages.
+pub const REMOTE_NAME_RULE: &str = "use letters, digits, `-` and `_`";
+
+/// Whether `name` can name a remote: it names a folder of this clone's state too
+/// (`.git/mlv/remotes/<name>`), so it must not be a path (`/`, `..`, a leading `.`).
+/// A config that names a remote otherwise has that remote set aside, unusable.
+pub fn is_remote_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The folder, under the remotes folder of a clone's state, that holds what it keeps about
+/// remote `name`: the name itself, or for a string that is not a remote name (none comes
+/// from a loaded config) its hash behind a `~` no name holds, so that it stays a single
+/// folder name whatever it is.
+pub fn remote_state_folder(name: &str) -> String {
+    if is_remote_name(name) {
+        name.to_string()
+    } else {
+        format!("~{}", blake3::hash(name.as_bytes()).to_hex())
+    }
+}
+
 /// A byte count as a remote setting takes it: `1048576`, `512KiB`, `1MiB`, `1GiB`.
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let text = text.trim();
@@ -280,5 +305,34 @@ mod tests {
         for bad in ["", "MiB", "1MB", "-1", "1.5MiB", "1 mib"] {
             assert_eq!(parse_bytes(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn remote_names_are_single_safe_folder_names() {
+        for good in ["origin", "s3-backup", "team_2"] {
+            assert!(is_remote_name(good), "{good}");
+            assert_eq!(remote_state_folder(good), good);
+        }
+        for bad in [
+            "", ".", "..", "../../x", "/abs/dir", ".hidden", "a/b", "a b", "é",
+        ] {
+            assert!(!is_remote_name(bad), "{bad}");
+            let folder = remote_state_folder(bad);
+            assert!(
+                folder.starts_with('~') && folder.len() == 65,
+                "{bad}: {folder}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_remote_with_a_path_for_a_name_is_set_aside() {
+        let text = "[core]\nremote = \"../../x\"\n[remotes.\"../../x\"]\nurl = \"/tmp/s\"\n[remotes.ok]\nurl = \"/tmp/s\"\n";
+        let config = Config::parse_committed(text, Path::new("c.toml")).unwrap();
+        assert!(config.remotes.contains_key("ok"));
+        assert!(!config.remotes.contains_key("../../x"));
+        let err = config.remote(None).unwrap_err();
+        assert!(err.to_string().contains("remote `../../x`"), "{err}");
+        assert!(matches!(err, ConfigError::NoRemote { .. }));
     }
 }

@@ -32,7 +32,7 @@ impl Target {
         {
             return Target::Dir(path);
         }
-        if s.contains("://") || crate::remote::is_scp_like(s) {
+        if crate::remote::is_url(s) {
             Target::Url(s.to_string())
         } else {
             Target::Dir(cwd.join(s))

@@ -13,6 +13,7 @@ pub use sweep::{Listing, Plan, Repack, plan};
 pub use writer::{Built, PackWriter};
 
 use crate::hash::Hash;
+use crate::le::{u32_at, u64_at};
 
 /// The first bytes of every pack: the format and its version.
 pub const PACK_MAGIC: &[u8; 8] = b"MLVPACK1";
@@ -168,14 +169,6 @@ impl Index {
         }
         Ok(Index { pack, entries })
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// One request's worth of a pack: the byte range and the objects inside it, by offset.

@@ -256,6 +256,12 @@ fn place(url: &str, root: &Path) -> Result<Place, String> {
     }
 }
 
+/// True when `location` is a URL (`file://`, `https://`, `s3://`, ssh scp-style), not a
+/// local path.
+pub fn is_url(location: &str) -> bool {
+    location.contains("://") || is_scp_like(location)
+}
+
 /// Git's rule for a location without `://`: a `:` before the first `/` makes it scp-style
 /// (`me@nas:/srv/mlv`, `host:path`); `./a:b` and `/x/a:b` are paths. Read as a folder, it
 /// would put the data in a folder `me@nas:` inside the work tree.

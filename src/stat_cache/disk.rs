@@ -2,6 +2,7 @@
 
 use super::{DirSummary, Stat};
 use crate::hash::Hash;
+use crate::le::{u32_at, u64_at};
 use std::path::Path;
 
 pub(super) const MAGIC: &[u8; 8] = b"MLVSTATC";
@@ -119,12 +120,4 @@ pub(super) fn cmp_parts(mut stored: &[u8], parts: &[&[u8]]) -> std::cmp::Orderin
     } else {
         std::cmp::Ordering::Greater
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }

@@ -325,3 +325,46 @@ fn nothing_is_added_or_checked_out_through_a_link_to_outside() {
     env.mlv(&["checkout", "--rev", "HEAD~1"]).assert().success();
     assert_eq!(env.read_str("real/f.txt"), "data\n");
 }
+
+/// A remote's name becomes a folder under `.git/mlv/remotes`: one from a committed config
+/// (a clone of a hostile repository) that is a path, relative or absolute, is refused by
+/// every command that uses it, and nothing is written outside `.git/mlv`.
+#[test]
+fn remote_names_from_a_committed_config_cannot_leave_the_git_dir() {
+    let env = TestEnv::new();
+    let store = env.outside().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    env.write("data.bin", "small data\n");
+    env.mlv(&["add", "data.bin"]).assert().success();
+    let abs = env.outside().join("abs");
+    let names = [
+        "../../evil".to_string(),
+        "../../../../evil".to_string(),
+        abs.display().to_string(),
+    ];
+    for name in &names {
+        env.write(
+            ".mlv/config.toml",
+            format!(
+                "[core]\nremote = \"{name}\"\n\n[remotes.\"{name}\"]\nurl = \"{}\"\n",
+                store.display()
+            ),
+        );
+        env.git(&["add", "-A"]);
+        env.git(&["commit", "-qm", "hostile remote"]);
+        for cmd in ["push", "pull", "fetch"] {
+            env.mlv(&[cmd])
+                .assert()
+                .code(2)
+                .stderr(contains(format!("remote `{name}`")))
+                .stderr(contains("hint:"));
+        }
+        // `remote remove` still takes it out.
+        env.mlv(&["remote", "remove", name]).assert().success();
+        env.git(&["commit", "-qam", "removed"]);
+    }
+    assert!(!env.root.join(".git/evil").exists());
+    assert!(!env.root.parent().unwrap().join("evil").exists());
+    assert!(!abs.exists());
+    assert!(!env.root.join(".git/mlv/remotes").exists());
+}

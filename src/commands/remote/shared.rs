@@ -58,14 +58,12 @@ pub fn check_url(name: &str, url: &str, local: bool, again: &str) -> anyhow::Res
     Ok(())
 }
 
+/// The name `remote add` gives: the config's rule (a name is also a folder name).
 pub fn check_name(name: &str) -> anyhow::Result<()> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if !config::is_remote_name(name) {
         return Err(usage(format!(
-            "`{name}` is not a valid remote name: use letters, digits, `-` and `_`"
+            "`{name}` is not a valid remote name: {}",
+            config::REMOTE_NAME_RULE
         )));
     }
     Ok(())

@@ -90,7 +90,10 @@ impl External {
         let (name, config) = self.config.remote(remote).map_err(|e| {
             anyhow::Error::from(e).context(format!("the source `{}`{}", self.url, self.at()))
         })?;
-        let state = self.state.join("remotes").join(&name);
+        let state = self
+            .state
+            .join("remotes")
+            .join(crate::config::remote_state_folder(&name));
         let engine = engine::engine_for(&name, config, &self.root, &state, None)?;
         let folder = crate::remote::folder(&config.url, &self.root);
         Ok((name, engine, folder))

@@ -135,10 +135,7 @@ impl External {
     }
 }
 
-/// True when `repo` is a git URL (`file://`, `https://`, ssh), not a local path.
-pub fn is_url(repo: &str) -> bool {
-    repo.contains("://") || crate::remote::is_scp_like(repo)
-}
+pub use crate::remote::is_url;
 
 /// The user's cache folder for git-mlv (`$XDG_CACHE_HOME/git-mlv`, else `~/.cache/git-mlv`).
 fn cache_home() -> anyhow::Result<PathBuf> {
