@@ -648,13 +648,17 @@ fn import_from_a_local_path_records_its_absolute_path_and_head_commit() {
     let (src, _url) = source(&remote);
     let env = TestEnv::new();
     env.mlv(&["init"]).assert().success();
-    let rel = format!("../{}", src.root.file_name().unwrap().to_str().unwrap());
-    let rel_ok = env.root.join(&rel).exists();
-    let path = if rel_ok {
-        rel
-    } else {
-        src.root.display().to_string()
-    };
+    // Typed relative to the importer (both temporary folders have the same parent).
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    let path = format!(
+        "../../{}/{}",
+        name(src.root.parent().unwrap()),
+        name(&src.root)
+    );
+    assert_eq!(
+        env.root.join(&path).canonicalize().unwrap(),
+        src.root.canonicalize().unwrap()
+    );
     // The work tree holds an uncommitted change: the commit's data is imported.
     src.write("data/train.csv", "dirty");
     src.mlv(&["add", "data/train.csv"]).assert().success();
@@ -711,4 +715,22 @@ fn the_pre_push_hook_skips_imported_data_like_push() {
     };
     assert!(mine.object_file(&hash("own.txt.mlv")).exists());
     assert!(!mine.object_file(&hash("train.csv.mlv")).exists());
+}
+
+#[test]
+fn a_local_source_s_config_local_toml_is_never_read() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, _url) = source(&remote);
+    // That machine's own settings (credentials) are not ours: not even read, so a file
+    // this one could not parse changes nothing.
+    src.write(
+        ".mlv/config.local.toml",
+        "[remote.store\nsecret_access_key = \"x\"\n",
+    );
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["get", src.root.to_str().unwrap(), "images", "-o", "pics"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("pics/cat.txt"), "cat");
 }
