@@ -402,25 +402,36 @@ fn update_restores_imported_data_missing_from_the_work_tree() {
 fn push_skips_imported_data_unless_include_imports() {
     let remote = Remote::start(Kind::Folder);
     let (_src, url) = source(&remote);
-    let env = TestEnv::new();
-    env.mlv(&["init"]).assert().success();
-    let mine = Remote::start(Kind::Folder);
-    mine.add_loose_to(&env);
-    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
-        .assert()
-        .success();
-    env.write("own.txt", "mine");
-    env.mlv(&["add", "own.txt"]).assert().success();
-    let hash = |p: &str| {
-        let t: toml::Table = env.read_str(p).parse().unwrap();
-        t["hash"].as_str().unwrap().to_string()
-    };
+    let (env, mine) = importing_with_own_data(&url);
+    let hash = |p: &str| hash_in(&env, p);
     let out = env.json(&["push"]);
     assert_eq!(out["imports_skipped"][0], "train.csv", "{out}");
     assert!(mine.object_file(&hash("own.txt.mlv")).exists());
     assert!(!mine.object_file(&hash("train.csv.mlv")).exists());
     env.mlv(&["push", "--include-imports"]).assert().success();
     assert!(mine.object_file(&hash("train.csv.mlv")).exists());
+}
+
+/// A repository pushing every object loose to its own folder remote, with
+/// `data/train.csv` imported at `v1` (as `train.csv`) and data of its own (`own.txt`),
+/// not committed. Returns it and its remote.
+fn importing_with_own_data(url: &str) -> (TestEnv, Remote) {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let mine = Remote::start(Kind::Folder);
+    mine.add_loose_to(&env);
+    env.mlv(&["import", url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    env.write("own.txt", "mine");
+    env.mlv(&["add", "own.txt"]).assert().success();
+    (env, mine)
+}
+
+/// The `hash` of the pointer file `pointer`.
+fn hash_in(env: &TestEnv, pointer: &str) -> String {
+    let t: toml::Table = env.read_str(pointer).parse().unwrap();
+    t["hash"].as_str().unwrap().to_string()
 }
 
 /// A repository importing `data/train.csv` at `v1` (as `train.csv`) and the folder
@@ -682,8 +693,7 @@ fn import_from_a_local_path_records_its_absolute_path_and_head_commit() {
 fn the_pre_push_hook_skips_imported_data_like_push() {
     let remote = Remote::start(Kind::Folder);
     let (_src, url) = source(&remote);
-    let env = TestEnv::new();
-    env.mlv(&["init"]).assert().success();
+    let (env, mine) = importing_with_own_data(&url);
     let bare = env.outside().join("server.git");
     std::fs::create_dir_all(&bare).unwrap();
     let init = std::process::Command::new("git")
@@ -694,13 +704,6 @@ fn the_pre_push_hook_skips_imported_data_like_push() {
     assert!(init.success());
     env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     env.mlv(&["install-hooks"]).assert().success();
-    let mine = Remote::start(Kind::Folder);
-    mine.add_loose_to(&env);
-    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
-        .assert()
-        .success();
-    env.write("own.txt", "mine");
-    env.mlv(&["add", "own.txt"]).assert().success();
     env.git(&["add", "-A"]);
     env.git(&["commit", "-q", "-m", "imports"]);
     let out = env.git_output(&["push", "-q", "origin", "HEAD"]);
@@ -709,12 +712,8 @@ fn the_pre_push_hook_skips_imported_data_like_push() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let hash = |p: &str| {
-        let t: toml::Table = env.read_str(p).parse().unwrap();
-        t["hash"].as_str().unwrap().to_string()
-    };
-    assert!(mine.object_file(&hash("own.txt.mlv")).exists());
-    assert!(!mine.object_file(&hash("train.csv.mlv")).exists());
+    assert!(mine.object_file(&hash_in(&env, "own.txt.mlv")).exists());
+    assert!(!mine.object_file(&hash_in(&env, "train.csv.mlv")).exists());
 }
 
 #[test]
