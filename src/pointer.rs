@@ -109,6 +109,17 @@ impl Pointer {
         self.extra.get(SOURCE).and_then(toml::Value::as_table)
     }
 
+    /// A string field of the `[source]` table (`url`, `rev`, `commit`, `path`).
+    pub fn source_field(&self, key: &str) -> Option<&str> {
+        self.source()?.get(key)?.as_str()
+    }
+
+    /// Forgets where the data came from: data changed here is no import any more.
+    pub fn without_source(mut self) -> Self {
+        self.extra.remove(SOURCE);
+        self
+    }
+
     /// Records where imported data came from, as the `[source]` table.
     pub fn with_source(mut self, source: toml::Table) -> Self {
         self.extra.insert(SOURCE.into(), toml::Value::Table(source));

@@ -82,6 +82,19 @@ pub fn check_addable(
             ),
         ));
     }
+    check_not_nested(tracked, path)?;
+    if let Some(first) = repo.git.index()?.first_under(path.as_str()) {
+        return Err(usage_with_hint(
+            format!("`{first}` is already tracked by git, so git-mlv cannot take `{path}` over"),
+            format!("run `git rm -r --cached {path}` first, then `git mlv add {path}`"),
+        ));
+    }
+    Ok(meta)
+}
+
+/// Refuses `path` inside, or containing, a path of `tracked` other than itself: tracked
+/// data never nests.
+pub fn check_not_nested(tracked: &[RepoPath], path: &RepoPath) -> anyhow::Result<()> {
     for t in tracked {
         if path != t && path.starts_with(t) {
             return Err(usage_with_hint(
@@ -99,13 +112,7 @@ pub fn check_addable(
             ));
         }
     }
-    if let Some(first) = repo.git.index()?.first_under(path.as_str()) {
-        return Err(usage_with_hint(
-            format!("`{first}` is already tracked by git, so git-mlv cannot take `{path}` over"),
-            format!("run `git rm -r --cached {path}` first, then `git mlv add {path}`"),
-        ));
-    }
-    Ok(meta)
+    Ok(())
 }
 
 /// Adds one path (file or directory) to the cache and writes its pointer.
@@ -209,7 +216,10 @@ pub fn add(
         },
         false => None,
     };
+    // Imported data changed here is this repository's own: without `[source]`, `push`
+    // uploads it and `pull` no longer looks for it at a source that never had it.
     let pointer = match &old {
+        Some(old) if old.hash != pointer.hash => pointer.keeping_extra_of(old).without_source(),
         Some(old) => pointer.keeping_extra_of(old),
         None => pointer,
     };

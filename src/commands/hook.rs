@@ -167,6 +167,8 @@ fn pre_push(repo: &Repo, git_remote: Option<String>, ui: &Ui) -> anyhow::Result<
             }
         }
     }
+    // As `git mlv push`: imported data is its source's to keep.
+    let (selected, _) = crate::ops::import::without_imports(selected);
     if selected.is_empty() {
         return Ok(());
     }

@@ -204,6 +204,13 @@ impl Config {
         Self::from_tables(merged, local, root.join(DIR).join(FILE))
     }
 
+    /// The committed config of another repository's work tree at `root`, without its
+    /// local file: that machine's settings (credentials) are not ours.
+    pub fn load_committed(root: &Path) -> Result<Self, ConfigError> {
+        let file = root.join(DIR).join(FILE);
+        Self::from_tables(read_table(&file)?, toml::Table::new(), file)
+    }
+
     /// The committed config of another repository, read from one of its commits (`shown`
     /// names it in errors): no local file counts, that machine's settings are not ours.
     pub fn parse_committed(text: &str, shown: &Path) -> Result<Self, ConfigError> {

@@ -14,6 +14,8 @@ use crate::repo::{Repo, Tracked};
 use crate::restore::{self, Plan};
 use std::path::Path;
 
+pub use super::import_sources::{SourceFailure, from_sources, sources_failed};
+
 /// What to copy, from where, to where.
 pub struct Request<'a> {
     /// A git URL or a local path.
@@ -52,7 +54,21 @@ pub fn get(repo: &Repo, req: &Request, track: bool, report: &dyn Reporter) -> an
         .rsplit('/')
         .next()
         .unwrap_or("");
-    let out = req.out.unwrap_or(Path::new(name));
+    let dest = destination(repo, req.out.unwrap_or(Path::new(name)), track)?;
+    // `import` of a local path reads its last commit, as a git URL's `HEAD` (what DVC
+    // does): a work tree has no commit to record, so the import could not be followed.
+    let rev = match track && !super::external::is_url(req.repo) {
+        true => Some(req.rev.unwrap_or("HEAD")),
+        false => req.rev,
+    };
+    let ext = External::open(req.repo, rev)?;
+    write(repo, ext, req.path, &dest, track, None, report)
+}
+
+/// Where `get`, `import` and `import-url` write `out`: inside the work tree (through no
+/// link out of it), where nothing is yet, neither tracked data (its pointer) nor inside or
+/// around it; with `track`, nothing git tracks either.
+pub(super) fn destination(repo: &Repo, out: &Path, track: bool) -> anyhow::Result<RepoPath> {
     let dest = repo.resolve(out)?;
     crate::paths::check_no_link_out(repo.root(), dest.as_str())?;
     if track && let Some(first) = repo.git.index()?.first_under(dest.as_str()) {
@@ -61,14 +77,31 @@ pub fn get(repo: &Repo, req: &Request, track: bool, report: &dyn Reporter) -> an
             "choose another place with `-o`",
         ));
     }
+    if dest
+        .pointer()
+        .to_abs(repo.root())
+        .symlink_metadata()
+        .is_ok()
+    {
+        return Err(usage_with_hint(
+            format!(
+                "`{}` is tracked already (its pointer `{}` exists), even if its data is not here",
+                repo.display(&dest),
+                repo.display(&dest.pointer())
+            ),
+            format!(
+                "choose another place with `-o`; `git mlv update {dest}` moves imported data to a new revision"
+            ),
+        ));
+    }
+    crate::track::check_not_nested(&repo.tracked_paths()?, &dest)?;
     if dest.to_abs(repo.root()).symlink_metadata().is_ok() {
         return Err(usage_with_hint(
             format!("`{}` exists already", repo.display(&dest)),
             "choose another place with `-o`, or remove it first",
         ));
     }
-    let ext = External::open(req.repo, req.rev)?;
-    write(repo, ext, req.path, &dest, track, report)
+    Ok(dest)
 }
 
 /// Moves imported data at `path` to its source's revision `rev` (default: the one it was
@@ -81,7 +114,7 @@ pub fn update(
 ) -> anyhow::Result<Done> {
     let dest = repo.resolve(path)?;
     let pointer = repo.load_pointer(&dest)?;
-    let Some(source) = pointer.source().cloned() else {
+    let Some(source) = pointer.source() else {
         return Err(usage_with_hint(
             format!(
                 "`{}` was not imported: its pointer has no `[source]`",
@@ -90,31 +123,45 @@ pub fn update(
             "only data from `git mlv import` or `import-url` can be updated",
         ));
     };
-    let field = |k: &str| source.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    let url = field("url").unwrap_or_default();
-    if field("commit").is_none() {
-        return super::import_url::update(repo, &dest, &pointer, &source, report);
+    let url = pointer.source_field("url").unwrap_or_default();
+    if pointer.source_field("commit").is_none() {
+        if rev.is_some() {
+            return Err(usage_with_hint(
+                format!(
+                    "`{}` was imported from the URL `{url}`, which has no revisions, so `--rev` means nothing for it",
+                    repo.display(&dest)
+                ),
+                format!("`git mlv update {dest}` downloads the file again if it changed"),
+            ));
+        }
+        return super::import_url::update(repo, &dest, &pointer, source, report);
     }
-    let rev = rev.map(str::to_owned).or(field("rev"));
-    let ext = External::open(&url, rev.as_deref())?;
-    let source_path = field("path").unwrap_or_default();
-    if ext.commit() == field("commit").as_deref() {
+    let rev = rev.or(pointer.source_field("rev"));
+    let ext = External::open(url, rev)?;
+    let source_path = pointer.source_field("path").unwrap_or_default();
+    if ext.commit() == pointer.source_field("commit") {
         if missing(repo, &dest) {
             let reader = Reader::new(ext, repo.cache()?, None);
             let bar = report.progress("fetching");
             // A folder's manifest: from this cache, else from the source's remote.
-            reader.pointer(&source_path, &*bar)?;
+            reader.pointer(source_path, &*bar)?;
             reader.fetch(&pointer, &*bar)?;
             drop(bar);
             let ext = reader.source();
             place(repo, &dest, &pointer, true, report)?;
-            let mut done = done(&dest, ext, &source_path, &pointer, false);
+            let mut done = from_repository_done(&dest, ext, source_path, &pointer, false);
             done.restored = true;
             return Ok(done);
         }
-        return Ok(done(&dest, &ext, &source_path, &pointer, false));
+        return Ok(from_repository_done(
+            &dest,
+            &ext,
+            source_path,
+            &pointer,
+            false,
+        ));
     }
-    write(repo, ext, &source_path, &dest, true, report)
+    write(repo, ext, source_path, &dest, true, Some(&pointer), report)
 }
 
 /// True when nothing is at `dest` in the work tree.
@@ -123,13 +170,15 @@ pub(super) fn missing(repo: &Repo, dest: &RepoPath) -> bool {
 }
 
 /// Fetches `path` of `ext` into this cache and writes it at `dest`; with `track`, writes
-/// its pointer (with `[source]`) and `.gitignore` entry.
+/// its pointer (with `[source]`, and the unknown fields of the `old` one it replaces) and
+/// `.gitignore` entry.
 fn write(
     repo: &Repo,
     ext: External,
     path: &str,
     dest: &RepoPath,
     track: bool,
+    old: Option<&Pointer>,
     report: &dyn Reporter,
 ) -> anyhow::Result<Done> {
     let path = path.trim_start_matches("./").trim_end_matches('/');
@@ -142,11 +191,19 @@ fn write(
     reader.fetch(&pointer, &*bar)?;
     drop(bar);
     let pointer = match track {
-        true => pointer.with_source(origin(ext, path)),
+        true => keeping_extra(pointer, old).with_source(origin(ext, path)),
         false => pointer,
     };
     place(repo, dest, &pointer, track, report)?;
-    Ok(done(dest, ext, path, &pointer, true))
+    Ok(from_repository_done(dest, ext, path, &pointer, true))
+}
+
+/// `pointer` with the unknown fields of the `old` one it replaces (SPEC: kept on rewrite).
+pub(super) fn keeping_extra(pointer: Pointer, old: Option<&Pointer>) -> Pointer {
+    match old {
+        Some(old) => pointer.keeping_extra_of(old),
+        None => pointer,
+    }
 }
 
 /// Writes the data of `pointer` at `dest` from the cache, refusing to lose unsaved work or
@@ -213,18 +270,36 @@ fn origin(ext: &External, path: &str) -> toml::Table {
     t
 }
 
-fn done(dest: &RepoPath, ext: &External, path: &str, p: &Pointer, updated: bool) -> Done {
+fn from_repository_done(
+    dest: &RepoPath,
+    ext: &External,
+    path: &str,
+    p: &Pointer,
+    updated: bool,
+) -> Done {
     Done {
-        path: dest.to_string(),
-        url: ext.url().to_string(),
         rev: ext.rev().map(str::to_owned),
         commit: ext.commit().map(str::to_owned),
         source_path: path.to_string(),
-        hash: p.hash,
-        size: p.size,
-        files: p.files.unwrap_or(1),
-        updated,
-        restored: false,
+        ..Done::new(dest, ext.url(), p, updated)
+    }
+}
+
+impl Done {
+    /// `p` written at `dest` from `url` (no revision: `import-url`'s).
+    pub(super) fn new(dest: &RepoPath, url: &str, p: &Pointer, updated: bool) -> Done {
+        Done {
+            path: dest.to_string(),
+            url: url.to_string(),
+            rev: None,
+            commit: None,
+            source_path: String::new(),
+            hash: p.hash,
+            size: p.size,
+            files: p.files.unwrap_or(1),
+            updated,
+            restored: false,
+        }
     }
 }
 
@@ -248,7 +323,7 @@ pub fn imported(tracked: &[Tracked]) -> Vec<Imported> {
         .iter()
         .filter_map(|t| {
             let s = t.pointer.source()?;
-            let field = |k: &str| s.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let field = |k: &str| t.pointer.source_field(k).map(str::to_owned);
             let url = field("url").unwrap_or_default();
             let commit = field("commit");
             let moved = match &commit {
@@ -282,101 +357,4 @@ pub fn without_imports(selected: crate::repo::Selection) -> (crate::repo::Select
     let mut paths: Vec<String> = imported.iter().map(|(t, _)| t.path.to_string()).collect();
     paths.dedup();
     (kept, paths)
-}
-
-/// An imported path whose data could not be fetched from its source, and why.
-#[derive(serde::Serialize)]
-pub struct SourceFailure {
-    pub path: String,
-    pub url: String,
-    pub error: String,
-}
-
-/// Fetches into `cache` what the imported paths of `imports` still lack after this
-/// repository's remote was asked, each from its source: a repository's remote at the
-/// recorded commit (never a branch that moved since), or a URL whose stamp still matches.
-/// Objects enter the cache verified; the ones that could not be fetched are returned.
-pub fn from_sources(
-    cache: &crate::cache::Cache,
-    imports: &crate::repo::Selection,
-    progress: &dyn crate::progress::Progress,
-) -> anyhow::Result<Vec<SourceFailure>> {
-    let mut failed = Vec::new();
-    for (t, scope) in imports {
-        if crate::sync::in_cache(cache, t, scope)? {
-            continue;
-        }
-        let Some(source) = t.pointer.source() else {
-            continue;
-        };
-        let field = |k: &str| source.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-        let url = field("url");
-        let got = match source.get("commit").is_some() {
-            true => from_repository(
-                cache,
-                url,
-                field("commit"),
-                field("path"),
-                &t.pointer,
-                progress,
-            ),
-            false => super::import_url::restore(cache, url, &t.path, &t.pointer, source, progress),
-        };
-        if let Err(e) = got {
-            let what = match source.get("commit").is_some() {
-                true => format!(" (`{}` at commit `{}`)", field("path"), field("commit")),
-                false => String::new(),
-            };
-            failed.push(SourceFailure {
-                path: t.path.to_string(),
-                url: url.to_string(),
-                error: format!("from its source `{url}`{what}: {e:#}"),
-            });
-        }
-    }
-    Ok(failed)
-}
-
-/// Fetches the data of `pointer`, imported from `path` of the repository at `url`, from
-/// that repository's remote at `commit`.
-fn from_repository(
-    cache: &crate::cache::Cache,
-    url: &str,
-    commit: &str,
-    path: &str,
-    pointer: &Pointer,
-    progress: &dyn crate::progress::Progress,
-) -> anyhow::Result<()> {
-    let reader = Reader::new(External::open(url, Some(commit))?, cache.clone(), None);
-    // A folder inside the source's tracked data: its manifest is made here again.
-    let there = reader.pointer(path, progress)?;
-    if there.hash != pointer.hash {
-        return Err(failed_with_hint(
-            format!(
-                "it names other data there ({}) than the pointer here ({})",
-                there.hash, pointer.hash
-            ),
-            "the pointer was edited by hand: `git mlv update` imports it again",
-        ));
-    }
-    reader.fetch(pointer, progress)
-}
-
-/// An error listing every imported path that could not be fetched, when any.
-pub fn sources_failed(failed: &[SourceFailure]) -> anyhow::Result<()> {
-    if failed.is_empty() {
-        return Ok(());
-    }
-    let shown: Vec<String> = failed
-        .iter()
-        .map(|f| format!("  `{}` {}", f.path, f.error.replace('\n', "\n    ")))
-        .collect();
-    Err(failed_with_hint(
-        format!(
-            "the data of {} is on neither this repository's remote nor its source:\n{}",
-            crate::units::count(failed.len() as u64, "imported path"),
-            shown.join("\n")
-        ),
-        "make the source's remote reachable (its credentials come from the environment), or push the data here from a clone that has it with `git mlv push --include-imports`; a file `import-url` read that changed since: `git mlv update <path>`",
-    ))
 }

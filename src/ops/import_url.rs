@@ -4,7 +4,7 @@
 //! and mtime for a local file) in the pointer's `[source]` table, so `update` downloads it
 //! again only when that changed.
 
-use super::import::{Done, place};
+use super::import::{Done, destination, keeping_extra, place};
 use super::report::{self, Reporter};
 use crate::cache::{Access, Cache};
 use crate::hash::Hash;
@@ -39,21 +39,8 @@ pub fn import_url(
         Origin::Local(file) => file.file_name().map(PathBuf::from).unwrap_or_default(),
         Origin::Remote(_, key) => PathBuf::from(key),
     };
-    let dest = repo.resolve(out.unwrap_or(&name))?;
-    crate::paths::check_no_link_out(repo.root(), dest.as_str())?;
-    if let Some(first) = repo.git.index()?.first_under(dest.as_str()) {
-        return Err(usage_with_hint(
-            format!("`{first}` is tracked by git, so imported data cannot take `{dest}` over"),
-            "choose another place with `-o`",
-        ));
-    }
-    if dest.to_abs(repo.root()).symlink_metadata().is_ok() {
-        return Err(usage_with_hint(
-            format!("`{}` exists already", repo.display(&dest)),
-            "choose another place with `-o`, or remove it first",
-        ));
-    }
-    download(repo, url, &origin, &dest, report)
+    let dest = destination(repo, out.unwrap_or(&name), true)?;
+    download(repo, url, &origin, &dest, None, report)
 }
 
 /// Downloads the source of `pointer` again when what says it changed did.
@@ -64,29 +51,26 @@ pub(super) fn update(
     source: &toml::Table,
     report: &dyn Reporter,
 ) -> anyhow::Result<Done> {
-    let url = source
-        .get("url")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
+    let url = pointer.source_field("url").unwrap_or_default();
     let origin = origin(url)?;
     if !differs(&stamp(url, &origin)?, source) {
         if !super::import::missing(repo, dest) {
-            return Ok(done(dest, url, pointer, false));
+            return Ok(Done::new(dest, url, pointer, false));
         }
         if repo.cache()?.contains(&pointer.hash) {
             place(repo, dest, pointer, true, report)?;
             return Ok(Done {
                 restored: true,
-                ..done(dest, url, pointer, false)
+                ..Done::new(dest, url, pointer, false)
             });
         }
         return Ok(Done {
             updated: false,
             restored: true,
-            ..download(repo, url, &origin, dest, report)?
+            ..download(repo, url, &origin, dest, Some(pointer), report)?
         });
     }
-    download(repo, url, &origin, dest, report)
+    download(repo, url, &origin, dest, Some(pointer), report)
 }
 
 /// True when the file at `url` no longer has the stamp `source` recorded (one HEAD
@@ -100,11 +84,14 @@ fn differs(now: &toml::Table, source: &toml::Table) -> bool {
     now.iter().any(|(k, v)| source.get(k) != Some(v))
 }
 
+/// Downloads the file at `url` and tracks it at `dest`, keeping the unknown fields of the
+/// `old` pointer it replaces.
 fn download(
     repo: &Repo,
     url: &str,
     origin: &Origin,
     dest: &RepoPath,
+    old: Option<&Pointer>,
     report: &dyn Reporter,
 ) -> anyhow::Result<Done> {
     let cache = repo.cache()?;
@@ -133,9 +120,9 @@ fn download(
         ));
     }
     source.insert("url".into(), url.into());
-    let pointer = Pointer::file(hash, size).with_source(source);
+    let pointer = keeping_extra(Pointer::file(hash, size), old).with_source(source);
     place(repo, dest, &pointer, true, report)?;
-    Ok(done(dest, url, &pointer, true))
+    Ok(Done::new(dest, url, &pointer, true))
 }
 
 /// Streams `key` of `store` into `cache`, hashed as it is written to a temporary file
@@ -218,9 +205,25 @@ fn stamp(url: &str, origin: &Origin) -> anyhow::Result<toml::Table> {
 
 /// Where `url` is read from: a `file://` URL or plain path names a local file; a URL of a
 /// remote kind (`https://`, `s3://`, ...) its backend, which takes no settings, so
-/// credentials come from the environment. A user name or password in the URL is refused:
-/// the pointer keeps the URL, in git.
+/// credentials come from the environment. A user name or password, a query or a fragment
+/// (a presigned URL's signature, a token) in the URL is refused: the pointer keeps the
+/// URL, in git.
 fn origin(url: &str) -> anyhow::Result<Origin> {
+    if let Ok(u) = url::Url::parse(url)
+        && u.scheme().len() > 1
+        && (u.query().is_some() || u.fragment().is_some())
+    {
+        let mut bare = u.clone();
+        bare.set_query(None);
+        bare.set_fragment(None);
+        return Err(usage_with_hint(
+            format!(
+                "`{}?…` has a query or fragment (a signature or token, often), which the pointer would keep in git",
+                crate::remote::redact(bare.as_str())
+            ),
+            "give the URL without `?…` or `#…`; credentials come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`)",
+        ));
+    }
     let path = match url::Url::parse(url) {
         Ok(u) if u.scheme() == "file" => u.to_file_path().map_err(|()| {
             usage_with_hint(format!("`{url}` is not a file URL"), "use `file:///path`")
@@ -252,21 +255,6 @@ fn origin(url: &str) -> anyhow::Result<Origin> {
         ));
     }
     Ok(Origin::Local(path))
-}
-
-fn done(dest: &RepoPath, url: &str, p: &Pointer, updated: bool) -> Done {
-    Done {
-        path: dest.to_string(),
-        url: url.to_string(),
-        rev: None,
-        commit: None,
-        source_path: String::new(),
-        hash: p.hash,
-        size: p.size,
-        files: 1,
-        updated,
-        restored: false,
-    }
 }
 
 /// Downloads the file at `url` into `cache` again for the imported `path` (`pull` and

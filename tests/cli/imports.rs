@@ -194,11 +194,11 @@ fn a_source_pointer_naming_git_s_folder_is_refused() {
     src.git(&["add", "-f", "sub/.GIT.mlv"]);
     src.git(&["commit", "-q", "-m", "hostile"]);
     let env = TestEnv::new();
-    env.mlv(&["get", &url, "sub/.GIT"])
+    env.mlv(&["get", &url, "sub/.GIT", "-o", "ok"])
         .assert()
         .code(2)
         .stderr(contains(".GIT"));
-    assert!(!env.exists("sub"));
+    assert!(!env.exists("sub") && !env.exists("ok"));
 }
 
 #[test]
@@ -402,25 +402,36 @@ fn update_restores_imported_data_missing_from_the_work_tree() {
 fn push_skips_imported_data_unless_include_imports() {
     let remote = Remote::start(Kind::Folder);
     let (_src, url) = source(&remote);
-    let env = TestEnv::new();
-    env.mlv(&["init"]).assert().success();
-    let mine = Remote::start(Kind::Folder);
-    mine.add_loose_to(&env);
-    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
-        .assert()
-        .success();
-    env.write("own.txt", "mine");
-    env.mlv(&["add", "own.txt"]).assert().success();
-    let hash = |p: &str| {
-        let t: toml::Table = env.read_str(p).parse().unwrap();
-        t["hash"].as_str().unwrap().to_string()
-    };
+    let (env, mine) = importing_with_own_data(&url);
+    let hash = |p: &str| hash_in(&env, p);
     let out = env.json(&["push"]);
     assert_eq!(out["imports_skipped"][0], "train.csv", "{out}");
     assert!(mine.object_file(&hash("own.txt.mlv")).exists());
     assert!(!mine.object_file(&hash("train.csv.mlv")).exists());
     env.mlv(&["push", "--include-imports"]).assert().success();
     assert!(mine.object_file(&hash("train.csv.mlv")).exists());
+}
+
+/// A repository pushing every object loose to its own folder remote, with
+/// `data/train.csv` imported at `v1` (as `train.csv`) and data of its own (`own.txt`),
+/// not committed. Returns it and its remote.
+fn importing_with_own_data(url: &str) -> (TestEnv, Remote) {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let mine = Remote::start(Kind::Folder);
+    mine.add_loose_to(&env);
+    env.mlv(&["import", url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    env.write("own.txt", "mine");
+    env.mlv(&["add", "own.txt"]).assert().success();
+    (env, mine)
+}
+
+/// The `hash` of the pointer file `pointer`.
+fn hash_in(env: &TestEnv, pointer: &str) -> String {
+    let t: toml::Table = env.read_str(pointer).parse().unwrap();
+    t["hash"].as_str().unwrap().to_string()
 }
 
 /// A repository importing `data/train.csv` at `v1` (as `train.csv`) and the folder
@@ -527,4 +538,198 @@ fn pull_downloads_import_url_data_again_only_while_the_file_is_unchanged() {
     assert!(err.contains(file.to_str().unwrap()), "{err}");
     assert!(err.contains("git mlv update"), "{err}");
     assert!(!other.exists("w.bin"));
+}
+
+#[test]
+fn import_refuses_a_destination_whose_pointer_exists_or_inside_tracked_data() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.write("data", "mine");
+    env.write("dir/a.txt", "a");
+    env.mlv(&["add", "data", "dir"]).assert().success();
+    // Committed but not pulled: only the pointers are here.
+    std::fs::remove_file(env.root.join("data")).unwrap();
+    std::fs::remove_dir_all(env.root.join("dir")).unwrap();
+    let before = env.read_str("data.mlv");
+    let file = env.outside().join("f.bin");
+    put(&file, "f", 1_700_000_000);
+    for out in ["data", "dir/x", "dir"] {
+        env.mlv(&["import", &url, "data/train.csv", "-o", out])
+            .assert()
+            .code(2)
+            .stderr(contains("hint:"));
+        env.mlv(&["import-url", file.to_str().unwrap(), "-o", out])
+            .assert()
+            .code(2)
+            .stderr(contains("hint:"));
+    }
+    assert_eq!(env.read_str("data.mlv"), before);
+    assert!(!env.exists("dir/x.mlv") && !env.exists("dir/x"));
+}
+
+#[test]
+fn changed_imported_data_re_added_is_pushed_as_own_data() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let mine = Remote::start(Kind::Folder);
+    mine.add_loose_to(&env);
+    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    // Re-adding unchanged data keeps the source.
+    env.mlv(&["add", "train.csv"]).assert().success();
+    assert!(env.read_str("train.csv.mlv").contains("[source]"));
+    env.write("train.csv", "edited");
+    env.mlv(&["add", "train.csv"]).assert().success();
+    let pointer: toml::Table = env.read_str("train.csv.mlv").parse().unwrap();
+    assert!(pointer.get("source").is_none(), "{pointer}");
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", "edited"]);
+    env.mlv(&["push"]).assert().success();
+    assert!(mine.object_file(pointer["hash"].as_str().unwrap()).exists());
+    let ci = env.clone_repo("ci");
+    ci.mlv(&["pull"]).assert().success();
+    assert_eq!(ci.read_str("train.csv"), "edited");
+}
+
+#[test]
+fn update_keeps_the_pointer_s_unknown_fields() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["import", &url, "data/train.csv", "--rev", "v1"])
+        .assert()
+        .success();
+    let p = env.read_str("train.csv.mlv");
+    env.write(
+        "train.csv.mlv",
+        p.replace("size = ", "owner = \"me\"\nsize = "),
+    );
+    env.mlv(&["update", "train.csv", "--rev", "main"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n3,4\n");
+    let pointer: toml::Table = env.read_str("train.csv.mlv").parse().unwrap();
+    assert_eq!(pointer["owner"].as_str(), Some("me"), "{pointer}");
+    let file = env.outside().join("w.bin");
+    put(&file, "w-1", 1_700_000_000);
+    env.mlv(&["import-url", file.to_str().unwrap()])
+        .assert()
+        .success();
+    let p = env.read_str("w.bin.mlv");
+    env.write("w.bin.mlv", p.replace("size = ", "owner = \"me\"\nsize = "));
+    put(&file, "w-2", 1_700_000_100);
+    env.mlv(&["update", "w.bin"]).assert().success();
+    assert_eq!(env.read_str("w.bin"), "w-2");
+    let pointer: toml::Table = env.read_str("w.bin.mlv").parse().unwrap();
+    assert_eq!(pointer["owner"].as_str(), Some("me"), "{pointer}");
+    // `--rev` means nothing for a URL import.
+    env.mlv(&["update", "w.bin", "--rev", "v1"])
+        .assert()
+        .code(2)
+        .stderr(contains("--rev"));
+}
+
+#[test]
+fn import_url_refuses_a_query_or_fragment_without_printing_it() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    for url in [
+        "https://example.com/f.bin?X-Amz-Signature=SECRET123",
+        "https://example.com/f.bin?token=SECRET123",
+        "https://example.com/f.bin#SECRET123",
+    ] {
+        env.mlv(&["import-url", url])
+            .assert()
+            .code(2)
+            .stderr(contains("hint:"))
+            .stderr(contains("SECRET123").not());
+    }
+    assert!(!env.exists("f.bin.mlv"));
+}
+
+#[test]
+fn import_from_a_local_path_records_its_absolute_path_and_head_commit() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, _url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    // Typed relative to the importer (both temporary folders have the same parent).
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    let path = format!(
+        "../../{}/{}",
+        name(src.root.parent().unwrap()),
+        name(&src.root)
+    );
+    assert_eq!(
+        env.root.join(&path).canonicalize().unwrap(),
+        src.root.canonicalize().unwrap()
+    );
+    // The work tree holds an uncommitted change: the commit's data is imported.
+    src.write("data/train.csv", "dirty");
+    src.mlv(&["add", "data/train.csv"]).assert().success();
+    env.mlv(&["import", &path, "data/train.csv"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n3,4\n");
+    let pointer: toml::Table = env.read_str("train.csv.mlv").parse().unwrap();
+    let s = pointer["source"].as_table().unwrap();
+    let head = src.git(&["rev-parse", "HEAD"]);
+    assert_eq!(s["commit"].as_str(), Some(head.trim()));
+    let url = s["url"].as_str().unwrap();
+    assert!(std::path::Path::new(url).is_absolute(), "{url}");
+    let out = env.json(&["update", "train.csv"]);
+    assert_eq!(out["updated"], false, "{out}");
+    let out = env.json(&["status", "--imports"]);
+    assert!(!out.to_string().contains("\"moved\":true"), "{out}");
+}
+
+#[test]
+fn the_pre_push_hook_skips_imported_data_like_push() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let (env, mine) = importing_with_own_data(&url);
+    let bare = env.outside().join("server.git");
+    std::fs::create_dir_all(&bare).unwrap();
+    let init = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(init.success());
+    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.mlv(&["install-hooks"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", "imports"]);
+    let out = env.git_output(&["push", "-q", "origin", "HEAD"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(mine.object_file(&hash_in(&env, "own.txt.mlv")).exists());
+    assert!(!mine.object_file(&hash_in(&env, "train.csv.mlv")).exists());
+}
+
+#[test]
+fn a_local_source_s_config_local_toml_is_never_read() {
+    let remote = Remote::start(Kind::Folder);
+    let (src, _url) = source(&remote);
+    // That machine's own settings (credentials) are not ours: not even read, so a file
+    // this one could not parse changes nothing.
+    src.write(
+        ".mlv/config.local.toml",
+        "[remote.store\nsecret_access_key = \"x\"\n",
+    );
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["get", src.root.to_str().unwrap(), "images", "-o", "pics"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("pics/cat.txt"), "cat");
 }

@@ -30,13 +30,18 @@ impl External {
 
     fn open_path(repo: &str, rev: Option<&str>) -> anyhow::Result<External> {
         let (layout, git) = crate::gitx::discover(Path::new(repo))?;
-        let root = layout.workdir;
+        // Recorded as the repository's absolute root: a path as typed means another
+        // folder from anywhere else (`update`, `pull` in a clone run elsewhere).
+        let root = fs_err::canonicalize(&layout.workdir)?;
+        let url = root.display().to_string();
         let state = cache_home()?.join(key(&root.display().to_string()));
         let Some(rev) = rev else {
-            let config = Config::load(&root)?;
+            // Committed settings only: the source's `config.local.toml` holds its machine's
+            // credentials, which are not ours to use.
+            let config = Config::load_committed(&root)?;
             let tracked = crate::repo::tracked_in(&root)?;
             return Ok(External {
-                url: repo.to_string(),
+                url,
                 rev: None,
                 commit: None,
                 root,
@@ -47,7 +52,7 @@ impl External {
             });
         };
         let commit = git.resolve_commit(rev)?;
-        Self::at_commit(repo, rev, commit, &git, root, state)
+        Self::at_commit(&url, rev, commit, &git, root, state)
     }
 
     fn open_url(url: &str, rev: Option<&str>) -> anyhow::Result<External> {
