@@ -20,15 +20,21 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
+impl Args {
+    /// What `get` and `import` ask of the source.
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            repo: &self.repo,
+            path: &self.path,
+            rev: self.rev.as_deref(),
+            out: self.out.as_deref(),
+        }
+    }
+}
+
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let req = Request {
-        repo: &args.repo,
-        path: &args.path,
-        rev: args.rev.as_deref(),
-        out: args.out.as_deref(),
-    };
-    let done = import::get(&repo, &req, false, ui)?;
+    let done = import::get(&repo, &args.request(), false, ui)?;
     report(&repo, ui, "copied", &done)
 }
 

@@ -2,20 +2,14 @@
 //! pointer whose `[source]` table records where it came from, for `update`.
 
 use super::get::{Args, report};
-use crate::ops::import::{self, Request};
+use crate::ops::import;
 use crate::paths::RepoPath;
 use crate::repo::Repo;
 use crate::ui::Ui;
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    let req = Request {
-        repo: &args.repo,
-        path: &args.path,
-        rev: args.rev.as_deref(),
-        out: args.out.as_deref(),
-    };
-    let done = import::get(&repo, &req, true, ui)?;
+    let done = import::get(&repo, &args.request(), true, ui)?;
     report(&repo, ui, "imported", &done)?;
     let p = RepoPath::new(done.path.as_str());
     super::common::hint_git_add(&repo, ui, &[p.pointer(), crate::gitignore::file_for(&p)]);

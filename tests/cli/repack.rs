@@ -93,16 +93,21 @@ fn pushed_branch(env: &TestEnv, remote: &Remote, branch: &str, dir: &str) -> BTr
     new_packs(remote, &before)
 }
 
+/// Pack c on branch `mix`: `more` (kept by main) and `tmp` (twice its size, on no ref in
+/// the end).
+fn mixed_pack(env: &TestEnv, remote: &Remote, before: &BTreeSet<String>) -> BTreeSet<String> {
+    env.git(&["checkout", "-q", "-b", "mix"]);
+    write_files(env, "more", 1, 10, 3000, "more");
+    commit(env, &["more"], "more");
+    write_files(env, "tmp", 2, 10, 3000, "tmp");
+    commit(env, &["tmp"], "tmp");
+    env.mlv(&["push"]).assert().success();
+    new_packs(remote, before)
+}
+
 fn repacks_and_drops(kind: Kind) {
     let (remote, env, a) = kept_pack(kind);
-    // Pack c: `more` (kept by main) and `tmp` (twice its size, on no ref in the end).
-    env.git(&["checkout", "-q", "-b", "mix"]);
-    write_files(&env, "more", 1, 10, 3000, "more");
-    commit(&env, &["more"], "more");
-    write_files(&env, "tmp", 2, 10, 3000, "tmp");
-    commit(&env, &["tmp"], "tmp");
-    env.mlv(&["push"]).assert().success();
-    let c = new_packs(&remote, &a);
+    let c = mixed_pack(&env, &remote, &a);
     // Pack b: only objects of a branch that goes.
     let b = pushed_branch(&env, &remote, "exp", "exp");
     assert_eq!((a.len(), b.len(), c.len()), (1, 1, 1));
@@ -365,14 +370,7 @@ fn a_gc_rerun_after_a_repack_killed_before_its_new_index_keeps_the_new_pack() {
 
 fn rerun_after_new_pack(kind: Kind) {
     let (remote, env, a) = kept_pack(kind);
-    // Pack c: `more` (kept by main) and `tmp` (twice its size, on no ref in the end).
-    env.git(&["checkout", "-q", "-b", "mix"]);
-    write_files(&env, "more", 1, 10, 3000, "more");
-    commit(&env, &["more"], "more");
-    write_files(&env, "tmp", 2, 10, 3000, "tmp");
-    commit(&env, &["tmp"], "tmp");
-    env.mlv(&["push"]).assert().success();
-    let c = new_packs(&remote, &a);
+    let c = mixed_pack(&env, &remote, &a);
     env.git(&["checkout", "-q", "main"]);
     env.git(&["merge", "-q", "--ff-only", "mix~1"]);
     env.git(&["branch", "-q", "-D", "mix"]);

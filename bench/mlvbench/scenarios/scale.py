@@ -98,9 +98,12 @@ def _size(bench, cfg, n, log):
         bench.remove_tree(base)
 
 
+def _sizes(cfg):
+    return [int(s) for s in cfg["sizes"].split()]
+
+
 def run(bench, cfg, meta):
-    sizes = [int(s) for s in cfg.sizes.split()]
-    meta["sizes"] = sizes
+    sizes = _sizes(vars(cfg))
     bench.machine(versions(["dvc"]) + [
         f"workload: {', '.join(f'{n:,}' for n in sizes)} files x {cfg.file_kib} KiB in "
         f"{', '.join(str(_folders(n)) for n in sizes)} folders; {cfg.repeat} repetition(s); "
@@ -111,7 +114,7 @@ def run(bench, cfg, meta):
 
 def rows(meta):
     out = []
-    for n in meta["sizes"]:
+    for n in _sizes(meta["cfg"]):
         v, c = str(n), f"{n:,}"
         out += [
             Row("add", f"add {c} files", ["mlv", "git", "cp", "dvc"], variant=v,
@@ -131,7 +134,7 @@ def rows(meta):
 def extra_checks(runs, meta):
     """status's peak memory against git's on the same files."""
     out = []
-    for n in meta["sizes"]:
+    for n in _sizes(meta["cfg"]):
         for op in ("status", "status_touched"):
             mlv, git = (median(runs, op, t, str(n), key="rss") for t in ("mlv", "git"))
             if mlv and git:
@@ -145,7 +148,7 @@ def details(runs, meta):
     print("\nCost per file (git-mlv median / files, microseconds):")
     for op in ("add", "readd", "status", "status_touched", "checkout"):
         cells = []
-        for n in meta["sizes"]:
+        for n in _sizes(meta["cfg"]):
             m = median(runs, op, "mlv", str(n))
             cells.append(f"{n:,}: {m / n * 1e6:.2f}" if m is not None else f"{n:,}: -")
         print(f"  {op:15s} " + "; ".join(cells))
