@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from .util import BenchError, mem_available_mb, note, on_tmpfs, output
+from .util import BenchError, mem_available_mb, note, on_tmpfs, output, run
 
 KEY, SECRET = "mlvbenchkey", "mlvbenchsecret"
 PROXY = os.environ.get("BENCH_LATENCY_PROXY", "/work/shared/tools/latency-proxy.py")
@@ -138,3 +138,15 @@ def dir_marker(root, bucket, key):
     path = os.path.join(root, f".bucket-{enc(bucket)}.object-{enc(key)}.internal.json")
     with open(path, "w") as f:
         json.dump({"e_tag": '"d41d8cd98f00b204e9800998ecf8427e"'}, f)
+
+
+def set_credentials(tool, path, names, log):
+    """The S3 server's key pair into each remote `names` of a git-mlv or DVC repository:
+    its local (git-ignored) config, never the environment."""
+    for name in names:
+        if tool == "mlv":
+            run(["git", "mlv", "remote", "set", name, "access_key_id", KEY], cwd=path, log=log)
+            run(["git", "mlv", "remote", "set", name, "secret_access_key", SECRET], cwd=path, log=log)
+        else:
+            run(["dvc", "remote", "modify", "--local", name, "access_key_id", KEY], cwd=path, log=log)
+            run(["dvc", "remote", "modify", "--local", name, "secret_access_key", SECRET], cwd=path, log=log)

@@ -38,16 +38,6 @@ def _aws_env(bench):
                 AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=missing, AWS_SHARED_CREDENTIALS_FILE=missing)
 
 
-def _creds(tool, path, reps, log):
-    for r in reps:
-        if tool == "mlv":
-            sh(["git", "mlv", "remote", "set", f"n{r}", "access_key_id", servers.KEY], cwd=path, log=log)
-            sh(["git", "mlv", "remote", "set", f"n{r}", "secret_access_key", servers.SECRET], cwd=path, log=log)
-        else:
-            sh(["dvc", "remote", "modify", "--local", f"n{r}", "access_key_id", servers.KEY], cwd=path, log=log)
-            sh(["dvc", "remote", "modify", "--local", f"n{r}", "secret_access_key", servers.SECRET], cwd=path, log=log)
-
-
 def run(bench, cfg, meta):
     peers = [p for p in cfg.peers.split() if p in ("dvc", "rclone", "awscp", "awssync")]
     tree = data.tree(cfg.dir, cfg.files, cfg.file_kib, cfg.folders, GROUPS)
@@ -81,7 +71,7 @@ def run(bench, cfg, meta):
             sh(["git", "mlv", "remote", "add", f"n{r}", f"s3://{bucket(r, 'mlv')}/mlv", "--endpoint", url],
                cwd=mlv_src, log=log)
         commit_all(mlv_src, "track data", log)
-        _creds("mlv", mlv_src, reps, log)
+        servers.set_credentials("mlv", mlv_src, [f"n{r}" for r in reps], log)
         if "dvc" in peers:
             git_repo(dvc_src, log)
             sh(["cp", "-r", tree, os.path.join(dvc_src, "data")], log=log)
@@ -92,7 +82,7 @@ def run(bench, cfg, meta):
                 sh(["dvc", "remote", "add", f"n{r}", f"s3://{bucket(r, 'dvc')}/dvc"], cwd=dvc_src, log=log)
                 sh(["dvc", "remote", "modify", f"n{r}", "endpointurl", url], cwd=dvc_src, log=log)
             commit_all(dvc_src, "track data", log)
-            _creds("dvc", dvc_src, reps, log)
+            servers.set_credentials("dvc", dvc_src, [f"n{r}" for r in reps], log)
         clone = lambda r, what: os.path.join(run_dir, f"r{r}", what)
         for r in reps:
             for tool in ["mlv", *peers]:
@@ -101,7 +91,7 @@ def run(bench, cfg, meta):
                                     ("dvc-full", dvc_src, "dvc"), ("dvc-part", dvc_src, "dvc")):
                 if tool == "mlv" or "dvc" in peers:
                     sh(["git", "clone", "-q", src, clone(r, what)], log=log)
-                    _creds(tool, clone(r, what), reps, log)
+                    servers.set_credentials(tool, clone(r, what), [f"n{r}" for r in reps], log)
         subprocess.call(["sync"])
 
         s3 = lambda r, tool, sub="": f"s3://{bucket(r, tool)}/data{sub}"

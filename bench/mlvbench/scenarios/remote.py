@@ -21,17 +21,6 @@ TARGETS = {"push_dir": 5.0, "pull_dir": 4.0, "push_big": 1.5, "pull_big": 1.5}
 PULL_BIG_RSS_MB = 200.0
 
 
-def _creds(tool, path, reps, log):
-    """Secrets go to the repository's local (git-ignored) config, never the environment."""
-    for r in reps:
-        if tool == "mlv":
-            sh(["git", "mlv", "remote", "set", f"s{r}", "access_key_id", servers.KEY], cwd=path, log=log)
-            sh(["git", "mlv", "remote", "set", f"s{r}", "secret_access_key", servers.SECRET], cwd=path, log=log)
-        else:
-            sh(["dvc", "remote", "modify", "--local", f"s{r}", "access_key_id", servers.KEY], cwd=path, log=log)
-            sh(["dvc", "remote", "modify", "--local", f"s{r}", "secret_access_key", servers.SECRET], cwd=path, log=log)
-
-
 def run(bench, cfg, meta):
     wls, backends, reps = cfg.workloads.split(), cfg.backends.split(), range(1, cfg.repeat + 1)
     src = {}
@@ -80,7 +69,7 @@ def run(bench, cfg, meta):
                         sh(["dvc", "remote", "modify", f"s{r}", "endpointurl", srv.endpoint or "http://127.0.0.1:1"],
                            cwd=d, log=log)
                 commit_all(d, f"track {payload[wl]}", log)
-                _creds(tool, d, reps, log)
+                servers.set_credentials(tool, d, [f"s{r}" for r in reps], log)
         for r in reps:
             for wl in wls:
                 for tool in ("mlv", "dvc"):
@@ -90,7 +79,7 @@ def run(bench, cfg, meta):
                         c = clone(r, b, tool, wl)
                         os.makedirs(os.path.dirname(c), exist_ok=True)
                         sh(["git", "clone", "-q", os.path.join(run_dir, f"src-{tool}-{wl}"), c], log=log)
-                        _creds(tool, c, reps, log)
+                        servers.set_credentials(tool, c, [f"s{r}" for r in reps], log)
         subprocess.call(["sync"])
 
         remote_input = lambda b, r, tool, wl: folder(r, tool, wl) if b == "folder" else os.path.join(root, bucket(r, tool, wl))
