@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import mlv
@@ -136,3 +137,17 @@ def test_lineage_is_the_cli_json(repo: Repo) -> None:
     assert got == json.loads(repo.mlv("lineage", "data", "--rev", "v1.0", "--json").stdout)
     assert got["lineage"]["path"] == "data"
     assert mlv.lineage("big.bin", repo=repo.root) == json.loads(repo.mlv("lineage", "big.bin", "--json").stdout)
+
+
+def test_read_trusts_the_cache_but_reports_an_object_of_the_wrong_length(tmp_path) -> None:
+    repo = Repo(tmp_path).build()
+    assert mlv.read("big.bin", rev="v1.0", repo=repo.root) == repo.big
+    with mlv.open("big.bin", rev="v1.0", repo=repo.root) as f:
+        obj = f.name  # the cache file itself
+    os.chmod(obj, 0o644)
+    with open(obj, "r+b") as f:
+        f.truncate(1 << 20)
+    with pytest.raises(mlv.OperationError) as e:
+        mlv.read("big.bin", rev="v1.0", repo=repo.root)
+    assert "in the cache is damaged" in str(e.value)
+    assert "hint: remove `" in str(e.value)
