@@ -179,10 +179,12 @@ impl Cache {
         Ok(bytes)
     }
 
-    /// Reads the object `hash` whole into `buf` (sized to the object: a caller's buffer,
-    /// such as a Python `bytes` being made, so the bytes are copied once), checking its
-    /// hash; big objects are hashed on every core.
-    pub fn read_verified_into(&self, hash: &Hash, buf: &mut [u8]) -> Result<(), CacheError> {
+    /// The bytes of the object `hash`, of `size` bytes, for a caller that copies them out
+    /// once (into a Python `bytes`): read whole when small, mapped when big. Not hashed
+    /// again, as checkout and `mlv.open` read objects: every object enters the cache
+    /// verified and is never written in place (`fsck` re-hashes). One of another length is
+    /// damaged: it is hashed to say so.
+    pub fn object_bytes(&self, hash: &Hash, size: u64) -> Result<ObjectBytes, CacheError> {
         let path = self.object_path(hash);
         let mut file = match fs_err::File::open(&path) {
             Ok(f) => f,
@@ -194,26 +196,26 @@ impl Cache {
             }
             Err(e) => return Err(e.into()),
         };
-        file.read_exact(buf)?;
-        let mut hasher = blake3::Hasher::new();
-        match buf.len() as u64 > hash::SMALL_FILE {
-            true => hasher.update_rayon(buf),
-            false => hasher.update(buf),
-        };
-        // A longer object is not the one named (its hash will not match either).
-        let mut extra = [0u8; 1];
-        let actual = match file.read(&mut extra)? {
-            0 => Hash::from_bytes(*hasher.finalize().as_bytes()),
-            _ => hash_reader(fs_err::File::open(&path)?.into_parts().0)?,
-        };
-        if actual != *hash {
-            return Err(CacheError::Corrupt {
-                hash: *hash,
-                actual,
-                path,
-            });
+        let len = file.metadata()?.len();
+        if len != size {
+            let actual = self.rehash(hash)?;
+            if actual != *hash {
+                return Err(CacheError::Corrupt {
+                    hash: *hash,
+                    actual,
+                    path,
+                });
+            }
         }
-        Ok(())
+        if len <= hash::SMALL_FILE {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)?;
+            return Ok(ObjectBytes::Read(bytes));
+        }
+        // SAFETY: objects are renamed into the cache read-only and never written in
+        // place, so the mapped bytes cannot change under the mapping.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(file.file()) }?;
+        Ok(ObjectBytes::Mapped(map))
     }
 
     /// Re-hashes an object from disk; returns the hash its bytes have now.
@@ -449,6 +451,23 @@ impl Cache {
             }
         }
         Ok(CacheLock(Some(file)))
+    }
+}
+
+/// An object's bytes from [`Cache::object_bytes`].
+pub enum ObjectBytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for ObjectBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            ObjectBytes::Read(v) => v,
+            ObjectBytes::Mapped(m) => m,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 >>> mlv.ls("data", rev="v1.0")                     # what is tracked there
 >>> with mlv.open("data/train.csv", rev="v1.0") as f:  # streamed from the cache
 ...     header = f.readline()
->>> blob = mlv.read("model.pkl", rev="main")       # the bytes, checked against their hash
+>>> blob = mlv.read("model.pkl", rev="main")       # the bytes
 
 Data comes from the cache, or is fetched from the remote into the cache first (every
 object verified against its hash). The work behind each call is git-mlv's own Rust
@@ -77,7 +77,8 @@ def read(
     repo: PathLike = ".",
     remote: Optional[str] = None,
 ) -> bytes:
-    """The bytes of the tracked file ``path`` at ``rev``, checked against its hash.
+    """The bytes of the tracked file ``path`` at ``rev``, copied once from the cache
+    (objects enter the cache verified, so they are not hashed again).
 
     Arguments and errors as for :func:`open`.
     """

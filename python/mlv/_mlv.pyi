@@ -13,7 +13,7 @@ class Reader:
     def object_path(self, path: str) -> str:
         """The cache file holding the file's object, fetched and verified first if needed."""
     def read(self, path: str) -> bytes:
-        """The file's bytes, checked against its hash."""
+        """The file's bytes, copied once from the cache (verified when it entered)."""
     def url(self, path: str) -> str:
         """The object's URL on the remote."""
 

@@ -5,9 +5,11 @@
 use mlv::cache::Cache;
 use mlv::hash::Hash;
 use mlv::ops::read::{self, Entry};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use std::path::Path;
+use std::ptr;
 use std::sync::Mutex;
 
 /// The Python exception for a library error: `mlv.errors.NotTrackedError` (a
@@ -50,24 +52,44 @@ fn entry<'py>(py: Python<'py>, e: &Entry) -> PyResult<Bound<'py, PyDict>> {
     Ok(d)
 }
 
-/// The object `hash` from `cache` as a Python `bytes`, read straight into it (one copy)
-/// and checked against its hash; a big one without the GIL.
-fn bytes<'py>(py: Python<'py>, cache: &Cache, hash: &Hash) -> PyResult<Bound<'py, PyBytes>> {
-    let len = fs_err::metadata(cache.object_path(hash))
-        .map_err(|e| raise(py, e.into()))?
-        .len();
-    let len = usize::try_from(len).map_err(|e| raise(py, e.into()))?;
-    PyBytes::new_with(py, len, |buf| {
-        let read = match len > BIG {
-            true => py.detach(|| cache.read_verified_into(hash, buf)),
-            false => cache.read_verified_into(hash, buf),
-        };
-        read.map_err(|e| raise(py, e.into()))
-    })
+/// The object `hash` (`size` bytes) from `cache` as a Python `bytes`, copied into it
+/// once, straight from the cache file's mapping: the new `bytes` is not zero-filled
+/// first, and a big one is read and copied without the GIL. Not hashed again: cache
+/// objects are verified when they enter the cache ([`Cache::object_bytes`]).
+fn bytes<'py>(
+    py: Python<'py>,
+    cache: &Cache,
+    hash: &Hash,
+    size: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let big = size > BIG;
+    let data = match big {
+        true => py.detach(|| cache.object_bytes(hash, size)),
+        false => cache.object_bytes(hash, size),
+    }
+    .map_err(|e| raise(py, e.into()))?;
+    let len = ffi::Py_ssize_t::try_from(data.len()).map_err(|e| raise(py, e.into()))?;
+    // SAFETY: with a NULL source CPython allocates `len` uninitialised bytes; the new
+    // object is ours alone until it is returned, so filling it in place is allowed.
+    let obj = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(ptr::null(), len))?
+    };
+    // An address (not a pointer) crosses into the closure run without the GIL.
+    let dst = unsafe { ffi::PyBytes_AsString(obj.as_ptr()) } as usize;
+    let copy = || {
+        // SAFETY: `dst` holds `data.len()` bytes (allocated above) that nothing else sees.
+        unsafe { ptr::copy_nonoverlapping(data.as_ptr(), dst as *mut u8, data.len()) }
+    };
+    match big {
+        true => py.detach(copy),
+        false => copy(),
+    }
+    // SAFETY: `PyBytes_FromStringAndSize` made a `bytes` object.
+    Ok(unsafe { obj.cast_into_unchecked() })
 }
 
 /// Objects above this size are read with the GIL released.
-const BIG: usize = 1 << 20;
+const BIG: u64 = 1 << 20;
 
 /// One repository at one revision, opened once for many reads.
 #[pyclass(module = "mlv._mlv", frozen)]
@@ -125,7 +147,8 @@ impl Reader {
 
     fn read<'py>(&self, py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyBytes>> {
         let (cache, objects) = self.with(py, |r| Ok((r.cache().clone(), r.objects(&[path])?)))?;
-        bytes(py, &cache, &objects[0].0)
+        let (hash, size) = objects[0];
+        bytes(py, &cache, &hash, size)
     }
 
     /// The bytes of every file in `paths`, in order; what the cache lacks is fetched first
@@ -138,7 +161,7 @@ impl Reader {
         let (cache, objects) = self.with(py, |r| Ok((r.cache().clone(), r.objects(&paths)?)))?;
         objects
             .iter()
-            .map(|(hash, _)| bytes(py, &cache, hash))
+            .map(|(hash, size)| bytes(py, &cache, hash, *size))
             .collect()
     }
 

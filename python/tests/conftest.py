@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
+from typing import Callable, Iterator, List, Optional
 
 import pytest
 
@@ -71,9 +74,12 @@ class Repo:
     V1_CSV = b"x,y\n1,2\n3,4\n"
     V2_CSV = b"x,y\n1,2\n3,4\n5,6\n"
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, remote: Optional[List[str]] = None) -> None:
+        """`remote`: the `git mlv remote add store` arguments after the name (default: the
+        folder `store` beside the repository)."""
         self.root = base / "repo"
         self.remote = base / "store"
+        self.remote_args = remote or [str(self.remote)]
         self.root.mkdir()
         self.big = os.urandom(2 << 20)
 
@@ -88,10 +94,12 @@ class Repo:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
 
-    def build(self) -> "Repo":
+    def build(self, configure: Optional[Callable[[], None]] = None) -> "Repo":
         self.git("init", "-q", "-b", "main")
         self.mlv("init")
-        self.mlv("remote", "add", "store", str(self.remote), "--default")
+        self.mlv("remote", "add", "store", *self.remote_args, "--default")
+        if configure:
+            configure()
         self.write("data/train.csv", self.V1_CSV)
         self.write("data/sub/b.txt", b"bee\n")
         self.write("big.bin", self.big)
@@ -109,6 +117,12 @@ class Repo:
         self.empty_cache()
         return self
 
+    def credentials(self, key: str, secret: str) -> None:
+        """This machine's S3 credentials for `store`, in `.mlv/config.local.toml` (never
+        committed: a reader by URL cannot see them)."""
+        self.mlv("remote", "set", "store", "access_key_id", key)
+        self.mlv("remote", "set", "store", "secret_access_key", secret)
+
     def empty_cache(self) -> None:
         shutil.rmtree(self.root / ".git" / "mlv" / "cache", ignore_errors=True)
 
@@ -123,3 +137,71 @@ def source(git_env: None, tmp_path_factory: pytest.TempPathFactory) -> Repo:
     """A second repository, read by its `file://` URL (`source.root.as_uri()`): no clone,
     its data from its own folder remote."""
     return Repo(tmp_path_factory.mktemp("source")).build()
+
+
+class S3:
+    """s3s-fs (real on-disk S3, SigV4 checked) on a free loopback port, as `tests/cli`
+    starts it: `bucket` is a folder under `data`."""
+
+    ACCESS_KEY = "mlvtestkey"
+    SECRET_KEY = "mlvtestsecret-do-not-print"
+    BUCKET = "mlv-bucket"
+
+    def __init__(self, base: Path) -> None:
+        self.data = base / "data"
+        (self.data / self.BUCKET).mkdir(parents=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [_server("s3s-fs"), "--host", "127.0.0.1", "--port", str(self.port),
+             "--access-key", self.ACCESS_KEY, "--secret-key", self.SECRET_KEY, str(self.data)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        start = time.monotonic()
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() - start > 10:
+                    self.stop()
+                    raise AssertionError(f"s3s-fs did not start on port {self.port}")
+                time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _server(name: str) -> str:
+    """A test server binary on PATH or in cargo's bin folder (`.ci/run` installs them)."""
+    cargo_bin = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo")) / "bin"
+    found = shutil.which(name) or shutil.which(name, path=str(cargo_bin))
+    if not found:
+        pytest.fail(f"`{name}` is not installed; run `bash .ci/run` (or scripts/test.sh) to install the test servers")
+    return found
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3]:
+    server = S3(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_source(git_env: None, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """A second repository whose default remote is `s3://mlv-bucket/team/proj` on s3s-fs
+    (the endpoint committed in `.mlv/config.toml`, the credentials in its
+    `config.local.toml`), everything pushed, its cache emptied."""
+    url = f"s3://{S3.BUCKET}/team/proj"
+    src = Repo(tmp_path_factory.mktemp("s3source"), remote=[url, "--endpoint", s3.endpoint])
+    src.remote = s3.data / S3.BUCKET / "team" / "proj"
+    return src.build(configure=lambda: src.credentials(S3.ACCESS_KEY, S3.SECRET_KEY))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import mlv
@@ -112,8 +113,41 @@ def test_get_url_names_the_object_on_the_remote(repo: Repo) -> None:
         mlv.get_url("data/train.csv", rev="v1.0", repo=repo.root)
 
 
+def test_get_url_of_a_packed_object_says_why_and_how_to_get_one(tmp_path) -> None:
+    repo = Repo(tmp_path).build()
+    with pytest.raises(mlv.UsageError) as e:
+        mlv.get_url("data/train.csv", rev="v1.0", repo=repo.root)
+    assert str(e.value).startswith("the data of `data/train.csv` is stored inside pack ")
+    assert "on remote `store`, so it has no URL of its own\nhint: " in str(e.value)
+    assert "`git mlv remote set <name> pack_threshold 0`" in e.value.hint
+    # Doing what the hint says: a remote that never packs holds it loose, with a URL.
+    urls = tmp_path / "urls"
+    repo.mlv("remote", "add", "urls", str(urls))
+    repo.mlv("remote", "set", "urls", "pack_threshold", "0")
+    repo.mlv("fetch", "--rev", "v1.0")
+    repo.mlv("push", "-r", "urls", "--rev", "v1.0")
+    url = mlv.get_url("data/train.csv", rev="v1.0", repo=repo.root, remote="urls")
+    assert url.startswith(str(urls) + "/b3/")
+    with open(url, "rb") as f:
+        assert f.read() == Repo.V1_CSV
+
+
 def test_lineage_is_the_cli_json(repo: Repo) -> None:
     got = mlv.lineage("data", rev="v1.0", repo=repo.root)
     assert got == json.loads(repo.mlv("lineage", "data", "--rev", "v1.0", "--json").stdout)
     assert got["lineage"]["path"] == "data"
     assert mlv.lineage("big.bin", repo=repo.root) == json.loads(repo.mlv("lineage", "big.bin", "--json").stdout)
+
+
+def test_read_trusts_the_cache_but_reports_an_object_of_the_wrong_length(tmp_path) -> None:
+    repo = Repo(tmp_path).build()
+    assert mlv.read("big.bin", rev="v1.0", repo=repo.root) == repo.big
+    with mlv.open("big.bin", rev="v1.0", repo=repo.root) as f:
+        obj = f.name  # the cache file itself
+    os.chmod(obj, 0o644)
+    with open(obj, "r+b") as f:
+        f.truncate(1 << 20)
+    with pytest.raises(mlv.OperationError) as e:
+        mlv.read("big.bin", rev="v1.0", repo=repo.root)
+    assert "in the cache is damaged" in str(e.value)
+    assert "hint: remove `" in str(e.value)

@@ -43,7 +43,7 @@ impl Reader {
                     at.pack
                 ),
                 format!(
-                    "objects up to the remote's `pack_threshold` are pushed in packs; read it with `mlv.open`, or set `git mlv remote set {name} pack_threshold 0` before pushing"
+                    "objects up to a remote's `pack_threshold` (1 MiB by default) are pushed in packs: read this one with `mlv.open` or `mlv.read`; for objects that need URLs, push to a remote that never packs (`git mlv remote set <name> pack_threshold 0`, then `git mlv push -r <name>`) and pass its name as `remote` (on `{name}` the object stays in its pack)"
                 ),
             ));
         }
