@@ -40,7 +40,7 @@ struct Root {
 impl Plan {
     fn root(&mut self, abs: &Path, key: Option<String>) -> u32 {
         let last = self.roots.last();
-        if !last.is_some_and(|r| r.abs == abs) {
+        if last.is_none_or(|r| r.abs != abs) {
             self.roots.push(Root {
                 abs: abs.to_path_buf(),
                 key,
