@@ -179,6 +179,28 @@ impl Cache {
         Ok(bytes)
     }
 
+    /// The object `hash` as a reader that hashes what it reads; `Verifying::finish` reads
+    /// what is left and says whether it was the object named. For big objects that are
+    /// parsed as they stream (a million-file manifest is 130 MB), never held whole.
+    pub fn open_verifying(&self, hash: &Hash) -> Result<Verifying, CacheError> {
+        let path = self.object_path(hash);
+        match std::fs::File::open(&path) {
+            Ok(file) => Ok(Verifying {
+                file: io::BufReader::with_capacity(1 << 20, file),
+                hasher: blake3::Hasher::new(),
+                hash: *hash,
+                path,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(CacheError::Missing {
+                hash: *hash,
+                path: self.root.clone(),
+            }),
+            Err(e) => {
+                Err(io::Error::new(e.kind(), format!("reading `{}`: {e}", path.display())).into())
+            }
+        }
+    }
+
     /// The bytes of the object `hash`, of `size` bytes, for a caller that copies them out
     /// once (into a Python `bytes`): read whole when small, mapped when big. Not hashed
     /// again, as checkout and `mlv.open` read objects: every object enters the cache
@@ -467,6 +489,38 @@ impl std::ops::Deref for ObjectBytes {
         match self {
             ObjectBytes::Read(v) => v,
             ObjectBytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// A cache object read through its hash (see `Cache::open_verifying`).
+pub struct Verifying {
+    file: io::BufReader<std::fs::File>,
+    hasher: blake3::Hasher,
+    hash: Hash,
+    path: PathBuf,
+}
+
+impl Read for Verifying {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl Verifying {
+    /// Reads the rest, then checks the hash of every byte against the object's name.
+    pub fn finish(mut self) -> Result<(), CacheError> {
+        io::copy(&mut self, &mut io::sink())?;
+        let actual = Hash::from_bytes(*self.hasher.finalize().as_bytes());
+        match actual == self.hash {
+            true => Ok(()),
+            false => Err(CacheError::Corrupt {
+                hash: self.hash,
+                actual,
+                path: self.path,
+            }),
         }
     }
 }

@@ -45,9 +45,9 @@ pub fn committed(
             out.insert(t.path.to_string(), (t.pointer.hash, t.pointer.size));
             continue;
         }
-        match cache.read_verified(&t.pointer.hash) {
-            Ok(bytes) => {
-                for e in Manifest::from_bytes(&bytes, &t.pointer.hash)?.entries() {
+        match Manifest::read_cached(cache, &t.pointer.hash) {
+            Ok(m) => {
+                for e in m?.entries() {
                     out.insert(format!("{}/{}", t.path, e.path), (e.hash, e.size));
                 }
             }

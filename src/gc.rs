@@ -40,13 +40,8 @@ pub fn referenced(repo: &Repo, cache: &Cache, roots: &GcRoots) -> anyhow::Result
     for (hash, is_dir) in pointers {
         out.insert(hash);
         if is_dir {
-            match cache.read_verified(&hash) {
-                Ok(bytes) => out.extend(
-                    Manifest::from_bytes(&bytes, &hash)?
-                        .entries()
-                        .iter()
-                        .map(|e| e.hash),
-                ),
+            match Manifest::read_cached(cache, &hash) {
+                Ok(m) => out.extend(m?.entries().iter().map(|e| e.hash)),
                 Err(CacheError::Missing { .. }) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -257,6 +257,43 @@ fn read_chunks<R: Read>(
     }
 }
 
+/// A set of hashes as one sorted array: 32 bytes a hash where a hash table takes about
+/// twice that, which counts at a million objects.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SortedHashes(Vec<Hash>);
+
+impl SortedHashes {
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.0.binary_search(hash).is_ok()
+    }
+
+    /// Where `hash` sits in the set (0..len), when present.
+    pub fn position(&self, hash: &Hash) -> Option<usize> {
+        self.0.binary_search(hash).ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Hash> {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<Hash> for SortedHashes {
+    fn from_iter<I: IntoIterator<Item = Hash>>(iter: I) -> Self {
+        let mut v: Vec<Hash> = iter.into_iter().collect();
+        v.sort_unstable();
+        v.dedup();
+        SortedHashes(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +326,17 @@ mod tests {
                 assert_eq!(h.finalize(), Hash::of(data), "piece {piece}, size {size}");
             }
         }
+    }
+
+    #[test]
+    fn sorted_hashes_hold_each_hash_once() {
+        let set: SortedHashes = [b"b", b"a", b"b"].iter().map(|b| Hash::of(*b)).collect();
+        assert_eq!(set.len(), 2);
+        assert!(set.contains(&Hash::of(b"a")) && set.contains(&Hash::of(b"b")));
+        assert!(!set.contains(&Hash::of(b"c")));
+        let (a, b) = (set.position(&Hash::of(b"a")), set.position(&Hash::of(b"b")));
+        assert!(a.is_some() && b.is_some() && a != b);
+        assert!(set.iter().is_sorted());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! bit), stored as an object in the cache like any file. Canonical so equal directories get
 //! equal hashes; JSON because a 20,000-entry listing then parses in milliseconds.
 
+use crate::cache::{Cache, CacheError};
 use crate::hash::Hash;
 use crate::problem::{Hinted, Kind};
 use serde::{Deserialize, Serialize};
@@ -98,11 +99,38 @@ impl Manifest {
 
     /// Parses and validates a manifest object; `hash` names it in errors.
     pub fn from_bytes(bytes: &[u8], hash: &Hash) -> Result<Self, ManifestError> {
+        let doc = serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
+            hash: hash.to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::checked(doc, hash)
+    }
+
+    /// Reads the manifest object `hash` from the cache, parsing it as it streams (its
+    /// bytes, 130 MB at a million files, are never held whole) and checking every byte
+    /// against the hash. The outer error is the cache's (missing, damaged: then whatever
+    /// the parse said does not count), the inner one the manifest's.
+    pub fn read_cached(
+        cache: &Cache,
+        hash: &Hash,
+    ) -> Result<Result<Self, ManifestError>, CacheError> {
+        let mut reader = cache.open_verifying(hash)?;
+        let doc: Result<Document, _> = serde_json::from_reader(&mut reader);
+        reader.finish()?;
+        Ok(doc
+            .map_err(|e| ManifestError::Invalid {
+                hash: hash.to_string(),
+                reason: e.to_string(),
+            })
+            .and_then(|doc| Self::checked(doc, hash)))
+    }
+
+    /// The manifest of a parsed document, once its format, order and paths are checked.
+    fn checked(doc: Document, hash: &Hash) -> Result<Self, ManifestError> {
         let invalid = |reason: String| ManifestError::Invalid {
             hash: hash.to_string(),
             reason,
         };
-        let doc: Document = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
         if doc.format != FORMAT {
             return Err(invalid(format!("unknown format `{}`", doc.format)));
         }
@@ -185,6 +213,43 @@ pub fn bytes_of_sorted<'a>(entries: impl Iterator<Item = EntryRef<'a>>) -> Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_manifest_is_checked_against_its_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&tmp.path().join("cache"), false).unwrap();
+        let manifest = Manifest::new(vec![entry("b"), entry("a")]);
+        let hash = cache.insert_bytes(&manifest.to_bytes()).unwrap();
+        assert_eq!(
+            Manifest::read_cached(&cache, &hash).unwrap().unwrap(),
+            manifest
+        );
+        // Damaged: still valid JSON, one byte of a path changed.
+        let path = cache.object_path(&hash);
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&path, perms).unwrap();
+        let damaged = String::from_utf8(manifest.to_bytes())
+            .unwrap()
+            .replace("\"a\"", "\"c\"");
+        std::fs::write(&path, damaged).unwrap();
+        assert!(matches!(
+            Manifest::read_cached(&cache, &hash),
+            Err(CacheError::Corrupt { .. })
+        ));
+        // Damaged so that it no longer parses: the damage is what is reported.
+        std::fs::write(&path, b"{\"format\":").unwrap();
+        assert!(matches!(
+            Manifest::read_cached(&cache, &hash),
+            Err(CacheError::Corrupt { .. })
+        ));
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            Manifest::read_cached(&cache, &hash),
+            Err(CacheError::Missing { .. })
+        ));
+    }
 
     fn entry(path: &str) -> Entry {
         Entry {

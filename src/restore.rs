@@ -8,7 +8,7 @@ use crate::paths::RepoPath;
 use crate::pathspec::Scope;
 use crate::progress::Progress;
 use crate::repo::{Repo, Tracked};
-use crate::stat_cache::StatCache;
+use crate::stat_cache::{Stat, StatCache};
 use crate::workspace::{self, FileEntry, Kind};
 use anyhow::Context;
 use rayon::prelude::*;
@@ -16,19 +16,61 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// One file to write: 80 bytes and its path below its tracked path, where full paths
+/// and stat cache keys for each of a million files would take three times that.
+/// Files written between two updates of the stat cache.
+const RECORD_EVERY: usize = 1 << 16;
+
 struct Write {
-    abs: PathBuf,
+    /// Which tracked path (`Plan::roots`).
+    root: u32,
+    /// The path below it, `/`-separated; empty for a tracked file.
+    rel: Box<str>,
     hash: Hash,
     exec: bool,
     size: u64,
-    /// Stat cache key, when writing into the work tree.
+}
+
+/// Where a tracked path is written, and its stat cache key when in the work tree.
+struct Root {
+    abs: PathBuf,
     key: Option<String>,
+}
+
+impl Plan {
+    fn root(&mut self, abs: &Path, key: Option<String>) -> u32 {
+        let last = self.roots.last();
+        if last.is_none_or(|r| r.abs != abs) {
+            self.roots.push(Root {
+                abs: abs.to_path_buf(),
+                key,
+            });
+        }
+        (self.roots.len() - 1) as u32
+    }
+
+    fn abs(&self, w: &Write) -> PathBuf {
+        let root = &self.roots[w.root as usize].abs;
+        match w.rel.is_empty() {
+            true => root.clone(),
+            false => root.join(&*w.rel),
+        }
+    }
+
+    fn key(&self, w: &Write) -> Option<String> {
+        let key = self.roots[w.root as usize].key.as_deref()?;
+        Some(match w.rel.is_empty() {
+            true => key.to_string(),
+            false => format!("{key}/{}", w.rel),
+        })
+    }
 }
 
 /// What a checkout will do; nothing is changed until `apply`.
 #[derive(Default)]
 pub struct Plan {
     writes: Vec<Write>,
+    roots: Vec<Root>,
     removes: Vec<PathBuf>,
     /// Folders whose now-empty sub-folders are pruned after removals.
     prune: Vec<PathBuf>,
@@ -155,7 +197,6 @@ fn plan_one(
     let Target { dest_root, force } = *target;
     let in_workspace = dest_root == repo.root();
     let abs = t.path.to_abs(dest_root);
-    let key_of = |rel: &str| in_workspace.then(|| format!("{}/{rel}", t.path));
     let lmeta = match std::fs::symlink_metadata(&abs) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -193,20 +234,19 @@ fn plan_one(
                 }
             }
         }
-        let key = in_workspace.then(|| t.path.to_string());
+        let root = plan.root(&abs, in_workspace.then(|| t.path.to_string()));
         plan.writes.push(Write {
-            abs,
+            root,
+            rel: "".into(),
             hash: t.pointer.hash,
             exec: false,
             size: t.pointer.size,
-            key,
         });
         return Ok(());
     }
 
-    let manifest = match cache.read_verified(&t.pointer.hash) {
-        Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)
-            .with_context(|| format!("the manifest of `{}`", t.path))?,
+    let manifest = match Manifest::read_cached(cache, &t.pointer.hash) {
+        Ok(m) => m.with_context(|| format!("the manifest of `{}`", t.path))?,
         Err(CacheError::Missing { .. }) => {
             plan.missing.push(t.path.to_string());
             return Ok(());
@@ -241,24 +281,24 @@ fn plan_one(
         .map(|(f, h)| (f.rel.as_str(), (*h, f)))
         .collect();
     let mut missing_objects = false;
+    let root = plan.root(&abs, in_workspace.then(|| t.path.to_string()));
     for e in manifest
         .entries()
         .iter()
         .filter(|e| scope.covers(&t.path, &e.path))
     {
-        let dest = abs.join(&e.path);
         let mut current_here = current.get(e.path.as_str()).copied();
         // A listed file the listing skipped (an `.mlvignore` rule now covers it) may still
         // hold bytes the cache lacks: judged like any other before it is overwritten.
         let unlisted;
-        if current_here.is_none()
-            && lmeta.is_some()
+        let dest = (current_here.is_none() && lmeta.is_some()).then(|| abs.join(&e.path));
+        if let Some(dest) = dest
             && let Ok(m) = std::fs::symlink_metadata(&dest)
         {
             let (meta, kind) = workspace::classify(&dest, m, cache.root())?;
             unlisted = FileEntry {
                 rel: e.path.clone(),
-                abs: dest.clone(),
+                abs: dest,
                 meta: (&meta).into(),
                 kind,
             };
@@ -283,11 +323,11 @@ fn plan_one(
             continue;
         }
         plan.writes.push(Write {
-            abs: dest,
+            root,
+            rel: e.path.as_str().into(),
             hash: e.hash,
             exec: e.exec,
             size: e.size,
-            key: key_of(&e.path),
         });
     }
     if missing_objects {
@@ -392,25 +432,29 @@ pub fn apply(
         plan.writes.len() as u64,
         plan.writes.iter().map(|w| w.size).sum(),
     );
-    let done: Vec<(Option<String>, std::fs::Metadata, Hash)> = plan
-        .writes
-        .par_iter()
-        .map(|w| {
-            let placed = ready.contains(&w.hash)
-                && crate::link::place(&cache.ready_copy_path(&w.hash), &w.abs, w.exec)?;
-            if !placed {
-                crate::link::materialize(&cache.object_path(&w.hash), &w.abs, w.exec, links)?;
+    // In slices, so that what each write tells the stat cache is never held for all of a
+    // million files at once.
+    for chunk in plan.writes.chunks(RECORD_EVERY) {
+        let done: Vec<(Stat, u64)> = chunk
+            .par_iter()
+            .map(|w| {
+                let abs = plan.abs(w);
+                let placed = ready.contains(&w.hash)
+                    && crate::link::place(&cache.ready_copy_path(&w.hash), &abs, w.exec)?;
+                if !placed {
+                    crate::link::materialize(&cache.object_path(&w.hash), &abs, w.exec, links)?;
+                }
+                let meta = fs_err::metadata(&abs)?;
+                progress.inc(1, meta.len());
+                Ok((Stat::from(&meta), meta.len()))
+            })
+            .collect::<io::Result<_>>()?;
+        for (w, (stat_of, len)) in chunk.iter().zip(done) {
+            summary.written += 1;
+            summary.bytes += len;
+            if let Some(key) = plan.key(w) {
+                stat.record(key, stat_of, w.hash);
             }
-            let meta = fs_err::metadata(&w.abs)?;
-            progress.inc(1, meta.len());
-            Ok((w.key.clone(), meta, w.hash))
-        })
-        .collect::<io::Result<_>>()?;
-    for (key, meta, hash) in done {
-        summary.written += 1;
-        summary.bytes += meta.len();
-        if let Some(key) = key {
-            stat.record(key, &meta, hash);
         }
     }
     if summary.removed > 0 {

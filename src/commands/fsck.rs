@@ -122,18 +122,18 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     .collect(),
             );
             // Every packed object, read from its pack and hashed; a damaged index is bad.
-            let packed = rt.block_on(engine.verify_packs()).map_err(cannot_check)?;
-            let checked = objects.len() + packed.len();
+            let (packed_count, packed) =
+                rt.block_on(engine.verify_packs()).map_err(cannot_check)?;
+            let checked = objects.len() + packed_count;
             orphans = rt.block_on(engine.orphan_packs()).map_err(cannot_check)?;
-            let packed = packed.into_iter().map(|(h, r)| match r {
-                Ok(()) => Ok(None),
-                Err(e) if matches!(e.kind, ErrorKind::Corrupt | ErrorKind::NotFound) => {
-                    Ok(Some(Bad {
+            let packed = packed.into_iter().map(|(h, e)| {
+                match matches!(e.kind, ErrorKind::Corrupt | ErrorKind::NotFound) {
+                    true => Ok(Some(Bad {
                         object: h.to_string(),
                         problem: e.to_string(),
-                    }))
+                    })),
+                    false => Err(e),
                 }
-                Err(e) => Err(e),
             });
             let mut bad: Vec<Bad> = engine
                 .damaged_indexes()

@@ -4,7 +4,6 @@
 
 use super::{Entry, Index};
 use crate::hash::Hash;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub struct LocalIndexes {
@@ -18,32 +17,59 @@ pub struct Location {
     pub entry: Entry,
 }
 
-/// Every object the remote's current indexes list.
+/// Every object the remote's current indexes list: one sorted array (56 bytes an object,
+/// no hash table), searched by halving; an object in two packs is found in the first added.
 #[derive(Debug, Default, Clone)]
 pub struct Inventory {
     packs: Vec<Hash>,
-    objects: HashMap<Hash, (u32, u64, u64)>,
+    /// (object, pack number, offset, length), sorted by object.
+    objects: Vec<(Hash, u32, u64, u64)>,
 }
 
 impl Inventory {
+    /// The inventory of `indexes`, sorted once.
+    pub fn of<'a>(indexes: impl IntoIterator<Item = &'a Index>) -> Self {
+        let mut inventory = Inventory::default();
+        for index in indexes {
+            inventory.append(index);
+        }
+        inventory.settle();
+        inventory
+    }
+
     pub fn add(&mut self, index: &Index) {
+        self.append(index);
+        self.settle();
+    }
+
+    fn append(&mut self, index: &Index) {
         if self.packs.contains(&index.pack) {
             return;
         }
         let n = self.packs.len() as u32;
         self.packs.push(index.pack);
-        for e in index.entries() {
-            self.objects
-                .entry(e.hash)
-                .or_insert((n, e.offset, e.length));
-        }
+        self.objects.extend(
+            index
+                .entries()
+                .iter()
+                .map(|e| (e.hash, n, e.offset, e.length)),
+        );
+    }
+
+    /// Sorted by object, the first pack's copy kept (a stable sort: each index's entries
+    /// are a sorted run, so this costs little more than a merge).
+    fn settle(&mut self) {
+        self.objects.sort_by_key(|o| o.0);
+        self.objects.dedup_by_key(|o| o.0);
     }
 
     pub fn find(&self, hash: &Hash) -> Option<Location> {
-        self.objects.get(hash).map(|&(n, offset, length)| Location {
+        let i = self.objects.binary_search_by_key(hash, |o| o.0).ok()?;
+        let (hash, n, offset, length) = self.objects[i];
+        Some(Location {
             pack: self.packs[n as usize],
             entry: Entry {
-                hash: *hash,
+                hash,
                 offset,
                 length,
             },
@@ -61,9 +87,9 @@ impl Inventory {
     /// Every packed object, grouped by pack.
     pub fn by_pack(&self) -> Vec<(Hash, Vec<Entry>)> {
         let mut out: Vec<(Hash, Vec<Entry>)> = self.packs.iter().map(|p| (*p, vec![])).collect();
-        for (hash, &(n, offset, length)) in &self.objects {
+        for &(hash, n, offset, length) in &self.objects {
             out[n as usize].1.push(Entry {
-                hash: *hash,
+                hash,
                 offset,
                 length,
             });
@@ -125,6 +151,28 @@ impl LocalIndexes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_in_two_packs_is_found_in_the_first_and_each_pack_lists_its_own() {
+        let e = |b: &[u8], offset| Entry {
+            hash: Hash::of(b),
+            offset,
+            length: 1,
+        };
+        let first = Index::new(Hash::of(b"p1"), vec![e(b"x", 8), e(b"y", 9)]);
+        let second = Index::new(Hash::of(b"p2"), vec![e(b"x", 20), e(b"z", 21)]);
+        let mut inventory = Inventory::of([&first]);
+        inventory.add(&second);
+        inventory.add(&second);
+        assert_eq!(inventory.packs(), &[first.pack, second.pack]);
+        assert_eq!(inventory.find(&Hash::of(b"x")).unwrap().pack, first.pack);
+        assert_eq!(inventory.find(&Hash::of(b"x")).unwrap().entry.offset, 8);
+        assert_eq!(inventory.find(&Hash::of(b"z")).unwrap().entry, e(b"z", 21));
+        assert!(inventory.find(&Hash::of(b"w")).is_none());
+        let by_pack = inventory.by_pack();
+        assert_eq!(by_pack[0].1.len(), 2);
+        assert_eq!(by_pack[1].1, vec![e(b"z", 21)]);
+    }
 
     #[test]
     fn cached_indexes_read_back_and_damaged_ones_are_dropped() {

@@ -36,9 +36,9 @@ impl Engine {
             local.save(index)?;
         }
         let mut known = self.inventory.lock().expect("not poisoned");
-        let mut inventory = known.as_deref().cloned().unwrap_or_default();
-        inventory.add(index);
-        *known = Some(Arc::new(inventory));
+        // In place when no reader holds it: a push learns a pack at a time, and a copy of
+        // a million-object inventory per pack would double the push's memory.
+        Arc::make_mut(known.get_or_insert_with(Default::default)).add(index);
         Ok(())
     }
 
@@ -59,11 +59,7 @@ impl Engine {
                 local.forget(gone);
             }
         }
-        let mut inventory = Inventory::default();
-        for index in self.indexes_of(names).await? {
-            inventory.add(&index);
-        }
-        Ok(inventory)
+        Ok(Inventory::of(&self.indexes_of(names).await?))
     }
 
     /// The sound indexes of `packs`, read at once (damaged ones noted, gone ones skipped).

@@ -2,10 +2,10 @@
 //! sizes and kinds), and which it lists: one listing where that is cheap, HEADs otherwise.
 
 use super::Engine;
-use crate::hash::Hash;
+use crate::hash::{Hash, SortedHashes};
 use crate::remote::{Held, RemoteError};
 use futures::{StreamExt, TryStreamExt};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// With at least this many objects to check, listing the `b3/xx/` folders they fall in
 /// replaces one HEAD per object. Measured on loopback s3s-fs: 6,600 HEADs at 32 in
@@ -21,10 +21,11 @@ impl Engine {
     pub async fn missing(
         &self,
         objects: &[(Hash, Option<u64>)],
-    ) -> Result<HashSet<Hash>, RemoteError> {
-        // An object an index of the remote lists, with the size wanted, is there.
+    ) -> Result<SortedHashes, RemoteError> {
+        // An object an index of the remote lists, with the size wanted, is there. The rest,
+        // sorted by hash and each once: arrays rather than hash tables, at a million objects.
         let inventory = self.packs().await?;
-        let wanted: HashMap<Hash, Option<u64>> = objects
+        let mut wanted: Vec<(Hash, Option<u64>)> = objects
             .iter()
             .filter(|(h, size)| {
                 !inventory
@@ -33,17 +34,26 @@ impl Engine {
             })
             .copied()
             .collect();
+        drop(inventory);
+        wanted.sort_by_key(|o| o.0);
+        wanted.dedup_by_key(|o| o.0);
         if wanted.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(SortedHashes::default());
         }
         let lacking = |listed: Vec<crate::remote::Listed>| {
-            let held: HashMap<Hash, Held> = listed
+            let mut held: Vec<(Hash, Held)> = listed
                 .iter()
                 .filter_map(|l| Hash::from_key(&l.key).map(|h| (h, l.held)))
                 .collect();
+            drop(listed);
+            held.sort_unstable_by_key(|o| o.0);
             wanted
                 .iter()
-                .filter(|(h, size)| !held.get(h).is_some_and(|held| held.sound(**size)))
+                .filter(|(h, size)| {
+                    !held
+                        .binary_search_by_key(h, |o| o.0)
+                        .is_ok_and(|i| held[i].1.sound(*size))
+                })
                 .map(|(h, _)| *h)
                 .collect()
         };
@@ -56,8 +66,8 @@ impl Engine {
         }
         if wanted.len() >= LIST_THRESHOLD {
             let prefixes: HashSet<String> = wanted
-                .keys()
-                .map(|h| format!("b3/{}/", &h.hex()[..2]))
+                .iter()
+                .map(|(h, _)| format!("b3/{}/", &h.hex()[..2]))
                 .collect();
             let listed: Vec<Option<Vec<crate::remote::Listed>>> = futures::stream::iter(prefixes)
                 .map(|p| async move { self.retry(|| self.backend.list(&p, usize::MAX)).await })

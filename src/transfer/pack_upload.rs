@@ -168,21 +168,18 @@ fn build(cache: &Cache, batch: &[(Hash, u64)]) -> std::io::Result<(Built, Vec<Fa
     Ok((writer.finish()?, failed))
 }
 
-/// Consecutive objects grouped into packs of about `PACK_SIZE` bytes.
-fn batches(objects: Vec<(Hash, u64)>) -> Vec<Vec<(Hash, u64)>> {
-    let mut out: Vec<Vec<(Hash, u64)>> = Vec::new();
-    let mut size = 0;
-    for o in objects {
-        match out.last_mut() {
-            Some(b) if size + o.1 <= pack::PACK_SIZE => b.push(o),
-            _ => {
-                size = 0;
-                out.push(vec![o]);
-            }
+/// Consecutive objects grouped into packs of about `PACK_SIZE` bytes, one pack's worth
+/// at a time (no second copy of a million-object list).
+fn batches(objects: Vec<(Hash, u64)>) -> impl Iterator<Item = Vec<(Hash, u64)>> {
+    let mut objects = objects.into_iter().peekable();
+    std::iter::from_fn(move || {
+        let (mut batch, mut size) = (Vec::new(), 0);
+        while let Some(o) = objects.next_if(|o| batch.is_empty() || size + o.1 <= pack::PACK_SIZE) {
+            size += o.1;
+            batch.push(o);
         }
-        size += o.1;
-    }
-    out
+        (!batch.is_empty()).then_some(batch)
+    })
 }
 
 fn fail_all(summary: &mut Summary, objects: impl Iterator<Item = Hash>, error: &str) {

@@ -57,26 +57,33 @@ impl Engine {
     }
 
     /// Reads every object of every pack the remote's indexes list and checks its hash
-    /// (`fsck -r`); returns each object's outcome.
-    pub async fn verify_packs(&self) -> Result<Vec<(Hash, Result<(), RemoteError>)>, RemoteError> {
-        let inventory = self.packs().await?;
-        let all: Vec<Location> = inventory
+    /// (`fsck -r`); returns how many were read and the outcome of each that failed (only
+    /// those: a million sound objects need no entry each).
+    pub async fn verify_packs(&self) -> Result<(usize, Vec<(Hash, RemoteError)>), RemoteError> {
+        let runs: Vec<(Hash, Run)> = self
+            .packs()
+            .await?
             .by_pack()
             .into_iter()
             .flat_map(|(p, entries)| {
-                entries
+                pack::runs(entries, u64::MAX, RUN_MAX)
                     .into_iter()
-                    .map(move |entry| Location { pack: p, entry })
+                    .map(move |r| (p, r))
             })
             .collect();
         let ignore = |_: &Hash, _: &[u8]| Ok(());
         let progress = crate::progress::NoProgress;
-        Ok(self
-            .read_runs(plan(all, u64::MAX), &ignore, &progress)
-            .await
-            .into_iter()
-            .flat_map(|(results, _)| results)
-            .collect())
+        let mut checked = 0;
+        let mut failed = Vec::new();
+        for (results, _) in self.read_runs(runs, &ignore, &progress).await {
+            checked += results.len();
+            failed.extend(
+                results
+                    .into_iter()
+                    .filter_map(|(h, r)| r.err().map(|e| (h, e))),
+            );
+        }
+        Ok((checked, failed))
     }
 
     pub(super) async fn read_runs(

@@ -202,3 +202,30 @@ fn hardlink_and_symlink_link_types_make_read_only_links_and_status_sees_damage()
     );
     assert_eq!(env.read_str("d/part1/f1.csv"), "s,1\n");
 }
+
+/// Manifests are parsed as they stream from the cache (never held whole at a million
+/// files): a damaged one, still valid JSON, must be refused as damaged by every reader
+/// before anything is written, exactly as when it was read whole first.
+#[test]
+fn a_damaged_manifest_still_parsing_as_json_is_refused_by_checkout_push_and_diff() {
+    let env = TestEnv::new();
+    env.add_folder_remote();
+    env.make_dataset("d", 3, "s");
+    env.mlv(&["add", "d"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "d"]);
+    let hash = env.pointer_hash("d");
+    let object = env.object(&hash);
+    let manifest = std::fs::read_to_string(&object).unwrap();
+    let damaged = manifest.replacen("\"exec\":false", "\"exec\":true ", 1);
+    assert_ne!(manifest, damaged);
+    std::fs::write(&object, damaged).unwrap();
+    std::fs::remove_dir_all(env.path("d")).unwrap();
+    for args in [&["checkout", "d"][..], &["push"], &["diff"]] {
+        env.mlv(args)
+            .assert()
+            .code(1)
+            .stderr(contains(format!("object {hash} in the cache is damaged")));
+    }
+    assert!(!env.exists("d"), "nothing was written");
+}
