@@ -19,6 +19,8 @@ use std::path::Path;
 
 /// A manifest's entries in one folder: (name, hash, size).
 type Saved = Vec<(String, Hash, u64)>;
+/// The folders to compare, each with the manifest's entries there, and the cache's stamp.
+type Changed = (Vec<(String, Saved)>, Option<Hash>);
 
 pub(super) fn status(
     repo: &Repo,
@@ -116,7 +118,7 @@ fn changed_folders(
     stat: &StatCache,
     t: &Tracked,
     listing: &Listing,
-) -> anyhow::Result<Option<(Vec<(String, Saved)>, Option<Hash>)>> {
+) -> anyhow::Result<Option<Changed>> {
     let base = t.path.as_str();
     let Some((recorded, was)) = stat.dir_folders(base, &t.pointer.hash) else {
         return Ok(None);
