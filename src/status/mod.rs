@@ -255,16 +255,7 @@ pub fn status(
         }
     }
     out.changes.added.sort();
-    out.not_regular = other
-        .iter()
-        .filter_map(|f| match f.kind {
-            Kind::Other(is) => Some(NotRegular {
-                path: format!("{}/{}", t.path, f.rel),
-                is,
-            }),
-            _ => None,
-        })
-        .collect();
+    out.not_regular = not_regular(t, &other);
     if !out.changes.is_empty() {
         out.state = if damaged {
             State::DamagedCache
@@ -280,4 +271,18 @@ pub fn status(
         out.state = State::Missing;
     }
     Ok(out)
+}
+
+/// The listed paths of `t` that are not regular files, as status reports them.
+fn not_regular(t: &Tracked, other: &[workspace::FileEntry]) -> Vec<NotRegular> {
+    other
+        .iter()
+        .filter_map(|f| match f.kind {
+            Kind::Other(is) => Some(NotRegular {
+                path: format!("{}/{}", t.path, f.rel),
+                is,
+            }),
+            _ => None,
+        })
+        .collect()
 }

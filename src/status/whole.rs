@@ -5,7 +5,7 @@
 //! them, still without reading the manifest); else the manifest is read and compared whole.
 
 use super::listing::{Listing, scan};
-use super::{ArtifactStatus, NotRegular, State};
+use super::{ArtifactStatus, State};
 use crate::cache::Cache;
 use crate::hash::Hash;
 use crate::manifest::Manifest;
@@ -262,17 +262,7 @@ fn finish(cache: &Cache, listing: &Listing, t: Option<&Tracked>, out: &mut Artif
         list.sort_unstable();
     }
     if let Some(t) = t {
-        out.not_regular = listing
-            .other
-            .iter()
-            .filter_map(|f| match f.kind {
-                Kind::Other(is) => Some(NotRegular {
-                    path: format!("{}/{}", t.path, f.rel),
-                    is,
-                }),
-                _ => None,
-            })
-            .collect();
+        out.not_regular = super::not_regular(t, &listing.other);
     }
     let damaged = out.state == State::DamagedCache;
     if !out.changes.is_empty() {
