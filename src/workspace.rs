@@ -109,24 +109,40 @@ pub fn classify(abs: &Path, lmeta: Metadata, cache_root: &Path) -> io::Result<(M
 /// the folder's descriptor), not by its full path: for 20,000 files the path walks were
 /// an eighth of an unchanged `status`.
 pub fn list_dir(root: &Path, dir: &Path, cache_root: &Path) -> io::Result<Vec<FileEntry>> {
-    let rules = crate::mlvignore::above(root, dir)?;
-    let walk = Walk {
-        cache_root,
-        found: Mutex::new(Vec::new()),
-        first_err: Mutex::new(None),
-    };
-    rayon::scope(|s| walk.folder(s, dir.to_path_buf(), String::new(), rules));
-    if let Some(e) = walk.first_err.into_inner().expect("not poisoned") {
-        return Err(e);
-    }
-    let mut files = walk.found.into_inner().expect("not poisoned");
+    let found = Mutex::new(Vec::new());
+    walk_dir(root, dir, cache_root, &|_, mut here| {
+        found.lock().expect("not poisoned").append(&mut here);
+    })?;
+    let mut files = found.into_inner().expect("not poisoned");
     files.par_sort_unstable_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
     Ok(files)
 }
 
+/// What `list_dir` lists, handed over one folder at a time as the parallel walk reads it:
+/// `each` gets the folder's path relative to `dir` (empty for `dir` itself) and its files,
+/// unsorted, so a caller can fold them in and drop them rather than hold every path.
+pub fn walk_dir(
+    root: &Path,
+    dir: &Path,
+    cache_root: &Path,
+    each: &(dyn Fn(&str, Vec<FileEntry>) + Sync),
+) -> io::Result<()> {
+    let rules = crate::mlvignore::above(root, dir)?;
+    let walk = Walk {
+        cache_root,
+        each,
+        first_err: Mutex::new(None),
+    };
+    rayon::scope(|s| walk.folder(s, dir.to_path_buf(), String::new(), rules));
+    match walk.first_err.into_inner().expect("not poisoned") {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 struct Walk<'a> {
     cache_root: &'a Path,
-    found: Mutex<Vec<FileEntry>>,
+    each: &'a (dyn Fn(&str, Vec<FileEntry>) + Sync),
     first_err: Mutex<Option<io::Error>>,
 }
 
@@ -147,7 +163,7 @@ impl<'a> Walk<'a> {
                 .get_or_insert(e);
             return;
         }
-        self.found.lock().expect("not poisoned").append(&mut here);
+        (self.each)(&rel, here);
     }
 
     fn read<'s>(
@@ -361,15 +377,47 @@ pub fn manifest_bytes(files: &[FileEntry], hashes: &[Hash]) -> Vec<u8> {
 }
 
 /// A digest of what `manifest_of` would record for these files (path, hash, size, exec):
-/// equal digests mean equal manifests, without building or reading one.
+/// equal digests mean equal manifests, without building or reading one. It is made of one
+/// digest per folder (`folder_digest`), so `status` can tell which folders moved.
 pub fn listing_digest(files: &[FileEntry], hashes: &[Hash]) -> Hash {
-    let mut h = blake3::Hasher::new();
+    // Sorted by path, each folder's own files come in name order.
+    let mut folders: std::collections::BTreeMap<&str, blake3::Hasher> = Default::default();
     for (f, hash) in files.iter().zip(hashes) {
-        h.update(f.rel.as_bytes());
+        let (folder, name) = f.rel.rsplit_once('/').unwrap_or(("", &f.rel));
+        let h = folders.entry(folder).or_default();
+        digest_file(h, name, hash, f.meta.len(), f.exec());
+    }
+    tree_digest(
+        folders
+            .iter()
+            .map(|(folder, h)| (*folder, Hash::from_bytes(*h.finalize().as_bytes()))),
+    )
+}
+
+/// The digest of one folder's own files (name, hash, size, exec), in name order.
+pub fn folder_digest<'a>(files: impl Iterator<Item = (&'a str, &'a Hash, u64, bool)>) -> Hash {
+    let mut h = blake3::Hasher::new();
+    for (name, hash, size, exec) in files {
+        digest_file(&mut h, name, hash, size, exec);
+    }
+    Hash::from_bytes(*h.finalize().as_bytes())
+}
+
+fn digest_file(h: &mut blake3::Hasher, name: &str, hash: &Hash, size: u64, exec: bool) {
+    h.update(name.as_bytes());
+    h.update(&[0]);
+    h.update(hash.as_bytes());
+    h.update(&size.to_le_bytes());
+    h.update(&[u8::from(exec)]);
+}
+
+/// The digest of a listing from its folders' digests, folders in path order ("" first).
+pub fn tree_digest<'a>(folders: impl Iterator<Item = (&'a str, Hash)>) -> Hash {
+    let mut h = blake3::Hasher::new();
+    for (folder, digest) in folders {
+        h.update(folder.as_bytes());
         h.update(&[0]);
-        h.update(hash.as_bytes());
-        h.update(&f.meta.len().to_le_bytes());
-        h.update(&[u8::from(f.exec())]);
+        h.update(digest.as_bytes());
     }
     Hash::from_bytes(*h.finalize().as_bytes())
 }

@@ -62,8 +62,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         })
         .collect();
     let stages_fresh = stages.stale.is_empty() && unchecked.is_empty();
-    // Hashes learnt here make the next status free; failing to save them loses nothing.
-    if let Err(e) = stat.save() {
+    // Hashes learnt here make the next status free, when they are worth rewriting the stat
+    // cache for (`worth_saving`); failing to save them loses nothing.
+    if stat.worth_saving()
+        && let Err(e) = stat.save()
+    {
         ui.detail(&format!("could not save the stat cache: {e}"));
     }
     let clean = report.iter().all(ArtifactStatus::is_clean) && stages_fresh;

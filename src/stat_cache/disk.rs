@@ -6,7 +6,7 @@ use crate::le::{u32_at, u64_at};
 use std::path::Path;
 
 pub(super) const MAGIC: &[u8; 8] = b"MLVSTATC";
-pub(super) const VERSION: u32 = 2;
+pub(super) const VERSION: u32 = 3;
 pub(super) const HEADER: usize = 32;
 pub(super) const RECORD: usize = 72;
 
@@ -23,7 +23,8 @@ impl Base {
         // SAFETY: the file is only ever replaced by rename, never written in place.
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
         let header = map.get(..HEADER)?;
-        if &header[..8] != MAGIC || u32_at(header, 8) != VERSION {
+        let version = u32_at(header, 8);
+        if &header[..8] != MAGIC || !(2..=VERSION).contains(&version) {
             return None;
         }
         let count = u32_at(header, 12) as usize;
@@ -35,7 +36,16 @@ impl Base {
         if dirs_at.checked_add(dirs_len)? != map.len() {
             return None;
         }
-        let dirs = postcard::from_bytes(&map[dirs_at..]).ok()?;
+        let dirs = match version {
+            2 => postcard::from_bytes::<Vec<(String, [u8; 32], [u8; 32], Option<[u8; 32]>)>>(
+                &map[dirs_at..],
+            )
+            .ok()?
+            .into_iter()
+            .map(|(d, g, m, c)| (d, g, m, c, Vec::new()))
+            .collect(),
+            _ => postcard::from_bytes(&map[dirs_at..]).ok()?,
+        };
         let base = Base {
             map,
             count,
@@ -45,6 +55,10 @@ impl Base {
         (0..count)
             .all(|i| base.try_path(i).is_some())
             .then_some((base, dirs))
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
     }
 
     fn record(&self, i: usize) -> &[u8] {

@@ -11,7 +11,9 @@
 //! a 32-byte header (magic, version, entry count, path blob length, folder table length),
 //! fixed 72-byte records (path offset and length in the blob, size, mtime, ctime, inode,
 //! hash), the path blob, then the folder table (postcard): for a tracked directory, the
-//! digest of its listing when its files last hashed to a manifest, and that manifest.
+//! digest of its listing when its files last hashed to a manifest, that manifest, and
+//! (version 3) the digest of each of its folders then, so `status` after a few rewrites
+//! compares only the folders whose digest moved. Version 2 files are read, without those.
 
 mod disk;
 mod stamp;
@@ -80,9 +82,12 @@ impl From<&Metadata> for Stat {
 }
 
 /// (tracked directory, digest of its listing, the manifest that listing makes, the cache's
-/// stamp when every object of that manifest was last found in it).
-type DirSummary = (String, [u8; 32], [u8; 32], Option<[u8; 32]>);
-type DirValue = ([u8; 32], [u8; 32], Option<[u8; 32]>);
+/// stamp when every object of that manifest was last found in it, each folder's digest).
+type DirSummary = (String, [u8; 32], [u8; 32], Option<[u8; 32]>, Folders);
+type DirValue = ([u8; 32], [u8; 32], Option<[u8; 32]>, Folders);
+/// (folder below the tracked directory, `workspace::folder_digest` of its own files), in
+/// path order: empty when not recorded.
+pub type Folders = Vec<(String, [u8; 32])>;
 
 pub struct StatCache {
     path: PathBuf,
@@ -95,6 +100,10 @@ pub struct StatCache {
     /// mtime of the stat cache file when it was loaded: entries not older than this are racy.
     stamp_ns: i64,
     dirty: bool,
+    /// Something only a rewrite keeps (the folder table, a move, a first file).
+    must_save: bool,
+    /// Bytes (plus a per-file cost) that hashing the files recorded since loading took.
+    learnt: u64,
 }
 
 impl StatCache {
@@ -109,6 +118,8 @@ impl StatCache {
             dirs: HashMap::new(),
             stamp_ns: i64::MIN,
             dirty: false,
+            must_save: true,
+            learnt: 0,
         };
         let Ok(meta) = std::fs::metadata(path) else {
             return cache;
@@ -116,9 +127,10 @@ impl StatCache {
         if let Some((base, dirs)) = Base::open(path) {
             cache.stamp_ns = crate::fsutil::mtime_ns(&meta);
             cache.base = Some(base);
+            cache.must_save = false;
             cache.dirs = dirs
                 .into_iter()
-                .map(|(d, g, m, c)| (d, (g, m, c)))
+                .map(|(d, g, m, c, f)| (d, (g, m, c, f)))
                 .collect();
         }
         cache
@@ -200,27 +212,97 @@ impl StatCache {
             self.removed.remove(&path);
             self.added.insert(path, (stat, hash));
             self.dirty = true;
+            // Reading a small file costs about as much as writing 8 KiB.
+            self.learnt += stat.size + 8192;
         }
+    }
+
+    /// Whether saving pays for itself: the whole file is rewritten, so hashes of a few small
+    /// files (a rewrite of 10 files among a million) are cheaper to learn again next time
+    /// than to write 100 MB for. The folder table and moves are always kept.
+    pub fn worth_saving(&self) -> bool {
+        let size = self.base.as_ref().map_or(0, |b| b.len() as u64);
+        self.dirty && (self.must_save || self.learnt >= size)
     }
 
     /// The manifest that the tracked directory `dir` was last found to be, if its listing
     /// then had this `digest` (see `workspace::listing_digest`), with the cache's stamp
     /// (`cache_stamp`) when all its objects were last found there.
     pub fn dir_manifest(&self, dir: &str, digest: &Hash) -> Option<(Hash, Option<Hash>)> {
-        let (d, m, c) = self.dirs.get(dir)?;
+        let (d, m, c, _) = self.dirs.get(dir)?;
         (d == digest.as_bytes()).then(|| (Hash::from_bytes(*m), c.map(Hash::from_bytes)))
     }
 
+    /// The folder digests recorded for `dir` when it last was `manifest`, with the cache's
+    /// stamp then (see `dir_manifest`); None when not recorded.
+    pub fn dir_folders(&self, dir: &str, manifest: &Hash) -> Option<(&Folders, Option<Hash>)> {
+        let (_, m, c, f) = self.dirs.get(dir)?;
+        (m == manifest.as_bytes() && !f.is_empty()).then(|| (f, c.map(Hash::from_bytes)))
+    }
+
+    /// Records what `dir`'s listing of this `digest` is; its folder digests are kept only
+    /// while the digest they make stays the same (`record_folders` sets them).
     pub fn record_dir(&mut self, dir: &str, digest: Hash, manifest: Hash, stamp: Option<Hash>) {
+        let folders = match self.dirs.get(dir) {
+            Some((d, _, _, f)) if d == digest.as_bytes() => f.clone(),
+            _ => Vec::new(),
+        };
         let value = (
             *digest.as_bytes(),
             *manifest.as_bytes(),
             stamp.map(|s| *s.as_bytes()),
+            folders,
         );
+        self.set_dir(dir, value);
+    }
+
+    /// Records `dir`'s folder digests, which make the digest `record_dir` recorded last.
+    pub fn record_folders(&mut self, dir: &str, folders: Folders) {
+        if let Some(value) = self.dirs.get(dir) {
+            let value = (value.0, value.1, value.2, folders);
+            self.set_dir(dir, value);
+        }
+    }
+
+    fn set_dir(&mut self, dir: &str, value: DirValue) {
         if self.dirs.get(dir) != Some(&value) {
             self.dirs.insert(dir.to_owned(), value);
             self.dirty = true;
+            self.must_save = true;
         }
+    }
+
+    /// The file's own records for the files directly in `folder` (not in its sub-folders),
+    /// in name order: what they were when it was last written.
+    pub fn saved_in(&self, folder: &str) -> Vec<(String, Stat, Hash)> {
+        let Some(base) = &self.base else {
+            return Vec::new();
+        };
+        let prefix = format!("{folder}/");
+        let mut out = Vec::new();
+        let mut i = base.lower_bound(prefix.as_bytes());
+        while i < base.count {
+            let Some(rest) = base.path(i).strip_prefix(prefix.as_bytes()) else {
+                break;
+            };
+            match rest.iter().position(|b| *b == b'/') {
+                // A sub-folder's records: skip past all of them ('0' follows '/').
+                Some(at) => {
+                    let mut next = prefix.as_bytes().to_vec();
+                    next.extend_from_slice(&rest[..at]);
+                    next.push(b'0');
+                    i = base.lower_bound(&next);
+                }
+                None => {
+                    if let Ok(name) = std::str::from_utf8(rest) {
+                        let (stat, hash) = base.entry(i);
+                        out.push((name.to_owned(), stat, hash));
+                    }
+                    i += 1;
+                }
+            }
+        }
+        out
     }
 
     /// Every entry at or below `path`, from the file and recorded since.
@@ -258,6 +340,7 @@ impl StatCache {
             self.removed.insert(path.to_owned());
         }
         self.dirty = true;
+        self.must_save = true;
         Some(entry)
     }
 
@@ -288,6 +371,7 @@ impl StatCache {
         self.dirs
             .retain(|d, _| d != path && !d.starts_with(&prefix));
         self.dirty |= self.dirs.len() != before;
+        self.must_save |= self.dirs.len() != before;
     }
 
     /// Calls `f` with every entry in path order: the file's and the recorded ones merged,
@@ -332,7 +416,7 @@ impl StatCache {
         let dirs: Vec<DirSummary> = self
             .dirs
             .iter()
-            .map(|(d, (g, m, c))| (d.clone(), *g, *m, *c))
+            .map(|(d, (g, m, c, f))| (d.clone(), *g, *m, *c, f.clone()))
             .collect();
         let dirs = postcard::to_stdvec(&dirs).expect("folder table serializes");
         // Streamed in three passes over the merge rather than collected: a million
@@ -362,6 +446,8 @@ impl StatCache {
             w.write_all(&dirs)
         })?;
         self.dirty = false;
+        self.must_save = false;
+        self.learnt = 0;
         Ok(())
     }
 }

@@ -161,3 +161,38 @@ fn rename_under_moves_a_folder_and_nothing_beside_it() {
     assert_eq!(again.lookup("n/d/x", stat(0)), None);
     assert_eq!(again.lookup("d2/x", stat(2)), Some(Hash::of(b"d2/x")));
 }
+
+#[test]
+fn folder_digests_and_saved_records_of_one_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ["d/a", "d/b", "d/b/x", "d/c", "d/sub/y", "d0/z", "e"];
+    let mut sc = saved(dir.path(), &paths);
+    let names: Vec<String> = sc.saved_in("d").into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(names, ["a", "b", "c"], "only the folder's own files");
+    assert_eq!(sc.saved_in("d/sub")[0].2, Hash::of(b"d/sub/y"));
+    assert!(sc.saved_in("nowhere").is_empty());
+    // Folder digests belong to the digest they make: kept while it stays, dropped after.
+    let (g, m) = (Hash::of(b"g"), Hash::of(b"m"));
+    sc.record_dir("d", g, m, None);
+    sc.record_folders("d", vec![("".into(), [7; 32])]);
+    assert!(sc.worth_saving());
+    sc.save().unwrap();
+    let mut again = StatCache::load(&dir.path().join("sc"));
+    assert_eq!(again.dir_folders("d", &m).map(|f| f.0.len()), Some(1));
+    assert_eq!(again.dir_folders("d", &g), None, "another manifest");
+    again.record_dir("d", g, m, Some(Hash::of(b"stamp")));
+    assert!(again.dir_folders("d", &m).is_some());
+    again.record_dir("d", Hash::of(b"moved"), m, None);
+    assert_eq!(again.dir_folders("d", &m), None);
+    // A few small hashes are not worth rewriting the file for; a folder table is.
+    let big = tempfile::tempdir().unwrap();
+    let many: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+    let mut few = saved(
+        big.path(),
+        &many.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    few.record("f1".into(), stat(99), Hash::of(b"new"));
+    assert!(few.dirty && !few.worth_saving());
+    few.record_dir("f", g, m, None);
+    assert!(few.worth_saving());
+}

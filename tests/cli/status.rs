@@ -324,13 +324,7 @@ fn an_object_removed_after_a_clean_status_is_still_counted() {
     let env = TestEnv::new();
     env.make_dataset("data", 30, "stamp");
     env.mlv(&["add", "data"]).assert().success();
-    let age_folders = || {
-        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-        for d in std::fs::read_dir(env.cache_dir().join("b3")).unwrap() {
-            let d = std::fs::File::open(d.unwrap().path()).unwrap();
-            d.set_modified(old).unwrap();
-        }
-    };
+    let age_folders = || age_cache_folders(&env);
     age_folders();
     env.mlv(&["status"]).assert().success();
     env.mlv(&["status"]).assert().success();
@@ -339,4 +333,158 @@ fn an_object_removed_after_a_clean_status_is_still_counted() {
     let s = env.json(&["status"]);
     assert_eq!(s["artifacts"][0]["missing_objects"], 1, "{s}");
     env.mlv(&["status", "--check"]).assert().code(1);
+}
+
+/// Sets the cache's object folders an hour back, so its stamp holds (a folder changed in
+/// the last two seconds makes none) and status may skip listing the cache.
+fn age_cache_folders(env: &TestEnv) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for d in std::fs::read_dir(env.cache_dir().join("b3")).unwrap() {
+        let d = std::fs::File::open(d.unwrap().path()).unwrap();
+        d.set_modified(old).unwrap();
+    }
+}
+
+/// A tracked `data` (30 files in 3 folders) after two clean statuses: the stat cache holds
+/// each folder's digest and the cache's stamp, so a later status compares only the folders
+/// whose digest moved, against the stat cache's saved records instead of the manifest.
+fn folders_recorded() -> TestEnv {
+    let env = TestEnv::new();
+    env.make_dataset("data", 30, "fold");
+    env.mlv(&["add", "data"]).assert().success();
+    age_cache_folders(&env);
+    env.mlv(&["status", "--check"]).assert().success();
+    env.mlv(&["status", "--check"]).assert().success();
+    env
+}
+
+/// The changes status reports for `data`, each list as it is, twice in a row: the first
+/// run compares against the stat cache's saved records, the second (whose stat cache now
+/// holds the new hashes) against the manifest; both must tell the same.
+fn changes_twice(env: &TestEnv) -> serde_json::Value {
+    let [first, second] = [0, 1].map(|_| env.json(&["status"])["artifacts"][0].clone());
+    for key in [
+        "state",
+        "changes",
+        "not_pulled",
+        "missing_objects",
+        "in_cache",
+    ] {
+        assert_eq!(first[key], second[key], "{key}: {first} then {second}");
+    }
+    first
+}
+
+#[test]
+fn a_rewrite_that_keeps_size_and_mtime_is_still_modified() {
+    let env = folders_recorded();
+    let path = env.path("data/part1/f4.csv");
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    env.write("data/part1/f4.csv", "FOLD,4\n");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let a = changes_twice(&env);
+    assert_eq!(a["state"], "modified", "{a}");
+    assert_eq!(
+        a["changes"]["modified"],
+        serde_json::json!(["data/part1/f4.csv"])
+    );
+    assert_eq!(a["changes"]["added"], serde_json::json!([]));
+    assert_eq!(a["files_read"], 1, "{a}");
+    env.mlv(&["status", "--check"]).assert().code(1);
+    // Written back as it was: unchanged again, however the stat cache last saw it.
+    env.write("data/part1/f4.csv", "fold,4\n");
+    env.mlv(&["status", "--check"]).assert().success();
+}
+
+#[test]
+fn a_file_removed_and_another_added_in_one_folder() {
+    let env = folders_recorded();
+    std::fs::remove_file(env.path("data/part2/f5.csv")).unwrap();
+    env.write("data/part2/f5b.csv", "fold,5\n");
+    let a = changes_twice(&env);
+    assert_eq!(a["state"], "modified", "{a}");
+    assert_eq!(
+        a["changes"]["removed"],
+        serde_json::json!(["data/part2/f5.csv"])
+    );
+    assert_eq!(
+        a["changes"]["added"],
+        serde_json::json!(["data/part2/f5b.csv"])
+    );
+    assert_eq!(a["changes"]["modified"], serde_json::json!([]));
+}
+
+#[test]
+fn a_renamed_folder_is_its_files_removed_and_added() {
+    let env = folders_recorded();
+    std::fs::rename(env.path("data/part0"), env.path("data/part9")).unwrap();
+    let a = changes_twice(&env);
+    let names = |prefix: &str| -> Vec<String> {
+        (0..30)
+            .filter(|i| i % 3 == 0)
+            .map(|i| format!("data/{prefix}/f{i}.csv"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(
+        a["changes"]["removed"],
+        serde_json::json!(names("part0")),
+        "{a}"
+    );
+    assert_eq!(
+        a["changes"]["added"],
+        serde_json::json!(names("part9")),
+        "{a}"
+    );
+    // Renamed back: nothing changed after all.
+    std::fs::rename(env.path("data/part9"), env.path("data/part0")).unwrap();
+    env.mlv(&["status", "--check"]).assert().success();
+}
+
+#[test]
+fn an_object_deleted_behind_status_while_a_file_changed_is_counted() {
+    let env = folders_recorded();
+    std::fs::remove_file(env.object(&crate::support::b3(b"fold,7\n"))).unwrap();
+    age_cache_folders(&env);
+    env.write("data/part2/f2.csv", "other\n");
+    let a = changes_twice(&env);
+    assert_eq!(a["missing_objects"], 1, "{a}");
+    assert_eq!(a["in_cache"], false, "{a}");
+    assert_eq!(
+        a["changes"]["modified"],
+        serde_json::json!(["data/part2/f2.csv"])
+    );
+    // Removed too, the file whose object is gone was never pulled, not deleted.
+    std::fs::remove_file(env.path("data/part1/f7.csv")).unwrap();
+    let a = changes_twice(&env);
+    assert_eq!(
+        a["not_pulled"],
+        serde_json::json!(["data/part1/f7.csv"]),
+        "{a}"
+    );
+    assert_eq!(a["changes"]["removed"], serde_json::json!([]), "{a}");
+}
+
+#[test]
+fn a_folder_with_a_new_sub_folder_and_an_exec_bit_change() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = folders_recorded();
+    env.write("data/part1/deeper/new.csv", "n\n");
+    let a = changes_twice(&env);
+    assert_eq!(
+        a["changes"]["added"],
+        serde_json::json!(["data/part1/deeper/new.csv"])
+    );
+    std::fs::remove_dir_all(env.path("data/part1/deeper")).unwrap();
+    env.mlv(&["status", "--check"]).assert().success();
+    // An exec bit alone is no change status reports, before or after this shortcut.
+    let f = env.path("data/part0/f3.csv");
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.mlv(&["status", "--check"]).assert().success();
 }

@@ -14,6 +14,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io;
 
+mod listing;
+mod whole;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
@@ -159,42 +162,13 @@ pub fn status(
         }
         return Ok(out);
     }
-    // A whole directory is listed and hashed first: when its listing is the one the stat
-    // cache saw last time it matched this very manifest, the manifest need not be read.
-    let root = repo.root();
-    let whole_dir = lmeta.as_ref().is_some_and(|m| m.is_dir()) && scope.is_whole();
-    let mut listed = None;
-    if whole_dir && cache.contains(&t.pointer.hash) {
-        let files = workspace::list_dir(root, &abs, cache.root())?;
-        let (regular, other): (Vec<_>, Vec<_>) = files
-            .into_iter()
-            .partition(|f| !matches!(f.kind, Kind::Other(_)));
-        let (hashes, read) = workspace::hash_all(&regular, t.path.as_str(), stat, None, progress)?;
-        let digest = workspace::listing_digest(&regular, &hashes);
-        let size: u64 = regular.iter().map(|f| f.meta.len()).sum();
-        if other.is_empty()
-            && t.pointer.size == size
-            && t.pointer.files == Some(regular.len() as u64)
-            && let Some((manifest, was)) = stat.dir_manifest(t.path.as_str(), &digest)
-            && manifest == t.pointer.hash
-        {
-            out.files_read = read;
-            // No object added to or removed from the cache since all were there: skip
-            // listing the cache. The stamp is taken before the listing it vouches for.
-            let stamp = crate::stat_cache::cache_stamp(cache)?;
-            if stamp.is_some() && stamp == was {
-                return Ok(out);
-            }
-            let missing = cache.missing(&hashes)?;
-            out.missing_objects = hashes.iter().filter(|h| missing.contains(h)).count();
-            out.in_cache = out.missing_objects == 0;
-            if out.in_cache {
-                stat.record_dir(t.path.as_str(), digest, manifest, stamp);
-            }
-            return Ok(out);
-        }
-        listed = Some((regular, other, hashes, read, Some(digest)));
+    if lmeta.as_ref().is_some_and(|m| m.is_dir())
+        && scope.is_whole()
+        && cache.contains(&t.pointer.hash)
+    {
+        return whole::status(repo, cache, stat, t, &abs, out, progress);
     }
+    let root = repo.root();
     let manifest = match cache.read_verified(&t.pointer.hash) {
         Ok(bytes) => Manifest::from_bytes(&bytes, &t.pointer.hash)
             .with_context(|| format!("the manifest of `{}`", t.path))?,
@@ -221,10 +195,7 @@ pub fn status(
     let hashes: Vec<Hash> = entries.iter().map(|e| e.hash).collect();
     // The cache's folders and the work tree's are read at once: each is mostly waiting on
     // system calls, and together they are most of an unchanged status.
-    let listing = lmeta
-        .as_ref()
-        .filter(|m| m.is_dir() && listed.is_none())
-        .map(|_| &abs);
+    let listing = lmeta.as_ref().filter(|m| m.is_dir()).map(|_| &abs);
     let (missing, files) = rayon::join(
         || cache.missing(&hashes),
         || {
@@ -236,24 +207,23 @@ pub fn status(
     let missing = missing?;
     out.missing_objects = hashes.iter().filter(|h| missing.contains(h)).count();
     out.in_cache = out.missing_objects == 0;
-    let (regular, other, hashes, read, digest) = match (lmeta, files?, listed) {
-        (None, _, _) => {
+    let (regular, other, hashes, read) = match (lmeta, files?) {
+        (None, _) => {
             out.state = State::Missing;
             return Ok(out);
         }
-        (Some(_), _, Some(listed)) => listed,
-        (Some(_), None, None) => {
+        (Some(_), None) => {
             out.state = State::Modified;
             return Ok(out);
         }
-        (Some(_), Some(files), None) => {
+        (Some(_), Some(files)) => {
             let (regular, other): (Vec<_>, Vec<_>) = files
                 .into_iter()
                 .filter(|f| scope.covers(&t.path, &f.rel))
                 .partition(|f| !matches!(f.kind, Kind::Other(_)));
             let (hashes, read) =
                 workspace::hash_all(&regular, t.path.as_str(), stat, None, progress)?;
-            (regular, other, hashes, read, None)
+            (regular, other, hashes, read)
         }
     };
     out.files_read = read;
@@ -285,16 +255,7 @@ pub fn status(
         }
     }
     out.changes.added.sort();
-    out.not_regular = other
-        .iter()
-        .filter_map(|f| match f.kind {
-            Kind::Other(is) => Some(NotRegular {
-                path: format!("{}/{}", t.path, f.rel),
-                is,
-            }),
-            _ => None,
-        })
-        .collect();
+    out.not_regular = not_regular(t, &other);
     if !out.changes.is_empty() {
         out.state = if damaged {
             State::DamagedCache
@@ -308,9 +269,20 @@ pub fn status(
         };
     } else if !out.not_pulled.is_empty() {
         out.state = State::Missing;
-    } else if let Some(digest) = digest.filter(|_| other.is_empty()) {
-        // This listing is the pointer's manifest: the next status can skip reading it.
-        stat.record_dir(t.path.as_str(), digest, t.pointer.hash, None);
     }
     Ok(out)
+}
+
+/// The listed paths of `t` that are not regular files, as status reports them.
+fn not_regular(t: &Tracked, other: &[workspace::FileEntry]) -> Vec<NotRegular> {
+    other
+        .iter()
+        .filter_map(|f| match f.kind {
+            Kind::Other(is) => Some(NotRegular {
+                path: format!("{}/{}", t.path, f.rel),
+                is,
+            }),
+            _ => None,
+        })
+        .collect()
 }
