@@ -19,6 +19,22 @@ pub(super) struct Base {
 
 impl Base {
     pub(super) fn open(path: &Path) -> Option<(Base, Vec<DirSummary>)> {
+        let (base, dirs_at) = Base::map(path)?;
+        let dirs = postcard::from_bytes(&base.map[dirs_at..]).ok()?;
+        // Every record must name a path inside the blob.
+        (0..base.count)
+            .all(|i| base.try_path(i).is_some())
+            .then_some((base, dirs))
+    }
+
+    /// Opens a file this process has just written, without checking every record (which
+    /// would read all of a million-entry file into memory).
+    pub(super) fn open_written(path: &Path) -> Option<Base> {
+        Base::map(path).map(|(base, _)| base)
+    }
+
+    /// Maps the file and checks its header and layout; returns where the folder table is.
+    fn map(path: &Path) -> Option<(Base, usize)> {
         let file = std::fs::File::open(path).ok()?;
         // SAFETY: the file is only ever replaced by rename, never written in place.
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
@@ -35,16 +51,12 @@ impl Base {
         if dirs_at.checked_add(dirs_len)? != map.len() {
             return None;
         }
-        let dirs = postcard::from_bytes(&map[dirs_at..]).ok()?;
         let base = Base {
             map,
             count,
             blob_len,
         };
-        // Every record must name a path inside the blob.
-        (0..count)
-            .all(|i| base.try_path(i).is_some())
-            .then_some((base, dirs))
+        Some((base, dirs_at))
     }
 
     fn record(&self, i: usize) -> &[u8] {
