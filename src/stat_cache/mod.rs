@@ -83,6 +83,8 @@ impl From<&Metadata> for Stat {
 /// stamp when every object of that manifest was last found in it).
 type DirSummary = (String, [u8; 32], [u8; 32], Option<[u8; 32]>);
 type DirValue = ([u8; 32], [u8; 32], Option<[u8; 32]>);
+/// What receives the merged entries, in path order.
+type Emit<'e> = dyn FnMut(&[u8], Stat, Hash) -> io::Result<()> + 'e;
 
 pub struct StatCache {
     path: PathBuf,
@@ -301,27 +303,26 @@ impl StatCache {
         let mut fresh = fresh.map(|(dir, entries)| (dir, entries().peekable()));
         let mut key = Vec::new();
         // Emits the fresh entries before `p` (all of them when None); true when one is `p`.
-        let mut fresh_up_to =
-            |p: Option<&[u8]>, f: &mut dyn FnMut(&[u8], Stat, Hash) -> io::Result<()>| {
-                let Some((dir, entries)) = fresh.as_mut() else {
-                    return Ok(false);
-                };
-                while let Some((rel, ..)) = entries.peek() {
-                    let parts: [&[u8]; 3] = [dir.as_bytes(), b"/", rel.as_bytes()];
-                    let ord = p.map_or(std::cmp::Ordering::Greater, |p| cmp_parts(p, &parts));
-                    if ord.is_lt() {
-                        return Ok(false);
-                    }
-                    let (_, s, h) = entries.next().expect("peeked");
-                    key.clear();
-                    parts.iter().for_each(|part| key.extend_from_slice(part));
-                    f(&key, s, h)?;
-                    if ord.is_eq() {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
+        let mut fresh_up_to = |p: Option<&[u8]>, f: &mut Emit| {
+            let Some((dir, entries)) = fresh.as_mut() else {
+                return Ok(false);
             };
+            while let Some((rel, ..)) = entries.peek() {
+                let parts: [&[u8]; 3] = [dir.as_bytes(), b"/", rel.as_bytes()];
+                let ord = p.map_or(std::cmp::Ordering::Greater, |p| cmp_parts(p, &parts));
+                if ord.is_lt() {
+                    return Ok(false);
+                }
+                let (_, s, h) = entries.next().expect("peeked");
+                key.clear();
+                parts.iter().for_each(|part| key.extend_from_slice(part));
+                f(&key, s, h)?;
+                if ord.is_eq() {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        };
         let mut old = |p: &[u8], s: Stat, h: Hash| match fresh_up_to(Some(p), &mut f)? {
             true => Ok(()),
             false => f(p, s, h),
