@@ -205,8 +205,10 @@ pub fn hash_of_sorted<'a, P: Serialize>(entries: impl Iterator<Item = EntryRef<'
     Hash::from_bytes(*h.finalize().as_bytes())
 }
 
-fn write_sorted<'a, P: Serialize>(
-    w: &mut impl std::io::Write,
+/// Writes `bytes_of_sorted(entries)` to `w` as it goes: `add` streams a million-entry
+/// manifest (about 130 MB of JSON) into the cache instead of holding it.
+pub fn write_sorted<'a, P: Serialize>(
+    w: &mut (impl std::io::Write + ?Sized),
     entries: impl Iterator<Item = EntryRef<'a, P>>,
 ) -> std::io::Result<()> {
     #[derive(Serialize)]

@@ -8,7 +8,7 @@ use crate::pointer::{Pointer, PointerError};
 use crate::problem::{usage, usage_with_hint};
 use crate::progress::Progress;
 use crate::repo::Repo;
-use crate::stat_cache::StatCache;
+use crate::stat_cache::{Stat, StatCache};
 use crate::workspace::{self, Kind};
 use anyhow::Context;
 
@@ -177,25 +177,33 @@ pub fn add(
                 format!("move that repository out of `{path}`, then add again"),
             ));
         }
-        let key = |f: &workspace::FileEntry| format!("{path}/{}", f.rel);
         progress.start(files.len() as u64, files.iter().map(|f| f.meta.len()).sum());
-        let (hashes, read) =
-            workspace::hash_all(&files, path.as_str(), stat, Some(cache), progress)
-                .map_err(|e| with_data_safe(e.into(), path))?;
-        files_read = read;
+        let results = workspace::hash_each(&files, path.as_str(), stat, Some(cache), progress)
+            .map_err(|e| with_data_safe(e.into(), path))?;
+        let hashes = || results.iter().map(|(h, _)| h);
+        files_read = results.iter().filter(|(_, fresh)| *fresh).count() as u64;
         let hash = cache
-            .insert_bytes(&workspace::manifest_bytes(&files, &hashes))
+            .insert_streamed(|out| workspace::write_manifest(out, &files, hashes()))
             .map_err(|e| with_data_safe(e.into(), path))?;
         stat.record_dir(
             path.as_str(),
-            workspace::listing_digest(&files, &hashes),
+            workspace::listing_digest(&files, hashes()),
             hash,
             None,
         );
+        // Fresh hashes go straight into the stat cache file: a million recorded paths
+        // held in memory until the command saved them were a fifth of add's peak.
+        stat.save_with(path.as_str(), || {
+            files
+                .iter()
+                .zip(&results)
+                .filter(|(_, (_, fresh))| *fresh)
+                .map(|(f, (h, _))| (f.rel.as_str(), Stat::from(&f.meta), *h))
+        })?;
         if link_back {
-            for (f, h) in files.iter().zip(&hashes) {
+            for (f, (h, _)) in files.iter().zip(&results) {
                 crate::link::materialize(&cache.object_path(h), &f.abs, false, links)?;
-                stat.record(key(f), &fs_err::metadata(&f.abs)?, *h);
+                stat.record(format!("{path}/{}", f.rel), &fs_err::metadata(&f.abs)?, *h);
             }
         }
         let size = files.iter().map(|f| f.meta.len()).sum();

@@ -312,11 +312,32 @@ pub fn hash_all(
     store: Option<&Cache>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Hash>, u64), CacheError> {
-    let key_of = |f: &FileEntry| format!("{base}/{}", f.rel);
+    let results = hash_each(files, base, stat, store, progress)?;
+    let mut read = 0;
+    for (f, (h, fresh)) in files.iter().zip(&results) {
+        if *fresh {
+            stat.record(format!("{base}/{}", f.rel), &f.meta, *h);
+            read += 1;
+        }
+    }
+    Ok((results.into_iter().map(|(h, _)| h).collect(), read))
+}
+
+/// `hash_all` without recording: each file's hash, and true when its bytes were read
+/// (`StatCache::save_with` records those without holding a copy of each path).
+pub fn hash_each(
+    files: &[FileEntry],
+    base: &str,
+    stat: &StatCache,
+    store: Option<&Cache>,
+    progress: &dyn Progress,
+) -> Result<Vec<(Hash, bool)>, CacheError> {
     let sorted = files.is_sorted_by(|a, b| a.rel.as_bytes() <= b.rel.as_bytes());
-    let results: Vec<(Hash, bool)> = files
-        .par_chunks(4096)
-        .flat_map_iter(|chunk| {
+    // Written in place: a collected parallel iterator held its parts and the whole at once.
+    let mut out = vec![(Hash::from_bytes([0; 32]), false); files.len()];
+    out.par_chunks_mut(4096)
+        .zip(files.par_chunks(4096))
+        .try_for_each(|(out, chunk)| {
             let known = match sorted {
                 true => {
                     stat.lookup_sorted_in(base, chunk.iter().map(|f| (&*f.rel, (&f.meta).into())))
@@ -326,21 +347,13 @@ pub fn hash_all(
                     .map(|f| stat.lookup_in(base, &f.rel, &f.meta))
                     .collect(),
             };
-            chunk.iter().zip(known).map(|(f, known)| {
-                let r = hash_unless_known(known, &f.abs, (&f.meta).into(), store);
+            for ((slot, f), known) in out.iter_mut().zip(chunk).zip(known) {
+                *slot = hash_unless_known(known, &f.abs, (&f.meta).into(), store)?;
                 progress.inc(1, f.meta.len());
-                r
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let mut read = 0;
-    for (f, (h, fresh)) in files.iter().zip(&results) {
-        if *fresh {
-            stat.record(key_of(f), &f.meta, *h);
-            read += 1;
-        }
-    }
-    Ok((results.into_iter().map(|(h, _)| h).collect(), read))
+            }
+            Ok::<(), CacheError>(())
+        })?;
+    Ok(out)
 }
 
 /// True when `meta` is the very inode of the cache object (a hardlink into the cache).
@@ -365,21 +378,41 @@ pub fn manifest_of(files: &[FileEntry], hashes: &[Hash]) -> crate::manifest::Man
 }
 
 /// The canonical bytes of `manifest_of(files, hashes)` for files as `list_dir` sorts them.
-pub fn manifest_bytes(files: &[FileEntry], hashes: &[Hash]) -> Vec<u8> {
-    crate::manifest::bytes_of_sorted(files.iter().zip(hashes).map(|(f, h)| {
-        crate::manifest::EntryRef {
-            path: &f.rel,
+pub fn manifest_bytes<'h>(
+    files: &'h [FileEntry],
+    hashes: impl IntoIterator<Item = &'h Hash>,
+) -> Vec<u8> {
+    crate::manifest::bytes_of_sorted(manifest_refs(files, hashes))
+}
+
+/// Writes `manifest_bytes(files, hashes)` to `out` as it goes.
+pub fn write_manifest<'h>(
+    out: &mut dyn io::Write,
+    files: &'h [FileEntry],
+    hashes: impl IntoIterator<Item = &'h Hash>,
+) -> io::Result<()> {
+    crate::manifest::write_sorted(out, manifest_refs(files, hashes))
+}
+
+fn manifest_refs<'a>(
+    files: &'a [FileEntry],
+    hashes: impl IntoIterator<Item = &'a Hash>,
+) -> impl Iterator<Item = crate::manifest::EntryRef<'a>> {
+    files
+        .iter()
+        .zip(hashes)
+        .map(|(f, h)| crate::manifest::EntryRef {
+            path: f.rel.as_str(),
             hash: h,
             size: f.meta.len(),
             exec: f.exec(),
-        }
-    }))
+        })
 }
 
 /// A digest of what `manifest_of` would record for these files (path, hash, size, exec):
 /// equal digests mean equal manifests, without building or reading one. It is made of one
 /// digest per folder (`folder_digest`), so `status` can tell which folders moved.
-pub fn listing_digest(files: &[FileEntry], hashes: &[Hash]) -> Hash {
+pub fn listing_digest<'h>(files: &[FileEntry], hashes: impl IntoIterator<Item = &'h Hash>) -> Hash {
     // Sorted by path, each folder's own files come in name order.
     let mut folders: std::collections::BTreeMap<&str, blake3::Hasher> = Default::default();
     for (f, hash) in files.iter().zip(hashes) {

@@ -19,6 +19,31 @@ pub(super) struct Base {
 
 impl Base {
     pub(super) fn open(path: &Path) -> Option<(Base, Vec<DirSummary>)> {
+        let (base, dirs_at, version) = Base::map(path)?;
+        let table = &base.map[dirs_at..];
+        let dirs = match version {
+            2 => postcard::from_bytes::<Vec<(String, [u8; 32], [u8; 32], Option<[u8; 32]>)>>(table)
+                .ok()?
+                .into_iter()
+                .map(|(d, g, m, c)| (d, g, m, c, Vec::new()))
+                .collect(),
+            _ => postcard::from_bytes(table).ok()?,
+        };
+        // Every record must name a path inside the blob.
+        (0..base.count)
+            .all(|i| base.try_path(i).is_some())
+            .then_some((base, dirs))
+    }
+
+    /// Opens a file this process has just written, without checking every record (which
+    /// would read all of a million-entry file into memory).
+    pub(super) fn open_written(path: &Path) -> Option<Base> {
+        Base::map(path).map(|(base, _, _)| base)
+    }
+
+    /// Maps the file and checks its header and layout; returns where the folder table is
+    /// and the file's version.
+    fn map(path: &Path) -> Option<(Base, usize, u32)> {
         let file = std::fs::File::open(path).ok()?;
         // SAFETY: the file is only ever replaced by rename, never written in place.
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
@@ -36,25 +61,12 @@ impl Base {
         if dirs_at.checked_add(dirs_len)? != map.len() {
             return None;
         }
-        let dirs = match version {
-            2 => postcard::from_bytes::<Vec<(String, [u8; 32], [u8; 32], Option<[u8; 32]>)>>(
-                &map[dirs_at..],
-            )
-            .ok()?
-            .into_iter()
-            .map(|(d, g, m, c)| (d, g, m, c, Vec::new()))
-            .collect(),
-            _ => postcard::from_bytes(&map[dirs_at..]).ok()?,
-        };
         let base = Base {
             map,
             count,
             blob_len,
         };
-        // Every record must name a path inside the blob.
-        (0..count)
-            .all(|i| base.try_path(i).is_some())
-            .then_some((base, dirs))
+        Some((base, dirs_at, version))
     }
 
     pub(super) fn len(&self) -> usize {
