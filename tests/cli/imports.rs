@@ -780,15 +780,7 @@ fn a_corrupt_object_fails_get_names_its_file_and_leaves_no_partial_output() {
     crate::packs::committed(&src, &["set"], &remote);
     src.mlv(&["push"]).assert().success();
     let victim = src.read("set/d1/f2.bin");
-    let pack = crate::packs::packs(&remote).0.remove(0);
-    let mut bytes = std::fs::read(&pack).unwrap();
-    let at = bytes
-        .windows(victim.len())
-        .position(|w| w == victim)
-        .expect("the file's bytes are in the pack");
-    bytes[at + 100] ^= 0x20;
-    crate::remotes::writable(&pack);
-    std::fs::write(&pack, &bytes).unwrap();
+    crate::packs::corrupt_in_pack(&remote, &victim);
 
     let env = TestEnv::new();
     env.mlv(&["init"]).assert().success();
