@@ -1,6 +1,6 @@
 //! `get`, `import`, `update` and `import-url`: data from another repository (read through
 //! [`Reader`] over [`External`]) or from a plain URL, written into this work tree from this repository's
-//! cache; `import` and `import-url` also track it, with a `[source]` table in the pointer
+//! cache (`get`'s without it: `import_get`); `import` and `import-url` also track it, with a `[source]` table in the pointer
 //! that `update` follows.
 
 use super::external::External;
@@ -62,7 +62,10 @@ pub fn get(repo: &Repo, req: &Request, track: bool, report: &dyn Reporter) -> an
         false => req.rev,
     };
     let ext = External::open(req.repo, rev)?;
-    write(repo, ext, req.path, &dest, track, None, report)
+    match track {
+        true => write(repo, ext, req.path, &dest, None, report),
+        false => super::import_get::write(repo, ext, req.path, &dest, report),
+    }
 }
 
 /// Where `get`, `import` and `import-url` write `out`: inside the work tree (through no
@@ -161,7 +164,7 @@ pub fn update(
             false,
         ));
     }
-    write(repo, ext, source_path, &dest, true, Some(&pointer), report)
+    write(repo, ext, source_path, &dest, Some(&pointer), report)
 }
 
 /// True when nothing is at `dest` in the work tree.
@@ -169,15 +172,14 @@ pub(super) fn missing(repo: &Repo, dest: &RepoPath) -> bool {
     dest.to_abs(repo.root()).symlink_metadata().is_err()
 }
 
-/// Fetches `path` of `ext` into this cache and writes it at `dest`; with `track`, writes
-/// its pointer (with `[source]`, and the unknown fields of the `old` one it replaces) and
-/// `.gitignore` entry.
+/// Fetches `path` of `ext` into this cache and writes it at `dest` with its pointer (with
+/// `[source]`, and the unknown fields of the `old` one it replaces) and `.gitignore` entry
+/// (`import`, `update`; `get` is `import_get`'s).
 fn write(
     repo: &Repo,
     ext: External,
     path: &str,
     dest: &RepoPath,
-    track: bool,
     old: Option<&Pointer>,
     report: &dyn Reporter,
 ) -> anyhow::Result<Done> {
@@ -190,11 +192,8 @@ fn write(
     let pointer = reader.pointer(path, &*bar)?;
     reader.fetch(&pointer, &*bar)?;
     drop(bar);
-    let pointer = match track {
-        true => keeping_extra(pointer, old).with_source(origin(ext, path)),
-        false => pointer,
-    };
-    place(repo, dest, &pointer, track, report)?;
+    let pointer = keeping_extra(pointer, old).with_source(origin(ext, path));
+    place(repo, dest, &pointer, true, report)?;
     Ok(from_repository_done(dest, ext, path, &pointer, true))
 }
 
@@ -270,7 +269,7 @@ fn origin(ext: &External, path: &str) -> toml::Table {
     t
 }
 
-fn from_repository_done(
+pub(super) fn from_repository_done(
     dest: &RepoPath,
     ext: &External,
     path: &str,

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod external;
 pub mod fetch;
 pub mod import;
+mod import_get;
 mod import_sources;
 pub mod import_url;
 pub mod init;

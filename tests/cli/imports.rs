@@ -733,3 +733,64 @@ fn a_local_source_s_config_local_toml_is_never_read() {
         .success();
     assert_eq!(env.read_str("pics/cat.txt"), "cat");
 }
+
+/// Cache objects of `env` (none: `get` leaves the cache as it was) and git-mlv temporary
+/// names left in its root (none: a `get` writes under one and renames it away).
+fn objects_and_leftovers(env: &TestEnv) -> (usize, Vec<String>) {
+    let objects = crate::packs::files_under(&env.cache_dir().join("b3")).len();
+    let leftovers = std::fs::read_dir(&env.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".mlv-tmp"))
+        .collect();
+    (objects, leftovers)
+}
+
+#[test]
+fn get_leaves_this_repository_s_cache_untouched_and_copies_what_it_holds() {
+    let remote = Remote::start(Kind::Folder);
+    let (_src, url) = source(&remote);
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["get", &url, "images", "-o", "pics"])
+        .assert()
+        .success();
+    env.mlv(&["get", &url, "data/train.csv"]).assert().success();
+    assert_eq!(env.read_str("pics/sub/dog.txt"), "dog");
+    assert_eq!(env.read_str("train.csv"), "a,b\n1,2\n3,4\n");
+    assert_eq!(objects_and_leftovers(&env), (0, vec![]));
+    // What this cache holds is copied from it: with the source's remote gone, the same
+    // data tracked here still gets.
+    env.write("mine/cat.txt", "cat");
+    env.write("mine/sub/dog.txt", "dog");
+    env.mlv(&["add", "mine"]).assert().success();
+    std::fs::remove_dir_all(remote.root()).unwrap();
+    env.mlv(&["get", &url, "images", "-o", "again"])
+        .assert()
+        .success();
+    assert_eq!(env.read_str("again/sub/dog.txt"), "dog");
+    assert_eq!(env.read_str("again/cat.txt"), "cat");
+}
+
+#[test]
+fn a_corrupt_object_fails_get_names_its_file_and_leaves_no_partial_output() {
+    let remote = Remote::start(Kind::Folder);
+    let src = TestEnv::new();
+    crate::packs::write_files(&src, "set", 2, 3, 3000, "g");
+    crate::packs::committed(&src, &["set"], &remote);
+    src.mlv(&["push"]).assert().success();
+    let victim = src.read("set/d1/f2.bin");
+    crate::packs::corrupt_in_pack(&remote, &victim);
+
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    let url = format!("file://{}", src.root.display());
+    env.mlv(&["get", &url, "set", "-o", "out/set"])
+        .assert()
+        .code(1)
+        .stderr(contains("`set/d1/f2.bin`"))
+        .stderr(contains(crate::support::b3(&victim)))
+        .stderr(contains("is corrupt"));
+    assert!(!env.exists("out"), "no partial output, not even its folder");
+    assert_eq!(objects_and_leftovers(&env), (0, vec![]));
+}

@@ -214,14 +214,9 @@ fn a_partial_pull_reads_only_the_ranges_of_its_files(kind: Kind) {
     assert_same_files(&env, &mate, "data");
 }
 
-fn a_corrupt_byte_in_a_pack_fails_only_its_object(kind: Kind) {
-    let remote = Remote::start(kind);
-    let env = TestEnv::new();
-    write_files(&env, "data", 3, 10, 3000, "c");
-    committed(&env, &["data"], &remote);
-    env.mlv(&["push"]).assert().success();
-    let victim = env.read("data/d1/f4.bin");
-    let pack = packs(&remote).0.remove(0);
+/// Flips one byte of `victim`'s copy in the remote's first pack.
+pub fn corrupt_in_pack(remote: &Remote, victim: &[u8]) {
+    let pack = packs(remote).0.remove(0);
     let mut bytes = std::fs::read(&pack).unwrap();
     let at = bytes
         .windows(victim.len())
@@ -230,6 +225,16 @@ fn a_corrupt_byte_in_a_pack_fails_only_its_object(kind: Kind) {
     bytes[at + 100] ^= 0x20;
     crate::remotes::writable(&pack);
     std::fs::write(&pack, &bytes).unwrap();
+}
+
+fn a_corrupt_byte_in_a_pack_fails_only_its_object(kind: Kind) {
+    let remote = Remote::start(kind);
+    let env = TestEnv::new();
+    write_files(&env, "data", 3, 10, 3000, "c");
+    committed(&env, &["data"], &remote);
+    env.mlv(&["push"]).assert().success();
+    let victim = env.read("data/d1/f4.bin");
+    corrupt_in_pack(&remote, &victim);
 
     let mate = env.clone_repo("mate");
     remote.credentials(&mate);

@@ -58,10 +58,11 @@ impl Reader {
         let wanted: Vec<(Hash, Option<u64>)> = match pointer.is_dir() {
             false => vec![(pointer.hash, Some(pointer.size))],
             true => {
-                if !cache.contains(&pointer.hash) {
+                if self.holder(&pointer.hash).is_none() {
                     self.download(vec![(pointer.hash, None)], progress)?;
                 }
-                let bytes = cache.read_verified(&pointer.hash)?;
+                let holder = self.holder(&pointer.hash).unwrap_or(cache);
+                let bytes = holder.read_verified(&pointer.hash)?;
                 let manifest = Manifest::from_bytes(&bytes, &pointer.hash)?;
                 let sizes: HashMap<Hash, u64> = manifest
                     .entries()
@@ -71,9 +72,11 @@ impl Reader {
                 sizes.into_iter().map(|(h, s)| (h, Some(s))).collect()
             }
         };
+        let hashes: Vec<Hash> = wanted.iter().map(|(h, _)| *h).collect();
+        let absent = self.absent(&hashes)?;
         let missing: Vec<_> = wanted
             .into_iter()
-            .filter(|(h, _)| !cache.contains(h))
+            .filter(|(h, _)| absent.contains(h))
             .collect();
         if missing.is_empty() {
             return Ok(());
@@ -114,6 +117,16 @@ impl Reader {
         Ok(())
     }
 
+    /// Which of `hashes` neither cache holds (one listing of each for thousands).
+    fn absent(&self, hashes: &[Hash]) -> std::io::Result<HashSet<Hash>> {
+        let mut absent = self.cache.missing(hashes)?;
+        if let Some(first) = &self.first {
+            let lacks = first.missing(hashes)?;
+            absent.retain(|h| lacks.contains(h));
+        }
+        Ok(absent)
+    }
+
     /// A tracked directory's manifest, from the cache or else the remote.
     pub(super) fn manifest(
         &self,
@@ -124,7 +137,7 @@ impl Reader {
         if let Some(m) = self.manifests.lock().expect("not poisoned").get(&hash) {
             return Ok(m.clone());
         }
-        let cache = &self.cache;
+        let cache = self.holder(&hash).unwrap_or(&self.cache);
         let bytes = match cache.read_verified(&hash) {
             Err(CacheError::Missing { .. }) => {
                 self.download(vec![(hash, None)], progress)?;

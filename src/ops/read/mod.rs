@@ -140,6 +140,8 @@ pub struct Reader {
     source: External,
     /// Where objects are read from and fetched into.
     cache: Cache,
+    /// A cache read before `cache` and never written (`get`: this repository's).
+    first: Option<Cache>,
     remote: Option<String>,
     remote_engine: OnceLock<remote::Remote>,
     manifests: Mutex<HashMap<Hash, Arc<Manifest>>>,
@@ -170,10 +172,28 @@ impl Reader {
         Reader {
             source,
             cache,
+            first: None,
             remote: remote.map(str::to_owned),
             remote_engine: OnceLock::new(),
             manifests: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Reads objects `cache` holds from it, fetching only what it lacks into this reader's
+    /// cache; `cache` is never written (`get` fills no cache of this repository).
+    pub fn reading_first(self, cache: Cache) -> Reader {
+        Reader {
+            first: Some(cache),
+            ..self
+        }
+    }
+
+    /// The cache that holds `hash`, when one does: the one read first, else the reader's.
+    pub fn holder(&self, hash: &Hash) -> Option<&Cache> {
+        self.first
+            .iter()
+            .chain([&self.cache])
+            .find(|c| c.contains(hash))
     }
 
     /// The repository read.
