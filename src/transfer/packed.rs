@@ -12,22 +12,11 @@ use crate::progress::Progress;
 use crate::remote::{ErrorKind, RemoteError};
 use futures::StreamExt;
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 /// A range grows to at most this many bytes: several requests run at once, and a retry
 /// repeats little.
 pub(super) const RUN_MAX: u64 = 8 << 20;
-
-/// Threads that write verified objects into the cache, off the pack reader: a write is
-/// several system calls (create, write, chmod, rename), and one after another on the
-/// reader's thread they were most of a `get` of 20,000 small files.
-const WRITERS: usize = 4;
-/// Objects waiting for a writer (memory: at most this many objects of up to a pack's
-/// threshold each).
-const QUEUED: usize = 64;
 
 /// What becomes of an object read from a pack once its bytes hash right.
 pub(super) type Sink<'a> = &'a (dyn Fn(&Hash, &[u8]) -> Result<(), RemoteError> + Sync);
@@ -43,13 +32,16 @@ impl Engine {
         objects: Vec<Location>,
         progress: &dyn Progress,
     ) -> Summary {
-        let writers = Writers::start(cache, WRITERS);
-        let store = |h: &Hash, bytes: &[u8]| writers.send(h, bytes);
-        let runs = self
-            .read_runs(plan(objects, pack::COALESCE_GAP), &store, progress)
-            .await;
+        let store = move |h: &Hash, bytes: &[u8]| {
+            cache
+                .insert_verified(h, bytes)
+                .map_err(|e| super::download::cache_error(h, e))
+        };
         let mut summary = Summary::default();
-        for (results, read) in runs {
+        for (results, read) in self
+            .read_runs(plan(objects, pack::COALESCE_GAP), &store, progress)
+            .await
+        {
             summary.bytes += read;
             for (h, r) in results {
                 match r {
@@ -60,13 +52,6 @@ impl Engine {
                     }),
                 }
             }
-        }
-        for (h, e) in writers.finish() {
-            summary.transferred -= 1;
-            summary.failed.push(Failure {
-                object: h.to_string(),
-                error: super::download::cache_error(&h, e).to_string(),
-            });
         }
         summary
     }
@@ -289,61 +274,5 @@ impl RunReader<'_> {
         .with_hint(
             "run `git mlv fsck -r <remote>` to find every damaged object; `docs/remotes.md` (\"A damaged pack\") says how to repair it",
         ))
-    }
-}
-
-/// The cache writers of one download; an object handed over counts as transferred unless
-/// its write fails, which [`Writers::finish`] reports.
-struct Writers {
-    tx: SyncSender<(Hash, Vec<u8>)>,
-    threads: Vec<JoinHandle<Vec<(Hash, crate::cache::CacheError)>>>,
-}
-
-impl Writers {
-    fn start(cache: &Cache, n: usize) -> Writers {
-        let (tx, rx) = sync_channel::<(Hash, Vec<u8>)>(QUEUED);
-        let rx = Arc::new(Mutex::new(rx));
-        let threads = (0..n)
-            .map(|_| {
-                let (cache, rx) = (cache.clone(), rx.clone());
-                std::thread::spawn(move || write_all(&cache, &rx))
-            })
-            .collect();
-        Writers { tx, threads }
-    }
-
-    /// Queues a verified object (waits while the queue is full: the disk sets the pace).
-    fn send(&self, hash: &Hash, bytes: &[u8]) -> Result<(), RemoteError> {
-        self.tx.send((*hash, bytes.to_vec())).map_err(|_| {
-            RemoteError::new(
-                ErrorKind::Fatal,
-                format!("object {hash}: the cache writers stopped"),
-            )
-        })
-    }
-
-    /// Waits for every queued write; returns the writes that failed.
-    fn finish(self) -> Vec<(Hash, crate::cache::CacheError)> {
-        drop(self.tx);
-        self.threads
-            .into_iter()
-            .flat_map(|t| t.join().unwrap_or_default())
-            .collect()
-    }
-}
-
-fn write_all(
-    cache: &Cache,
-    rx: &Mutex<Receiver<(Hash, Vec<u8>)>>,
-) -> Vec<(Hash, crate::cache::CacheError)> {
-    let mut failed = Vec::new();
-    loop {
-        let next = rx.lock().map(|rx| rx.recv());
-        let Ok(Ok((hash, bytes))) = next else {
-            return failed;
-        };
-        if let Err(e) = cache.insert_verified(&hash, &bytes) {
-            failed.push((hash, e));
-        }
     }
 }
