@@ -14,11 +14,7 @@ use std::path::Path;
 /// Every object the roots need. A root whose manifest is missing from the cache keeps the
 /// manifest's hash (nothing of it is here to delete anyway). A sorted array (32 B a hash)
 /// rather than a hash set (about 70 B): 1,000,000 files made it gc's largest piece.
-pub fn referenced(
-    repo: &Repo,
-    cache: &Cache,
-    roots: &GcRoots,
-) -> anyhow::Result<SortedHashes> {
+pub fn referenced(repo: &Repo, cache: &Cache, roots: &GcRoots) -> anyhow::Result<SortedHashes> {
     let mut pointers: HashSet<(Hash, bool)> = HashSet::new();
     for wt in &roots.worktrees {
         if wt.is_dir() {

@@ -91,7 +91,11 @@ pub fn plan(
             .collect();
         if !is_old {
             out.kept_young += 1;
-            for i in index.entries().iter().filter_map(|e| live.position(&e.hash)) {
+            for i in index
+                .entries()
+                .iter()
+                .filter_map(|e| live.position(&e.hash))
+            {
                 placed[i] = true;
             }
             continue;
