@@ -4,7 +4,7 @@
 
 use crate::cache::{Cache, CacheError};
 use crate::gitx::GcRoots;
-use crate::hash::Hash;
+use crate::hash::{Hash, SortedHashes};
 use crate::manifest::Manifest;
 use crate::pointer::{self, Pointer};
 use crate::repo::{self, Repo};
@@ -12,8 +12,9 @@ use std::collections::HashSet;
 use std::path::Path;
 
 /// Every object the roots need. A root whose manifest is missing from the cache keeps the
-/// manifest's hash (nothing of it is here to delete anyway).
-pub fn referenced(repo: &Repo, cache: &Cache, roots: &GcRoots) -> anyhow::Result<HashSet<Hash>> {
+/// manifest's hash (nothing of it is here to delete anyway). A sorted array (32 B a hash)
+/// rather than a hash set (about 70 B): 1,000,000 files made it gc's largest piece.
+pub fn referenced(repo: &Repo, cache: &Cache, roots: &GcRoots) -> anyhow::Result<SortedHashes> {
     let mut pointers: HashSet<(Hash, bool)> = HashSet::new();
     for wt in &roots.worktrees {
         if wt.is_dir() {
@@ -36,9 +37,12 @@ pub fn referenced(repo: &Repo, cache: &Cache, roots: &GcRoots) -> anyhow::Result
                 .map(|t| (t.pointer.hash, t.pointer.is_dir())),
         );
     }
-    let mut out = HashSet::new();
+    let mut out = Vec::new();
+    // Versions of one dataset share most files: duplicates go whenever the array has
+    // doubled, so it stays within twice the distinct hashes.
+    let mut distinct = 0;
     for (hash, is_dir) in pointers {
-        out.insert(hash);
+        out.push(hash);
         if is_dir {
             match Manifest::read_cached(cache, &hash) {
                 Ok(m) => out.extend(m?.entries().iter().map(|e| e.hash)),
@@ -46,6 +50,11 @@ pub fn referenced(repo: &Repo, cache: &Cache, roots: &GcRoots) -> anyhow::Result
                 Err(e) => return Err(e.into()),
             }
         }
+        if out.len() > 2 * distinct.max(65_536) {
+            out.sort_unstable();
+            out.dedup();
+            distinct = out.len();
+        }
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }

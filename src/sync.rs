@@ -214,31 +214,31 @@ pub async fn missing_on_remote(
     engine: &Engine,
     selected: &Selection,
 ) -> anyhow::Result<Vec<(String, usize)>> {
-    let mut per_path: Vec<(String, Vec<Hash>)> = Vec::new();
+    // Each path's objects are a range of `all`: per-path copies of them, and a copy of
+    // each manifest's list on the way, were 120 MB more at a million files.
+    let mut per_path: Vec<(String, std::ops::Range<usize>)> = Vec::new();
     let mut all = Vec::new();
     for (t, _) in selected {
+        let start = all.len();
         match needed(cache, t, &Scope::default())? {
-            Some(n) => {
-                let objects: Vec<(Hash, Option<u64>)> = n
-                    .files
+            Some(n) => all.extend(
+                n.files
                     .iter()
                     .chain(n.manifest.as_ref())
-                    .map(|(h, s)| (*h, Some(*s)))
-                    .collect();
-                all.extend(objects.iter().copied());
-                per_path.push((t.path.to_string(), objects.iter().map(|o| o.0).collect()));
-            }
+                    .map(|(h, s)| (*h, Some(*s))),
+            ),
             // Without the manifest locally, ask only for the manifest itself.
-            None => {
-                all.push((t.pointer.hash, None));
-                per_path.push((t.path.to_string(), vec![t.pointer.hash]));
-            }
+            None => all.push((t.pointer.hash, None)),
         }
+        per_path.push((t.path.to_string(), start..all.len()));
     }
     let missing = engine.missing(&all).await?;
     Ok(per_path
         .into_iter()
-        .map(|(p, hashes)| (p, hashes.iter().filter(|x| missing.contains(x)).count()))
+        .map(|(p, range)| {
+            let lacking = all[range].iter().filter(|(h, _)| missing.contains(h));
+            (p, lacking.count())
+        })
         .collect())
 }
 

@@ -25,21 +25,43 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let mut unknown_a = Vec::new();
     let mut unknown_b = Vec::new();
     let old_tracked = repo.tracked_at(Some(rev_a))?;
-    let old = diff::committed(&cache, &old_tracked, &mut unknown_a)?;
-    let new = match &args.rev_b {
-        Some(rev_b) => diff::committed(&cache, &repo.tracked_at(Some(rev_b))?, &mut unknown_b)?,
+    // Both sides' files, or (against a work tree that tracks the same paths) the changes,
+    // found one tracked path at a time without listing every file by its path.
+    let mut walked = None;
+    let (old, new) = match &args.rev_b {
+        Some(rev_b) => (
+            diff::committed(&cache, &old_tracked, &mut unknown_a)?,
+            diff::committed(&cache, &repo.tracked_at(Some(rev_b))?, &mut unknown_b)?,
+        ),
         None => {
             let current = repo.tracked()?;
-            let mut paths: Vec<&Tracked> = current.iter().collect();
-            paths.extend(
-                old_tracked
-                    .iter()
-                    .filter(|t| !current.iter().any(|c| c.path == t.path)),
-            );
             let mut stat = repo.stat_cache();
-            let listing = diff::workspace(&repo, &cache, &mut stat, &paths)?;
+            let same_paths = current.len() == old_tracked.len()
+                && current
+                    .iter()
+                    .all(|c| old_tracked.iter().any(|o| o.path == c.path));
+            let sides = if same_paths {
+                walked = Some(diff::against_workspace(
+                    &repo,
+                    &cache,
+                    &mut stat,
+                    &old_tracked,
+                    &current,
+                    &mut unknown_a,
+                )?);
+                Default::default()
+            } else {
+                let mut paths: Vec<&Tracked> = current.iter().collect();
+                paths.extend(
+                    old_tracked
+                        .iter()
+                        .filter(|t| !current.iter().any(|c| c.path == t.path)),
+                );
+                let old = diff::committed(&cache, &old_tracked, &mut unknown_a)?;
+                (old, diff::workspace(&repo, &cache, &mut stat, &paths)?)
+            };
             let _ = stat.save();
-            listing
+            sides
         }
     };
     let filters: Vec<crate::paths::RepoPath> = args
@@ -73,7 +95,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         (filters.is_empty() || filters.iter().any(|f| p.starts_with(f)))
             && !unknown_dirs.iter().any(|u| p.starts_with(u))
     };
-    let mut d = diff::compare(&old, &new, keep);
+    let mut d = match walked {
+        Some(mut d) => {
+            d.retain(keep);
+            d
+        }
+        None => diff::compare(&old, &new, keep),
+    };
     d.unknown = unknown_dirs.iter().map(|u| u.to_string()).collect();
     d.unknown.dedup();
     if ui.json {

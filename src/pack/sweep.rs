@@ -5,8 +5,8 @@
 //! its index) or, for one a killed push left, from its own upload.
 
 use super::{Entry, Index};
-use crate::hash::Hash;
-use std::collections::{HashMap, HashSet};
+use crate::hash::{Hash, SortedHashes};
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 /// A pack's files on the remote, as one listing of `packs/` shows them.
@@ -51,7 +51,7 @@ pub struct Plan {
 pub fn plan(
     listing: &Listing,
     indexes: &[Index],
-    live: &HashSet<Hash>,
+    live: &SortedHashes,
     now: SystemTime,
     grace: Duration,
 ) -> Plan {
@@ -79,21 +79,31 @@ pub fn plan(
             b.3.pack,
         ))
     });
-    let mut placed: HashSet<Hash> = HashSet::new();
+    // Which live objects a pack already holds, by their place in `live` (only live ones
+    // matter): a byte each instead of a set of hashes.
+    let mut placed = vec![false; live.len()];
     for (is_old, _, bytes, index) in order {
         let mine: Vec<Entry> = index
             .entries()
             .iter()
-            .filter(|e| live.contains(&e.hash) && !placed.contains(&e.hash))
+            .filter(|e| live.position(&e.hash).is_some_and(|i| !placed[i]))
             .copied()
             .collect();
         if !is_old {
             out.kept_young += 1;
-            placed.extend(index.entries().iter().map(|e| e.hash));
+            for i in index
+                .entries()
+                .iter()
+                .filter_map(|e| live.position(&e.hash))
+            {
+                placed[i] = true;
+            }
             continue;
         }
         let live_bytes: u64 = mine.iter().map(|e| e.length).sum();
-        placed.extend(mine.iter().map(|e| e.hash));
+        for i in mine.iter().filter_map(|e| live.position(&e.hash)) {
+            placed[i] = true;
+        }
         if mine.is_empty() {
             out.drop.push(index.pack);
         } else if live_bytes * 2 < bytes {
@@ -146,7 +156,7 @@ mod tests {
         let now = SystemTime::now();
         let day = Duration::from_secs(86_400);
         let long_ago = now - 3 * day;
-        let live: HashSet<Hash> = [1u8, 2, 5, 7].iter().map(|n| Hash::of(&[*n])).collect();
+        let live: SortedHashes = [1u8, 2, 5, 7].iter().map(|n| Hash::of(&[*n])).collect();
         // 10 live bytes of 30: repacked; exactly half live: kept.
         let mixed = index(b"mixed", vec![entry(1, 10), entry(3, 20)]);
         let whole = index(b"whole", vec![entry(2, 10), entry(4, 10)]);

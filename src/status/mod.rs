@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io;
 
-mod listing;
+pub(crate) mod listing;
 mod whole;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -7,7 +7,7 @@
 use super::packed::RUN_MAX;
 use super::{Engine, Failure};
 use crate::cache::Cache;
-use crate::hash::Hash;
+use crate::hash::{Hash, SortedHashes};
 use crate::pack::{self, Built, Listing, PackWriter, Repack};
 use crate::remote::{ErrorKind, Held, RemoteError};
 use serde::Serialize;
@@ -50,7 +50,7 @@ impl Engine {
     pub async fn sweep_packs(
         &self,
         cache: &Cache,
-        live: &HashSet<Hash>,
+        live: &SortedHashes,
         grace: Duration,
         dry_run: bool,
     ) -> Result<Option<Sweep>, RemoteError> {

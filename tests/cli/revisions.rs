@@ -316,3 +316,42 @@ fn ci_recipe_checks_only_the_paths_it_pulled() {
         .code(1)
         .stdout(contains("data/raw: missing from workspace"));
 }
+
+#[test]
+fn diff_against_the_workspace_walks_each_tracked_path_and_lists_changes_by_path() {
+    let env = history();
+    env.write("model.pkl", "m");
+    env.mlv(&["add", "model.pkl"]).assert().success();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "model"]);
+    env.write("data/part0/f0.csv", "edited\n");
+    std::fs::remove_file(env.path("data/part2/f2.csv")).unwrap();
+    env.write("data/new/deep/x.csv", "x\n");
+    env.write("data/a.csv", "a\n");
+    env.write("model.pkl", "m2");
+    std::os::unix::fs::symlink("/nowhere", env.path("data/link")).unwrap();
+    let paths = |d: &serde_json::Value, key: &str| -> Vec<String> {
+        let list = d[key].as_array().unwrap().iter();
+        list.map(|c| c["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let d = env.json(&["diff"]);
+    assert_eq!(paths(&d, "added"), ["data/a.csv", "data/new/deep/x.csv"]);
+    assert_eq!(paths(&d, "removed"), ["data/part2/f2.csv"]);
+    assert_eq!(paths(&d, "modified"), ["data/part0/f0.csv", "model.pkl"]);
+    assert_eq!(d["modified"][1]["new_size"], 2, "{d}");
+    // A tracked file that became a folder: the file removed, the folder's files added.
+    std::fs::remove_file(env.path("model.pkl")).unwrap();
+    env.write("model.pkl/m", "m");
+    let out = env
+        .mlv(&["diff", "--json", "HEAD", "--", "model.pkl"])
+        .output()
+        .unwrap();
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(paths(&d, "added"), ["model.pkl/m"]);
+    assert_eq!(paths(&d, "removed"), ["model.pkl"]);
+    // Gone altogether.
+    std::fs::remove_dir_all(env.path("model.pkl")).unwrap();
+    let d = env.json(&["diff"]);
+    assert_eq!(paths(&d, "removed"), ["data/part2/f2.csv", "model.pkl"]);
+}
