@@ -154,13 +154,12 @@ impl Cache {
         write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<Hash, CacheError> {
         let mut tmp = self.temp_file()?;
-        let mut out = HashingWriter {
-            hasher: blake3::Hasher::new(),
-            inner: io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut()),
-        };
-        write(&mut out).and_then(|()| out.inner.flush())?;
-        let hash = Hash::from_bytes(*out.hasher.finalize().as_bytes());
-        drop(out);
+        // The buffer sits outside the hasher, so the hasher sees 64 KiB chunks, not the
+        // serializer's few bytes at a time.
+        let mut out = io::BufWriter::with_capacity(1 << 16, Hashing::new(tmp.as_file_mut()));
+        write(&mut out)?;
+        let hashed = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        let hash = hashed.finish();
         self.persist(tmp, &hash)?;
         Ok(hash)
     }
@@ -203,9 +202,9 @@ impl Cache {
     pub fn open_verifying(&self, hash: &Hash) -> Result<Verifying, CacheError> {
         let path = self.object_path(hash);
         match std::fs::File::open(&path) {
+            // The buffer sits outside the hasher: a JSON reader asks for one byte at a time.
             Ok(file) => Ok(Verifying {
-                file: io::BufReader::with_capacity(1 << 20, file),
-                hasher: blake3::Hasher::new(),
+                reader: io::BufReader::with_capacity(1 << 20, Hashing::new(file)),
                 hash: *hash,
                 path,
             }),
@@ -513,25 +512,23 @@ impl std::ops::Deref for ObjectBytes {
 
 /// A cache object read through its hash (see `Cache::open_verifying`).
 pub struct Verifying {
-    file: io::BufReader<std::fs::File>,
-    hasher: blake3::Hasher,
+    reader: io::BufReader<Hashing<std::fs::File>>,
     hash: Hash,
     path: PathBuf,
 }
 
 impl Read for Verifying {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
+        self.reader.read(buf)
     }
 }
 
 impl Verifying {
     /// Reads the rest, then checks the hash of every byte against the object's name.
     pub fn finish(mut self) -> Result<(), CacheError> {
-        io::copy(&mut self, &mut io::sink())?;
-        let actual = Hash::from_bytes(*self.hasher.finalize().as_bytes());
+        io::copy(&mut self.reader, &mut io::sink())?;
+        // At the end of the file the buffer is empty: every byte went through the hasher.
+        let actual = self.reader.into_inner().finish();
         match actual == self.hash {
             true => Ok(()),
             false => Err(CacheError::Corrupt {
@@ -555,13 +552,34 @@ fn read_small(src: &Path, size: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Hashes what passes through it on the way to `inner`.
-struct HashingWriter<W> {
+/// Hashes what passes through it, read from or written to `inner`.
+struct Hashing<T> {
     hasher: blake3::Hasher,
-    inner: W,
+    inner: T,
 }
 
-impl<W: Write> Write for HashingWriter<W> {
+impl<T> Hashing<T> {
+    fn new(inner: T) -> Self {
+        Hashing {
+            hasher: blake3::Hasher::new(),
+            inner,
+        }
+    }
+
+    fn finish(&self) -> Hash {
+        Hash::from_bytes(*self.hasher.finalize().as_bytes())
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
