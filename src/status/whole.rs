@@ -84,7 +84,7 @@ pub(super) fn status(
         }
         return Ok(out);
     }
-    let manifest = Manifest::from_bytes(&cache.read_verified(&t.pointer.hash)?, &t.pointer.hash)
+    let manifest = Manifest::read_cached(cache, &t.pointer.hash)?
         .with_context(|| format!("the manifest of `{}`", t.path))?;
     t.check_sizes(cache, Some(&manifest))?;
     let hashes: Vec<Hash> = manifest.entries().iter().map(|e| e.hash).collect();
@@ -227,7 +227,8 @@ fn compare<'m>(
         }
     }
     for (d, f) in listing.folders.iter().enumerate() {
-        if scope.is_some_and(|s| !s.contains(&f.rel.as_str())) {
+        // `scope` is sorted by bytes, as `changed_folders` returns it.
+        if scope.is_some_and(|s| s.binary_search(&f.rel.as_str()).is_err()) {
             continue;
         }
         for i in (0..f.files.len()).filter(|i| !seen[d][*i]) {
