@@ -39,3 +39,8 @@ test_venv="${XDG_CACHE_HOME:-$HOME/.cache}/git-mlv-test/venv"
   python3 -m venv "$test_venv"
   "$test_venv/bin/pip" install -q --disable-pip-version-check pre-commit
 }
+# Remote TLS settings (tests/cli/remote_settings.rs): `openssl` makes the self-signed
+# certificate nginx serves over TLS (nginx's Debian build has the ssl module).
+command -v openssl >/dev/null || {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
+}

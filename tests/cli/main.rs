@@ -22,6 +22,7 @@ mod registry;
 #[macro_use]
 mod remotes;
 mod packs;
+mod remote_settings;
 mod repack;
 mod revisions;
 mod robustness;
