@@ -78,7 +78,7 @@ impl Default for CacheConfig {
 
 /// A remote as configured: where, and how to reach it. Secrets are accepted only from
 /// `.mlv/config.local.toml`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteConfig {
     pub url: String,
@@ -97,6 +97,18 @@ pub struct RemoteConfig {
     pub session_token: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// `false`: accept any TLS certificate (a test server's); never the default.
+    pub ssl_verify: Option<bool>,
+    /// A PEM file of CA certificates trusted besides the system's (an on-prem CA); a
+    /// relative path is relative to the work tree root.
+    pub ca_bundle: Option<PathBuf>,
+    /// Seconds a connection may take to open and a request may stay silent.
+    pub timeout: Option<u64>,
+    /// `true`: push and `gc -r`'s deletions are refused (exit 2).
+    pub read_only: Option<bool>,
+    /// The AWS shared credentials file to read `profile` from, instead of
+    /// `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`.
+    pub credentials_file: Option<PathBuf>,
 }
 
 /// What a remote's name may hold, for messages.
@@ -148,6 +160,10 @@ pub const SECRET_KEYS: [&str; 4] = [
     "session_token",
     "password",
 ];
+
+/// Keys that name files of this machine: `remote set` writes them to
+/// `.mlv/config.local.toml`, as it does secrets.
+pub const MACHINE_KEYS: [&str; 2] = ["ca_bundle", "credentials_file"];
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]

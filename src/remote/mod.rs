@@ -2,6 +2,7 @@
 //! servers, GCS and Azure (through the `object_store` crate), and HTTP/WebDAV servers.
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
+mod connect;
 mod file;
 mod folder;
 pub mod format;
@@ -312,13 +313,21 @@ fn open_as(
     })?;
     Ok(match place {
         Place::Folder(path) => Arc::new(folder::Folder::new(&path, url)),
-        Place::ObjStore(parsed) => Arc::new(objstore::ObjStore::open(
-            name,
-            &parsed,
-            remote,
-            credentials,
-        )?),
-        Place::Http(parsed) => Arc::new(http::Http::open(&parsed, remote)?),
+        Place::ObjStore(parsed) => {
+            let aws = parsed.scheme() == "s3";
+            let connect = connect::Connect::read(name, remote, root, aws, credentials)?;
+            Arc::new(objstore::ObjStore::open(
+                name,
+                &parsed,
+                remote,
+                credentials,
+                &connect,
+            )?)
+        }
+        Place::Http(parsed) => {
+            let connect = connect::Connect::read(name, remote, root, false, credentials)?;
+            Arc::new(http::Http::open(&parsed, remote, &connect)?)
+        }
     })
 }
 

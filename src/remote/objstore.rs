@@ -10,7 +10,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
 use object_store::{
-    ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
+    GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
     PutOptions, PutPayload, RetryConfig,
 };
 use std::path::Path;
@@ -40,6 +40,7 @@ impl ObjStore {
         url: &url::Url,
         remote: &RemoteConfig,
         credentials: bool,
+        connect: &super::connect::Connect,
     ) -> anyhow::Result<Self> {
         let bucket = url.host_str().unwrap_or_default().to_string();
         if bucket.is_empty() {
@@ -49,10 +50,7 @@ impl ObjStore {
             ));
         }
         let prefix = url.path().trim_matches('/').to_string();
-        let client = ClientOptions::new()
-            .with_connect_timeout(super::CONNECT_TIMEOUT)
-            .with_timeout(Duration::from_secs(120))
-            .with_allow_http(true);
+        let client = connect.object_store()?;
         let retry = RetryConfig {
             max_retries: 0,
             retry_timeout: Duration::from_secs(1),
@@ -200,8 +198,11 @@ fn config_error(name: &str, e: object_store::Error) -> anyhow::Error {
 
 pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteError {
     use object_store::Error as E;
+    let tls = super::connect::certificate_hint(&format!("{e:?}"));
     let (kind, hint) = match &e {
         E::NotFound { .. } => (ErrorKind::NotFound, None),
+        // Retrying cannot make the certificate trusted.
+        _ if tls.is_some() => (ErrorKind::Fatal, tls),
         E::Unauthenticated { .. } | E::PermissionDenied { .. } => {
             (ErrorKind::Auth, Some(CHECK_CREDENTIALS))
         }

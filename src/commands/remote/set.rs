@@ -2,7 +2,7 @@
 //! go to the local file.
 
 use super::shared::{check_url, file, known, remote_table, shown, team};
-use crate::config::{self, SECRET_KEYS};
+use crate::config::{self, MACHINE_KEYS, SECRET_KEYS};
 use crate::error::usage;
 use crate::paths::RepoPath;
 use crate::repo::Repo;
@@ -18,7 +18,7 @@ pub struct Args {
     local: bool,
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 18] = [
     "url",
     "endpoint",
     "region",
@@ -32,6 +32,11 @@ const KEYS: [&str; 13] = [
     "secret_access_key",
     "session_token",
     "password",
+    "ssl_verify",
+    "ca_bundle",
+    "timeout",
+    "read_only",
+    "credentials_file",
 ];
 
 /// Returns the committed files it changed.
@@ -64,17 +69,19 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         repo.check_remote_folder(&name, &val)?;
     }
     let secret = SECRET_KEYS.contains(&key.as_str());
+    let machine = MACHINE_KEYS.contains(&key.as_str());
     let item = match key.as_str() {
-        "path_style" | "instance_credentials" => value(
+        "path_style" | "instance_credentials" | "ssl_verify" | "read_only" => value(
             val.parse::<bool>()
                 .map_err(|_| usage(format!("`{key}` takes true or false")))?,
         ),
-        "jobs" => value(
+        "jobs" | "timeout" => value(
             val.parse::<i64>()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| usage("`jobs` takes a positive number"))?,
+                .ok_or_else(|| usage(format!("`{key}` takes a positive number")))?,
         ),
+        "ca_bundle" | "credentials_file" => value(machine_file(&key, &val)?),
         "pack_threshold" => value(
             config::parse_bytes(&val)
                 .filter(|n| *n <= crate::pack::MAX_THRESHOLD)
@@ -86,19 +93,35 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         ),
         _ => value(val.as_str()),
     };
-    let changed = config::edit(&file(repo, local || secret), |doc| {
+    let local = local || secret || machine;
+    let changed = config::edit(&file(repo, local), |doc| {
         remote_table(doc, &name).insert(&key, item);
         Ok(())
     })?;
     if secret {
         ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
+    } else if machine {
+        ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (a file of this machine)"));
     } else {
         ui.info(&format!("set `{key}` of remote `{name}`"));
     }
     if ui.json {
         ui.print_json(&serde_json::json!({
-            "remote": name, "set": key, "file": shown(local || secret),
+            "remote": name, "set": key, "file": shown(local),
         }))?;
     }
-    Ok(team(changed, local || secret).into_iter().collect())
+    Ok(team(changed, local).into_iter().collect())
+}
+
+/// A file setting as written: absolute (taken from the current folder), and a file that
+/// exists, so a typo is caught here rather than at the next transfer.
+fn machine_file(key: &str, given: &str) -> anyhow::Result<String> {
+    let path = std::path::absolute(given)?;
+    if !path.is_file() {
+        return Err(usage(format!(
+            "`{key}` names `{}`, which is not a file\nhint: give the path of an existing file",
+            path.display()
+        )));
+    }
+    Ok(path.display().to_string())
 }
