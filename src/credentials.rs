@@ -87,7 +87,10 @@ pub fn aws(name: &str, remote: &RemoteConfig) -> anyhow::Result<Option<AwsCreds>
     }
     if named && !found {
         return Err(crate::problem::usage_with_hint(
-            format!("AWS profile `{profile}` is in neither {}", files_shown(remote)),
+            format!(
+                "AWS profile `{profile}` is in neither {}",
+                files_shown(remote)
+            ),
             format!(
                 "add it there (`aws configure --profile {profile}`), or set `profile` for the remote in `.mlv/config.local.toml`"
             ),
@@ -140,10 +143,7 @@ fn files_shown(remote: &RemoteConfig) -> String {
         Some(f) => format!("`{}` (the remote's `credentials_file`)", f.display()),
         None => shown("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
     };
-    format!(
-        "{credentials} and {}",
-        shown("AWS_CONFIG_FILE", "config")
-    )
+    format!("{credentials} and {}", shown("AWS_CONFIG_FILE", "config"))
 }
 
 /// Where credentials were looked for, and how to give some (the hint).

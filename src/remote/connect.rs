@@ -36,7 +36,10 @@ impl Connect {
                 .map(|v| (PathBuf::from(v), "AWS_CA_BUNDLE".to_string()))
         };
         let bundle = match &remote.ca_bundle {
-            Some(path) => Some((root.join(path), format!("the `ca_bundle` of remote `{name}`"))),
+            Some(path) => Some((
+                root.join(path),
+                format!("the `ca_bundle` of remote `{name}`"),
+            )),
             None => from_env(),
         };
         let ca_pem = match bundle.filter(|_| read_files) {
@@ -56,7 +59,10 @@ impl Connect {
     pub fn object_store(&self) -> anyhow::Result<object_store::ClientOptions> {
         let mut options = object_store::ClientOptions::new()
             .with_connect_timeout(self.timeout.unwrap_or(super::CONNECT_TIMEOUT))
-            .with_timeout(self.timeout.map_or(REQUEST_TIMEOUT, |t| t.max(REQUEST_TIMEOUT)))
+            .with_timeout(
+                self.timeout
+                    .map_or(REQUEST_TIMEOUT, |t| t.max(REQUEST_TIMEOUT)),
+            )
             .with_allow_http(true)
             .with_allow_invalid_certificates(!self.verify);
         if let Some(t) = self.timeout {

@@ -107,10 +107,7 @@ impl Http {
         };
         RemoteError {
             hint: tls.map(str::to_string),
-            ..RemoteError::new(
-                kind,
-                format!("`{key}` on remote `{}`: {chain}", self.shown),
-            )
+            ..RemoteError::new(kind, format!("`{key}` on remote `{}`: {chain}", self.shown))
         }
     }
 

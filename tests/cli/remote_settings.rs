@@ -35,7 +35,10 @@ fn add_remote(env: &TestEnv, name: &str, url: &str, endpoint: Option<&str>) {
     if let Some(e) = endpoint {
         args.extend(["--endpoint", e]);
         env.mlv(&args).assert().success();
-        for (key, value) in [("access_key_id", ACCESS_KEY), ("secret_access_key", SECRET_KEY)] {
+        for (key, value) in [
+            ("access_key_id", ACCESS_KEY),
+            ("secret_access_key", SECRET_KEY),
+        ] {
             env.mlv(&["remote", "set", name, key, value])
                 .assert()
                 .success();
@@ -65,8 +68,14 @@ fn tls_scenario(remote: impl Fn(&str) -> (String, Option<String>), cert: &std::p
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains(&url), "{err}");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
-    assert!(err.contains("ca_bundle") && err.contains("ssl_verify"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "not retried: {err}");
+    assert!(
+        err.contains("ca_bundle") && err.contains("ssl_verify"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "not retried: {err}"
+    );
     // `ca_bundle` trusts it.
     env.mlv(&["remote", "set", "strict", "ca_bundle", &cert])
         .assert()
@@ -89,17 +98,25 @@ fn tls_scenario(remote: impl Fn(&str) -> (String, Option<String>), cert: &std::p
     assert_eq!(env.read("data/a.bin"), b"alpha");
     // A bundle that is gone is the configuration's fault: exit 2 naming it.
     let gone = env.outside().join("gone.pem");
-    let local = env.read_str(".mlv/config.local.toml").replace(&cert, &gone.display().to_string());
+    let local = env
+        .read_str(".mlv/config.local.toml")
+        .replace(&cert, &gone.display().to_string());
     env.write(".mlv/config.local.toml", local);
     let (code, err) = run(mlv(&env, &["push", "-r", "strict"]));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&gone.display().to_string()), "{err}");
     assert!(err.contains("ca_bundle"), "{err}");
     // And `remote set` refuses one that is not a file.
-    env.mlv(&["remote", "set", "strict", "ca_bundle", &gone.display().to_string()])
-        .assert()
-        .code(2)
-        .stderr(contains(gone.display().to_string()));
+    env.mlv(&[
+        "remote",
+        "set",
+        "strict",
+        "ca_bundle",
+        &gone.display().to_string(),
+    ])
+    .assert()
+    .code(2)
+    .stderr(contains(gone.display().to_string()));
 }
 
 #[test]
@@ -117,7 +134,10 @@ fn s3_over_tls_with_a_self_signed_certificate() {
 fn http_over_tls_with_a_self_signed_certificate() {
     let tls = servers::https_dav();
     let base = tls.https_url();
-    tls_scenario(|prefix| (format!("{base}/{BUCKET}/{prefix}"), None), &tls.cert());
+    tls_scenario(
+        |prefix| (format!("{base}/{BUCKET}/{prefix}"), None),
+        &tls.cert(),
+    );
 }
 
 /// `AWS_CA_BUNDLE` is honoured for `s3://` as the AWS CLI honours it; a remote's own
@@ -127,7 +147,12 @@ fn s3_takes_aws_ca_bundle_when_the_remote_has_none() {
     let s3 = servers::s3();
     let tls = servers::https_proxy(&s3);
     let env = tracked_env();
-    add_remote(&env, "store", &format!("s3://{BUCKET}/p"), Some(&tls.https_url()));
+    add_remote(
+        &env,
+        "store",
+        &format!("s3://{BUCKET}/p"),
+        Some(&tls.https_url()),
+    );
     let mut push = mlv(&env, &["push", "-r", "store"]);
     push.env("AWS_CA_BUNDLE", tls.cert());
     let (code, err) = run(push);
@@ -137,7 +162,10 @@ fn s3_takes_aws_ca_bundle_when_the_remote_has_none() {
     push.env("AWS_CA_BUNDLE", &gone);
     let (code, err) = run(push);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("AWS_CA_BUNDLE") && err.contains("nope.pem"), "{err}");
+    assert!(
+        err.contains("AWS_CA_BUNDLE") && err.contains("nope.pem"),
+        "{err}"
+    );
 }
 
 /// A server that accepts connections and never answers: each one waits in the backlog.
@@ -164,7 +192,10 @@ fn a_stalled_server_fails_within_the_remote_timeout() {
         // (S3) a server gets without the setting.
         let took = started.elapsed();
         assert!(took < Duration::from_secs(8), "{name}: {took:?} {err}");
-        assert!(err.contains(&base) || err.contains("s3://"), "{name}: {err}");
+        assert!(
+            err.contains(&base) || err.contains("s3://"),
+            "{name}: {err}"
+        );
     }
     env.mlv(&["remote", "set", "dav", "timeout", "0"])
         .assert()
@@ -207,23 +238,39 @@ fn s3_profile_from_the_remotes_credentials_file() {
         format!("[team]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"),
     )
     .unwrap();
-    env.mlv(&["remote", "add", "store", &format!("s3://{BUCKET}/p"), "--endpoint", &s3.url()])
-        .assert()
-        .success();
+    env.mlv(&[
+        "remote",
+        "add",
+        "store",
+        &format!("s3://{BUCKET}/p"),
+        "--endpoint",
+        &s3.url(),
+    ])
+    .assert()
+    .success();
     env.mlv(&["remote", "set", "store", "profile", "team"])
         .assert()
         .success();
-    env.mlv(&["remote", "set", "store", "credentials_file", &file.display().to_string()])
-        .assert()
-        .success()
-        .stderr(contains(".mlv/config.local.toml"));
+    env.mlv(&[
+        "remote",
+        "set",
+        "store",
+        "credentials_file",
+        &file.display().to_string(),
+    ])
+    .assert()
+    .success()
+    .stderr(contains(".mlv/config.local.toml"));
     let (code, err) = run(mlv(&env, &["push", "-r", "store"]));
     assert_eq!(code, Some(0), "{err}");
     // A file that is gone: exit 2 naming it, before any request.
     std::fs::remove_file(&file).unwrap();
     let (code, err) = run(mlv(&env, &["push", "-r", "store"]));
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("team-credentials") && err.contains("credentials_file"), "{err}");
+    assert!(
+        err.contains("team-credentials") && err.contains("credentials_file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -247,13 +294,27 @@ fn remote_set_puts_machine_files_in_the_local_file_and_show_prints_every_setting
     }
     let team = env.read_str(".mlv/config.toml");
     let local = env.read_str(".mlv/config.local.toml");
-    for key in ["ssl_verify = false", "timeout = 30", "read_only = true", "jobs = 4"] {
+    for key in [
+        "ssl_verify = false",
+        "timeout = 30",
+        "read_only = true",
+        "jobs = 4",
+    ] {
         assert!(team.contains(key), "{key}: {team}");
     }
-    assert!(local.contains("ca_bundle") && !team.contains("ca_bundle"), "{local}");
+    assert!(
+        local.contains("ca_bundle") && !team.contains("ca_bundle"),
+        "{local}"
+    );
     let shown = env.mlv(&["remote", "show", "store"]).assert().success();
     let out = String::from_utf8_lossy(&shown.get_output().stdout).into_owned();
-    for line in ["ssl_verify = false", "timeout = 30", "read_only = true", "jobs = 4", "password = ***"] {
+    for line in [
+        "ssl_verify = false",
+        "timeout = 30",
+        "read_only = true",
+        "jobs = 4",
+        "password = ***",
+    ] {
         assert!(out.contains(line), "{line}: {out}");
     }
     assert!(out.contains(cert.to_str().unwrap()), "{out}");

@@ -101,7 +101,9 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
     if secret {
         ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
     } else if machine {
-        ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (a file of this machine)"));
+        ui.info(&format!(
+            "set `{key}` of remote `{name}` in `.mlv/config.local.toml` (a file of this machine)"
+        ));
     } else {
         ui.info(&format!("set `{key}` of remote `{name}`"));
     }
