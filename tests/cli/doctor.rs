@@ -30,18 +30,26 @@ fn remote<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no remote `{name}` in {report:#}"))
 }
 
-/// A repository with data, the S3 remote `s3` on `server` holding its credentials.
-fn with_s3(env: &TestEnv, server: &servers::Server, secret: &str) {
+/// The S3 remote `s3` at `endpoint`, with this machine's credentials.
+fn with_s3(env: &TestEnv, endpoint: &str, secret: &str) {
     let url = format!("s3://{BUCKET}/doctor");
-    env.mlv(&["remote", "add", "s3", &url, "--endpoint", &server.url()])
+    env.mlv(&["remote", "add", "s3", &url, "--endpoint", endpoint])
         .assert()
         .success();
-    env.mlv(&["remote", "set", "s3", "access_key_id", ACCESS_KEY])
-        .assert()
-        .success();
-    env.mlv(&["remote", "set", "s3", "secret_access_key", secret])
-        .assert()
-        .success();
+    for (key, value) in [("access_key_id", ACCESS_KEY), ("secret_access_key", secret)] {
+        env.mlv(&["remote", "set", "s3", key, value])
+            .assert()
+            .success();
+    }
+}
+
+/// `doctor_json` that must end within `seconds`.
+fn doctor_within(env: &TestEnv, code: i32, seconds: u64) -> Value {
+    let start = Instant::now();
+    let (report, _) = doctor_json(env, code);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(seconds), "took {took:?}");
+    report
 }
 
 fn closed_port() -> u16 {
@@ -59,7 +67,7 @@ fn a_healthy_repository_reports_everything_and_exits_0() {
     env.make_dataset("data", 3, "d");
     env.mlv(&["add", "data"]).assert().success();
     let store = env.add_folder_remote();
-    with_s3(&env, &server, SECRET_KEY);
+    with_s3(&env, &server.url(), SECRET_KEY);
     env.mlv(&["push"]).assert().success();
     env.mlv(&["install-hooks"]).assert().success();
 
@@ -161,22 +169,8 @@ fn a_dead_remote_fails_fast_with_the_fix() {
     env.mlv(&["remote", "add", "web", &format!("{endpoint}/store")])
         .assert()
         .success();
-    env.mlv(&["remote", "add", "s3", "s3://b/p", "--endpoint", &endpoint])
-        .assert()
-        .success();
-    env.mlv(&["remote", "set", "s3", "access_key_id", "k"])
-        .assert()
-        .success();
-    env.mlv(&["remote", "set", "s3", "secret_access_key", "s"])
-        .assert()
-        .success();
-    let start = Instant::now();
-    let (r, _) = doctor_json(&env, 1);
-    assert!(
-        start.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        start.elapsed()
-    );
+    with_s3(&env, &endpoint, "s");
+    let r = doctor_within(&env, 1, 15);
     assert_eq!(r["ok"], false);
     for name in ["web", "s3"] {
         let dead = remote(&r, name);
@@ -224,14 +218,8 @@ fn silent_remotes_are_asked_at_once_each_within_its_timeout() {
             .assert()
             .success();
     }
-    let start = Instant::now();
-    let (r, _) = doctor_json(&env, 1);
     // One at a time would take 20 s.
-    assert!(
-        start.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        start.elapsed()
-    );
+    let r = doctor_within(&env, 1, 15);
     for name in ["hole1", "hole2"] {
         assert_eq!(remote(&r, name)["reachable"], false);
     }
@@ -243,7 +231,7 @@ fn wrong_s3_credentials_are_named_and_the_secret_never_printed() {
     let env = TestEnv::new();
     env.write("m.bin", "model");
     env.mlv(&["add", "m.bin"]).assert().success();
-    with_s3(&env, &server, "wrong-secret-value");
+    with_s3(&env, &server.url(), "wrong-secret-value");
     let (r, stderr) = doctor_json(&env, 1);
     let s3 = remote(&r, "s3");
     assert_eq!(s3["reachable"], true, "{s3:#}");
