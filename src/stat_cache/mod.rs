@@ -308,6 +308,14 @@ impl StatCache {
         out
     }
 
+    /// How many files the saved stat cache records, and its size in bytes (what `doctor`
+    /// reports); nothing recorded since loading counts.
+    pub fn saved_size(&self) -> (usize, u64) {
+        self.base
+            .as_ref()
+            .map_or((0, 0), |b| (b.count, b.len() as u64))
+    }
+
     /// Every entry at or below `path`, from the file and recorded since.
     fn under(&self, path: &str) -> Vec<String> {
         let prefix = format!("{path}/");

@@ -8,6 +8,7 @@ mod add;
 mod checkout;
 mod ci_recipes;
 mod deploy;
+mod doctor;
 mod errors;
 mod gates;
 mod gc;
