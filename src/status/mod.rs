@@ -261,7 +261,7 @@ pub fn status(
             State::DamagedCache
         } else if other.is_empty()
             && scope.is_whole()
-            && cache.contains(&Hash::of(&workspace::manifest_bytes(&regular, &hashes)))
+            && cache.contains(&workspace::manifest_hash(&regular, &hashes))
         {
             State::OutOfStep
         } else {
