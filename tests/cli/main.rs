@@ -25,4 +25,5 @@ mod packs;
 mod repack;
 mod revisions;
 mod robustness;
+mod ssh;
 mod status;
