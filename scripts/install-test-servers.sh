@@ -39,3 +39,9 @@ test_venv="${XDG_CACHE_HOME:-$HOME/.cache}/git-mlv-test/venv"
   python3 -m venv "$test_venv"
   "$test_venv/bin/pip" install -q --disable-pip-version-check pre-commit
 }
+# SSH remotes (tests/cli/servers.rs `ssh`): Debian's sshd, started by the tests on a
+# loopback port with throwaway keys; no daemon of its own runs.
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null
+fi

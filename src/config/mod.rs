@@ -97,6 +97,11 @@ pub struct RemoteConfig {
     pub session_token: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// SSH: this machine's files in place of `~/.ssh/config`, the default keys and
+    /// `~/.ssh/known_hosts` (kept in the local file, like credentials).
+    pub ssh_config: Option<String>,
+    pub identity_file: Option<String>,
+    pub known_hosts: Option<String>,
 }
 
 /// What a remote's name may hold, for messages.
@@ -140,6 +145,9 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
     };
     number.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
+
+/// Keys that name files on this machine: `remote set` writes them to the local file.
+pub const LOCAL_KEYS: [&str; 3] = ["ssh_config", "identity_file", "known_hosts"];
 
 /// Keys that hold secrets: refused in the committed config.
 pub const SECRET_KEYS: [&str; 4] = [

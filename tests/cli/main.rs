@@ -26,4 +26,5 @@ mod packs;
 mod repack;
 mod revisions;
 mod robustness;
+mod ssh;
 mod status;

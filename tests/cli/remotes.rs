@@ -1,5 +1,5 @@
-//! Remotes against real storage: a folder, s3s-fs for `s3://` and nginx WebDAV for
-//! `http://`. Each scenario runs once per backend (see `each_backend!`).
+//! Remotes against real storage: a folder, s3s-fs for `s3://`, nginx WebDAV for
+//! `http://` and sshd for `ssh://`. Each scenario runs once per backend (see `each_backend!`).
 
 use crate::servers::{self, ACCESS_KEY, BUCKET, HTTP_PASSWORD, HTTP_USER, SECRET_KEY, Server};
 use crate::support::{TestEnv, b3};
@@ -15,24 +15,34 @@ pub enum Kind {
     Folder,
     S3,
     Http,
+    Ssh,
 }
 
 pub struct Remote {
     pub kind: Kind,
     pub server: Option<Server>,
+    /// The client's key, known_hosts and ssh config for an `ssh://` remote.
+    pub ssh: Option<servers::SshClient>,
     folder: tempfile::TempDir,
 }
 
 impl Remote {
     pub fn start(kind: Kind) -> Self {
+        let mut ssh = None;
         let server = match kind {
             Kind::Folder => None,
             Kind::S3 => Some(servers::s3()),
             Kind::Http => Some(servers::http(false)),
+            Kind::Ssh => {
+                let (server, client) = servers::ssh();
+                ssh = Some(client);
+                Some(server)
+            }
         };
         Remote {
             kind,
             server,
+            ssh,
             folder: tempfile::tempdir().unwrap(),
         }
     }
@@ -46,6 +56,15 @@ impl Remote {
             Kind::Folder => self.folder.path().join(PREFIX).display().to_string(),
             Kind::S3 => format!("s3://{BUCKET}/{PREFIX}"),
             Kind::Http => format!("{}/{BUCKET}/{PREFIX}", self.server().url()),
+            Kind::Ssh => format!(
+                "ssh://127.0.0.1:{}{}",
+                self.server().port,
+                self.server()
+                    .object_file(PREFIX, "x")
+                    .parent()
+                    .unwrap()
+                    .display()
+            ),
         }
     }
 
@@ -81,6 +100,17 @@ impl Remote {
 
     /// Credentials go to `.mlv/config.local.toml`, as a machine's own settings.
     pub fn credentials(&self, env: &TestEnv) {
+        if let Some(ssh) = &self.ssh {
+            for (key, file) in [
+                ("identity_file", &ssh.identity_file),
+                ("known_hosts", &ssh.known_hosts),
+                ("ssh_config", &ssh.ssh_config),
+            ] {
+                env.mlv(&["remote", "set", "store", key, file.to_str().unwrap()])
+                    .assert()
+                    .success();
+            }
+        }
         if self.kind == Kind::S3 {
             env.mlv(&["remote", "set", "store", "access_key_id", ACCESS_KEY])
                 .assert()
@@ -102,7 +132,7 @@ impl Remote {
     }
 }
 
-/// Runs each scenario once per backend, as `<scenario>::folder`, `::s3` and `::http`.
+/// Runs each scenario once per backend, as `<scenario>::folder`, `::s3`, `::http` and `::ssh`.
 macro_rules! each_backend {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
@@ -113,6 +143,8 @@ macro_rules! each_backend {
             fn s3() { super::$scenario(Kind::S3) }
             #[test]
             fn http() { super::$scenario(Kind::Http) }
+            #[test]
+            fn ssh() { super::$scenario(Kind::Ssh) }
         }
     )*};
 }
@@ -1291,39 +1323,27 @@ fn a_folder_remote_that_is_the_cache_or_inside_git_is_refused() {
 }
 
 #[test]
-fn an_scp_style_location_is_refused_and_never_becomes_a_folder() {
+fn an_scp_style_location_is_an_ssh_remote_and_never_becomes_a_folder() {
     let env = TestEnv::new();
     env.write("only.bin", "data");
     env.mlv(&["add", "only.bin"]).assert().success();
     for url in ["me@nas:/srv/mlv", "nas:mlv", "host:path/to/store"] {
-        env.mlv(&["remote", "add", "nas", url])
-            .assert()
-            .code(2)
-            .stderr(contains("scp-style SSH location"))
-            .stderr(contains("s3://"))
-            .stderr(contains("hint:"));
+        env.mlv(&["remote", "add", "nas", url]).assert().success();
+        env.mlv(&["remote", "remove", "nas"]).assert().success();
     }
-    let store = env.outside().join("store");
-    env.mlv(&["remote", "add", "store", store.to_str().unwrap()])
-        .assert()
-        .success();
-    env.mlv(&["remote", "set", "store", "url", "me@nas:/srv/mlv"])
-        .assert()
-        .code(2)
-        .stderr(contains("scp-style SSH location"));
-    assert!(!env.read_str(".mlv/config.toml").contains("nas"));
-
-    // A hand-edited config reaches the same check: nothing is pushed into a folder `me@nas:`.
+    // A hand-edited config reaches the same backend: nothing is pushed into a folder
+    // `me@nas.invalid:` (`.invalid` never resolves: the push fails in SSH).
     env.write(
         ".mlv/config.local.toml",
-        "[remotes.nas]\nurl = \"me@nas:/srv/mlv\"\n",
+        "[remotes.nas]\nurl = \"me@nas.invalid:/srv/mlv\"\n",
     );
     env.mlv(&["push", "-r", "nas"])
+        .timeout(Duration::from_secs(60))
         .assert()
-        .code(2)
-        .stderr(contains("`nas`"))
-        .stderr(contains("scp-style SSH location"));
-    assert!(!env.exists("me@nas:"));
+        .code(1)
+        .stderr(contains("`me@nas.invalid` over SSH"))
+        .stderr(contains("hint:"));
+    assert!(!env.exists("me@nas.invalid:"));
 
     // A `:` after the first `/` is part of a folder's name, as git reads it.
     std::fs::create_dir_all(env.outside()).unwrap();

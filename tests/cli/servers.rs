@@ -1,5 +1,5 @@
 //! Real servers on loopback for remote tests: s3s-fs for `s3://`, nginx with WebDAV for
-//! `http://`. Each test starts its own on a free port and the server stops when dropped.
+//! `http://`, OpenSSH's sshd for `ssh://`. Each test starts its own on a free port and the server stops when dropped.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -202,4 +202,89 @@ http {{
     };
     s.spawn();
     s
+}
+
+/// What the client side of a test uses to reach [`ssh`]'s server, without the real user's
+/// `~/.ssh`: its key, known_hosts and ssh config files.
+pub struct SshClient {
+    pub identity_file: PathBuf,
+    pub known_hosts: PathBuf,
+    pub ssh_config: PathBuf,
+    /// A key the server does not accept.
+    pub stranger_key: PathBuf,
+}
+
+/// Makes a key pair at `path` (and `path.pub`) with `ssh-keygen`.
+fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "mlv-test", "-f"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .status()
+        .expect("ssh-keygen runs (apt-get install openssh-client)")
+        .success();
+    assert!(ok, "ssh-keygen made {}", path.display());
+}
+
+/// OpenSSH's sshd on a free loopback port, serving SFTP only to a throwaway key; its
+/// files (under `data/`) are where `Server::object_file` looks. The client files are in
+/// [`SshClient`].
+pub fn ssh() -> (Server, SshClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("data").join(BUCKET)).unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    keygen(&d.join("host_key"));
+    keygen(&d.join("client_key"));
+    keygen(&d.join("stranger_key"));
+    std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+    let port = free_port();
+    let conf = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile none\n\
+         AuthorizedKeysFile {d}/authorized_keys\nPasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin yes\n\
+         UsePAM no\nStrictModes no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n",
+        d = d.display()
+    );
+    std::fs::write(d.join("sshd_config"), conf).unwrap();
+    let host_key = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+    let mut key = host_key.split_whitespace();
+    let known = format!(
+        "[127.0.0.1]:{port} {} {}\n",
+        key.next().unwrap(),
+        key.next().unwrap()
+    );
+    std::fs::write(d.join("known_hosts"), known).unwrap();
+    let client = SshClient {
+        identity_file: d.join("client_key"),
+        known_hosts: d.join("known_hosts"),
+        ssh_config: d.join("ssh_config"),
+        stranger_key: d.join("stranger_key"),
+    };
+    // An alias, as a user's `~/.ssh/config` would name the host.
+    std::fs::write(
+        &client.ssh_config,
+        format!(
+            "Host mlvbox\n  HostName 127.0.0.1\n  Port {port}\n\
+             Host *\n  IdentityFile {}\n  UserKnownHostsFile {}\n",
+            client.identity_file.display(),
+            client.known_hosts.display()
+        ),
+    )
+    .unwrap();
+    let cmd = vec![
+        binary("sshd").display().to_string(),
+        "-D".into(),
+        "-e".into(),
+        "-f".into(),
+        d.join("sshd_config").display().to_string(),
+    ];
+    let mut s = Server {
+        child: None,
+        cmd,
+        port,
+        dir,
+    };
+    s.spawn();
+    (s, client)
 }

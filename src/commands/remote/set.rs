@@ -2,7 +2,7 @@
 //! go to the local file.
 
 use super::shared::{check_url, file, known, remote_table, shown, team};
-use crate::config::{self, SECRET_KEYS};
+use crate::config::{self, LOCAL_KEYS, SECRET_KEYS};
 use crate::error::usage;
 use crate::paths::RepoPath;
 use crate::repo::Repo;
@@ -18,7 +18,7 @@ pub struct Args {
     local: bool,
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 16] = [
     "url",
     "endpoint",
     "region",
@@ -32,6 +32,9 @@ const KEYS: [&str; 13] = [
     "secret_access_key",
     "session_token",
     "password",
+    "ssh_config",
+    "identity_file",
+    "known_hosts",
 ];
 
 /// Returns the committed files it changed.
@@ -64,6 +67,7 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         repo.check_remote_folder(&name, &val)?;
     }
     let secret = SECRET_KEYS.contains(&key.as_str());
+    let machine = LOCAL_KEYS.contains(&key.as_str());
     let item = match key.as_str() {
         "path_style" | "instance_credentials" => value(
             val.parse::<bool>()
@@ -86,12 +90,17 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         ),
         _ => value(val.as_str()),
     };
+    let local = local || machine;
     let changed = config::edit(&file(repo, local || secret), |doc| {
         remote_table(doc, &name).insert(&key, item);
         Ok(())
     })?;
     if secret {
         ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
+    } else if machine {
+        ui.info(&format!(
+            "set `{key}` of remote `{name}` in `.mlv/config.local.toml` (a file on this machine)"
+        ));
     } else {
         ui.info(&format!("set `{key}` of remote `{name}`"));
     }
