@@ -95,6 +95,8 @@ pub struct RemoteConfig {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+    /// An Azure storage account's shared key (`az://`).
+    pub account_key: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
 }
@@ -142,10 +144,11 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
 }
 
 /// Keys that hold secrets: refused in the committed config.
-pub const SECRET_KEYS: [&str; 4] = [
+pub const SECRET_KEYS: [&str; 5] = [
     "access_key_id",
     "secret_access_key",
     "session_token",
+    "account_key",
     "password",
 ];
 

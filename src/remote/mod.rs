@@ -2,6 +2,7 @@
 //! servers, GCS and Azure (through the `object_store` crate), and HTTP/WebDAV servers.
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
+mod cloud;
 mod file;
 mod folder;
 pub mod format;

@@ -24,7 +24,7 @@ pub enum Action {
     Add(add::Args),
     /// Set one setting of a remote (url, endpoint, region, path_style, jobs, pack_threshold,
     /// profile, instance_credentials, user, and — always in the local file — access_key_id,
-    /// secret_access_key, session_token, password)
+    /// secret_access_key, session_token, account_key, password)
     Set(set::Args),
     /// List the remotes
     List,
