@@ -10,7 +10,9 @@ use super::{ErrorKind, RemoteError};
 use crate::config::RemoteConfig;
 use object_store::azure::{AzureAccessKey, AzureAuthorizer, AzureCredential};
 use object_store::gcp::GcpCredential;
-use object_store::{ClientOptions, CredentialProvider, ObjectStore, RetryConfig};
+use object_store::{
+    ClientOptions, CredentialProvider, ObjectStore, RetryConfig, StaticCredentialProvider,
+};
 use std::sync::Arc;
 
 /// A store and how to create its bucket.
@@ -84,14 +86,23 @@ pub(super) fn gcs(
             let base = endpoint.trim_end_matches('/').to_string();
             b = b.with_base_url(&base);
             if !any_set(&GOOGLE_CREDENTIALS) {
-                b = b.with_skip_signature(true);
+                // object_store's GCS writes ask for a token even when told to skip
+                // signing: an empty one keeps it off the metadata server.
+                let anonymous = GcpCredential {
+                    bearer: String::new(),
+                };
+                b = b
+                    .with_skip_signature(true)
+                    .with_credentials(Arc::new(StaticCredentialProvider::new(anonymous)));
             }
             base
         }
         None => "https://storage.googleapis.com".to_string(),
     };
     let signed = remote.endpoint.is_none() || any_set(&GOOGLE_CREDENTIALS);
-    let store = b.build().map_err(|e| super::objstore::config_error(name, e))?;
+    let store = b
+        .build()
+        .map_err(|e| super::objstore::config_error(name, e))?;
     let credentials = signed.then(|| Arc::clone(store.credentials()));
     // The JSON API creates buckets; real GCS needs the project that will own it.
     let project = std::env::var("GOOGLE_CLOUD_PROJECT").ok();
@@ -187,7 +198,9 @@ pub(super) fn azure(
             "create the container (`az storage container create --name {container}`)"
         ))
     };
-    let store = b.build().map_err(|e| super::objstore::config_error(name, e))?;
+    let store = b
+        .build()
+        .map_err(|e| super::objstore::config_error(name, e))?;
     Ok(Cloud {
         store: Arc::new(store),
         bucket: Bucket {
@@ -247,9 +260,10 @@ impl Bucket {
                     .header("content-type", "application/json")
                     .body(body.clone());
                 if let Some(c) = credentials {
-                    let token = c.get_credential().await.map_err(|e| {
-                        missing(format!(" and cannot be created: {e}"), CREATE_IT)
-                    })?;
+                    let token = c
+                        .get_credential()
+                        .await
+                        .map_err(|e| missing(format!(" and cannot be created: {e}"), CREATE_IT))?;
                     r = r.bearer_auth(&token.bearer);
                 }
                 r
@@ -269,9 +283,7 @@ impl Bucket {
                 if let Some(c) = credential {
                     AzureAuthorizer::new(c, account)
                         .try_authorize(&mut signed)
-                        .map_err(|e| {
-                            missing(format!(" and cannot be created: {e}"), CREATE_IT)
-                        })?;
+                        .map_err(|e| missing(format!(" and cannot be created: {e}"), CREATE_IT))?;
                 }
                 client
                     .put(url)
@@ -307,7 +319,8 @@ pub(super) fn check_credentials(url: &str) -> Option<&'static str> {
         Some(
             "check the credentials (GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_SERVICE_ACCOUNT; with `--endpoint` and none set, requests go unsigned)",
         )
-    } else if url.starts_with("az://") || url.starts_with("azure://") || url.starts_with("abfs://") {
+    } else if url.starts_with("az://") || url.starts_with("azure://") || url.starts_with("abfs://")
+    {
         Some(
             "check the credentials (the remote's `account_key` in `.mlv/config.local.toml`, or AZURE_STORAGE_ACCOUNT_KEY; with `--endpoint` and none set, requests go unsigned)",
         )

@@ -149,11 +149,7 @@ fn a_remote_of_loose_objects_keeps_working_and_packs_go_beside_them(kind: Kind) 
     env.git(&["commit", "-qm", "old"]);
     // `pack_threshold 0`: every object loose, as before packs.
     env.mlv(&["push"]).assert().success();
-    assert!(
-        remote
-            .files_under(&remote.root().join("packs"))
-            .is_empty()
-    );
+    assert!(remote.files_under(&remote.root().join("packs")).is_empty());
     assert_eq!(remote.files_under(&remote.root().join("b3")).len(), 21);
     write_files(&env, "more", 2, 10, 2000, "new");
     env.mlv(&["add", "more"]).assert().success();

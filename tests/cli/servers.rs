@@ -399,7 +399,7 @@ impl Server {
         block_on(async {
             match store.list(Some(&prefix)).try_collect::<Vec<_>>().await {
                 Ok(metas) => metas.into_iter().map(|m| m.location.to_string()).collect(),
-                Err(object_store::Error::NotFound { .. }) => Vec::new(),
+                Err(e) if e.to_string().contains("ContainerNotFound") => Vec::new(),
                 Err(e) => panic!("{e}"),
             }
         })
