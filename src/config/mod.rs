@@ -95,6 +95,8 @@ pub struct RemoteConfig {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+    /// An Azure storage account's shared key (`az://`).
+    pub account_key: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
     /// SSH: this machine's files in place of `~/.ssh/config`, the default keys and
@@ -150,10 +152,11 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
 pub const LOCAL_KEYS: [&str; 3] = ["ssh_config", "identity_file", "known_hosts"];
 
 /// Keys that hold secrets: refused in the committed config.
-pub const SECRET_KEYS: [&str; 4] = [
+pub const SECRET_KEYS: [&str; 5] = [
     "access_key_id",
     "secret_access_key",
     "session_token",
+    "account_key",
     "password",
 ];
 

@@ -3,6 +3,7 @@
 //! servers over SFTP.
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
+mod cloud;
 mod file;
 mod folder;
 pub mod format;

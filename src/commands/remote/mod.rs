@@ -25,7 +25,8 @@ pub enum Action {
     Add(add::Args),
     /// Set one setting of a remote (url, endpoint, region, path_style, jobs, pack_threshold,
     /// profile, instance_credentials, user, and — always in the local file — access_key_id,
-    /// secret_access_key, session_token, password, ssh_config, identity_file, known_hosts)
+    /// secret_access_key, session_token, account_key, password, ssh_config, identity_file,
+    /// known_hosts)
     Set(set::Args),
     /// List the remotes
     List,

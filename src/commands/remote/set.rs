@@ -18,7 +18,7 @@ pub struct Args {
     local: bool,
 }
 
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 17] = [
     "url",
     "endpoint",
     "region",
@@ -31,6 +31,7 @@ const KEYS: [&str; 16] = [
     "access_key_id",
     "secret_access_key",
     "session_token",
+    "account_key",
     "password",
     "ssh_config",
     "identity_file",
