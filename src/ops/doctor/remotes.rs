@@ -54,8 +54,11 @@ impl RemoteInfo {
 /// A remote problem, with any secret of its config taken out of the text.
 fn problem(name: &str, secrets: &[String], message: &str, hint: &str) -> Problem {
     let scrub = |text: &str| {
+        // A secret of a few characters would match inside ordinary words and garble the
+        // message; backends never print secrets, so masking is a second line of defence.
         secrets
             .iter()
+            .filter(|s| s.len() >= 6)
             .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
     };
     Problem {
