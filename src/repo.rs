@@ -37,7 +37,12 @@ impl Tracked {
         manifest: Option<&crate::manifest::Manifest>,
     ) -> Result<(), PointerError> {
         let (size, files) = match manifest {
-            Some(m) => (m.total_size(), Some(m.entries().len() as u64)),
+            Some(m) => {
+                return self.check_totals(crate::manifest::Totals {
+                    files: m.entries().len() as u64,
+                    size: m.total_size(),
+                });
+            }
             None if self.pointer.is_dir() => return Ok(()),
             None => match std::fs::metadata(cache.object_path(&self.pointer.hash)) {
                 // Only when the sizes differ is the object hashed (rarely, so cheaply): a
@@ -51,6 +56,15 @@ impl Tracked {
                 _ => return Ok(()),
             },
         };
+        self.check_against(size, files)
+    }
+
+    /// `check_sizes` of a directory against the totals of its manifest, read by the caller.
+    pub fn check_totals(&self, totals: crate::manifest::Totals) -> Result<(), PointerError> {
+        self.check_against(totals.size, Some(totals.files))
+    }
+
+    fn check_against(&self, size: u64, files: Option<u64>) -> Result<(), PointerError> {
         let reason = if size != self.pointer.size {
             format!(
                 "its `size` is {} but the data its hash names is {size} bytes",

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 /// One file to write: 80 bytes and its path below its tracked path, where full paths
 /// and stat cache keys for each of a million files would take three times that.
-/// Files written between two updates of the stat cache.
-const RECORD_EVERY: usize = 1 << 16;
+/// Files written in one parallel slice.
+const WRITE_EVERY: usize = 1 << 16;
 
 struct Write {
     /// Which tracked path (`Plan::roots`).
@@ -55,14 +55,6 @@ impl Plan {
             true => root.clone(),
             false => root.join(&*w.rel),
         }
-    }
-
-    fn key(&self, w: &Write) -> Option<String> {
-        let key = self.roots[w.root as usize].key.as_deref()?;
-        Some(match w.rel.is_empty() {
-            true => key.to_string(),
-            false => format!("{key}/{}", w.rel),
-        })
     }
 }
 
@@ -245,27 +237,22 @@ fn plan_one(
         return Ok(());
     }
 
-    let manifest = match Manifest::read_cached(cache, &t.pointer.hash) {
-        Ok(m) => m.with_context(|| format!("the manifest of `{}`", t.path))?,
-        Err(CacheError::Missing { .. }) => {
-            plan.missing.push(t.path.to_string());
-            return Ok(());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    t.check_sizes(cache, Some(&manifest))?;
+    if !cache.contains(&t.pointer.hash) {
+        plan.missing.push(t.path.to_string());
+        return Ok(());
+    }
+    // A file where the directory belongs, refused once the manifest is read and checked.
+    let mut refused = false;
     let files = match &lmeta {
         Some(m) if m.is_dir() => workspace::list_dir(dest_root, &abs, cache.root())?,
         Some(m) => {
-            // A file where the directory belongs.
             let (meta, kind) = workspace::classify(&abs, m.clone(), cache.root())?;
             let safe = kind == Kind::Regular
                 && cache.contains(&workspace::hash_one("", &abs, &meta, stat, None)?.0);
-            if !safe && !force {
-                plan.conflicts.push(t.path.to_string());
-                return Ok(());
+            refused = !safe && !force;
+            if !refused {
+                plan.removes.push(abs.clone());
             }
-            plan.removes.push(abs.clone());
             Vec::new()
         }
         None => Vec::new(),
@@ -275,34 +262,112 @@ fn plan_one(
         .filter(|f| scope.covers(&t.path, &f.rel))
         .collect();
     let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
-    let current: HashMap<&str, (Option<Hash>, &FileEntry)> = files
-        .iter()
-        .zip(&hashes)
-        .map(|(f, h)| (f.rel.as_str(), (*h, f)))
-        .collect();
-    let mut missing_objects = false;
     let root = plan.root(&abs, in_workspace.then(|| t.path.to_string()));
-    for e in manifest
-        .entries()
-        .iter()
-        .filter(|e| scope.covers(&t.path, &e.path))
-    {
-        let mut current_here = current.get(e.path.as_str()).copied();
+    let mut dir = DirPlan {
+        cache,
+        stat,
+        t,
+        abs: &abs,
+        listed: lmeta.is_some(),
+        in_workspace,
+        force,
+        current: files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.rel.as_str(), i))
+            .collect(),
+        files: &files,
+        hashes: &hashes,
+        matched: vec![false; files.len()],
+        root,
+        missing_objects: false,
+        failed: None,
+    };
+    // Each entry is planned as the manifest streams in: a million parsed entries held
+    // beside the plan were 100 MB more. Nothing is written before the whole is checked.
+    let streamed = Manifest::stream_cached(cache, &t.pointer.hash, |e| {
+        if !refused && dir.failed.is_none() && scope.covers(&t.path, &e.path) {
+            dir.failed = dir.entry(e, plan).err();
+        }
+    });
+    let totals = match streamed {
+        Ok(m) => m.with_context(|| format!("the manifest of `{}`", t.path))?,
+        Err(CacheError::Missing { .. }) => {
+            plan.missing.push(t.path.to_string());
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(e) = dir.failed {
+        return Err(e);
+    }
+    t.check_totals(totals)?;
+    if refused {
+        plan.conflicts.push(t.path.to_string());
+        return Ok(());
+    }
+    if dir.missing_objects {
+        plan.missing.push(t.path.to_string());
+    }
+    let matched = dir.matched;
+    let (extra_files, extra_hashes): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .zip(hashes)
+        .zip(matched)
+        .filter_map(|((f, h), matched)| (!matched).then_some((f, h)))
+        .unzip();
+    judge_removals(cache, &extra_files, &extra_hashes, &t.path, force, plan);
+    plan.prune.push(abs.clone());
+    if totals.files == 0 || lmeta.is_none() {
+        plan.make_dirs.push(abs);
+    }
+    Ok(())
+}
+
+/// A tracked directory being planned, entry by entry, against its listed files.
+struct DirPlan<'a> {
+    cache: &'a Cache,
+    stat: &'a mut StatCache,
+    t: &'a Tracked,
+    abs: &'a Path,
+    /// Whether anything is at the directory's place.
+    listed: bool,
+    in_workspace: bool,
+    force: bool,
+    files: &'a [FileEntry],
+    hashes: &'a [Option<Hash>],
+    /// Each listed file's place in `files`, by path.
+    current: HashMap<&'a str, usize>,
+    /// The listed files some entry names (the others are removed).
+    matched: Vec<bool>,
+    root: u32,
+    missing_objects: bool,
+    failed: Option<anyhow::Error>,
+}
+
+impl DirPlan<'_> {
+    fn entry(&mut self, e: crate::manifest::Entry, plan: &mut Plan) -> anyhow::Result<()> {
+        let listed = self.current.get(e.path.as_str()).copied();
+        if let Some(i) = listed {
+            self.matched[i] = true;
+        }
+        let mut current_here = listed.map(|i| (self.hashes[i], &self.files[i]));
         // A listed file the listing skipped (an `.mlvignore` rule now covers it) may still
         // hold bytes the cache lacks: judged like any other before it is overwritten.
         let unlisted;
-        let dest = (current_here.is_none() && lmeta.is_some()).then(|| abs.join(&e.path));
+        let dest = (current_here.is_none() && self.listed).then(|| self.abs.join(&e.path));
         if let Some(dest) = dest
             && let Ok(m) = std::fs::symlink_metadata(&dest)
         {
-            let (meta, kind) = workspace::classify(&dest, m, cache.root())?;
+            let (meta, kind) = workspace::classify(&dest, m, self.cache.root())?;
             unlisted = FileEntry {
                 rel: e.path.clone(),
                 abs: dest,
                 meta: (&meta).into(),
                 kind,
             };
-            let h = hash_listed(std::slice::from_ref(&unlisted), &t.path, in_workspace, stat)?;
+            let one = std::slice::from_ref(&unlisted);
+            let h = hash_listed(one, &self.t.path, self.in_workspace, self.stat)?;
             current_here = Some((h[0], &unlisted));
         }
         match current_here {
@@ -310,41 +375,27 @@ fn plan_one(
                 if h == e.hash && (f.exec() == e.exec || f.kind != Kind::Regular) =>
             {
                 plan.unchanged += 1;
-                continue;
+                return Ok(());
             }
-            Some((h, _)) if !force && !h.is_some_and(|h| cache.contains(&h)) => {
-                plan.conflicts.push(format!("{}/{}", t.path, e.path));
-                continue;
+            Some((h, _)) if !self.force && !h.is_some_and(|h| self.cache.contains(&h)) => {
+                plan.conflicts.push(format!("{}/{}", self.t.path, e.path));
+                return Ok(());
             }
             _ => {}
         }
-        if !cache.contains(&e.hash) {
-            missing_objects = true;
-            continue;
+        if !self.cache.contains(&e.hash) {
+            self.missing_objects = true;
+            return Ok(());
         }
         plan.writes.push(Write {
-            root,
-            rel: e.path.as_str().into(),
+            root: self.root,
+            rel: e.path.into_boxed_str(),
             hash: e.hash,
             exec: e.exec,
             size: e.size,
         });
+        Ok(())
     }
-    if missing_objects {
-        plan.missing.push(t.path.to_string());
-    }
-    let extras: Vec<(FileEntry, Option<Hash>)> = files
-        .into_iter()
-        .zip(hashes)
-        .filter(|(f, _)| manifest.get(&f.rel).is_none())
-        .collect();
-    let (extra_files, extra_hashes): (Vec<_>, Vec<_>) = extras.into_iter().unzip();
-    judge_removals(cache, &extra_files, &extra_hashes, &t.path, force, plan);
-    plan.prune.push(abs.clone());
-    if manifest.entries().is_empty() || lmeta.is_none() {
-        plan.make_dirs.push(abs);
-    }
-    Ok(())
 }
 
 /// Hashes listed workspace files (not symlinks or special files, which have no hash here).
@@ -432,10 +483,12 @@ pub fn apply(
         plan.writes.len() as u64,
         plan.writes.iter().map(|w| w.size).sum(),
     );
-    // In slices, so that what each write tells the stat cache is never held for all of a
-    // million files at once.
-    for chunk in plan.writes.chunks(RECORD_EVERY) {
-        let done: Vec<(Stat, u64)> = chunk
+    // In slices, so that a failed write stops the rest soon; the stat of each written
+    // file is kept (32 bytes) and merged into the stat cache file once, at the end.
+    let mut stats: Vec<Stat> = Vec::with_capacity(plan.writes.len());
+    let mut failed = None;
+    for chunk in plan.writes.chunks(WRITE_EVERY) {
+        let done: io::Result<Vec<Stat>> = chunk
             .par_iter()
             .map(|w| {
                 let abs = plan.abs(w);
@@ -446,16 +499,22 @@ pub fn apply(
                 }
                 let meta = fs_err::metadata(&abs)?;
                 progress.inc(1, meta.len());
-                Ok((Stat::from(&meta), meta.len()))
+                Ok(Stat::from(&meta))
             })
-            .collect::<io::Result<_>>()?;
-        for (w, (stat_of, len)) in chunk.iter().zip(done) {
-            summary.written += 1;
-            summary.bytes += len;
-            if let Some(key) = plan.key(w) {
-                stat.record(key, stat_of, w.hash);
+            .collect();
+        match done {
+            Ok(done) => stats.extend(done),
+            Err(e) => {
+                failed = Some(e);
+                break;
             }
         }
+    }
+    summary.written = stats.len() as u64;
+    summary.bytes = stats.iter().map(|s| s.size()).sum();
+    record_written(stat, &plan, &stats)?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
     if summary.removed > 0 {
         for dir in &plan.prune {
@@ -463,6 +522,40 @@ pub fn apply(
         }
     }
     Ok(summary)
+}
+
+/// Records the files written (`stats[i]` is `plan.writes[i]`'s) in the stat cache:
+/// tracked files one by one, the files of tracked directories merged straight into the
+/// stat cache file, which is written then (a million recorded entries held in memory
+/// until the command saved were 130 MB).
+fn record_written(stat: &mut StatCache, plan: &Plan, stats: &[Stat]) -> io::Result<()> {
+    let writes = &plan.writes[..stats.len()];
+    // Each tracked directory's writes: consecutive, in its manifest's (path) order.
+    let mut runs: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+    for (i, w) in writes.iter().enumerate() {
+        let Some(key) = plan.roots[w.root as usize].key.as_deref() else {
+            continue;
+        };
+        if w.rel.is_empty() {
+            stat.record(key.to_string(), stats[i], w.hash);
+        } else if let Some(run) = runs.last_mut().filter(|r| r.1.end == i && r.0 == key) {
+            run.1.end = i + 1;
+        } else {
+            runs.push((key, i..i + 1));
+        }
+    }
+    if runs.is_empty() {
+        return Ok(());
+    }
+    // `<dir>/` orders the directories as their files' keys sort (`a-b/` before `a/`).
+    runs.sort_by(|a, b| a.0.bytes().chain([b'/']).cmp(b.0.bytes().chain([b'/'])));
+    stat.save_with_under(|| {
+        runs.iter().flat_map(|(key, range)| {
+            range
+                .clone()
+                .map(|i| (*key, &*writes[i].rel, stats[i], writes[i].hash))
+        })
+    })
 }
 
 /// Removes empty folders below `dir` (not `dir` itself), deepest first.

@@ -31,20 +31,22 @@ fn needed(cache: &Cache, t: &Tracked, scope: &Scope) -> anyhow::Result<Option<Ne
             manifest: None,
         }));
     }
-    let manifest = match Manifest::read_cached(cache, &t.pointer.hash) {
+    // Only each entry's hash and size are kept, as the manifest streams in: the parsed
+    // manifest (about 100 MB at a million files) was held beside this list.
+    let mut files = Vec::new();
+    let streamed = Manifest::stream_cached(cache, &t.pointer.hash, |e| {
+        if scope.covers(&t.path, &e.path) {
+            files.push((e.hash, e.size));
+        }
+    });
+    let totals = match streamed {
         // A manifest refused as unsafe keeps its own error (exit 2), naming the directory.
         Ok(m) => m.with_context(|| format!("the manifest of `{}`", t.path))?,
         Err(CacheError::Missing { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     let manifest_size = fs_err::metadata(cache.object_path(&t.pointer.hash))?.len();
-    t.check_sizes(cache, Some(&manifest))?;
-    let files = manifest
-        .entries()
-        .iter()
-        .filter(|e| scope.covers(&t.path, &e.path))
-        .map(|e| (e.hash, e.size))
-        .collect();
+    t.check_totals(totals)?;
     Ok(Some(Needed {
         files,
         manifest: Some((t.pointer.hash, manifest_size)),

@@ -13,13 +13,13 @@ pub struct Args {
     pub uninstall: bool,
 }
 
-const HOOKS: [(&str, &str); 4] = [
+pub(crate) const HOOKS: [(&str, &str); 4] = [
     ("pre-commit", include_str!("../../hooks/pre-commit")),
     ("pre-push", include_str!("../../hooks/pre-push")),
     ("post-checkout", include_str!("../../hooks/post-checkout")),
     ("post-merge", include_str!("../../hooks/post-merge")),
 ];
-const MARK: &str = "installed by `git mlv install-hooks`";
+pub(crate) const MARK: &str = "installed by `git mlv install-hooks`";
 const CHAINED: &str = ".pre-mlv";
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ pub mod checkout;
 pub mod common;
 pub mod deploy;
 pub mod diff;
+pub mod doctor;
 pub mod fetch;
 pub mod fsck;
 pub mod gate;
@@ -98,6 +99,8 @@ pub enum Command {
     Update(update::Args),
     /// Download a file (https://, http://, s3://, file://), track it, and record the URL and its ETag, size and Last-Modified for `update`
     ImportUrl(import_url::Args),
+    /// Check what git-mlv sees here: versions, cache, link types, remotes, hooks; exit 1 when something is broken
+    Doctor(doctor::Args),
 }
 
 pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
@@ -132,5 +135,6 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Import(args) => import::run(args, ui),
         Command::Update(args) => update::run(args, ui),
         Command::ImportUrl(args) => import_url::run(args, ui),
+        Command::Doctor(args) => doctor::run(args, ui),
     }
 }

@@ -31,16 +31,6 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         report.push(status::status(&repo, &cache, &mut stat, t, scope, &bar)?);
     }
     drop(bar);
-    let mut remote_name = None;
-    if args.remote.is_some() {
-        let (name, engine) = super::common::engine(&repo, args.remote.as_deref(), None)?;
-        let missing = super::common::runtime()?
-            .block_on(crate::sync::missing_on_remote(&cache, &engine, &selected))?;
-        for (s, (_, n)) in report.iter_mut().zip(missing) {
-            s.not_on_remote = Some(n);
-        }
-        remote_name = Some(name);
-    }
     // Stages only for the whole repository: a path filter asks about data.
     let stages = if spec.is_empty() {
         let project = crate::project::Project::load(repo.root())?;
@@ -68,6 +58,19 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         && let Err(e) = stat.save()
     {
         ui.detail(&format!("could not save the stat cache: {e}"));
+    }
+    // The stat cache (its map, about 100 MB at a million files) is done with before the
+    // remote part reads every manifest's hashes.
+    drop(stat);
+    let mut remote_name = None;
+    if args.remote.is_some() {
+        let (name, engine) = super::common::engine(&repo, args.remote.as_deref(), None)?;
+        let missing = super::common::runtime()?
+            .block_on(crate::sync::missing_on_remote(&cache, &engine, &selected))?;
+        for (s, (_, n)) in report.iter_mut().zip(missing) {
+            s.not_on_remote = Some(n);
+        }
+        remote_name = Some(name);
     }
     let clean = report.iter().all(ArtifactStatus::is_clean) && stages_fresh;
     let imports = match args.imports {

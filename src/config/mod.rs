@@ -95,6 +95,8 @@ pub struct RemoteConfig {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+    /// An Azure storage account's shared key (`az://`).
+    pub account_key: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
     /// `false`: accept any TLS certificate (a test server's); never the default.
@@ -109,6 +111,11 @@ pub struct RemoteConfig {
     /// The AWS shared credentials file to read `profile` from, instead of
     /// `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`.
     pub credentials_file: Option<PathBuf>,
+    /// SSH: this machine's files in place of `~/.ssh/config`, the default keys and
+    /// `~/.ssh/known_hosts` (kept in the local file, like credentials).
+    pub ssh_config: Option<String>,
+    pub identity_file: Option<String>,
+    pub known_hosts: Option<String>,
 }
 
 /// What a remote's name may hold, for messages.
@@ -153,17 +160,23 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
     number.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
+/// Keys that name files on this machine: `remote set` writes them to the local file.
+pub const LOCAL_KEYS: [&str; 5] = [
+    "ssh_config",
+    "identity_file",
+    "known_hosts",
+    "ca_bundle",
+    "credentials_file",
+];
+
 /// Keys that hold secrets: refused in the committed config.
-pub const SECRET_KEYS: [&str; 4] = [
+pub const SECRET_KEYS: [&str; 5] = [
     "access_key_id",
     "secret_access_key",
     "session_token",
+    "account_key",
     "password",
 ];
-
-/// Keys that name files of this machine: `remote set` writes them to
-/// `.mlv/config.local.toml`, as it does secrets.
-pub const MACHINE_KEYS: [&str; 2] = ["ca_bundle", "credentials_file"];
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]

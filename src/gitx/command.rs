@@ -328,3 +328,26 @@ impl GitRepo {
         Ok(())
     }
 }
+
+/// The version of the git on `PATH` (`git --version` without its `git version ` prefix);
+/// needs no repository, so `doctor` reports it anywhere.
+pub fn version() -> Result<String, GitError> {
+    let failed = |reason: String, started| GitError::Command {
+        command: "--version".into(),
+        reason,
+        started,
+    };
+    let out = std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .map_err(|e| failed(e.to_string(), false))?;
+    if !out.status.success() {
+        return Err(failed(out.status.to_string(), true));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let text = text.trim();
+    Ok(text
+        .strip_prefix("git version ")
+        .unwrap_or(text)
+        .to_string())
+}

@@ -7,7 +7,7 @@ mod fetch;
 mod read;
 mod source;
 
-pub use command::{AnnotatedTag, CommitInfo, GcRoots};
+pub use command::{AnnotatedTag, CommitInfo, GcRoots, version};
 pub use fetch::FetchFailure;
 pub use read::IndexedPaths;
 pub use source::{ReadError, Source};

@@ -2,6 +2,7 @@
 
 pub mod checkout;
 pub mod deploy;
+pub mod doctor;
 pub mod engine;
 pub mod external;
 pub mod fetch;

@@ -58,7 +58,7 @@ impl Connect {
     /// (a part upload must then finish within it too).
     pub fn object_store(&self) -> anyhow::Result<object_store::ClientOptions> {
         let mut options = object_store::ClientOptions::new()
-            .with_connect_timeout(self.timeout.unwrap_or(super::CONNECT_TIMEOUT))
+            .with_connect_timeout(self.connect_timeout())
             .with_timeout(
                 self.timeout
                     .map_or(REQUEST_TIMEOUT, |t| t.max(REQUEST_TIMEOUT)),
@@ -80,7 +80,7 @@ impl Connect {
     /// for the timeout (default 10 s) fails.
     pub fn reqwest(&self, silence: bool) -> anyhow::Result<reqwest::ClientBuilder> {
         let mut builder = reqwest::Client::builder()
-            .connect_timeout(self.timeout.unwrap_or(super::CONNECT_TIMEOUT))
+            .connect_timeout(self.connect_timeout())
             .tls_danger_accept_invalid_certs(!self.verify);
         if silence {
             builder = builder.read_timeout(self.silence());
@@ -89,6 +89,11 @@ impl Connect {
             builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem)?);
         }
         Ok(builder)
+    }
+
+    /// How long opening a connection may take: the remote's `timeout`, else 5 s.
+    pub fn connect_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(super::CONNECT_TIMEOUT)
     }
 
     /// How long a request may stay silent: the remote's `timeout`, else 10 s.

@@ -1,13 +1,16 @@
 //! Remote storage behind one trait: a folder (the embedded default), S3 and S3-compatible
-//! servers, GCS and Azure (through the `object_store` crate), and HTTP/WebDAV servers.
+//! servers, GCS and Azure (through the `object_store` crate), HTTP/WebDAV servers, and SSH
+//! servers over SFTP.
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
+mod cloud;
 mod connect;
 mod file;
 mod folder;
 pub mod format;
 mod http;
 mod objstore;
+mod ssh;
 
 pub use file::open_file;
 
@@ -220,8 +223,7 @@ pub const CORRUPT_HINT: &str =
     "run `git mlv fsck -r <remote>`, then push the object again from a machine that has it";
 
 /// The URL forms a remote or deploy target can take, for hints.
-pub const URL_FORMS: &str =
-    "a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://";
+pub const URL_FORMS: &str = "a folder path, file://, s3://bucket/prefix, gs://, az://, http(s)://, ssh://[user@]host/path or [user@]host:path";
 
 /// What a URL names, once its form is known to be one git-mlv can use.
 enum Place {
@@ -229,13 +231,14 @@ enum Place {
     Folder(PathBuf),
     ObjStore(url::Url),
     Http(url::Url),
+    Ssh(ssh::Location),
 }
 
 /// Reads the form of `url`, or says why git-mlv cannot use it.
 fn place(url: &str, root: &Path) -> Result<Place, String> {
     if !url.contains("://") {
         if is_scp_like(url) {
-            return Err("is an scp-style SSH location (`host:path`), which git-mlv cannot use yet (a folder whose name holds `:` is written with a `/` before it: `./a:b`)".into());
+            return ssh::Location::scp(url).map(Place::Ssh);
         }
         return Ok(Place::Folder(root.join(url)));
     }
@@ -253,6 +256,7 @@ fn place(url: &str, root: &Path) -> Result<Place, String> {
         }
         "s3" | "gs" | "az" | "azure" | "abfs" => Ok(Place::ObjStore(parsed)),
         "http" | "https" => Ok(Place::Http(parsed)),
+        "ssh" | "sftp" => ssh::Location::from_url(&parsed).map(Place::Ssh),
         other => Err(format!("has the unknown scheme `{other}`")),
     }
 }
@@ -264,8 +268,8 @@ pub fn is_url(location: &str) -> bool {
 }
 
 /// Git's rule for a location without `://`: a `:` before the first `/` makes it scp-style
-/// (`me@nas:/srv/mlv`, `host:path`); `./a:b` and `/x/a:b` are paths. Read as a folder, it
-/// would put the data in a folder `me@nas:` inside the work tree.
+/// SSH (`me@nas:/srv/mlv`, `host:path`); `./a:b` and `/x/a:b` are paths. Read as a folder,
+/// it would put the data in a folder `me@nas:` inside the work tree.
 pub fn is_scp_like(url: &str) -> bool {
     url.find(':')
         .is_some_and(|colon| url.find('/').is_none_or(|slash| colon < slash))
@@ -328,6 +332,11 @@ fn open_as(
             let connect = connect::Connect::read(name, remote, root, false, credentials)?;
             Arc::new(http::Http::open(&parsed, remote, &connect)?)
         }
+        Place::Ssh(loc) => {
+            // Only `timeout` applies: ssh has no TLS, so no CA bundle is read.
+            let connect = connect::Connect::read(name, remote, root, false, false)?;
+            Arc::new(ssh::Ssh::open(name, loc, remote, root, &connect))
+        }
     })
 }
 
@@ -368,13 +377,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scp_style_locations_are_not_folders() {
+    fn scp_style_locations_are_ssh_not_folders() {
         for url in ["me@nas:/srv/mlv", "host:path", "nas:mlv", "h:"] {
             assert!(
-                check_url(url).is_err_and(|why| why.contains("scp-style")),
+                matches!(place(url, Path::new("")), Ok(Place::Ssh(_))),
                 "{url}"
             );
         }
+        assert!(check_url("C:\\data").is_err_and(|why| why.contains("Windows")));
         for url in [
             "./a:b",
             "/x/a:b",

@@ -30,6 +30,8 @@ pub struct ObjStore {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     url: String,
+    /// The bucket a push creates when a write finds it missing (GCS, Azure).
+    creates: Option<super::cloud::Bucket>,
 }
 
 impl ObjStore {
@@ -50,17 +52,17 @@ impl ObjStore {
             ));
         }
         let prefix = url.path().trim_matches('/').to_string();
-        let client = connect.object_store()?;
         let retry = RetryConfig {
             max_retries: 0,
             retry_timeout: Duration::from_secs(1),
             ..RetryConfig::default()
         };
+        let mut creates = None;
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" => {
                 let mut b = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(&bucket)
-                    .with_client_options(client)
+                    .with_client_options(connect.object_store()?)
                     .with_retry(retry);
                 if let Some(endpoint) = &remote.endpoint {
                     // botocore's rule: with a custom endpoint, path-style is the default.
@@ -91,29 +93,22 @@ impl ObjStore {
                 }
                 Arc::new(b.build().map_err(|e| config_error(name, e))?)
             }
-            "gs" => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_bucket_name(&bucket)
-                    .with_client_options(client)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(|e| config_error(name, e))?,
-            ),
-            _ => {
-                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_container_name(&bucket)
-                    .with_client_options(client)
-                    .with_retry(retry);
-                if let Some(endpoint) = &remote.endpoint {
-                    b = b.with_endpoint(endpoint.clone()).with_allow_http(true);
-                }
-                Arc::new(b.build().map_err(|e| config_error(name, e))?)
+            scheme => {
+                // `gs`, else `az`, `azure` or `abfs` (`remote::place` admits no other).
+                let open = match scheme {
+                    "gs" => super::cloud::gcs,
+                    _ => super::cloud::azure,
+                };
+                let cloud = open(name, &bucket, remote, connect, retry)?;
+                creates = Some(cloud.bucket);
+                cloud.store
             }
         };
         Ok(ObjStore {
             store,
             prefix,
             url: url.to_string(),
+            creates,
         })
     }
 
@@ -122,6 +117,34 @@ impl ObjStore {
             StorePath::from(key)
         } else {
             StorePath::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    /// A small object written with `mode`; a write answered 404 found no bucket, which is
+    /// created where the service allows before the write is tried once more.
+    async fn put(
+        &self,
+        key: &str,
+        bytes: &Bytes,
+        mode: PutMode,
+    ) -> Result<object_store::Result<object_store::PutResult>, RemoteError> {
+        let put = || {
+            let (store, path) = (&self.store, self.path(key));
+            let (payload, mode) = (PutPayload::from(bytes.clone()), mode.clone());
+            async move {
+                let opts = PutOptions {
+                    mode,
+                    ..PutOptions::default()
+                };
+                store.put_opts(&path, payload, opts).await
+            }
+        };
+        match (put().await, &self.creates) {
+            (Err(object_store::Error::NotFound { .. }), Some(bucket)) => {
+                bucket.create(&self.url).await?;
+                Ok(put().await)
+            }
+            (r, _) => Ok(r),
         }
     }
 
@@ -189,7 +212,7 @@ impl ObjStore {
     }
 }
 
-fn config_error(name: &str, e: object_store::Error) -> anyhow::Error {
+pub(super) fn config_error(name: &str, e: object_store::Error) -> anyhow::Error {
     crate::problem::usage_with_hint(
         format!("remote `{name}` cannot be opened: {e}"),
         "check its URL, endpoint and region with `git mlv remote list`",
@@ -203,16 +226,22 @@ pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteE
         E::NotFound { .. } => (ErrorKind::NotFound, None),
         // Retrying cannot make the certificate trusted.
         _ if tls.is_some() => (ErrorKind::Fatal, tls),
-        E::Unauthenticated { .. } | E::PermissionDenied { .. } => {
-            (ErrorKind::Auth, Some(CHECK_CREDENTIALS))
-        }
+        E::Unauthenticated { .. } | E::PermissionDenied { .. } => (
+            ErrorKind::Auth,
+            Some(super::cloud::check_credentials(url).unwrap_or(CHECK_CREDENTIALS)),
+        ),
         E::Generic { .. } => {
             let text = format!("{e:?}");
             if text.contains("SignatureDoesNotMatch")
                 || text.contains("InvalidAccessKeyId")
                 || text.contains("AccessDenied")
+                || text.contains("AuthorizationFailure")
+                || text.contains("AuthenticationFailed")
             {
-                (ErrorKind::Auth, Some(CHECK_CREDENTIALS))
+                (
+                    ErrorKind::Auth,
+                    Some(super::cloud::check_credentials(url).unwrap_or(CHECK_CREDENTIALS)),
+                )
             } else if text.contains("Missing") && text.contains("credential")
                 || text.contains("NoCredentials")
             {
@@ -383,16 +412,8 @@ impl Backend for ObjStore {
     }
 
     async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
         let len = bytes.len() as u64;
-        match self
-            .store
-            .put_opts(&self.path(key), PutPayload::from(bytes.clone()), opts)
-            .await
-        {
+        match self.put(key, &bytes, PutMode::Create).await? {
             Ok(_) => Ok(()),
             // Content-addressed: an object already there holds these very bytes, unless its
             // size says it is a bad copy, which is replaced.
@@ -408,13 +429,8 @@ impl Backend for ObjStore {
     }
 
     async fn replace(&self, key: &str, bytes: Bytes) -> Result<(), RemoteError> {
-        self.store
-            .put_opts(
-                &self.path(key),
-                PutPayload::from(bytes),
-                PutOptions::default(),
-            )
-            .await
+        self.put(key, &bytes, PutMode::Overwrite)
+            .await?
             .map(|_| ())
             .map_err(|e| self.err(key, e))
     }

@@ -89,6 +89,8 @@ type DirValue = ([u8; 32], [u8; 32], Option<[u8; 32]>, Folders);
 /// (folder below the tracked directory, `workspace::folder_digest` of its own files), in
 /// path order: empty when not recorded.
 pub type Folders = Vec<(String, [u8; 32])>;
+/// A file just hashed or written, recorded while saving: (folder, path below it, stat, hash).
+pub type Fresh<'a> = (&'a str, &'a str, Stat, Hash);
 /// What receives the merged entries, in path order.
 type Emit<'e> = dyn FnMut(&[u8], Stat, Hash) -> io::Result<()> + 'e;
 
@@ -182,8 +184,9 @@ impl StatCache {
         else {
             return files.map(|(rel, s)| self.lookup_in(dir, rel, s)).collect();
         };
-        let mut at = None;
-        files
+        let mut at: Option<usize> = None;
+        let mut first = None;
+        let found = files
             .map(|(rel, meta)| {
                 let parts: [&[u8]; 3] = [dir.as_bytes(), b"/", rel.as_bytes()];
                 let mut i = match at {
@@ -200,13 +203,19 @@ impl StatCache {
                     }
                 }
                 at = Some(i);
+                first = first.or(Some(i));
                 if i < base.count && cmp_parts(base.path(i), &parts).is_eq() {
                     let (stat, hash) = base.entry(i);
                     return (stat == meta && stat.mtime_ns < self.stamp_ns).then_some(hash);
                 }
                 None
             })
-            .collect()
+            .collect();
+        // The records walked are done with (a million lookups touched the whole map).
+        if let (Some(first), Some(at)) = (first, at) {
+            base.release(first..(at + 1).min(base.count));
+        }
+        found
     }
 
     pub fn record(&mut self, path: String, meta: impl Into<Stat>, hash: Hash) {
@@ -306,6 +315,14 @@ impl StatCache {
             }
         }
         out
+    }
+
+    /// How many files the saved stat cache records, and its size in bytes (what `doctor`
+    /// reports); nothing recorded since loading counts.
+    pub fn saved_size(&self) -> (usize, u64) {
+        self.base
+            .as_ref()
+            .map_or((0, 0), |b| (b.count, b.len() as u64))
     }
 
     /// Every entry at or below `path`, from the file and recorded since.

@@ -233,6 +233,8 @@ pub fn status(
         .map(|(f, h)| (f.rel.as_str(), (*h, f)))
         .collect();
     let mut damaged = false;
+    // The hashes of the modified and added files (see `whole::finish`).
+    let mut news = Vec::new();
     for e in entries {
         match current.get(e.path.as_str()) {
             // An absent file whose object the cache lacks was never pulled; one whose object
@@ -245,6 +247,7 @@ pub fn status(
                 damaged |= matches!(f.kind, Kind::CacheLink(l) if l == e.hash)
                     || workspace::is_hardlink_to(f.meta, &cache.object_path(&e.hash));
                 out.changes.modified.push(format!("{}/{}", t.path, e.path));
+                news.push(*h);
             }
             Some(_) => {}
         }
@@ -252,6 +255,7 @@ pub fn status(
     for f in regular.iter().chain(&other) {
         if manifest.get(&f.rel).is_none() {
             out.changes.added.push(format!("{}/{}", t.path, f.rel));
+            news.extend(current.get(f.rel.as_str()).map(|(h, _)| *h));
         }
     }
     out.changes.added.sort();
@@ -261,7 +265,8 @@ pub fn status(
             State::DamagedCache
         } else if other.is_empty()
             && scope.is_whole()
-            && cache.contains(&Hash::of(&workspace::manifest_bytes(&regular, &hashes)))
+            && news.iter().all(|h| cache.contains(h))
+            && cache.contains(&workspace::manifest_hash(&regular, &hashes))
         {
             State::OutOfStep
         } else {

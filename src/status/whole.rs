@@ -68,7 +68,7 @@ pub(super) fn status(
                 .map(move |(name, hash, _)| (rel.as_str(), name.as_str(), *hash))
         });
         let scope: Vec<&str> = changed.iter().map(|(rel, _)| rel.as_str()).collect();
-        compare(
+        let news = compare(
             cache,
             t,
             abs,
@@ -78,7 +78,7 @@ pub(super) fn status(
             &HashSet::new(),
             &mut out,
         );
-        if finish(cache, &listing, None, &mut out) {
+        if finish(cache, &listing, &news, None, &mut out) {
             stat.record_dir(base, digest, t.pointer.hash, stamp);
             stat.record_folders(base, listing.folder_digests());
         }
@@ -95,13 +95,13 @@ pub(super) fn status(
         let (folder, name) = e.path.rsplit_once('/').unwrap_or(("", &e.path));
         (folder, name, e.hash)
     });
-    compare(cache, t, abs, &listing, entries, None, &missing, &mut out);
+    let news = compare(cache, t, abs, &listing, entries, None, &missing, &mut out);
     for f in &listing.other {
         if manifest.get(&f.rel).is_none() {
             out.changes.added.push(format!("{}/{}", t.path, f.rel));
         }
     }
-    if finish(cache, &listing, Some(t), &mut out) && only_regular {
+    if finish(cache, &listing, &news, Some(t), &mut out) && only_regular {
         // This listing is the pointer's manifest: the next status can skip reading it.
         stat.record_dir(base, digest, t.pointer.hash, None);
         stat.record_folders(base, listing.folder_digests());
@@ -182,7 +182,7 @@ fn changed_folders(
 /// Compares the manifest's `entries` (folder, name, hash) with the listing: removed, not
 /// pulled (absent and not in the cache), modified; then added, in the listing's folders
 /// named by `scope` (all when None). Marks a modified file that is a link into the cache
-/// object it should be as damage.
+/// object it should be as damage. Returns the hashes of the modified and added files.
 #[allow(clippy::too_many_arguments)]
 fn compare<'m>(
     cache: &Cache,
@@ -193,7 +193,7 @@ fn compare<'m>(
     scope: Option<&[&str]>,
     missing: &HashSet<Hash>,
     out: &mut ArtifactStatus,
-) {
+) -> Vec<Hash> {
     let mut seen: Vec<Vec<bool>> = listing
         .folders
         .iter()
@@ -204,6 +204,7 @@ fn compare<'m>(
         false => format!("{}/{folder}/{name}", t.path),
     };
     let mut damaged = false;
+    let mut news = Vec::new();
     for (folder, name, hash) in entries {
         let at = listing
             .folders
@@ -216,6 +217,7 @@ fn compare<'m>(
             Some((d, i)) => {
                 seen[d][i] = true;
                 if listing.folders[d].files[i].hash != hash {
+                    news.push(listing.folders[d].files[i].hash);
                     damaged |= links_to(
                         cache,
                         &abs.join(listing.folders[d].path(i).to_string()),
@@ -233,11 +235,13 @@ fn compare<'m>(
         }
         for i in (0..f.files.len()).filter(|i| !seen[d][*i]) {
             out.changes.added.push(shown(&f.rel, f.name(i)));
+            news.push(f.files[i].hash);
         }
     }
     if damaged {
         out.state = State::DamagedCache;
     }
+    news
 }
 
 /// Whether the workspace file at `abs` is a link into the cache object `hash`.
@@ -252,8 +256,15 @@ fn links_to(cache: &Cache, abs: &Path, hash: &Hash) -> bool {
 }
 
 /// Orders the lists and settles the state; true when the listing is the pointer's manifest.
-/// `t` lists the paths that are not regular files (the full comparison).
-fn finish(cache: &Cache, listing: &Listing, t: Option<&Tracked>, out: &mut ArtifactStatus) -> bool {
+/// `news` are the hashes of the modified and added files; `t` lists the paths that are not
+/// regular files (the full comparison).
+fn finish(
+    cache: &Cache,
+    listing: &Listing,
+    news: &[Hash],
+    t: Option<&Tracked>,
+    out: &mut ArtifactStatus,
+) -> bool {
     for list in [
         &mut out.changes.added,
         &mut out.changes.removed,
@@ -269,7 +280,12 @@ fn finish(cache: &Cache, listing: &Listing, t: Option<&Tracked>, out: &mut Artif
     if !out.changes.is_empty() {
         out.state = if damaged {
             State::DamagedCache
-        } else if listing.other.is_empty() && cache.contains(&listing.manifest_hash()) {
+        } else if listing.other.is_empty()
+            // A version the cache holds has every object there: one missing (as for any
+            // file the user rewrote) settles it without hashing the whole manifest's bytes.
+            && news.iter().all(|h| cache.contains(h))
+            && cache.contains(&listing.manifest_hash())
+        {
             State::OutOfStep
         } else {
             State::Modified

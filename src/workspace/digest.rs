@@ -21,15 +21,16 @@ pub fn manifest_of(files: &[FileEntry], hashes: &[Hash]) -> crate::manifest::Man
     crate::manifest::Manifest::new(entries)
 }
 
-/// The canonical bytes of `manifest_of(files, hashes)` for files as `list_dir` sorts them.
-pub fn manifest_bytes<'h>(
+/// The hash of `manifest_of(files, hashes)` for files as `list_dir` sorts them, streamed:
+/// its bytes are never held.
+pub fn manifest_hash<'h>(
     files: &'h [FileEntry],
     hashes: impl IntoIterator<Item = &'h Hash>,
-) -> Vec<u8> {
-    crate::manifest::bytes_of_sorted(manifest_refs(files, hashes))
+) -> Hash {
+    crate::manifest::hash_of_sorted(manifest_refs(files, hashes))
 }
 
-/// Writes `manifest_bytes(files, hashes)` to `out` as it goes.
+/// Writes the bytes of `manifest_of(files, hashes)` to `out` as it goes.
 pub fn write_manifest<'h>(
     out: &mut dyn io::Write,
     files: &'h [FileEntry],

@@ -4,7 +4,7 @@
 mod digest;
 
 pub use digest::{
-    folder_digest, listing_digest, manifest_bytes, manifest_of, tree_digest, write_manifest,
+    folder_digest, listing_digest, manifest_hash, manifest_of, tree_digest, write_manifest,
 };
 
 use crate::cache::{Cache, CacheError};
@@ -287,6 +287,12 @@ pub fn hash_one(
 ) -> Result<(Hash, bool), CacheError> {
     let meta: Stat = meta.into();
     hash_unless_known(stat.lookup(key, meta), abs, meta, store)
+}
+
+/// The hash of a workspace file's bytes, read: for a caller whose stat cache lookup
+/// already failed (a second lookup would only fail again).
+pub fn hash_read(abs: &Path, meta: impl Into<Stat>) -> Result<Hash, CacheError> {
+    hash_unless_known(None, abs, meta.into(), None).map(|(hash, _)| hash)
 }
 
 fn hash_unless_known(

@@ -576,29 +576,34 @@ fn deploy_failures_leave_the_target_clean_and_say_what_to_do() {
 }
 
 #[test]
-fn an_scp_style_deploy_target_is_refused_and_never_becomes_a_folder() {
+fn an_scp_style_deploy_target_is_an_ssh_target_and_never_becomes_a_folder() {
     let env = TestEnv::ml_project("");
     env.commit_model("model 1", 0.9);
     env.mlv(&["register", "model"]).assert().success();
     env.mlv(&["promote", "model@v0.0.1", "prod"])
         .assert()
         .success();
-    env.mlv(&["deploy", "model", "prod", "--to", "me@nas:/srv/models"])
-        .assert()
-        .code(2)
-        .stderr(contains("deploy target `me@nas:/srv/models`"))
-        .stderr(contains("scp-style SSH location"))
-        .stderr(contains("--to <dir|url>"));
+    // `.invalid` never resolves: the deploy reaches SSH and fails there.
+    env.mlv(&[
+        "deploy",
+        "model",
+        "prod",
+        "--to",
+        "me@nas.invalid:/srv/models",
+    ])
+    .assert()
+    .code(1)
+    .stderr(contains("`me@nas.invalid` over SSH"));
     // Remembered by hand: the same.
     env.write(
         ".mlv/config.local.toml",
-        "[deploy.model]\nprod = \"me@nas:/srv/models\"\n",
+        "[deploy.model]\nprod = \"me@nas.invalid:/srv/models\"\n",
     );
     env.mlv(&["deploy", "model", "prod"])
         .assert()
-        .code(2)
-        .stderr(contains("scp-style SSH location"));
-    assert!(!env.exists("me@nas:"));
+        .code(1)
+        .stderr(contains("`me@nas.invalid` over SSH"));
+    assert!(!env.exists("me@nas.invalid:"));
 }
 
 /// Issue 13: a URL target is remembered in the team's `.mlv/config.toml`; the hint is the

@@ -53,7 +53,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// The remote's packs and indexes.
 pub fn packs(remote: &Remote) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let all = files_under(&remote.root().join("packs"));
+    let all = remote.files_under(&remote.root().join("packs"));
     let with = |ext: &str| {
         all.iter()
             .filter(|p| p.extension().is_some_and(|e| e == ext))
@@ -68,8 +68,9 @@ pub fn assert_every_index_has_its_pack(remote: &Remote) {
     for idx in packs(remote).1 {
         let name = idx.file_stem().unwrap().to_str().unwrap().to_string();
         let pack = idx.with_extension("pack");
-        let bytes =
-            std::fs::read(&pack).unwrap_or_else(|_| panic!("{} has no pack", idx.display()));
+        let bytes = remote
+            .read(&pack)
+            .unwrap_or_else(|| panic!("{} has no pack", idx.display()));
         assert_eq!(
             b3(&bytes),
             format!("b3:{name}"),
@@ -112,18 +113,14 @@ fn a_push_packs_small_objects_and_leaves_big_ones_loose(kind: Kind) {
         "{pack_files:?} {indexes:?}"
     );
     assert_every_index_has_its_pack(&remote);
-    let loose = files_under(&remote.root().join("b3"));
+    let loose = remote.files_under(&remote.root().join("b3"));
     assert_eq!(
         loose.len(),
         2,
         "only the manifest and the big file are loose: {loose:?}"
     );
-    assert!(
-        remote
-            .object_file(&env.pointer_hash("models/big.bin"))
-            .is_file()
-    );
-    assert!(remote.object_file(&env.pointer_hash("data")).is_file());
+    assert!(remote.is_file(&remote.object_file(&env.pointer_hash("models/big.bin"))));
+    assert!(remote.is_file(&remote.object_file(&env.pointer_hash("data"))));
     if kind == Kind::Http {
         assert!(remote.root().join("packs/inventory").is_file());
     }
@@ -152,8 +149,8 @@ fn a_remote_of_loose_objects_keeps_working_and_packs_go_beside_them(kind: Kind) 
     env.git(&["commit", "-qm", "old"]);
     // `pack_threshold 0`: every object loose, as before packs.
     env.mlv(&["push"]).assert().success();
-    assert!(!remote.root().join("packs").exists());
-    assert_eq!(files_under(&remote.root().join("b3")).len(), 21);
+    assert!(remote.files_under(&remote.root().join("packs")).is_empty());
+    assert_eq!(remote.files_under(&remote.root().join("b3")).len(), 21);
     write_files(&env, "more", 2, 10, 2000, "new");
     env.mlv(&["add", "more"]).assert().success();
     env.git(&["add", "-A"]);
@@ -173,7 +170,7 @@ fn a_remote_of_loose_objects_keeps_working_and_packs_go_beside_them(kind: Kind) 
     assert_eq!(pushed["present"], 21, "{pushed}");
     assert_eq!(packs(&remote).1.len(), 1);
     assert_eq!(
-        files_under(&remote.root().join("b3")).len(),
+        remote.files_under(&remote.root().join("b3")).len(),
         22,
         "old objects stay"
     );
@@ -192,7 +189,7 @@ fn a_partial_pull_reads_only_the_ranges_of_its_files(kind: Kind) {
     committed(&env, &["data"], &remote);
     env.mlv(&["push"]).assert().success();
     let (pack_files, _) = packs(&remote);
-    let pack_size = std::fs::metadata(&pack_files[0]).unwrap().len();
+    let pack_size = remote.read(&pack_files[0]).unwrap().len() as u64;
     let mate = env.clone_repo("mate");
     remote.credentials(&mate);
     let one = mate.json(&["pull", "data/d3"]);
@@ -217,14 +214,13 @@ fn a_partial_pull_reads_only_the_ranges_of_its_files(kind: Kind) {
 /// Flips one byte of `victim`'s copy in the remote's first pack.
 pub fn corrupt_in_pack(remote: &Remote, victim: &[u8]) {
     let pack = packs(remote).0.remove(0);
-    let mut bytes = std::fs::read(&pack).unwrap();
+    let mut bytes = remote.read(&pack).unwrap();
     let at = bytes
         .windows(victim.len())
         .position(|w| w == victim)
         .expect("the file's bytes are in the pack");
     bytes[at + 100] ^= 0x20;
-    crate::remotes::writable(&pack);
-    std::fs::write(&pack, &bytes).unwrap();
+    remote.write(&pack, &bytes);
 }
 
 fn a_corrupt_byte_in_a_pack_fails_only_its_object(kind: Kind) {

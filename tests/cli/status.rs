@@ -488,3 +488,55 @@ fn a_folder_with_a_new_sub_folder_and_an_exec_bit_change() {
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
     env.mlv(&["status", "--check"]).assert().success();
 }
+
+#[test]
+fn out_of_step_needs_every_object_of_the_other_version_in_the_cache() {
+    let env = folders_recorded();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "v1"]);
+    env.write("data/part1/f4.csv", "fold,4 v2\n");
+    env.mlv(&["add", "data"]).assert().success();
+    env.git(&["commit", "-qam", "v2"]);
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    age_cache_folders(&env);
+    let a = changes_twice(&env);
+    assert_eq!(a["state"], "out-of-step", "{a}");
+    // Without the object of the file that differs, the cache does not hold that version:
+    // it is the user's change, whatever manifest the cache still has.
+    std::fs::remove_file(env.object(&crate::support::b3(b"fold,4 v2\n"))).unwrap();
+    age_cache_folders(&env);
+    let a = changes_twice(&env);
+    assert_eq!(a["state"], "modified", "{a}");
+    assert_eq!(
+        a["changes"]["modified"],
+        serde_json::json!(["data/part1/f4.csv"])
+    );
+}
+
+#[test]
+fn a_file_replaced_by_a_folder_and_a_removed_folder() {
+    let env = folders_recorded();
+    std::fs::remove_file(env.path("data/part1/f4.csv")).unwrap();
+    env.write("data/part1/f4.csv/inner.csv", "inner\n");
+    let a = changes_twice(&env);
+    assert_eq!(a["state"], "modified", "{a}");
+    assert_eq!(
+        a["changes"]["removed"],
+        serde_json::json!(["data/part1/f4.csv"])
+    );
+    assert_eq!(
+        a["changes"]["added"],
+        serde_json::json!(["data/part1/f4.csv/inner.csv"])
+    );
+    std::fs::remove_dir_all(env.path("data/part1/f4.csv")).unwrap();
+    env.write("data/part1/f4.csv", "fold,4\n");
+    env.mlv(&["status", "--check"]).assert().success();
+    std::fs::remove_dir_all(env.path("data/part2")).unwrap();
+    let a = changes_twice(&env);
+    let gone: std::collections::BTreeSet<String> = (0..30)
+        .filter(|i| i % 3 == 2)
+        .map(|i| format!("data/part2/f{i}.csv"))
+        .collect();
+    assert_eq!(a["changes"]["removed"], serde_json::json!(gone), "{a}");
+    assert_eq!(a["changes"]["added"], serde_json::json!([]), "{a}");
+}

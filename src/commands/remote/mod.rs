@@ -21,12 +21,13 @@ pub struct Args {
 
 #[derive(Subcommand)]
 pub enum Action {
-    /// Add a remote: a folder path, file://, s3://bucket/prefix, gs://, az:// or http(s)://
+    /// Add a remote: a folder path, file://, s3://bucket/prefix, gs://, az://, http(s)://,
+    /// ssh://[user@]host/path or [user@]host:path
     Add(add::Args),
     /// Set one setting of a remote (url, endpoint, region, path_style, jobs, pack_threshold,
     /// profile, instance_credentials, user, ssl_verify, timeout, read_only, and — always in
     /// the local file — ca_bundle, credentials_file, access_key_id, secret_access_key,
-    /// session_token, password)
+    /// session_token, account_key, password, ssh_config, identity_file, known_hosts)
     Set(set::Args),
     /// List the remotes
     List,

@@ -2,7 +2,7 @@
 //! go to the local file.
 
 use super::shared::{check_url, file, known, remote_table, shown, team};
-use crate::config::{self, MACHINE_KEYS, SECRET_KEYS};
+use crate::config::{self, LOCAL_KEYS, SECRET_KEYS};
 use crate::error::usage;
 use crate::paths::RepoPath;
 use crate::repo::Repo;
@@ -18,7 +18,7 @@ pub struct Args {
     local: bool,
 }
 
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 22] = [
     "url",
     "endpoint",
     "region",
@@ -31,12 +31,16 @@ const KEYS: [&str; 18] = [
     "access_key_id",
     "secret_access_key",
     "session_token",
+    "account_key",
     "password",
     "ssl_verify",
     "ca_bundle",
     "timeout",
     "read_only",
     "credentials_file",
+    "ssh_config",
+    "identity_file",
+    "known_hosts",
 ];
 
 /// Returns the committed files it changed.
@@ -69,7 +73,7 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         repo.check_remote_folder(&name, &val)?;
     }
     let secret = SECRET_KEYS.contains(&key.as_str());
-    let machine = MACHINE_KEYS.contains(&key.as_str());
+    let machine = LOCAL_KEYS.contains(&key.as_str());
     let item = match key.as_str() {
         "path_style" | "instance_credentials" | "ssl_verify" | "read_only" => value(
             val.parse::<bool>()
@@ -93,8 +97,8 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         ),
         _ => value(val.as_str()),
     };
-    let local = local || secret || machine;
-    let changed = config::edit(&file(repo, local), |doc| {
+    let local = local || machine;
+    let changed = config::edit(&file(repo, local || secret), |doc| {
         remote_table(doc, &name).insert(&key, item);
         Ok(())
     })?;
@@ -102,17 +106,17 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         ui.info(&format!("set `{key}` of remote `{name}` in `.mlv/config.local.toml` (credentials never go to the committed config)"));
     } else if machine {
         ui.info(&format!(
-            "set `{key}` of remote `{name}` in `.mlv/config.local.toml` (a file of this machine)"
+            "set `{key}` of remote `{name}` in `.mlv/config.local.toml` (a file on this machine)"
         ));
     } else {
         ui.info(&format!("set `{key}` of remote `{name}`"));
     }
     if ui.json {
         ui.print_json(&serde_json::json!({
-            "remote": name, "set": key, "file": shown(local),
+            "remote": name, "set": key, "file": shown(local || secret),
         }))?;
     }
-    Ok(team(changed, local).into_iter().collect())
+    Ok(team(changed, local || secret).into_iter().collect())
 }
 
 /// A file setting as written: absolute (taken from the current folder), and a file that
