@@ -319,7 +319,7 @@ fn remote_set_puts_machine_files_in_the_local_file_and_show_prints_every_setting
     }
     assert!(out.contains(cert.to_str().unwrap()), "{out}");
     assert!(!out.contains("hunter2"), "{out}");
-    let json = env.json(&["remote", "show", "store", "--json"]);
+    let json = env.json(&["remote", "show", "store"]);
     assert_eq!(json["settings"]["timeout"], 30, "{json}");
     assert_eq!(json["settings"]["password"], "***", "{json}");
 }
