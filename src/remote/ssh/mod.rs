@@ -7,6 +7,9 @@
 //! replaced whole.
 
 mod location;
+mod write;
+
+use write::chunks;
 
 pub use location::Location;
 
@@ -16,7 +19,7 @@ use crate::hash::Hash;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt};
 use openssh_sftp_client::error::SftpErrorKind;
 use openssh_sftp_client::metadata::MetaData;
 use openssh_sftp_client::{Error as SftpError, Sftp, SftpOptions};
@@ -204,152 +207,6 @@ impl Ssh {
         }
         Ok((files, dirs))
     }
-
-    /// Creates `dir` and the folders above it that are missing.
-    async fn make_dirs(&self, sftp: &Sftp, dir: &Path, key: &str) -> Result<(), RemoteError> {
-        let mut fs = sftp.fs();
-        let mut missing = Vec::new();
-        let mut cur = Some(dir);
-        while let Some(d) = cur.filter(|d| !d.as_os_str().is_empty()) {
-            match fs.create_dir(d).await {
-                Ok(()) => break,
-                Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => {
-                    missing.push(d);
-                    cur = d.parent();
-                }
-                Err(e) => {
-                    // It exists (sftp says only "failure"), made by a concurrent upload.
-                    if fs.metadata(d).await.is_ok_and(|m| is_dir(&m)) {
-                        break;
-                    }
-                    return Err(self.err(key, "creating the folder of", &e));
-                }
-            }
-        }
-        for d in missing.into_iter().rev() {
-            if let Err(e) = fs.create_dir(d).await
-                && !fs.metadata(d).await.is_ok_and(|m| is_dir(&m))
-            {
-                return Err(self.err(key, "creating the folder of", &e));
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes `body` (`size` bytes) to a new temporary file beside `key`'s place and returns
-    /// its path; the writes are pipelined. A body of another size never completes.
-    async fn upload(
-        &self,
-        sftp: &Sftp,
-        key: &str,
-        body: impl Stream<Item = std::io::Result<Bytes>> + Send,
-        size: u64,
-    ) -> Result<PathBuf, RemoteError> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dest = self.path(key);
-        let dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
-        let tmp = dir.join(format!(
-            ".put-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let create = || async {
-            let mut options = sftp.options();
-            options.write(true).create(true).truncate(true);
-            options.open(&tmp).await
-        };
-        let file = match create().await {
-            Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => {
-                self.make_dirs(sftp, &dir, key).await?;
-                create().await
-            }
-            other => other,
-        }
-        .map_err(|e| self.err(key, "uploading", &e))?;
-        let mut offset = 0;
-        let written = body
-            .map_err(|e| {
-                RemoteError::new(
-                    ErrorKind::Fatal,
-                    format!("reading the cache's copy of `{key}` to upload it: {e}"),
-                )
-            })
-            .map_ok(|chunk| {
-                let at = offset;
-                offset += chunk.len() as u64;
-                let mut file = file.clone();
-                async move {
-                    file.seek(std::io::SeekFrom::Start(at))
-                        .await
-                        .map_err(SftpError::from)?;
-                    file.write_all(&chunk).await?;
-                    Ok::<_, SftpError>(chunk.len() as u64)
-                }
-            })
-            .map(|r| async move {
-                match r {
-                    Ok(write) => write.await.map_err(|e| self.err(key, "uploading", &e)),
-                    Err(e) => Err(e),
-                }
-            })
-            .buffer_unordered(PIPELINE)
-            .try_fold(0, |n, w| async move { Ok::<u64, RemoteError>(n + w) })
-            .await;
-        let closed = file.close().await;
-        let result = match (written, closed) {
-            (Ok(n), _) if n != size => Err(RemoteError::new(
-                ErrorKind::Fatal,
-                format!(
-                    "the cache's copy of `{key}` is {n} bytes, not {size}: it is damaged; run `git mlv fsck`"
-                ),
-            )),
-            (Ok(_), Err(e)) => Err(self.err(key, "uploading", &e)),
-            (written, _) => written.map(drop),
-        };
-        match result {
-            Ok(()) => Ok(tmp),
-            Err(e) => {
-                let _ = sftp.fs().remove_file(&tmp).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Puts the uploaded `tmp` in `key`'s place unless a sound object of `size` bytes is
-    /// there already (a hard link never replaces); a bad one is replaced.
-    async fn settle(
-        &self,
-        sftp: &Sftp,
-        tmp: &Path,
-        key: &str,
-        size: u64,
-    ) -> Result<(), RemoteError> {
-        let mut fs = sftp.fs();
-        let dest = self.path(key);
-        let linked = sftp.support_hardlink() && fs.hard_link(tmp, &dest).await.is_ok();
-        if linked || self.head(key).await?.sound(Some(size)) {
-            let _ = fs.remove_file(tmp).await;
-            return Ok(());
-        }
-        self.rename_over(sftp, tmp, key).await
-    }
-
-    /// Renames `tmp` over `key`: atomically where the server has `posix-rename` (OpenSSH
-    /// does); plain SFTP renames only onto a free name, so the old object goes first.
-    async fn rename_over(&self, sftp: &Sftp, tmp: &Path, key: &str) -> Result<(), RemoteError> {
-        let mut fs = sftp.fs();
-        let dest = self.path(key);
-        let mut renamed = fs.rename(tmp, &dest).await;
-        if renamed.is_err() && !sftp.support_posix_rename() {
-            let _ = fs.remove_file(&dest).await;
-            renamed = fs.rename(tmp, &dest).await;
-        }
-        if let Err(e) = renamed {
-            let _ = fs.remove_file(tmp).await;
-            return Err(self.err(key, "uploading", &e));
-        }
-        Ok(())
-    }
 }
 
 fn is_dir(meta: &MetaData) -> bool {
@@ -504,15 +361,6 @@ impl Backend for Ssh {
         let tmp = self.upload(sftp, key, chunks(bytes), size).await?;
         self.rename_over(sftp, &tmp, key).await
     }
-}
-
-/// `bytes` in pieces of one write request each.
-fn chunks(bytes: Bytes) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
-    let pieces: Vec<std::io::Result<Bytes>> = (0..bytes.len())
-        .step_by(REQUEST)
-        .map(|at| Ok(bytes.slice(at..(at + REQUEST).min(bytes.len()))))
-        .collect();
-    futures::stream::iter(pieces)
 }
 
 /// Up to `want` bytes of `file` from `at`: fewer only at its end.
