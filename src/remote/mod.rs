@@ -315,27 +315,18 @@ fn open_as(
             format!("use {URL_FORMS}; fix it with `git mlv remote set {name} url <url>`"),
         )
     })?;
+    let connect = |aws, files| connect::Connect::read(name, remote, root, aws, files);
     Ok(match place {
         Place::Folder(path) => Arc::new(folder::Folder::new(&path, url)),
-        Place::ObjStore(parsed) => {
-            let aws = parsed.scheme() == "s3";
-            let connect = connect::Connect::read(name, remote, root, aws, credentials)?;
-            Arc::new(objstore::ObjStore::open(
-                name,
-                &parsed,
-                remote,
-                credentials,
-                &connect,
-            )?)
+        Place::ObjStore(p) => {
+            let c = connect(p.scheme() == "s3", credentials)?;
+            Arc::new(objstore::ObjStore::open(name, &p, remote, credentials, &c)?)
         }
-        Place::Http(parsed) => {
-            let connect = connect::Connect::read(name, remote, root, false, credentials)?;
-            Arc::new(http::Http::open(&parsed, remote, &connect)?)
-        }
+        Place::Http(p) => Arc::new(http::Http::open(&p, remote, &connect(false, credentials)?)?),
         Place::Ssh(loc) => {
-            // Only `timeout` applies: ssh has no TLS, so no CA bundle is read.
-            let connect = connect::Connect::read(name, remote, root, false, false)?;
-            Arc::new(ssh::Ssh::open(name, loc, remote, root, &connect))
+            // No TLS over ssh: only `timeout` applies, and no CA bundle is read.
+            let c = connect(false, false)?;
+            Arc::new(ssh::Ssh::open(name, loc, remote, root, &c))
         }
     })
 }
