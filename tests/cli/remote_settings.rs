@@ -3,21 +3,11 @@
 //! WebDAV; `timeout` against a server that never answers; `read_only`; an S3 `profile` in a
 //! `credentials_file`; where `remote set` writes each and what `remote show` prints.
 
+use crate::remotes::without_aws_env;
 use crate::servers::{self, ACCESS_KEY, BUCKET, SECRET_KEY};
 use crate::support::TestEnv;
 use predicates::str::contains;
 use std::time::{Duration, Instant};
-
-/// `git mlv <args>` with no `AWS_*` variable of this machine (it sets `AWS_CA_BUNDLE`).
-fn mlv(env: &TestEnv, args: &[&str]) -> std::process::Command {
-    let mut cmd = env.mlv_std(args);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
 
 /// Runs it; returns its exit code and stderr.
 fn run(mut cmd: std::process::Command) -> (Option<i32>, String) {
@@ -64,7 +54,7 @@ fn tls_scenario(remote: impl Fn(&str) -> (String, Option<String>), cert: &std::p
     add_remote(&env, "strict", &url, endpoint.as_deref());
     // Without settings: a clear certificate error naming the URL, with the way out.
     let started = Instant::now();
-    let (code, err) = run(mlv(&env, &["push", "-r", "strict"]));
+    let (code, err) = run(without_aws_env(&env, &["push", "-r", "strict"]));
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains(&url), "{err}");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
@@ -80,7 +70,7 @@ fn tls_scenario(remote: impl Fn(&str) -> (String, Option<String>), cert: &std::p
     env.mlv(&["remote", "set", "strict", "ca_bundle", &cert])
         .assert()
         .success();
-    let (code, err) = run(mlv(&env, &["push", "-r", "strict"]));
+    let (code, err) = run(without_aws_env(&env, &["push", "-r", "strict"]));
     assert_eq!(code, Some(0), "{err}");
     // `ssl_verify = false` accepts it.
     let (url, endpoint) = remote("lax");
@@ -88,12 +78,12 @@ fn tls_scenario(remote: impl Fn(&str) -> (String, Option<String>), cert: &std::p
     env.mlv(&["remote", "set", "lax", "ssl_verify", "false"])
         .assert()
         .success();
-    let (code, err) = run(mlv(&env, &["push", "-r", "lax"]));
+    let (code, err) = run(without_aws_env(&env, &["push", "-r", "lax"]));
     assert_eq!(code, Some(0), "{err}");
     // What was pushed comes back through the trusted remote.
     std::fs::remove_dir_all(env.cache_dir()).unwrap();
     std::fs::remove_dir_all(env.path("data")).unwrap();
-    let (code, err) = run(mlv(&env, &["pull", "-r", "strict"]));
+    let (code, err) = run(without_aws_env(&env, &["pull", "-r", "strict"]));
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(env.read("data/a.bin"), b"alpha");
     // A bundle that is gone is the configuration's fault: exit 2 naming it.
@@ -102,7 +92,7 @@ fn tls_scenario(remote: impl Fn(&str) -> (String, Option<String>), cert: &std::p
         .read_str(".mlv/config.local.toml")
         .replace(&cert, &gone.display().to_string());
     env.write(".mlv/config.local.toml", local);
-    let (code, err) = run(mlv(&env, &["push", "-r", "strict"]));
+    let (code, err) = run(without_aws_env(&env, &["push", "-r", "strict"]));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&gone.display().to_string()), "{err}");
     assert!(err.contains("ca_bundle"), "{err}");
@@ -153,12 +143,12 @@ fn s3_takes_aws_ca_bundle_when_the_remote_has_none() {
         &format!("s3://{BUCKET}/p"),
         Some(&tls.https_url()),
     );
-    let mut push = mlv(&env, &["push", "-r", "store"]);
+    let mut push = without_aws_env(&env, &["push", "-r", "store"]);
     push.env("AWS_CA_BUNDLE", tls.cert());
     let (code, err) = run(push);
     assert_eq!(code, Some(0), "{err}");
     let gone = env.outside().join("nope.pem");
-    let mut push = mlv(&env, &["push", "-r", "store"]);
+    let mut push = without_aws_env(&env, &["push", "-r", "store"]);
     push.env("AWS_CA_BUNDLE", &gone);
     let (code, err) = run(push);
     assert_eq!(code, Some(2), "{err}");
@@ -198,7 +188,7 @@ fn a_stalled_server_fails_within_the_remote_timeout() {
             .assert()
             .success();
         let started = Instant::now();
-        let (code, err) = run(mlv(&env, &["push", "-r", name]));
+        let (code, err) = run(without_aws_env(&env, &["push", "-r", name]));
         assert_eq!(code, Some(1), "{name}: {err}");
         // Two silent attempts of 1 s and a backoff (about 2.5 s; 3 s for ssh, which starts
         // a process): below the 5 s any of them waits to connect without the setting, and
@@ -276,11 +266,11 @@ fn s3_profile_from_the_remotes_credentials_file() {
     .assert()
     .success()
     .stderr(contains(".mlv/config.local.toml"));
-    let (code, err) = run(mlv(&env, &["push", "-r", "store"]));
+    let (code, err) = run(without_aws_env(&env, &["push", "-r", "store"]));
     assert_eq!(code, Some(0), "{err}");
     // A file that is gone: exit 2 naming it, before any request.
     std::fs::remove_file(&file).unwrap();
-    let (code, err) = run(mlv(&env, &["push", "-r", "store"]));
+    let (code, err) = run(without_aws_env(&env, &["push", "-r", "store"]));
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("team-credentials") && err.contains("credentials_file"),
