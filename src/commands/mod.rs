@@ -53,7 +53,7 @@ pub enum Command {
     Mv(mv::Args),
     /// Stop tracking data: remove its pointer, `.gitignore` entry and (safe) data
     Rm(rm::Args),
-    /// Manage remotes: add, set, list, remove, default
+    /// Manage remotes: add, set, list, show, remove, default
     Remote(remote::Args),
     /// Upload tracked data the remote lacks
     Push(push::Args),

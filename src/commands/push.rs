@@ -24,6 +24,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     let (name, engine) =
         common::engine(&repo, args.transfer.remote.as_deref(), args.transfer.jobs)?;
+    common::check_writable(&repo, &name, "a push")?;
     let started = std::time::Instant::now();
     let bar = ui.bar("pushing");
     let report = common::runtime()?.block_on(crate::sync::push(&cache, &engine, &selected, &bar));

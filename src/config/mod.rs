@@ -78,7 +78,7 @@ impl Default for CacheConfig {
 
 /// A remote as configured: where, and how to reach it. Secrets are accepted only from
 /// `.mlv/config.local.toml`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteConfig {
     pub url: String,
@@ -99,6 +99,18 @@ pub struct RemoteConfig {
     pub account_key: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// `false`: accept any TLS certificate (a test server's); never the default.
+    pub ssl_verify: Option<bool>,
+    /// A PEM file of CA certificates trusted besides the system's (an on-prem CA); a
+    /// relative path is relative to the work tree root.
+    pub ca_bundle: Option<PathBuf>,
+    /// Seconds a connection may take to open and a request may stay silent.
+    pub timeout: Option<u64>,
+    /// `true`: push and `gc -r`'s deletions are refused (exit 2).
+    pub read_only: Option<bool>,
+    /// The AWS shared credentials file to read `profile` from, instead of
+    /// `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`.
+    pub credentials_file: Option<PathBuf>,
     /// SSH: this machine's files in place of `~/.ssh/config`, the default keys and
     /// `~/.ssh/known_hosts` (kept in the local file, like credentials).
     pub ssh_config: Option<String>,
@@ -149,7 +161,13 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
 }
 
 /// Keys that name files on this machine: `remote set` writes them to the local file.
-pub const LOCAL_KEYS: [&str; 3] = ["ssh_config", "identity_file", "known_hosts"];
+pub const LOCAL_KEYS: [&str; 5] = [
+    "ssh_config",
+    "identity_file",
+    "known_hosts",
+    "ca_bundle",
+    "credentials_file",
+];
 
 /// Keys that hold secrets: refused in the committed config.
 pub const SECRET_KEYS: [&str; 5] = [

@@ -40,7 +40,25 @@ pub fn engine_for(
         .pack_threshold
         .unwrap_or(crate::pack::DEFAULT_THRESHOLD);
     let local = crate::pack::LocalIndexes::new(&state.join("packs"));
-    Ok(Engine::new(backend, jobs).with_packs(threshold, local))
+    let mut engine = Engine::new(backend, jobs).with_packs(threshold, local);
+    if let Some(seconds) = config.timeout {
+        engine = engine.with_retry_budget(std::time::Duration::from_secs(2 * seconds));
+    }
+    Ok(engine)
+}
+
+/// Refuses to write to a remote set `read_only` (push, `gc -r`'s deletions): exit 2
+/// naming the remote and the setting. `doing` is what was asked, for the message.
+pub fn check_writable(repo: &Repo, name: &str, doing: &str) -> anyhow::Result<()> {
+    if repo.config.remotes.get(name).and_then(|r| r.read_only) == Some(true) {
+        return Err(crate::problem::usage_with_hint(
+            format!("remote `{name}` is read-only (`read_only = true`): {doing} would write to it"),
+            format!(
+                "use another remote with `-r`, or, if this machine may write to it, run `git mlv remote set --local {name} read_only false`"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

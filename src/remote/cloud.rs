@@ -6,13 +6,12 @@
 //! requests go unsigned, as emulators expect; the user's own cloud credentials are never
 //! sent to an endpoint they did not configure them for.
 
+use super::connect::Connect;
 use super::{ErrorKind, RemoteError};
 use crate::config::RemoteConfig;
 use object_store::azure::{AzureAccessKey, AzureAuthorizer, AzureCredential};
 use object_store::gcp::GcpCredential;
-use object_store::{
-    ClientOptions, CredentialProvider, ObjectStore, RetryConfig, StaticCredentialProvider,
-};
+use object_store::{CredentialProvider, ObjectStore, RetryConfig, StaticCredentialProvider};
 use std::sync::Arc;
 
 /// A store and how to create its bucket.
@@ -26,6 +25,8 @@ pub(super) struct Bucket {
     name: String,
     /// The request that creates it, or why git-mlv cannot send one (the hint).
     create: Result<Create, String>,
+    /// The client that sends it: the remote's TLS settings and `timeout`.
+    client: reqwest::Client,
 }
 
 enum Create {
@@ -74,9 +75,10 @@ pub(super) fn gcs(
     name: &str,
     bucket: &str,
     remote: &RemoteConfig,
-    client: ClientOptions,
+    connect: &Connect,
     retry: RetryConfig,
 ) -> anyhow::Result<Cloud> {
+    let client = connect.object_store()?;
     let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
         .with_bucket_name(bucket)
         .with_client_options(client)
@@ -124,6 +126,7 @@ pub(super) fn gcs(
         bucket: Bucket {
             name: bucket.to_string(),
             create,
+            client: creating_client(connect)?,
         },
     })
 }
@@ -135,9 +138,10 @@ pub(super) fn azure(
     name: &str,
     container: &str,
     remote: &RemoteConfig,
-    client: ClientOptions,
+    connect: &Connect,
     retry: RetryConfig,
 ) -> anyhow::Result<Cloud> {
+    let client = connect.object_store()?;
     let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
         .with_container_name(container)
         .with_client_options(client)
@@ -206,8 +210,14 @@ pub(super) fn azure(
         bucket: Bucket {
             name: container.to_string(),
             create,
+            client: creating_client(connect)?,
         },
     })
+}
+
+/// The client that creates a bucket: a request may take the remote's `timeout` (10 s).
+fn creating_client(connect: &Connect) -> anyhow::Result<reqwest::Client> {
+    Ok(connect.reqwest(false)?.timeout(connect.silence()).build()?)
 }
 
 /// The account an Azure endpoint names: its first path segment (Azurite's
@@ -244,11 +254,7 @@ impl Bucket {
             Ok(create) => create,
             Err(hint) => return Err(missing(String::new(), hint.as_str())),
         };
-        let client = reqwest::Client::builder()
-            .connect_timeout(super::CONNECT_TIMEOUT)
-            .timeout(super::SILENCE_TIMEOUT)
-            .build()
-            .map_err(|e| missing(format!(" and cannot be created: {e}"), CREATE_IT))?;
+        let client = &self.client;
         let request = match create {
             Create::Gcs {
                 url,

@@ -1,7 +1,7 @@
 //! A plain file at a URL (`import-url`): the backend for its folder, opened with no
 //! settings, and its key there.
 
-use super::{Backend, Place, http, objstore, place, redact};
+use super::{Backend, Place, connect::Connect, http, objstore, place, redact};
 use crate::config::RemoteConfig;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,14 +22,19 @@ pub fn open_file(url: &url::Url) -> anyhow::Result<Option<(Arc<dyn Backend>, Str
         url: dir.to_string(),
         ..RemoteConfig::default()
     };
+    let name = redact(url.as_str());
     let backend: Arc<dyn Backend> = match place(&remote.url, Path::new("")) {
-        Ok(Place::ObjStore(parsed)) => Arc::new(objstore::ObjStore::open(
-            &redact(url.as_str()),
-            &parsed,
-            &remote,
-            true,
-        )?),
-        Ok(Place::Http(parsed)) => Arc::new(http::Http::open(&parsed, &remote)?),
+        Ok(Place::ObjStore(parsed)) => {
+            let aws = parsed.scheme() == "s3";
+            let connect = Connect::read(&name, &remote, Path::new(""), aws, true)?;
+            Arc::new(objstore::ObjStore::open(
+                &name, &parsed, &remote, true, &connect,
+            )?)
+        }
+        Ok(Place::Http(parsed)) => {
+            let connect = Connect::read(&name, &remote, Path::new(""), false, true)?;
+            Arc::new(http::Http::open(&parsed, &remote, &connect)?)
+        }
         _ => return Ok(None),
     };
     Ok(Some((backend, key)))

@@ -28,10 +28,17 @@ pub struct Http {
     /// The URL for messages: user info removed.
     shown: String,
     auth: Option<(String, Option<String>)>,
+    /// The remote's `timeout` (default `SILENCE_TIMEOUT`): a big upload's deadline starts
+    /// from it.
+    silence: Duration,
 }
 
 impl Http {
-    pub fn open(url: &url::Url, remote: &RemoteConfig) -> anyhow::Result<Self> {
+    pub fn open(
+        url: &url::Url,
+        remote: &RemoteConfig,
+        connect: &super::connect::Connect,
+    ) -> anyhow::Result<Self> {
         let mut base = url.clone();
         let mut auth = None;
         if !url.username().is_empty() {
@@ -48,13 +55,8 @@ impl Http {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(super::CONNECT_TIMEOUT)
-            .read_timeout(super::SILENCE_TIMEOUT)
-            .build()?;
-        let uploads = reqwest::Client::builder()
-            .connect_timeout(super::CONNECT_TIMEOUT)
-            .build()?;
+        let client = connect.reqwest(true)?.build()?;
+        let uploads = connect.reqwest(false)?.build()?;
         let shown = super::redact(url.as_str());
         Ok(Http {
             client,
@@ -62,6 +64,7 @@ impl Http {
             base,
             shown,
             auth,
+            silence: connect.silence(),
         })
     }
 
@@ -94,15 +97,18 @@ impl Http {
 
     fn send_error(&self, key: &str, e: reqwest::Error) -> RemoteError {
         // reqwest's message carries the URL; ours was built without credentials.
-        let kind = if e.is_builder() {
+        let chain = error_chain(&e);
+        let tls = super::connect::certificate_hint(&chain);
+        // Retrying cannot make a certificate trusted.
+        let kind = if e.is_builder() || tls.is_some() {
             ErrorKind::Fatal
         } else {
             ErrorKind::Transient
         };
-        RemoteError::new(
-            kind,
-            format!("`{key}` on remote `{}`: {}", self.shown, error_chain(&e)),
-        )
+        RemoteError {
+            hint: tls.map(str::to_string),
+            ..RemoteError::new(kind, format!("`{key}` on remote `{}`: {chain}", self.shown))
+        }
     }
 
     fn status_error(&self, key: &str, op: &str, status: StatusCode) -> RemoteError {
@@ -274,7 +280,7 @@ impl Backend for Http {
         let file = tokio::fs::File::open(path).await.map_err(io_err)?;
         let body =
             reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
-        let deadline = super::SILENCE_TIMEOUT + Duration::from_secs(size / MIN_UPLOAD_RATE);
+        let deadline = self.silence + Duration::from_secs(size / MIN_UPLOAD_RATE);
         let resp = self
             .request_on(&self.uploads, reqwest::Method::PUT, key)?
             .timeout(deadline)

@@ -4,6 +4,7 @@
 //! Keys are the cache's keys (`b3/<2 hex>/<62 hex>`, `format.toml`) under the URL's prefix.
 
 mod cloud;
+mod connect;
 mod file;
 mod folder;
 pub mod format;
@@ -314,16 +315,19 @@ fn open_as(
             format!("use {URL_FORMS}; fix it with `git mlv remote set {name} url <url>`"),
         )
     })?;
+    let connect = |aws, files| connect::Connect::read(name, remote, root, aws, files);
     Ok(match place {
         Place::Folder(path) => Arc::new(folder::Folder::new(&path, url)),
-        Place::ObjStore(parsed) => Arc::new(objstore::ObjStore::open(
-            name,
-            &parsed,
-            remote,
-            credentials,
-        )?),
-        Place::Http(parsed) => Arc::new(http::Http::open(&parsed, remote)?),
-        Place::Ssh(loc) => Arc::new(ssh::Ssh::open(name, loc, remote, root)),
+        Place::ObjStore(p) => {
+            let c = connect(p.scheme() == "s3", credentials)?;
+            Arc::new(objstore::ObjStore::open(name, &p, remote, credentials, &c)?)
+        }
+        Place::Http(p) => Arc::new(http::Http::open(&p, remote, &connect(false, credentials)?)?),
+        Place::Ssh(loc) => {
+            // No TLS over ssh: only `timeout` applies, and no CA bundle is read.
+            let c = connect(false, false)?;
+            Arc::new(ssh::Ssh::open(name, loc, remote, root, &c))
+        }
     })
 }
 

@@ -10,8 +10,8 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
 use object_store::{
-    ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
-    PutOptions, PutPayload, RetryConfig,
+    GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, RetryConfig,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +42,7 @@ impl ObjStore {
         url: &url::Url,
         remote: &RemoteConfig,
         credentials: bool,
+        connect: &super::connect::Connect,
     ) -> anyhow::Result<Self> {
         let bucket = url.host_str().unwrap_or_default().to_string();
         if bucket.is_empty() {
@@ -51,10 +52,6 @@ impl ObjStore {
             ));
         }
         let prefix = url.path().trim_matches('/').to_string();
-        let client = ClientOptions::new()
-            .with_connect_timeout(super::CONNECT_TIMEOUT)
-            .with_timeout(Duration::from_secs(120))
-            .with_allow_http(true);
         let retry = RetryConfig {
             max_retries: 0,
             retry_timeout: Duration::from_secs(1),
@@ -65,7 +62,7 @@ impl ObjStore {
             "s3" => {
                 let mut b = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(&bucket)
-                    .with_client_options(client)
+                    .with_client_options(connect.object_store()?)
                     .with_retry(retry);
                 if let Some(endpoint) = &remote.endpoint {
                     // botocore's rule: with a custom endpoint, path-style is the default.
@@ -102,7 +99,7 @@ impl ObjStore {
                     "gs" => super::cloud::gcs,
                     _ => super::cloud::azure,
                 };
-                let cloud = open(name, &bucket, remote, client, retry)?;
+                let cloud = open(name, &bucket, remote, connect, retry)?;
                 creates = Some(cloud.bucket);
                 cloud.store
             }
@@ -224,8 +221,11 @@ pub(super) fn config_error(name: &str, e: object_store::Error) -> anyhow::Error 
 
 pub(super) fn map_error(url: &str, key: &str, e: object_store::Error) -> RemoteError {
     use object_store::Error as E;
+    let tls = super::connect::certificate_hint(&format!("{e:?}"));
     let (kind, hint) = match &e {
         E::NotFound { .. } => (ErrorKind::NotFound, None),
+        // Retrying cannot make the certificate trusted.
+        _ if tls.is_some() => (ErrorKind::Fatal, tls),
         E::Unauthenticated { .. } | E::PermissionDenied { .. } => (
             ErrorKind::Auth,
             Some(super::cloud::check_credentials(url).unwrap_or(CHECK_CREDENTIALS)),

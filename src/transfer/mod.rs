@@ -65,6 +65,8 @@ pub struct Engine {
     /// Set once an operation gave up on a transient failure: the remote is down, so the
     /// remaining transfers fail at once instead of each waiting out its own retries.
     unreachable: std::sync::Mutex<Option<String>>,
+    /// How long a failing operation is retried.
+    retry_budget: std::time::Duration,
     /// Big downloads also write a ready copy, which a checkout moves into the work tree
     /// instead of copying the object a second time (`pull`).
     ready_copies: bool,
@@ -88,6 +90,7 @@ impl Engine {
             backend,
             jobs: jobs.max(1),
             unreachable: std::sync::Mutex::new(None),
+            retry_budget: retry::RETRY_BUDGET,
             ready_copies: false,
             pack_threshold: 0,
             local_indexes: None,
@@ -103,6 +106,13 @@ impl Engine {
     pub fn with_packs(mut self, threshold: u64, local: crate::pack::LocalIndexes) -> Self {
         self.pack_threshold = threshold.min(crate::pack::MAX_THRESHOLD);
         self.local_indexes = Some(local);
+        self
+    }
+
+    /// Retries a failing operation for `budget` instead of 20 s: a remote's `timeout`
+    /// makes it twice that, so a server silent for two attempts fails the operation.
+    pub fn with_retry_budget(mut self, budget: std::time::Duration) -> Self {
+        self.retry_budget = budget;
         self
     }
 

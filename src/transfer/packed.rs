@@ -3,7 +3,7 @@
 //! completes. A bad object fails alone, naming itself and its pack; a broken range
 //! resumes at the first object it had not finished. Memory: one object at a time per range.
 
-use super::retry::{backoff, may_retry};
+use super::retry::backoff;
 use super::{Engine, Failure, Summary};
 use crate::cache::Cache;
 use crate::hash::Hash;
@@ -125,7 +125,7 @@ impl Engine {
             };
             match result {
                 Ok(()) => {}
-                Err(e) if may_retry(&e, attempt, started) => {
+                Err(e) if self.may_retry(&e, attempt, started) => {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }

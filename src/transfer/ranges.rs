@@ -5,7 +5,7 @@
 use super::Engine;
 use super::download::{cache_error, wrong_size};
 use super::partial::Partial;
-use super::retry::{backoff, may_retry};
+use super::retry::backoff;
 use crate::hash::Hash;
 use crate::progress::Progress;
 use crate::remote::{BlockingRead, RemoteError};
@@ -113,7 +113,7 @@ impl Engine {
             }
             .await;
             match result {
-                Err(e) if may_retry(&e, attempt, started) => {
+                Err(e) if self.may_retry(&e, attempt, started) => {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }

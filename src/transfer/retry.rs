@@ -6,20 +6,23 @@ use crate::remote::{ErrorKind, RemoteError};
 use std::time::{Duration, Instant};
 
 /// Retries stop once a transfer has been failing for this long, so an unreachable remote
-/// fails well within 30 seconds instead of hanging.
-const RETRY_BUDGET: Duration = Duration::from_secs(20);
+/// fails well within 30 seconds instead of hanging (a remote's `timeout` changes it: see
+/// `Engine::with_retry_budget`).
+pub(super) const RETRY_BUDGET: Duration = Duration::from_secs(20);
 const MAX_ATTEMPTS: u32 = 6;
-
-/// A transient failure is tried again while attempts and the time budget last.
-pub(super) fn may_retry(e: &RemoteError, attempt: u32, started: Instant) -> bool {
-    e.kind == ErrorKind::Transient && attempt + 1 < MAX_ATTEMPTS && started.elapsed() < RETRY_BUDGET
-}
 
 pub(super) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << (2 * attempt.min(4))).min(4_000))
 }
 
 impl Engine {
+    /// A transient failure is tried again while attempts and the time budget last.
+    pub(super) fn may_retry(&self, e: &RemoteError, attempt: u32, started: Instant) -> bool {
+        e.kind == ErrorKind::Transient
+            && attempt + 1 < MAX_ATTEMPTS
+            && started.elapsed() < self.retry_budget
+    }
+
     /// Runs `op` again on transient failures, with exponential backoff, within the budget.
     pub(super) async fn retry<T, F, Fut>(&self, mut op: F) -> Result<T, RemoteError>
     where
@@ -31,7 +34,7 @@ impl Engine {
         loop {
             self.check_reachable()?;
             match op().await {
-                Err(e) if may_retry(&e, attempt, started) => {
+                Err(e) if self.may_retry(&e, attempt, started) => {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
                 }

@@ -1477,8 +1477,9 @@ fn a_folder_remote_inside_the_work_tree_is_refused() {
     assert!(!env.exists("store"));
 }
 
-/// `git mlv <args>` with no AWS setting from this machine's environment (HOME is the test's).
-fn without_aws_env(env: &TestEnv, args: &[&str]) -> std::process::Command {
+/// `git mlv <args>` with no AWS setting from this machine's environment (HOME is the test's;
+/// this machine sets `AWS_CA_BUNDLE`).
+pub fn without_aws_env(env: &TestEnv, args: &[&str]) -> std::process::Command {
     let mut cmd = env.mlv_std(args);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("AWS_") {

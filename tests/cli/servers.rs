@@ -150,8 +150,6 @@ pub fn http(auth: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("data").join(BUCKET)).unwrap();
-    std::fs::create_dir_all(d.join("tmp")).unwrap();
-    let port = free_port();
     let auth_conf = if auth {
         std::fs::write(
             d.join("htpasswd"),
@@ -165,6 +163,25 @@ pub fn http(auth: bool) -> Server {
     } else {
         String::new()
     };
+    let body = format!(
+        r#"root {d}/data;
+        location / {{
+            {auth_conf}
+            dav_methods PUT DELETE MKCOL COPY MOVE;
+            create_full_put_path on;
+            dav_access user:rw group:r all:r;
+        }}"#,
+        d = d.display()
+    );
+    nginx(dir, "", &body)
+}
+
+/// nginx on a free loopback port (`listen` options after the port, e.g. `ssl`) serving
+/// `body` inside its `server` block, with its files in `dir`.
+fn nginx(dir: tempfile::TempDir, listen: &str, body: &str) -> Server {
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("tmp")).unwrap();
+    let port = free_port();
     let conf = format!(
         r#"daemon off;
 user root;
@@ -180,15 +197,9 @@ http {{
     uwsgi_temp_path {d}/tmp/uwsgi;
     scgi_temp_path {d}/tmp/scgi;
     server {{
-        listen 127.0.0.1:{port};
-        root {d}/data;
+        listen 127.0.0.1:{port} {listen};
         client_max_body_size 0;
-        location / {{
-            {auth_conf}
-            dav_methods PUT DELETE MKCOL COPY MOVE;
-            create_full_put_path on;
-            dav_access user:rw group:r all:r;
-        }}
+        {body}
     }}
 }}
 "#,
@@ -213,6 +224,90 @@ http {{
     };
     s.spawn();
     s
+}
+
+/// A self-signed certificate for `127.0.0.1` (not a CA: what an on-prem server often has),
+/// made by `openssl` in `dir`: `cert.pem` and `key.pem`.
+pub fn self_signed(dir: &Path) -> PathBuf {
+    let status = Command::new(binary("openssl"))
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success(), "openssl made no certificate");
+    dir.join("cert.pem")
+}
+
+/// The TLS part of an nginx `server` block, with a self-signed certificate made in `d`.
+fn tls_conf(d: &Path) -> String {
+    self_signed(d);
+    format!(
+        "ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;",
+        d = d.display()
+    )
+}
+
+impl Server {
+    /// The URL of a server started with TLS (`https_dav`, `https_proxy`).
+    pub fn https_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// The self-signed certificate of a server started with TLS.
+    pub fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+}
+
+/// nginx's WebDAV over TLS with a self-signed certificate (`cert()`), no authentication.
+pub fn https_dav() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("data").join(BUCKET)).unwrap();
+    let body = format!(
+        r#"{tls}
+        root {d}/data;
+        location / {{
+            dav_methods PUT DELETE MKCOL COPY MOVE;
+            create_full_put_path on;
+            dav_access user:rw group:r all:r;
+        }}"#,
+        tls = tls_conf(d),
+        d = d.display()
+    );
+    nginx(dir, "ssl", &body)
+}
+
+/// nginx terminating TLS (self-signed, `cert()`) in front of `upstream` (s3s-fs), passing
+/// the Host header through so SigV4 signatures still match.
+pub fn https_proxy(upstream: &Server) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"{tls}
+        location / {{
+            proxy_pass http://127.0.0.1:{port};
+            proxy_set_header Host $http_host;
+            proxy_http_version 1.1;
+            proxy_request_buffering off;
+            proxy_buffering off;
+        }}"#,
+        tls = tls_conf(dir.path()),
+        port = upstream.port
+    );
+    nginx(dir, "ssl", &body)
 }
 
 /// Azurite's published development account and key (the same on every machine).

@@ -1,4 +1,4 @@
-//! `git mlv remote add|set|list|remove|default`: where data is shared. One file per
+//! `git mlv remote add|set|list|show|remove|default`: where data is shared. One file per
 //! subcommand; this one only dispatches and ends with the `git add` hint.
 
 mod add;
@@ -7,6 +7,7 @@ mod list;
 mod remove;
 mod set;
 mod shared;
+mod show;
 
 use crate::repo::Repo;
 use crate::ui::Ui;
@@ -24,12 +25,14 @@ pub enum Action {
     /// ssh://[user@]host/path or [user@]host:path
     Add(add::Args),
     /// Set one setting of a remote (url, endpoint, region, path_style, jobs, pack_threshold,
-    /// profile, instance_credentials, user, and — always in the local file — access_key_id,
-    /// secret_access_key, session_token, account_key, password, ssh_config, identity_file,
-    /// known_hosts)
+    /// profile, instance_credentials, user, ssl_verify, timeout, read_only, and — always in
+    /// the local file — ca_bundle, credentials_file, access_key_id, secret_access_key,
+    /// session_token, account_key, password, ssh_config, identity_file, known_hosts)
     Set(set::Args),
     /// List the remotes
     List,
+    /// Show every setting of a remote (URL redacted, secrets masked)
+    Show(show::Args),
     /// Remove a remote
     Remove(remove::Args),
     /// Make a remote the default
@@ -44,6 +47,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         Action::Add(args) => add::run(args, &repo, ui)?,
         Action::Set(args) => set::run(args, &repo, ui)?,
         Action::List => list::run(&repo, ui)?,
+        Action::Show(args) => show::run(args, &repo, ui)?,
         Action::Remove(args) => remove::run(args, &repo, ui)?,
         Action::Default(args) => default::run(args, &repo, ui)?,
     };

@@ -18,7 +18,7 @@ pub struct Args {
     local: bool,
 }
 
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 22] = [
     "url",
     "endpoint",
     "region",
@@ -33,6 +33,11 @@ const KEYS: [&str; 17] = [
     "session_token",
     "account_key",
     "password",
+    "ssl_verify",
+    "ca_bundle",
+    "timeout",
+    "read_only",
+    "credentials_file",
     "ssh_config",
     "identity_file",
     "known_hosts",
@@ -70,16 +75,17 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
     let secret = SECRET_KEYS.contains(&key.as_str());
     let machine = LOCAL_KEYS.contains(&key.as_str());
     let item = match key.as_str() {
-        "path_style" | "instance_credentials" => value(
+        "path_style" | "instance_credentials" | "ssl_verify" | "read_only" => value(
             val.parse::<bool>()
                 .map_err(|_| usage(format!("`{key}` takes true or false")))?,
         ),
-        "jobs" => value(
+        "jobs" | "timeout" => value(
             val.parse::<i64>()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| usage("`jobs` takes a positive number"))?,
+                .ok_or_else(|| usage(format!("`{key}` takes a positive number")))?,
         ),
+        "ca_bundle" | "credentials_file" => value(machine_file(&key, &val)?),
         "pack_threshold" => value(
             config::parse_bytes(&val)
                 .filter(|n| *n <= crate::pack::MAX_THRESHOLD)
@@ -111,4 +117,17 @@ pub fn run(args: Args, repo: &Repo, ui: &Ui) -> anyhow::Result<Vec<RepoPath>> {
         }))?;
     }
     Ok(team(changed, local || secret).into_iter().collect())
+}
+
+/// A file setting as written: absolute (taken from the current folder), and a file that
+/// exists, so a typo is caught here rather than at the next transfer.
+fn machine_file(key: &str, given: &str) -> anyhow::Result<String> {
+    let path = std::path::absolute(given)?;
+    if !path.is_file() {
+        return Err(usage(format!(
+            "`{key}` names `{}`, which is not a file\nhint: give the path of an existing file",
+            path.display()
+        )));
+    }
+    Ok(path.display().to_string())
 }

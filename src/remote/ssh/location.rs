@@ -142,15 +142,16 @@ fn expand_home(path: &str) -> PathBuf {
     }
 }
 
-/// Opens the master connection that the SFTP channels share.
+/// Opens the master connection that the SFTP channels share, within `timeout`.
 pub async fn connect(
     loc: &Location,
     files: &Files,
     name: &str,
+    timeout: std::time::Duration,
 ) -> Result<openssh::Session, RemoteError> {
     let mut b = openssh::SessionBuilder::default();
     b.known_hosts_check(openssh::KnownHosts::Strict)
-        .connect_timeout(super::super::CONNECT_TIMEOUT)
+        .connect_timeout(timeout)
         .server_alive_interval(std::time::Duration::from_secs(5))
         .control_directory(std::env::temp_dir())
         // A killed command leaves no master behind for long.

@@ -44,6 +44,8 @@ pub struct Ssh {
     name: String,
     loc: Location,
     files: location::Files,
+    /// The remote's `timeout` for opening the connection (default 5 s).
+    connect_timeout: std::time::Duration,
     shown: String,
     /// The channels, opened on first use; a failed connection is kept too, so the
     /// transfers of one command don't each try again.
@@ -59,11 +61,18 @@ struct Pool {
 struct Failed(ErrorKind, String, Option<String>);
 
 impl Ssh {
-    pub fn open(name: &str, loc: Location, remote: &RemoteConfig, root: &Path) -> Self {
+    pub fn open(
+        name: &str,
+        loc: Location,
+        remote: &RemoteConfig,
+        root: &Path,
+        connect: &super::connect::Connect,
+    ) -> Self {
         Ssh {
             name: name.to_string(),
             loc,
             files: location::Files::of(remote, root),
+            connect_timeout: connect.connect_timeout(),
             shown: super::redact(&remote.url),
             pool: tokio::sync::OnceCell::new(),
         }
@@ -92,7 +101,7 @@ impl Ssh {
             )
         };
         let session = Arc::new(
-            location::connect(&self.loc, &self.files, &self.name)
+            location::connect(&self.loc, &self.files, &self.name, self.connect_timeout)
                 .await
                 .map_err(failed)?,
         );
