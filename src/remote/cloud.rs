@@ -25,8 +25,9 @@ pub(super) struct Bucket {
     name: String,
     /// The request that creates it, or why git-mlv cannot send one (the hint).
     create: Result<Create, String>,
-    /// The client that sends it: the remote's TLS settings and `timeout`.
-    client: reqwest::Client,
+    /// The remote's TLS settings and `timeout`, for the client that sends it (built only
+    /// when a write was answered 404).
+    connect: Connect,
 }
 
 enum Create {
@@ -126,7 +127,7 @@ pub(super) fn gcs(
         bucket: Bucket {
             name: bucket.to_string(),
             create,
-            client: creating_client(connect)?,
+            connect: connect.clone(),
         },
     })
 }
@@ -210,16 +211,12 @@ pub(super) fn azure(
         bucket: Bucket {
             name: container.to_string(),
             create,
-            client: creating_client(connect)?,
+            connect: connect.clone(),
         },
     })
 }
 
 /// The client that creates a bucket: a request may take the remote's `timeout` (10 s).
-fn creating_client(connect: &Connect) -> anyhow::Result<reqwest::Client> {
-    Ok(connect.reqwest(false)?.timeout(connect.silence()).build()?)
-}
-
 /// The account an Azure endpoint names: its first path segment (Azurite's
 /// `http://127.0.0.1:10000/devstoreaccount1`), else `ACCOUNT` of `ACCOUNT.blob.core.windows.net`.
 fn account_in_endpoint(endpoint: &str) -> Option<String> {
@@ -254,7 +251,11 @@ impl Bucket {
             Ok(create) => create,
             Err(hint) => return Err(missing(String::new(), hint.as_str())),
         };
-        let client = &self.client;
+        let client = self
+            .connect
+            .reqwest(false)
+            .and_then(|b| Ok(b.timeout(self.connect.silence()).build()?))
+            .map_err(|e| missing(format!(" and cannot be created: {e}"), CREATE_IT))?;
         let request = match create {
             Create::Gcs {
                 url,

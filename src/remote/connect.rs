@@ -10,6 +10,7 @@ use std::time::Duration;
 /// `object_store`'s silence timer would also run while a 16 MiB part uploads.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
+#[derive(Clone)]
 pub struct Connect {
     /// `false` (`ssl_verify = false`): any certificate is accepted.
     verify: bool,
