@@ -52,14 +52,6 @@ fn doctor_within(env: &TestEnv, code: i32, seconds: u64) -> Value {
     report
 }
 
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_healthy_repository_reports_everything_and_exits_0() {
     let server = servers::s3();
@@ -164,7 +156,7 @@ fn a_dead_remote_fails_fast_with_the_fix() {
     env.write("m.bin", "model");
     env.mlv(&["add", "m.bin"]).assert().success();
     env.add_folder_remote();
-    let port = closed_port();
+    let port = servers::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
     env.mlv(&["remote", "add", "web", &format!("{endpoint}/store")])
         .assert()

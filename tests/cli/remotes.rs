@@ -704,11 +704,7 @@ fn wrong_credentials_fail_clearly_without_printing_the_secret() {
 
 #[test]
 fn endpoint_with_nothing_listening_fails_within_30_seconds() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = servers::free_port();
     let env = TestEnv::new();
     env.write("m.bin", "model");
     env.mlv(&["add", "m.bin"]).assert().success();
@@ -1691,11 +1687,7 @@ fn gcs_and_azure_wrong_credentials_fail_clearly_without_printing_the_secret() {
 
 #[test]
 fn gcs_and_azure_endpoints_with_nothing_listening_fail_within_30_seconds() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = servers::free_port();
     let env = TestEnv::new();
     env.write("m.bin", "model");
     env.mlv(&["add", "m.bin"]).assert().success();

@@ -13,7 +13,8 @@ pub const BUCKET: &str = "mlv-bucket";
 pub const HTTP_USER: &str = "mlv";
 pub const HTTP_PASSWORD: &str = "webdav-password-do-not-print";
 
-fn free_port() -> u16 {
+/// A loopback port free when asked: for a server to start on, or as a dead endpoint.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
