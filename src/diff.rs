@@ -83,6 +83,7 @@ pub fn workspace(
             let (hashes, _) = workspace::hash_all(
                 &files,
                 t.path.as_str(),
+                &abs,
                 stat,
                 None,
                 &crate::progress::NoProgress,

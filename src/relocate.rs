@@ -164,7 +164,6 @@ pub fn remove_tracked(
                 let (meta, kind) = workspace::classify(&abs, lmeta.clone(), cache.root())?;
                 vec![workspace::FileEntry {
                     rel: String::new(),
-                    abs: abs.clone(),
                     meta: (&meta).into(),
                     kind,
                 }]
@@ -180,7 +179,8 @@ pub fn remove_tracked(
                 Kind::CacheLink(h) => cache.contains(&h),
                 Kind::Other(_) => false,
                 Kind::Regular => {
-                    let (h, fresh) = workspace::hash_one(&key(f), &f.abs, &f.meta, stat, None)?;
+                    let (h, fresh) =
+                        workspace::hash_one(&key(f), &f.abs(&abs), &f.meta, stat, None)?;
                     if fresh {
                         stat.record(key(f), &f.meta, h);
                     }
@@ -221,7 +221,7 @@ pub fn remove_tracked(
     let data_deleted = lmeta.is_some();
     if let Some(lmeta) = &lmeta {
         for f in &files {
-            fs_err::remove_file(&f.abs)?;
+            fs_err::remove_file(f.abs(&abs))?;
         }
         if lmeta.is_dir() {
             remove_empty_dirs(&abs)?;

@@ -207,8 +207,8 @@ fn plan_one(
         if let Some(lmeta) = lmeta {
             if lmeta.is_dir() {
                 let files = workspace::list_dir(dest_root, &abs, cache.root())?;
-                let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
-                judge_removals(cache, &files, &hashes, &t.path, force, plan);
+                let hashes = hash_listed(&files, &abs, &t.path, in_workspace, stat)?;
+                judge_removals(cache, &files, &hashes, &abs, &t.path, force, plan);
                 plan.removes.push(abs.clone());
             } else {
                 let (meta, kind) = workspace::classify(&abs, lmeta, cache.root())?;
@@ -261,7 +261,7 @@ fn plan_one(
         .into_iter()
         .filter(|f| scope.covers(&t.path, &f.rel))
         .collect();
-    let hashes = hash_listed(&files, &t.path, in_workspace, stat)?;
+    let hashes = hash_listed(&files, &abs, &t.path, in_workspace, stat)?;
     let root = plan.root(&abs, in_workspace.then(|| t.path.to_string()));
     let mut dir = DirPlan {
         cache,
@@ -316,7 +316,15 @@ fn plan_one(
         .zip(matched)
         .filter_map(|((f, h), matched)| (!matched).then_some((f, h)))
         .unzip();
-    judge_removals(cache, &extra_files, &extra_hashes, &t.path, force, plan);
+    judge_removals(
+        cache,
+        &extra_files,
+        &extra_hashes,
+        &abs,
+        &t.path,
+        force,
+        plan,
+    );
     plan.prune.push(abs.clone());
     if totals.files == 0 || lmeta.is_none() {
         plan.make_dirs.push(abs);
@@ -362,12 +370,11 @@ impl DirPlan<'_> {
             let (meta, kind) = workspace::classify(&dest, m, self.cache.root())?;
             unlisted = FileEntry {
                 rel: e.path.clone(),
-                abs: dest,
                 meta: (&meta).into(),
                 kind,
             };
             let one = std::slice::from_ref(&unlisted);
-            let h = hash_listed(one, &self.t.path, self.in_workspace, self.stat)?;
+            let h = hash_listed(one, self.abs, &self.t.path, self.in_workspace, self.stat)?;
             current_here = Some((h[0], &unlisted));
         }
         match current_here {
@@ -398,9 +405,11 @@ impl DirPlan<'_> {
     }
 }
 
-/// Hashes listed workspace files (not symlinks or special files, which have no hash here).
+/// Hashes workspace files listed from `dir` (not symlinks or special files, which have no
+/// hash here).
 fn hash_listed(
     files: &[FileEntry],
+    dir: &Path,
     base: &RepoPath,
     in_workspace: bool,
     stat: &mut StatCache,
@@ -417,7 +426,7 @@ fn hash_listed(
             } else {
                 String::new()
             };
-            workspace::hash_one(&key, &f.abs, &f.meta, stat, None)
+            workspace::hash_one(&key, &f.abs(dir), &f.meta, stat, None)
         })
         .collect::<Result<_, _>>()?;
     let mut by_path: HashMap<&str, Hash> = HashMap::new();
@@ -433,18 +442,20 @@ fn hash_listed(
         .collect())
 }
 
-/// Extra workspace files are removed only when their content is safe in the cache.
+/// Extra workspace files (listed from `dir`, tracked as `base`) are removed only when their
+/// content is safe in the cache.
 fn judge_removals(
     cache: &Cache,
     files: &[FileEntry],
     hashes: &[Option<Hash>],
+    dir: &Path,
     base: &RepoPath,
     force: bool,
     plan: &mut Plan,
 ) {
     for (f, h) in files.iter().zip(hashes) {
         if force || h.is_some_and(|h| cache.contains(&h)) {
-            plan.removes.push(f.abs.clone());
+            plan.removes.push(f.abs(dir));
         } else {
             plan.conflicts.push(format!("{base}/{}", f.rel));
         }

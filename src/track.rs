@@ -178,8 +178,9 @@ pub fn add(
             ));
         }
         progress.start(files.len() as u64, files.iter().map(|f| f.meta.len()).sum());
-        let results = workspace::hash_each(&files, path.as_str(), stat, Some(cache), progress)
-            .map_err(|e| with_data_safe(e.into(), path))?;
+        let results =
+            workspace::hash_each(&files, path.as_str(), &abs, stat, Some(cache), progress)
+                .map_err(|e| with_data_safe(e.into(), path))?;
         let hashes = || results.iter().map(|(h, _)| h);
         files_read = results.iter().filter(|(_, fresh)| *fresh).count() as u64;
         let hash = cache
@@ -202,8 +203,9 @@ pub fn add(
         })?;
         if link_back {
             for (f, (h, _)) in files.iter().zip(&results) {
-                crate::link::materialize(&cache.object_path(h), &f.abs, false, links)?;
-                stat.record(format!("{path}/{}", f.rel), &fs_err::metadata(&f.abs)?, *h);
+                let file = f.abs(&abs);
+                crate::link::materialize(&cache.object_path(h), &file, false, links)?;
+                stat.record(format!("{path}/{}", f.rel), &fs_err::metadata(&file)?, *h);
             }
         }
         let size = files.iter().map(|f| f.meta.len()).sum();

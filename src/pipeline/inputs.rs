@@ -73,6 +73,7 @@ fn content_in(
     let (hashes, _) = workspace::hash_all(
         &files,
         path.as_str(),
+        &abs,
         stat,
         store,
         &crate::progress::NoProgress,

@@ -29,8 +29,9 @@ pub fn unlink_cached_outs(repo: &Repo, stage: &Stage) -> anyhow::Result<()> {
             workspace::list_dir(repo.root(), &abs, &cache_root)?
                 .into_iter()
                 .map(|f| {
-                    let nlink = std::fs::symlink_metadata(&f.abs).map_or(1, |m| m.nlink());
-                    (f.abs, f.kind, nlink)
+                    let file = f.abs(&abs);
+                    let nlink = std::fs::symlink_metadata(&file).map_or(1, |m| m.nlink());
+                    (file, f.kind, nlink)
                 })
                 .collect()
         } else {

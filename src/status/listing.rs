@@ -126,7 +126,7 @@ pub fn scan(
             name(a).cmp(name(b))
         });
         let folder =
-            (!regular.is_empty()).then(|| fold(rel, base, &here, &regular, known, progress));
+            (!regular.is_empty()).then(|| fold(rel, base, dir, &here, &regular, known, progress));
         let other = here
             .into_iter()
             .filter(|f| matches!(f.kind, Kind::Other(_)));
@@ -163,11 +163,12 @@ pub fn scan(
     })
 }
 
-/// One folder's regular files (`files` at the places `order` gives, sorted) into a
-/// `Folder`, hashes from the stat cache.
+/// One folder's regular files (`files` at the places `order` gives, sorted, listed from
+/// `dir`) into a `Folder`, hashes from the stat cache.
 fn fold(
     rel: &str,
     base: &str,
+    dir: &Path,
     files: &[FileEntry],
     order: &[u32],
     stat: &StatCache,
@@ -192,7 +193,7 @@ fn fold(
         folder.names.push_str(&f.rel[skip..]);
         bytes += f.meta.len();
         if known.is_none() {
-            folder.fresh.push((i, f.abs.clone(), (&f.meta).into()));
+            folder.fresh.push((i, f.abs(dir), (&f.meta).into()));
         }
         folder.files.push(File {
             end: folder.names.len() as u32,

@@ -222,7 +222,7 @@ pub fn status(
                 .filter(|f| scope.covers(&t.path, &f.rel))
                 .partition(|f| !matches!(f.kind, Kind::Other(_)));
             let (hashes, read) =
-                workspace::hash_all(&regular, t.path.as_str(), stat, None, progress)?;
+                workspace::hash_all(&regular, t.path.as_str(), &abs, stat, None, progress)?;
             (regular, other, hashes, read)
         }
     };

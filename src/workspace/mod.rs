@@ -32,13 +32,22 @@ pub enum Kind {
 pub struct FileEntry {
     /// Path relative to the directory that was listed, `/`-separated.
     pub rel: String,
-    pub abs: PathBuf,
     /// For a cache link, the metadata of the object it points at.
     pub meta: FileMeta,
     pub kind: Kind,
 }
 
 impl FileEntry {
+    /// The file's path, from the directory it was listed in (a single file's entry has an
+    /// empty `rel`: `dir` is the file). Not kept per entry: at a million files the paths
+    /// were a third of a listing's memory.
+    pub fn abs(&self, dir: &Path) -> PathBuf {
+        match self.rel.as_str() {
+            "" => dir.to_path_buf(),
+            rel => dir.join(rel),
+        }
+    }
+
     pub fn exec(&self) -> bool {
         self.kind == Kind::Regular && self.meta.mode & 0o111 != 0
     }
@@ -221,7 +230,6 @@ impl<'a> Walk<'a> {
             let (meta, kind) = classify(&child_abs, meta, self.cache_root)?;
             here.push(FileEntry {
                 rel: child_rel,
-                abs: child_abs,
                 meta: FileMeta::from(&meta),
                 kind,
             });
@@ -314,17 +322,18 @@ fn hash_unless_known(
     Ok((hash, true))
 }
 
-/// Hashes many files listed in the tracked directory `base` in parallel (stat cache key
-/// `<base>/<rel>`). Returns each file's hash and how many files had to be read, recording
+/// Hashes many files listed in the tracked directory `base` (at `dir`) in parallel (stat
+/// cache key `<base>/<rel>`). Returns each file's hash and how many files had to be read, recording
 /// fresh hashes in the stat cache.
 pub fn hash_all(
     files: &[FileEntry],
     base: &str,
+    dir: &Path,
     stat: &mut StatCache,
     store: Option<&Cache>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Hash>, u64), CacheError> {
-    let results = hash_each(files, base, stat, store, progress)?;
+    let results = hash_each(files, base, dir, stat, store, progress)?;
     let mut read = 0;
     for (f, (h, fresh)) in files.iter().zip(&results) {
         if *fresh {
@@ -340,6 +349,7 @@ pub fn hash_all(
 pub fn hash_each(
     files: &[FileEntry],
     base: &str,
+    dir: &Path,
     stat: &StatCache,
     store: Option<&Cache>,
     progress: &dyn Progress,
@@ -360,7 +370,7 @@ pub fn hash_each(
                     .collect(),
             };
             for ((slot, f), known) in out.iter_mut().zip(chunk).zip(known) {
-                *slot = hash_unless_known(known, &f.abs, (&f.meta).into(), store)?;
+                *slot = hash_unless_known(known, &f.abs(dir), (&f.meta).into(), store)?;
                 progress.inc(1, f.meta.len());
             }
             Ok::<(), CacheError>(())

@@ -1749,3 +1749,16 @@ fn a_push_creates_a_missing_bucket_or_container() {
         assert_eq!(mate.read("models/model.pkl"), env.read("models/model.pkl"));
     }
 }
+
+/// `dvc remote add -d` is how DVC users make a default remote; the same words work here.
+#[test]
+fn remote_add_dash_d_makes_the_default_remote_as_in_dvc() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.mlv(&["remote", "add", "-d", "store", "/tmp/a-remote"])
+        .assert()
+        .success();
+    let list = env.json(&["remote", "list"]);
+    assert_eq!(list["remotes"][0]["name"], "store");
+    assert_eq!(list["remotes"][0]["default"], true);
+}

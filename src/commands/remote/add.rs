@@ -20,8 +20,8 @@ pub struct Args {
     /// Address buckets in the path, not the host name
     #[arg(long)]
     path_style: bool,
-    /// Make it the default remote
-    #[arg(long)]
+    /// Make it the default remote (`-d`, as `dvc remote add -d`)
+    #[arg(short = 'd', long)]
     default: bool,
     /// Write to `.mlv/config.local.toml` (this machine only) instead of the team config
     #[arg(long)]
