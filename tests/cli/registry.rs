@@ -605,7 +605,9 @@ fn gto_history(env: &TestEnv, name: &str) -> Vec<serde_json::Value> {
         .args(["history", name, "--json"])
         .current_dir(env.path("."))
         .output()
-        .expect("`gto` is not installed: run `bash scripts/install-test-servers.sh` (pip install gto)");
+        .expect(
+            "`gto` is not installed: run `bash scripts/install-test-servers.sh` (pip install gto)",
+        );
     assert!(
         out.status.success(),
         "gto history failed: {}",
@@ -633,8 +635,10 @@ fn history_agrees_with_gto(env: &TestEnv, name: &str) -> Vec<serde_json::Value> 
         "message",
     ];
     let pick = |e: &serde_json::Value, tag: &str| -> serde_json::Value {
-        let mut m: serde_json::Map<String, serde_json::Value> =
-            fields.iter().map(|f| (f.to_string(), e[*f].clone())).collect();
+        let mut m: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|f| (f.to_string(), e[*f].clone()))
+            .collect();
         m.insert("tag".into(), e[tag].clone());
         m.into()
     };
@@ -643,7 +647,10 @@ fn history_agrees_with_gto(env: &TestEnv, name: &str) -> Vec<serde_json::Value> 
         .iter()
         .map(|e| pick(e, "ref"))
         .collect();
-    assert_eq!(a, b, "git mlv models history (left) and gto history (right)");
+    assert_eq!(
+        a, b,
+        "git mlv models history (left) and gto history (right)"
+    );
     ours
 }
 
@@ -651,10 +658,15 @@ fn history_agrees_with_gto(env: &TestEnv, name: &str) -> Vec<serde_json::Value> 
 fn models_history_lists_every_registry_event_as_gto_history_does() {
     let env = with_metadata();
     let c1 = env.commit_model("m1", 0.9);
-    env.mlv(&["register", "model", "--message", "first cut\n\nwith details"])
-        .assert()
-        .success()
-        .stdout("model@v0.0.1\n");
+    env.mlv(&[
+        "register",
+        "model",
+        "--message",
+        "first cut\n\nwith details",
+    ])
+    .assert()
+    .success()
+    .stdout("model@v0.0.1\n");
     let c2 = env.commit_model("m2", 0.91);
     let reg = env.json(&["register", "model", "--message", "second"]);
     assert_eq!(reg["message"], "second");
@@ -664,7 +676,14 @@ fn models_history_lists_every_registry_event_as_gto_history_does() {
             .success();
     }
     env.mlv(&["rollback", "model", "prod"]).assert().success();
-    env.gto_do(&["assign", "model", "--version", "v0.0.2", "--stage", "staging"]);
+    env.gto_do(&[
+        "assign",
+        "model",
+        "--version",
+        "v0.0.2",
+        "--stage",
+        "staging",
+    ]);
     env.gto_do(&["deprecate", "model"]);
     let events = history_agrees_with_gto(&env, "model");
     let summary: Vec<(String, String, String)> = events
@@ -699,7 +718,10 @@ fn models_history_lists_every_registry_event_as_gto_history_does() {
     assert_eq!(lines.len(), 9, "{text}");
     assert!(lines[0].starts_with("timestamp"), "{text}");
     assert!(lines[1].contains("deprecation"), "{text}");
-    assert!(lines[8].contains("first cut") && !text.contains("with details"), "{text}");
+    assert!(
+        lines[8].contains("first cut") && !text.contains("with details"),
+        "{text}"
+    );
     // Plain `models` still works beside its new subcommand.
     env.mlv(&["models", "--deprecated"])
         .assert()
@@ -729,7 +751,10 @@ fn models_show_the_artifacts_description_type_and_labels() {
         ),
         "{m}"
     );
-    assert_eq!(env.json(&["models", "history", "model"])["events"], serde_json::json!([]));
+    assert_eq!(
+        env.json(&["models", "history", "model"])["events"],
+        serde_json::json!([])
+    );
     env.mlv(&["register", "model"]).assert().success();
     let m = &env.json(&["models"])["models"][0];
     assert_eq!(m["labels"], serde_json::json!(["sklearn", "digits"]));
@@ -745,7 +770,11 @@ fn models_show_the_artifacts_description_type_and_labels() {
     let m = &env.json(&["models"])["models"][0];
     assert_eq!(
         (&m["type"], &m["description"], &m["labels"]),
-        (&serde_json::Value::Null, &serde_json::Value::Null, &serde_json::json!([]))
+        (
+            &serde_json::Value::Null,
+            &serde_json::Value::Null,
+            &serde_json::json!([])
+        )
     );
     env.mlv(&["models"])
         .assert()
@@ -754,9 +783,15 @@ fn models_show_the_artifacts_description_type_and_labels() {
     // Labels are a list of strings.
     env.write(
         "mlv.toml",
-        crate::support::ML_PROJECT.replace("path = \"model.pkl\"\n", "path = \"model.pkl\"\nlabels = \"x\"\n"),
+        crate::support::ML_PROJECT.replace(
+            "path = \"model.pkl\"\n",
+            "path = \"model.pkl\"\nlabels = \"x\"\n",
+        ),
     );
-    env.mlv(&["models"]).assert().code(2).stderr(contains("mlv.toml"));
+    env.mlv(&["models"])
+        .assert()
+        .code(2)
+        .stderr(contains("mlv.toml"));
 }
 
 #[test]
