@@ -47,19 +47,20 @@ pub fn read_all(
 
 /// One key compared: `None` on the side where the file or key is absent.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change {
+pub struct Change<V = toml::Value> {
     pub file: RepoPath,
     pub key: String,
-    pub old: Option<toml::Value>,
-    pub new: Option<toml::Value>,
+    pub old: Option<V>,
+    pub new: Option<V>,
 }
 
-/// Every key of either side, by file then key; only those that differ unless `all`.
-pub fn diff(
-    old: &BTreeMap<RepoPath, ParamValues>,
-    new: &BTreeMap<RepoPath, ParamValues>,
+/// Every key of either side, by file then key; only those that differ unless `all`. Any
+/// values keyed by file and dotted key compare so: params here, metrics in `metrics diff`.
+pub fn diff<V: Clone + PartialEq>(
+    old: &BTreeMap<RepoPath, BTreeMap<String, V>>,
+    new: &BTreeMap<RepoPath, BTreeMap<String, V>>,
     all: bool,
-) -> Vec<Change> {
+) -> Vec<Change<V>> {
     let mut keys: Vec<(&RepoPath, &String)> = old
         .iter()
         .chain(new)
@@ -67,7 +68,7 @@ pub fn diff(
         .collect();
     keys.sort();
     keys.dedup();
-    let get = |side: &BTreeMap<RepoPath, ParamValues>, f: &RepoPath, k: &str| {
+    let get = |side: &BTreeMap<RepoPath, BTreeMap<String, V>>, f: &RepoPath, k: &str| {
         side.get(f).and_then(|v| v.get(k)).cloned()
     };
     keys.into_iter()
