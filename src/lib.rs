@@ -28,6 +28,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod mlvignore;
 pub mod pack;
+pub mod params;
 pub mod paths;
 pub mod pathspec;
 pub mod pipeline;

@@ -97,6 +97,8 @@ pub struct Artifact {
     pub path: RepoPath,
     pub kind: Option<String>,
     pub description: Option<String>,
+    /// Free-form labels (GTO's `labels` in `artifacts.yaml`).
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -153,6 +155,8 @@ struct RawArtifact {
     #[serde(rename = "type")]
     kind: Option<String>,
     description: Option<String>,
+    #[serde(default)]
+    labels: Vec<String>,
 }
 
 impl Project {
@@ -271,6 +275,7 @@ impl Project {
                     path,
                     kind: a.kind,
                     description: a.description,
+                    labels: a.labels,
                 },
             );
         }

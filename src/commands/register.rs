@@ -14,6 +14,10 @@ pub struct Args {
     /// The commit to register (default HEAD)
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
+    /// The registration's message, kept in the tag as `gto register --message` keeps it
+    /// (default: `Registering artifact <name> version <version>`)
+    #[arg(long, short = 'm', value_name = "TEXT")]
+    pub message: Option<String>,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
@@ -37,7 +41,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         )));
     }
     let reg = Registry::load(&repo.git)?;
-    let info = registry::register(&repo.git, &reg, &args.name, version, &commit)?;
+    let (info, message) = registry::register(
+        &repo.git,
+        &reg,
+        &args.name,
+        version,
+        &commit,
+        args.message.as_deref(),
+    )?;
     if let Some(d) = reg.deprecation(&args.name) {
         ui.info(&format!(
             "`{}` was deprecated (tag `{}`); this registration makes it active again, as GTO reads it",
@@ -45,7 +56,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         ));
     }
     if ui.json {
-        ui.print_json(&serde_json::json!({ "name": args.name, "version": info.version, "commit": info.commit, "tag": info.tag }))?;
+        ui.print_json(&serde_json::json!({ "name": args.name, "version": info.version, "commit": info.commit, "tag": info.tag, "message": message }))?;
     } else {
         ui.out(&info.tag)?;
         ui.info(&format!(

@@ -294,7 +294,8 @@ impl GitRepo {
     }
 
     /// Creates the annotated tag `name` on `commit` with tagger time `time` (seconds since
-    /// the epoch, UTC); refuses to replace an existing tag.
+    /// the epoch, UTC) and `message` stored as given (a line starting with `#` is not a
+    /// comment to strip); refuses to replace an existing tag.
     pub fn create_tag(
         &self,
         name: &str,
@@ -303,9 +304,20 @@ impl GitRepo {
         time: i64,
     ) -> Result<(), GitError> {
         let date = format!("@{time} +0000");
+        let message = format!("{}\n", message.trim_end());
         let out = self
             .git_output(
-                &["tag", "-a", "-m", message, name, commit],
+                // The option last keeps `tag -a -m <message> <name> <commit>` where
+                // wrappers of git (and a test's racing one) look for them.
+                &[
+                    "tag",
+                    "-a",
+                    "-m",
+                    &message,
+                    name,
+                    commit,
+                    "--cleanup=verbatim",
+                ],
                 &[("GIT_COMMITTER_DATE", &date)],
             )
             // The message can be long: the error names the tag and commit only.

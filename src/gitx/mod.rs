@@ -6,11 +6,13 @@ mod command;
 mod fetch;
 mod read;
 mod source;
+mod tags;
 
 pub use command::{AnnotatedTag, CommitInfo, GcRoots, version};
 pub use fetch::FetchFailure;
 pub use read::IndexedPaths;
 pub use source::{ReadError, Source};
+pub use tags::TagNote;
 
 use crate::problem::{Hinted, Kind};
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 //! later than the artifact's previous tag.
 
 mod error;
+mod journal;
 mod plan;
 mod read;
 mod tag;
@@ -14,6 +15,7 @@ mod version;
 mod write;
 
 pub use error::RegistryError;
+pub use journal::JournalEvent;
 pub use plan::{DeployPlan, TagInfo, read_tag};
 pub use read::{Event, Holder, VersionInfo, resolve};
 pub use tag::{

@@ -60,14 +60,17 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Registers `version` (the next patch after the highest when `None`) of `name` at `commit`.
+/// Registers `version` (the next patch after the highest when `None`) of `name` at
+/// `commit`. The tag's message is `message` when it holds more than blanks, else GTO's
+/// default; returns the version and the message written.
 pub fn register(
     git: &GitRepo,
     reg: &Registry,
     name: &str,
     version: Option<Version>,
     commit: &str,
-) -> anyhow::Result<VersionInfo> {
+    message: Option<&str>,
+) -> anyhow::Result<(VersionInfo, String)> {
     check_name(name)?;
     let versions = reg.versions(name);
     if let Some(taken) = versions.iter().find(|v| v.commit == commit && v.active) {
@@ -95,20 +98,19 @@ pub fn register(
     }
     let tag = version_tag(name, &version);
     let time = reg.next_time(name, now());
-    create_tag(
-        git,
-        &tag,
-        commit,
-        &format!("Registering artifact {name} version {version}"),
-        time,
-    )?;
-    Ok(VersionInfo {
+    let message = match message.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => m.to_string(),
+        None => format!("Registering artifact {name} version {version}"),
+    };
+    create_tag(git, &tag, commit, &message, time)?;
+    let info = VersionInfo {
         version: version.to_string(),
         commit: commit.to_string(),
         tag,
         registered_at: time,
         active: true,
-    })
+    };
+    Ok((info, message))
 }
 
 /// Assigns `stage` to a registered version with a new tag; returns the tag's name.

@@ -23,6 +23,7 @@ mod registry;
 #[macro_use]
 mod remotes;
 mod packs;
+mod params;
 mod remote_settings;
 mod repack;
 mod revisions;

@@ -582,3 +582,243 @@ fn promote_hints_a_deploy_that_works() {
         .stderr(contains("`git mlv deploy model prod`"));
     env.mlv(&["deploy", "model", "prod"]).assert().success();
 }
+
+/// `mlv.toml` of `ML_PROJECT` with the artifact's metadata (gto keeps these in
+/// `artifacts.yaml`; git-mlv in `mlv.toml`).
+fn with_metadata() -> TestEnv {
+    let env = TestEnv::new();
+    env.write(
+        "mlv.toml",
+        crate::support::ML_PROJECT.replace(
+            "path = \"model.pkl\"\n",
+            "path = \"model.pkl\"\ntype = \"model\"\ndescription = \"digits classifier\"\nlabels = [\"sklearn\", \"digits\"]\n",
+        ),
+    );
+    env
+}
+
+/// `gto history <name> --json`: every registry event of the artifact, newest first.
+fn gto_history(env: &TestEnv, name: &str) -> Vec<serde_json::Value> {
+    let mut cmd = std::process::Command::new("gto");
+    env.isolate(&mut cmd);
+    let out = cmd
+        .args(["history", name, "--json"])
+        .current_dir(env.path("."))
+        .output()
+        .expect(
+            "`gto` is not installed: run `bash scripts/install-test-servers.sh` (pip install gto)",
+        );
+    assert!(
+        out.status.success(),
+        "gto history failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).expect("gto prints JSON");
+    events.as_array().unwrap().clone()
+}
+
+/// `git mlv models history <name> --json` and `gto history <name> --json`, field by field
+/// (gto's `ref` is git-mlv's `tag`), asserted equal; returns git-mlv's events.
+fn history_agrees_with_gto(env: &TestEnv, name: &str) -> Vec<serde_json::Value> {
+    let ours = env.json(&["models", "history", name]);
+    assert_eq!(ours["name"], name);
+    let ours = ours["events"].as_array().unwrap().clone();
+    let fields = [
+        "timestamp",
+        "artifact",
+        "event",
+        "version",
+        "stage",
+        "commit",
+        "author",
+        "author_email",
+        "message",
+    ];
+    let pick = |e: &serde_json::Value, tag: &str| -> serde_json::Value {
+        let mut m: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|f| (f.to_string(), e[*f].clone()))
+            .collect();
+        m.insert("tag".into(), e[tag].clone());
+        m.into()
+    };
+    let a: Vec<_> = ours.iter().map(|e| pick(e, "tag")).collect();
+    let b: Vec<_> = gto_history(env, name)
+        .iter()
+        .map(|e| pick(e, "ref"))
+        .collect();
+    assert_eq!(
+        a, b,
+        "git mlv models history (left) and gto history (right)"
+    );
+    ours
+}
+
+#[test]
+fn models_history_lists_every_registry_event_as_gto_history_does() {
+    let env = with_metadata();
+    let c1 = env.commit_model("m1", 0.9);
+    env.mlv(&[
+        "register",
+        "model",
+        "--message",
+        "first cut\n\nwith details",
+    ])
+    .assert()
+    .success()
+    .stdout("model@v0.0.1\n");
+    let c2 = env.commit_model("m2", 0.91);
+    let reg = env.json(&["register", "model", "--message", "second"]);
+    assert_eq!(reg["message"], "second");
+    for v in ["v0.0.1", "v0.0.2"] {
+        env.mlv(&["promote", &format!("model@{v}"), "prod"])
+            .assert()
+            .success();
+    }
+    env.mlv(&["rollback", "model", "prod"]).assert().success();
+    env.gto_do(&[
+        "assign",
+        "model",
+        "--version",
+        "v0.0.2",
+        "--stage",
+        "staging",
+    ]);
+    env.gto_do(&["deprecate", "model"]);
+    let events = history_agrees_with_gto(&env, "model");
+    let summary: Vec<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("-").to_string();
+            (s("event"), s("version"), s("stage"))
+        })
+        .collect();
+    let row = |e: &str, v: &str, s: &str| (e.to_string(), v.to_string(), s.to_string());
+    assert_eq!(
+        summary,
+        [
+            row("deprecation", "-", "-"),
+            row("assignment", "v0.0.2", "staging"),
+            row("assignment", "v0.0.1", "prod"),
+            row("unassignment", "v0.0.2", "prod"),
+            row("assignment", "v0.0.2", "prod"),
+            row("assignment", "v0.0.1", "prod"),
+            row("registration", "v0.0.2", "-"),
+            row("registration", "v0.0.1", "-"),
+        ]
+    );
+    assert_eq!(events[7]["message"], "first cut\n\nwith details");
+    assert_eq!(events[7]["commit"], c1.as_str());
+    assert_eq!(events[6]["commit"], c2.as_str());
+    assert_eq!(events[7]["tag"], "model@v0.0.1");
+    // The table: newest first, a message's first line only.
+    let out = env.mlv(&["models", "history", "model"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 9, "{text}");
+    assert!(lines[0].starts_with("timestamp"), "{text}");
+    assert!(lines[1].contains("deprecation"), "{text}");
+    assert!(
+        lines[8].contains("first cut") && !text.contains("with details"),
+        "{text}"
+    );
+    // Plain `models` still works beside its new subcommand.
+    env.mlv(&["models", "--deprecated"])
+        .assert()
+        .success()
+        .stdout(contains("model  latest v0.0.2"));
+    // An artifact neither registered nor declared is a bad request, as is a bad name.
+    env.mlv(&["models", "history", "nomodel"])
+        .assert()
+        .code(2)
+        .stderr(contains("`nomodel`"));
+    assert!(gto_history(&env, "nomodel").is_empty());
+    env.mlv(&["models", "history", "my.model"]).assert().code(2);
+}
+
+#[test]
+fn models_show_the_artifacts_description_type_and_labels() {
+    let env = with_metadata();
+    env.commit_model("m1", 0.9);
+    // Declared but not yet registered: listed with its metadata, and an empty history.
+    let m = &env.json(&["models"])["models"][0];
+    assert_eq!(
+        (&m["type"], &m["description"], &m["labels"]),
+        (
+            &serde_json::json!("model"),
+            &serde_json::json!("digits classifier"),
+            &serde_json::json!(["sklearn", "digits"])
+        ),
+        "{m}"
+    );
+    assert_eq!(
+        env.json(&["models", "history", "model"])["events"],
+        serde_json::json!([])
+    );
+    env.mlv(&["register", "model"]).assert().success();
+    let m = &env.json(&["models"])["models"][0];
+    assert_eq!(m["labels"], serde_json::json!(["sklearn", "digits"]));
+    assert_eq!(m["latest"], "v0.0.1");
+    env.mlv(&["models"]).assert().success().stdout(
+        contains("model  latest v0.0.1\n")
+            .and(contains("digits classifier"))
+            .and(contains("sklearn, digits")),
+    );
+    // Without metadata, the keys are there and empty.
+    let env = TestEnv::ml_project("");
+    env.commit_model("m1", 0.9);
+    let m = &env.json(&["models"])["models"][0];
+    assert_eq!(
+        (&m["type"], &m["description"], &m["labels"]),
+        (
+            &serde_json::Value::Null,
+            &serde_json::Value::Null,
+            &serde_json::json!([])
+        )
+    );
+    env.mlv(&["models"])
+        .assert()
+        .success()
+        .stdout("model  latest -\n");
+    // Labels are a list of strings.
+    env.write(
+        "mlv.toml",
+        crate::support::ML_PROJECT.replace(
+            "path = \"model.pkl\"\n",
+            "path = \"model.pkl\"\nlabels = \"x\"\n",
+        ),
+    );
+    env.mlv(&["models"])
+        .assert()
+        .code(2)
+        .stderr(contains("mlv.toml"));
+}
+
+#[test]
+fn a_hostile_register_message_round_trips_without_breaking_the_tag_grammar() {
+    let env = TestEnv::ml_project("");
+    env.commit_model("m1", 0.9);
+    let message = "line one\nmodel@v9.9.9\n# not a comment\nmodel#prod#99 --force\n-m x";
+    env.mlv(&["register", "model", "--message", message])
+        .assert()
+        .success()
+        .stdout("model@v0.0.1\n");
+    assert_eq!(
+        tags(&env).into_iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        ["model@v0.0.1"]
+    );
+    let events = history_agrees_with_gto(&env, "model");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["message"], message);
+    assert_eq!(agrees_with_gto(&env)["model"]["latest"], "v0.0.1");
+    // A message of blanks is no message: the default one, as gto writes it.
+    env.commit_model("m2", 0.91);
+    env.mlv(&["register", "model", "--message", "  \n"])
+        .assert()
+        .success();
+    let events = history_agrees_with_gto(&env, "model");
+    assert_eq!(
+        events[0]["message"],
+        "Registering artifact model version v0.0.2"
+    );
+}

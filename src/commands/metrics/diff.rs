@@ -3,11 +3,9 @@
 
 use super::show::read_at;
 use super::table::print_table;
-use crate::metrics::Flat;
 use crate::paths::RepoPath;
 use crate::repo::Repo;
 use crate::ui::Ui;
-use std::collections::BTreeMap;
 
 #[derive(serde::Serialize)]
 struct Change {
@@ -21,29 +19,15 @@ struct Change {
 pub fn run(repo: &Repo, a: &str, b: Option<&str>, ui: &Ui) -> anyhow::Result<()> {
     let (_, old) = read_at(repo, Some(a))?;
     let (_, new) = read_at(repo, b)?;
-    let mut keys: Vec<(&RepoPath, &String)> = old
-        .iter()
-        .chain(&new)
-        .flat_map(|(f, flat)| flat.keys().map(move |k| (f, k)))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    let get = |side: &BTreeMap<RepoPath, Flat>, f: &RepoPath, k: &str| {
-        side.get(f).and_then(|flat| flat.get(k)).copied()
-    };
-    let changes: Vec<Change> = keys
+    let changes: Vec<Change> = crate::params::diff(&old, &new, false)
         .into_iter()
-        .map(|(f, k)| {
-            let (o, n) = (get(&old, f, k), get(&new, f, k));
-            Change {
-                file: f.to_string(),
-                key: k.clone(),
-                old: o,
-                new: n,
-                change: o.zip(n).map(|(o, n)| n - o),
-            }
+        .map(|c| Change {
+            file: c.file.to_string(),
+            key: c.key,
+            old: c.old,
+            new: c.new,
+            change: c.old.zip(c.new).map(|(o, n)| n - o),
         })
-        .filter(|c| c.old != c.new)
         .collect();
     if ui.json {
         return Ok(ui.print_json(&serde_json::json!({ "a": a, "b": b, "changes": changes }))?);

@@ -1,5 +1,8 @@
 //! `git mlv models`: every artifact with its versions, stages and commits, as `gto show`
-//! reads the same tags.
+//! reads the same tags, and its metadata from `mlv.toml`; `models history <name>` is the
+//! registry's journal of one artifact, as `gto history` lists it.
+
+mod history;
 
 use crate::project::Project;
 use crate::registry::Registry;
@@ -12,10 +15,24 @@ pub struct Args {
     /// List deprecated artifacts too (`gto show --deprecated`)
     #[arg(long)]
     pub deprecated: bool,
+    #[command(subcommand)]
+    pub action: Option<Action>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Action {
+    /// Every registry event of an artifact, newest first, as `gto history` lists them
+    History {
+        /// The artifact
+        name: String,
+    },
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
+    if let Some(Action::History { name }) = args.action {
+        return history::run(&repo, &name, ui);
+    }
     let project = Project::load(repo.root())?;
     let reg = Registry::load(&repo.git)?;
     let mut names: Vec<&str> = reg.all_names();
@@ -43,9 +60,13 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
                     (s, h)
                 })
                 .collect();
+            let declared = project.artifacts.get(*name);
             serde_json::json!({
                 "name": name,
-                "path": project.artifacts.get(*name).map(|a| a.path.as_str()),
+                "path": declared.map(|a| a.path.as_str()),
+                "type": declared.and_then(|a| a.kind.as_deref()),
+                "description": declared.and_then(|a| a.description.as_deref()),
+                "labels": declared.map_or(&[][..], |a| a.labels.as_slice()),
                 "registered": reg.is_registered(name),
                 "deprecated": reg.deprecation(name).is_some(),
                 "latest": versions.first().map(|v| v.version.clone()),
@@ -80,6 +101,24 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             }
         }
         ui.out(&line)?;
+        // Metadata, when `mlv.toml` gives any, on a line of its own.
+        let labels: Vec<&str> = m["labels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.as_str())
+            .collect();
+        let about: Vec<String> = [
+            m["type"].as_str().map(|t| format!("type {t}")),
+            (!labels.is_empty()).then(|| format!("labels {}", labels.join(", "))),
+            m["description"].as_str().map(str::to_string),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !about.is_empty() {
+            ui.out(&format!("  {}", about.join("  ")))?;
+        }
         if ui.verbose {
             for v in m["versions"].as_array().into_iter().flatten() {
                 ui.out(&format!(
