@@ -31,6 +31,7 @@ pub mod pack;
 pub mod paths;
 pub mod pathspec;
 pub mod pipeline;
+pub mod plots;
 pub mod pointer;
 pub mod problem;
 pub mod progress;

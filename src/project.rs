@@ -7,6 +7,7 @@ use crate::problem::{Hinted, Kind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub mod plot;
 
 pub const FILE: &str = "mlv.toml";
 
@@ -104,17 +105,16 @@ pub struct Project {
     pub stages: BTreeMap<String, Stage>,
     pub gates: Vec<Gate>,
     pub artifacts: BTreeMap<String, Artifact>,
+    pub plots: Vec<plot::Plot>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct RawProject {
-    #[serde(default)]
     stages: BTreeMap<String, RawStage>,
-    #[serde(default)]
     gates: Vec<RawGate>,
-    #[serde(default)]
     artifacts: BTreeMap<String, RawArtifact>,
+    plots: Vec<plot::RawPlot>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +274,7 @@ impl Project {
                 },
             );
         }
+        project.plots = plot::check(raw.plots).map_err(invalid)?;
         Ok(project)
     }
 

@@ -21,6 +21,7 @@ pub mod ls;
 pub mod metrics;
 pub mod models;
 pub mod mv;
+pub mod plots;
 pub mod promote;
 pub mod pull;
 pub mod push;
@@ -77,6 +78,8 @@ pub enum Command {
     Fsck(fsck::Args),
     /// Show the pipeline's metrics, or compare them between revisions
     Metrics(metrics::Args),
+    /// Draw metrics and `[[plots]]` series across revisions (or an artifact's versions) as one HTML page
+    Plots(plots::Args),
     /// Check every quality gate in `mlv.toml`; exit 1 when one fails
     Gate(gate::Args),
     /// Register a commit as a version of an artifact (tag `<name>@v<semver>`)
@@ -124,6 +127,7 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Run(args) => run::run(args, ui),
         Command::Lineage(args) => lineage::run(args, ui),
         Command::Metrics(args) => metrics::run(args, ui),
+        Command::Plots(args) => plots::run(args, ui),
         Command::Gate(args) => gate::run(args, ui),
         Command::Register(args) => register::run(args, ui),
         Command::Promote(args) => promote::run(args, ui),
