@@ -128,7 +128,9 @@ fn records(text: &str) -> Result<Table, String> {
             _ => return Err("its only key does not hold a list of records".into()),
         },
         _ => {
-            return Err("expected a list of records, e.g. `[{\"epoch\": 1, \"loss\": 0.5}]`".into());
+            return Err(
+                "expected a list of records, e.g. `[{\"epoch\": 1, \"loss\": 0.5}]`".into(),
+            );
         }
     };
     let mut columns: Vec<String> = Vec::new();

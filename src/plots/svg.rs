@@ -254,23 +254,27 @@ fn ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
 /// Width, height and markup of one matrix per revision, side by side.
 fn matrices(ms: &[Matrix]) -> (f64, f64, String) {
     let mut s = String::new();
-    let (mut x0, mut height) = (LEFT, 0.0f64);
+    let (mut x0, mut top, mut height, mut width) = (LEFT, TOP, 0.0f64, WIDTH);
     for m in ms {
         let n = m.labels.len().max(1);
         let cell = (360.0 / n as f64).clamp(14.0, 40.0);
+        // A new row of matrices where this one would reach past 1,020 pixels.
+        if x0 > LEFT && x0 + 100.0 + cell * n as f64 > WIDTH + 300.0 {
+            (x0, top) = (LEFT, height + 10.0);
+        }
         let max = m.counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
-        let (gx, gy) = (x0 + 60.0, TOP + 50.0);
+        let (gx, gy) = (x0 + 60.0, top + 50.0);
         let _ = writeln!(
             s,
             "<g class=\"matrix\" data-name=\"{name}\">\n<text x=\"{x0}\" y=\"{}\" font-weight=\"bold\">{name}</text>",
-            TOP + 6.0,
+            top + 6.0,
             name = esc(&m.name)
         );
         let _ = writeln!(
             s,
             "<text class=\"label\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">predicted</text>",
             gx + cell * n as f64 / 2.0,
-            TOP + 26.0
+            top + 26.0
         );
         for (i, l) in m.labels.iter().enumerate() {
             let c = gx + (i as f64 + 0.5) * cell;
@@ -309,9 +313,9 @@ fn matrices(ms: &[Matrix]) -> (f64, f64, String) {
             (gy + bottom) / 2.0
         );
         x0 = gx + cell * n as f64 + 40.0;
-        height = height.max(bottom + 20.0);
+        (width, height) = (width.max(x0), height.max(bottom + 20.0));
     }
-    (x0.max(WIDTH), height.max(TOP + 60.0), s)
+    (width, height.max(TOP + 60.0), s)
 }
 
 /// From white (0) to the first palette blue (1).
