@@ -120,8 +120,11 @@ pub fn collect(git: &GitRepo, root: &Path, sides: Vec<Side>) -> anyhow::Result<P
                     .or_insert_with(|| vec![None; sides.len()])[i] = Some(v);
             }
         }
+        // One chart per file and columns, titled as the first revision that names it.
         for p in project.plots {
-            if !defs.contains(&p) {
+            let same =
+                |d: &Plot| (&d.file, &d.x, &d.y, d.template) == (&p.file, &p.x, &p.y, p.template);
+            if !defs.iter().any(same) {
                 defs.push(p);
             }
         }
@@ -157,7 +160,10 @@ fn metric_chart(
         marks: Vec::new(),
     };
     for (i, v) in vals.into_iter().enumerate() {
-        let Some(v) = v else { continue };
+        // TOML's `nan` and `inf` have no place on an axis.
+        let Some(v) = v.filter(|v| v.is_finite()) else {
+            continue;
+        };
         if !sides[i].stages.is_empty() {
             series
                 .marks
@@ -338,5 +344,22 @@ mod tests {
         let m = matrix("HEAD".into(), pairs);
         assert_eq!(m.labels, ["9", "10"]);
         assert_eq!(m.counts, [[1, 0], [2, 0]]);
+    }
+
+    #[test]
+    fn a_metric_chart_leaves_out_nan_and_marks_held_versions() {
+        let side = |label: &str, stages: &[&str]| Side {
+            label: label.into(),
+            commit: Some("c".into()),
+            stages: stages.iter().map(|s| s.to_string()).collect(),
+        };
+        let sides = [side("v1", &[]), side("v2", &["prod"]), side("v3", &[])];
+        let vals = vec![Some(f64::NAN), Some(0.9), Some(f64::INFINITY)];
+        let c = metric_chart(&sides, "m.toml".into(), "acc".into(), vals, &mut Vec::new());
+        let Body::Lines { series, .. } = c.body else {
+            panic!("a metric is a line chart")
+        };
+        assert_eq!(series[0].points, [(1.0, 0.9)]);
+        assert_eq!(series[0].marks, [(0, "prod".to_string())]);
     }
 }
