@@ -74,12 +74,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             "notes": plots.notes,
         }))?;
     } else {
-        ui.out(&format!(
+        // The files on stdout, so `xdg-open "$(git mlv plots -q)"` works; the summary beside.
+        for file in &written {
+            ui.out(&file.display().to_string())?;
+        }
+        ui.info(&format!(
             "wrote {} across {} to `{}`",
             crate::units::count(plots.charts.len() as u64, "plot"),
             crate::units::count(plots.sides.len() as u64, "revision"),
             out.display()
-        ))?;
+        ));
     }
     if args.open {
         open(&out, ui);

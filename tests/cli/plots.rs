@@ -154,7 +154,8 @@ fn a_metric_across_three_commits_is_one_series_with_a_point_each() {
     ])
     .assert()
     .success()
-    .stdout(contains("wrote 1 plot across 3 revisions"));
+    .stdout(format!("{}\n", env.path("plots.html").display()))
+    .stderr(contains("wrote 1 plot across 3 revisions"));
     let page = page(&env, "plots.html");
     let chart = page.chart("metrics.json-eval.accuracy");
     assert_eq!(chart.series(), [("eval.accuracy".to_string(), 3, 3)]);
