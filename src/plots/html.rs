@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222;background:#fafafa}\
 section{background:#fff;border:1px solid #ddd;margin:0 0 20px;padding:8px;overflow-x:auto}\
-code{background:#eee;padding:0 3px}li{margin:2px 0}";
+code{background:#eee;padding:0 3px}li{margin:2px 0}\
+ul.revisions{display:flex;flex-wrap:wrap;gap:2px 18px;list-style:none;padding:0}";
 
 pub fn page(plots: &Plots) -> String {
     let mut s = format!(

@@ -85,13 +85,19 @@ fn lines(
             .collect(),
         None => ticks(x_lo, x_hi),
     };
-    for (x, label) in &x_ticks {
+    // At most about 16 revision names fit under the axis: every revision gets a tick, every
+    // `every`-th (and the last) its name; the dots' tooltips name them all.
+    let every = x_ticks.len().div_ceil(16).max(1);
+    for (i, (x, label)) in x_ticks.iter().enumerate() {
         let (px, ty) = (sx(*x), bottom + 16.0);
         let _ = write!(
             s,
             "<line x1=\"{px:.1}\" y1=\"{bottom}\" x2=\"{px:.1}\" y2=\"{}\" stroke=\"#333\"/>",
             bottom + 4.0
         );
+        if !(x_ticks.len() - 1 - i).is_multiple_of(every) {
+            continue;
+        }
         if slant {
             let _ = writeln!(
                 s,
@@ -341,5 +347,25 @@ mod tests {
             "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;"
         );
         assert_eq!(widen((2.0, 2.0)), (1.8, 2.2));
+    }
+
+    #[test]
+    fn fifty_revisions_get_a_tick_each_and_every_fourth_a_name_ending_with_the_newest() {
+        let cats: Vec<String> = (0..50).map(|i| format!("r{i}")).collect();
+        let series = [Series {
+            name: "acc".into(),
+            points: (0..50).map(|i| (i as f64, i as f64)).collect(),
+            marks: Vec::new(),
+        }];
+        let (_, _, svg) = lines("revision", "acc", Some(&cats), &series);
+        let axis = &svg[..svg.find("class=\"label\"").unwrap()];
+        let names: Vec<&str> = axis
+            .split("class=\"tick\"")
+            .skip(1)
+            .map(|t| &t[t.find('>').unwrap() + 1..t.find('<').unwrap()])
+            .collect();
+        assert_eq!(axis.matches("<line").count(), 51);
+        assert_eq!(names.len(), 13);
+        assert_eq!((names[0], names[12]), ("r1", "r49"));
     }
 }
