@@ -313,6 +313,11 @@ fn versions_plot_each_registered_version_and_mark_production() {
     assert_eq!(marks.len(), 1);
     assert_eq!(marks[0].attr("data-stage"), "prod");
     assert_eq!(chart.axis("x").0, ["v0.0.1", "v0.0.2", "v0.0.3"]);
+    // A registry reference is a revision like any other.
+    let report = env.json(&["plots", "--rev", "model#prod", "--rev", "HEAD"]);
+    let prod = env.git(&["rev-parse", "HEAD~1"]);
+    assert_eq!(report["revisions"][0]["label"], "model#prod");
+    assert_eq!(report["revisions"][0]["commit"], prod.trim());
     env.mlv(&["plots", "--versions", "nothing"])
         .assert()
         .code(2)
