@@ -66,3 +66,9 @@ command -v openssl >/dev/null || {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
 }
+# Plots (tests/cli/plots.rs): Debian's Chromium takes a headless screenshot of the page
+# `git mlv plots` writes, which the test decodes to check the charts are visible.
+[ -x /usr/bin/chromium ] || {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}

@@ -183,6 +183,7 @@ run git mlv rollback model prod
 run git mlv which model prod
 run readlink "$work/serving/model/current"
 run git mlv models
+run git mlv plots --rev HEAD~2 --rev HEAD~1 --rev HEAD -o "$work/plots.html"
 
 step "CI closes the loop: the tags go to origin, and a job per tag deploys it (docs/ci.md)"
 run git init -q --bare -b main "$work/origin.git"

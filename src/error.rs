@@ -39,6 +39,7 @@ fn typed<'a>(cause: &'a (dyn Error + 'static)) -> Option<&'a dyn Hinted> {
         crate::registry::RegistryError,
         crate::gate::GateError,
         crate::metrics::MetricsError,
+        crate::plots::PlotsError,
         crate::project::ProjectError,
         crate::gitx::GitError,
         crate::cache::CacheError,

@@ -32,6 +32,7 @@ pub mod params;
 pub mod paths;
 pub mod pathspec;
 pub mod pipeline;
+pub mod plots;
 pub mod pointer;
 pub mod problem;
 pub mod progress;

@@ -7,6 +7,7 @@ use crate::problem::{Hinted, Kind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub mod plot;
 
 pub const FILE: &str = "mlv.toml";
 
@@ -106,17 +107,16 @@ pub struct Project {
     pub stages: BTreeMap<String, Stage>,
     pub gates: Vec<Gate>,
     pub artifacts: BTreeMap<String, Artifact>,
+    pub plots: Vec<plot::Plot>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct RawProject {
-    #[serde(default)]
     stages: BTreeMap<String, RawStage>,
-    #[serde(default)]
     gates: Vec<RawGate>,
-    #[serde(default)]
     artifacts: BTreeMap<String, RawArtifact>,
+    plots: Vec<plot::RawPlot>,
 }
 
 #[derive(Deserialize)]
@@ -279,6 +279,7 @@ impl Project {
                 },
             );
         }
+        project.plots = plot::check(raw.plots).map_err(invalid)?;
         Ok(project)
     }
 
@@ -349,56 +350,4 @@ pub fn artifact_at(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_relative_to_wdir() {
-        let p = Project::parse(
-            r#"
-[stages.train]
-cmd = "python train.py"
-wdir = "ml"
-deps = ["data", "./train.py"]
-params = ["params.toml:train.depth"]
-outs = ["model.pkl"]
-metrics = ["metrics.json"]
-
-[[gates]]
-metric = "ml/metrics.json:eval.accuracy"
-min = 0.9
-
-[artifacts.model]
-path = "ml/model.pkl"
-type = "model"
-"#,
-            Path::new(FILE),
-        )
-        .unwrap();
-        let s = &p.stages["train"];
-        assert_eq!(
-            s.deps,
-            [RepoPath::new("ml/data"), RepoPath::new("ml/train.py")]
-        );
-        assert_eq!(s.params[0].file, RepoPath::new("ml/params.toml"));
-        assert_eq!(s.params[0].key.as_deref(), Some("train.depth"));
-        assert_eq!(p.gates[0].metric.key, "eval.accuracy");
-        assert_eq!(p.artifacts["model"].kind.as_deref(), Some("model"));
-        assert_eq!(
-            p.producer_of(&RepoPath::new("ml/model.pkl")).unwrap().name,
-            "train"
-        );
-    }
-
-    #[test]
-    fn refuses_paths_that_climb_out_and_unknown_keys() {
-        for text in [
-            "[stages.a]\ncmd = \"x\"\nouts = [\"../x\"]\n",
-            "[stages.a]\ncmd = \"x\"\nout = [\"x\"]\n",
-            "[[gates]]\nmetric = \"m.json\"\nmin = 1\n",
-            "[[gates]]\nmetric = \"m.json:a\"\n",
-        ] {
-            assert!(Project::parse(text, Path::new(FILE)).is_err(), "{text}");
-        }
-    }
-}
+mod tests;

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod models;
 pub mod mv;
 pub mod params;
+pub mod plots;
 pub mod promote;
 pub mod pull;
 pub mod push;
@@ -80,6 +81,8 @@ pub enum Command {
     Metrics(metrics::Args),
     /// Compare the params of the pipeline's params files between revisions
     Params(params::Args),
+    /// Draw metrics and `[[plots]]` series across revisions (or an artifact's versions) as one HTML page
+    Plots(plots::Args),
     /// Check every quality gate in `mlv.toml`; exit 1 when one fails
     Gate(gate::Args),
     /// Register a commit as a version of an artifact (tag `<name>@v<semver>`)
@@ -128,6 +131,7 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Lineage(args) => lineage::run(args, ui),
         Command::Metrics(args) => metrics::run(args, ui),
         Command::Params(args) => params::run(args, ui),
+        Command::Plots(args) => plots::run(args, ui),
         Command::Gate(args) => gate::run(args, ui),
         Command::Register(args) => register::run(args, ui),
         Command::Promote(args) => promote::run(args, ui),

@@ -18,6 +18,7 @@ mod mv_rm;
 mod paths;
 mod pathspecs;
 mod pipeline;
+mod plots;
 mod quickstart;
 mod registry;
 #[macro_use]
