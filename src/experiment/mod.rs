@@ -88,7 +88,9 @@ mod tests {
         for ok in ["exp-1", "lr_0.3", "A.b-c"] {
             assert!(check_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "../x", "a/b", ".x", "x.", "a..b", "x.lock", "-x", "a b", "a:b", "é"] {
+        for bad in [
+            "", "../x", "a/b", ".x", "x.", "a..b", "x.lock", "-x", "a b", "a:b", "é",
+        ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert_eq!(name_of("refs/mlv/exps/a"), "a");

@@ -184,10 +184,9 @@ pub fn apply(text: &str, a: &Assignment) -> anyhow::Result<String> {
             })
         }
         _ => {
-            let mut doc: toml_edit::DocumentMut =
-                text.parse().map_err(|e: toml_edit::TomlError| {
-                    invalid(e.message().to_string())
-                })?;
+            let mut doc: toml_edit::DocumentMut = text
+                .parse()
+                .map_err(|e: toml_edit::TomlError| invalid(e.message().to_string()))?;
             let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
             for seg in parents {
                 table = table
@@ -224,7 +223,10 @@ mod tests {
         let o = Override::parse("p.yaml:train.lr=0.1,0.3").unwrap();
         assert_eq!(o.file.as_deref(), Some("p.yaml"));
         assert_eq!((o.key.as_str(), o.values.len()), ("train.lr", 2));
-        assert_eq!(Override::parse("a=[1,2],[3]").unwrap().values, ["[1,2]", "[3]"]);
+        assert_eq!(
+            Override::parse("a=[1,2],[3]").unwrap().values,
+            ["[1,2]", "[3]"]
+        );
         for bad in ["a", "=1", ":a=1", "a..b=1", "a=1,"] {
             assert!(Override::parse(bad).is_err(), "{bad}");
         }

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 /// Params by file, then dotted key.
 pub type ByFile = BTreeMap<String, ParamValues>;
 
-/// The values each stage's params entries select at `src`; a file absent there is left out.
+/// The values each stage's params entries select at `src`, by dotted key down to the
+/// leaves; a file absent there is left out.
 pub fn read(src: Source, project: &Project) -> anyhow::Result<ByFile> {
     read_with(project, |file| {
         src.read(file)
@@ -29,11 +30,28 @@ pub fn read_with(
         for p in &stage.params {
             if let Some(text) = text_of(p.file.as_str())? {
                 let values = param_values(&text, p, &stage.name)?;
-                out.entry(p.file.to_string()).or_default().extend(values);
+                let file = out.entry(p.file.to_string()).or_default();
+                for (key, value) in values {
+                    flatten(key, value, file);
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// A value under its dotted key; a table (a params entry that selects one) by its leaves.
+fn flatten(key: String, value: toml::Value, out: &mut ParamValues) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                flatten(format!("{key}.{k}"), v, out);
+            }
+        }
+        leaf => {
+            out.insert(key, leaf);
+        }
+    }
 }
 
 /// Every key of each params file the pipeline names (not only the keys its stages select),

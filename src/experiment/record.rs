@@ -92,8 +92,9 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(anyhow::anyhow!("reading `{}`: {e}", path.display())),
         };
-        let mut record: Record = serde_json::from_slice(&bytes)
-            .map_err(|e| anyhow::anyhow!("experiment record `{}` is damaged: {e}", path.display()))?;
+        let mut record: Record = serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!("experiment record `{}` is damaged: {e}", path.display())
+        })?;
         if record.status == Status::Running && self.try_lock(name)?.is_some() {
             record.status = Status::Interrupted;
         }

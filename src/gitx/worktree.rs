@@ -56,7 +56,10 @@ impl GitRepo {
             "-m",
             message,
         ])?;
-        Ok(self.git(&["-C", &p, "rev-parse", "HEAD"])?.trim().to_string())
+        Ok(self
+            .git(&["-C", &p, "rev-parse", "HEAD"])?
+            .trim()
+            .to_string())
     }
 
     /// Points `name` (a full ref) at `commit`.
@@ -70,11 +73,7 @@ impl GitRepo {
 
     /// The refs under `prefix` (`refs/mlv/exps/`) at commits: (name after the prefix, commit).
     pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, String)>, GitError> {
-        let out = self.git(&[
-            "for-each-ref",
-            "--format=%(objectname) %(refname)",
-            prefix,
-        ])?;
+        let out = self.git(&["for-each-ref", "--format=%(objectname) %(refname)", prefix])?;
         Ok(out
             .lines()
             .filter_map(|l| l.split_once(' '))

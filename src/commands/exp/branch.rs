@@ -21,7 +21,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
             "see `git check-ref-format --help` for what git accepts",
         ));
     }
-    if repo.git.resolve_commit(&format!("refs/heads/{branch}")).is_ok() {
+    if repo
+        .git
+        .resolve_commit(&format!("refs/heads/{branch}"))
+        .is_ok()
+    {
         return Err(crate::error::usage_with_hint(
             format!("branch `{branch}` exists already"),
             format!("choose another name, or delete it with `git branch -D {branch}`"),
@@ -29,9 +33,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
     }
     repo.git.create_branch(branch, &commit)?;
     if ui.json {
-        ui.print_json(&serde_json::json!({ "experiment": args.name, "branch": branch, "rev": commit }))?;
+        ui.print_json(
+            &serde_json::json!({ "experiment": args.name, "branch": branch, "rev": commit }),
+        )?;
     } else {
-        ui.info(&format!("branch `{branch}` made at experiment `{}` ({})", args.name, &commit[..10]));
+        ui.info(&format!(
+            "branch `{branch}` made at experiment `{}` ({})",
+            args.name,
+            &commit[..10]
+        ));
     }
     Ok(())
 }

@@ -40,7 +40,11 @@ fn table(rows: &[Row]) -> Vec<Vec<String>> {
     let params: BTreeSet<&(String, String)> = rows.iter().flat_map(|r| &r.changed).collect();
     let metrics: BTreeSet<(&String, &String)> = rows
         .iter()
-        .flat_map(|r| r.metrics.iter().flat_map(|(f, m)| m.keys().map(move |k| (f, k))))
+        .flat_map(|r| {
+            r.metrics
+                .iter()
+                .flat_map(|(f, m)| m.keys().map(move |k| (f, k)))
+        })
         .collect();
     let mut out = vec![
         ["experiment", "status"]
@@ -85,7 +89,11 @@ fn aligned(rows: &[Vec<String>]) -> Vec<String> {
     }
     rows.iter()
         .map(|r| {
-            let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
             cells.join("  ").trim_end().to_string()
         })
         .collect()

@@ -69,8 +69,8 @@ pub fn push(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let bar = ui.bar("pushing");
     let report = common::runtime()?.block_on(crate::sync::push(&cache, &engine, &selected, &bar));
     drop(bar);
-    let report = report
-        .map_err(|e| e.context(format!("pushing to remote `{name}` ({})", engine.url())))?;
+    let report =
+        report.map_err(|e| e.context(format!("pushing to remote `{name}` ({})", engine.url())))?;
     common::failures(&name, &report.summary)?;
     if !report.not_in_cache.is_empty() {
         return Err(crate::error::failed_with_hint(
@@ -81,13 +81,23 @@ pub fn push(args: Args, ui: &Ui) -> anyhow::Result<()> {
             "`git mlv exp pull` or `git mlv fetch --rev <experiment>` gets it first",
         ));
     }
-    repo.git.push_refs(&args.git_remote, &refspecs(&args.names)?)?;
-    report_done(ui, "pushed", &args.git_remote, revs.len(), &name, &report.summary, started)
+    repo.git
+        .push_refs(&args.git_remote, &refspecs(&args.names)?)?;
+    report_done(
+        ui,
+        "pushed",
+        &args.git_remote,
+        revs.len(),
+        &name,
+        &report.summary,
+        started,
+    )
 }
 
 pub fn pull(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
-    repo.git.fetch_refs(&args.git_remote, &refspecs(&args.names)?)?;
+    repo.git
+        .fetch_refs(&args.git_remote, &refspecs(&args.names)?)?;
     let revs = commits(&repo, &args.names)?;
     let _cache_lock = common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let select = Selector {
@@ -103,7 +113,15 @@ pub fn pull(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let fetched = ops::fetch::fetch(&repo, &request, &ui.bar("fetching"))?;
     fetched.failures()?;
-    report_done(ui, "pulled", &args.git_remote, revs.len(), &fetched.remote, &fetched.summary, started)
+    report_done(
+        ui,
+        "pulled",
+        &args.git_remote,
+        revs.len(),
+        &fetched.remote,
+        &fetched.summary,
+        started,
+    )
 }
 
 fn report_done(

@@ -21,7 +21,10 @@ pub struct Applied {
 
 pub fn apply(repo: &Repo, name: &str, report: &dyn Reporter) -> anyhow::Result<Applied> {
     let commit = super::find(repo, name)?;
-    let parent = repo.git.parent_of(&commit)?.unwrap_or_else(|| commit.clone());
+    let parent = repo
+        .git
+        .parent_of(&commit)?
+        .unwrap_or_else(|| commit.clone());
     let files: Vec<String> = repo
         .git
         .changed_paths(&parent, &commit)?
@@ -34,7 +37,9 @@ pub fn apply(repo: &Repo, name: &str, report: &dyn Reporter) -> anyhow::Result<A
     let mut unsaved = Vec::new();
     for f in &files {
         let now = work.read(f).map_err(|e| e.into_anyhow())?;
-        if now != head.read(f).map_err(|e| e.into_anyhow())? && now != exp.read(f).map_err(|e| e.into_anyhow())? {
+        if now != head.read(f).map_err(|e| e.into_anyhow())?
+            && now != exp.read(f).map_err(|e| e.into_anyhow())?
+        {
             unsaved.push(format!("  {f}"));
         }
     }

@@ -35,7 +35,11 @@ pub fn queue(repo: &Repo, overrides: &[String], name: Option<&str>) -> anyhow::R
         let file = match &ov.file {
             Some(f) => {
                 let path = repo.resolve(Path::new(f))?;
-                if src.read(path.as_str()).map_err(|e| e.into_anyhow())?.is_none() {
+                if src
+                    .read(path.as_str())
+                    .map_err(|e| e.into_anyhow())?
+                    .is_none()
+                {
                     return Err(usage_with_hint(
                         format!("`-S {arg}` names `{path}`, which HEAD's commit does not have"),
                         "an experiment starts from HEAD's commit: commit the params file first",
@@ -187,7 +191,12 @@ pub fn run(
 }
 
 /// Runs one experiment to its commit, or records why it failed.
-fn run_one(root: &Path, mut record: Record, exe: &Path, report: &dyn RunReport) -> anyhow::Result<()> {
+fn run_one(
+    root: &Path,
+    mut record: Record,
+    exe: &Path,
+    report: &dyn RunReport,
+) -> anyhow::Result<()> {
     let repo = Repo::open(root)?;
     let store = super::store(&repo);
     let Some(_lock) = store.try_lock(&record.name)? else {
@@ -269,4 +278,3 @@ pub fn describe(params: &[Assignment]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
-
