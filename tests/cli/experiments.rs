@@ -28,7 +28,10 @@ printf '{"score": %s}' "$rate" > metrics.json
 
 /// A committed pipeline whose data (`data.txt`) is tracked by git-mlv, run once.
 fn exp_env() -> TestEnv {
-    let env = TestEnv::new();
+    exp_env_with(TestEnv::new())
+}
+
+fn exp_env_with(env: TestEnv) -> TestEnv {
     env.write("mlv.toml", PIPELINE);
     env.write("train.sh", TRAIN);
     env.write("params.toml", "# knobs\n[train]\nrate = 0.5 # the rate\n");
@@ -379,4 +382,40 @@ fn hostile_names_and_params_files_are_refused_and_nothing_is_written() {
         "a = 1\n"
     );
     env.mlv(&["exp", "apply", "../x"]).assert().code(2);
+}
+
+#[test]
+fn an_experiment_uses_the_cache_a_relative_local_cache_dir_names() {
+    let env = TestEnv::new();
+    env.mlv(&["init"]).assert().success();
+    env.write(".mlv/config.local.toml", "[cache]\ndir = \"../mycache\"\n");
+    let env = exp_env_with(env);
+    env.mlv(&["exp", "run", "-S", "train.rate=0.3"])
+        .assert()
+        .success();
+    let rev = env.git(&["rev-parse", "refs/mlv/exps/exp-1"]);
+    let pointer = env.git(&["show", &format!("{}:model.bin.mlv", rev.trim())]);
+    let hash = pointer
+        .lines()
+        .find_map(|l| l.strip_prefix("hash = \"b3:"))
+        .unwrap()
+        .trim_end_matches('"');
+    let mycache = env.root.parent().unwrap().join("mycache");
+    let object = mycache.join("b3").join(&hash[..2]).join(&hash[2..]);
+    assert!(
+        object.exists(),
+        "the experiment's model is in `{}`",
+        mycache.display()
+    );
+    // Nothing of the local settings is committed.
+    assert!(
+        env.git_output(&[
+            "cat-file",
+            "-e",
+            &format!("{}:.mlv/config.local.toml", rev.trim())
+        ])
+        .status
+        .code()
+            != Some(0)
+    );
 }

@@ -236,6 +236,7 @@ fn in_worktree(
         fs_err::create_dir_all(parent)?;
     }
     repo.git.worktree_add(wt, &record.base)?;
+    local_settings(repo, wt)?;
     for (file, text) in edited(&Source::WorkTree(wt), &record.params, None)? {
         fs_err::write(RepoPath::new(file).to_abs(wt), text)?;
     }
@@ -268,6 +269,30 @@ fn in_worktree(
     repo.git
         .update_ref(&experiment::ref_name(&record.name), &commit)?;
     Ok(commit)
+}
+
+/// The user's machine-local settings go with the experiment (cache, link types, remote
+/// credentials), its cache folder made absolute: a relative `cache.dir` would otherwise
+/// name a folder inside the experiment's worktree, not the cache it shares.
+fn local_settings(repo: &Repo, wt: &Path) -> anyhow::Result<()> {
+    let name = Path::new(crate::config::DIR).join(crate::config::LOCAL_FILE);
+    let text = match fs_err::read_to_string(repo.root().join(&name)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e.into()),
+    };
+    if text.is_empty() && repo.config.cache.dir.is_none() {
+        return Ok(());
+    }
+    let mut doc: toml_edit::DocumentMut = text.parse()?;
+    if repo.config.cache.dir.is_some() {
+        doc["cache"]["dir"] = toml_edit::value(repo.cache_dir().display().to_string());
+    }
+    let dest = wt.join(&name);
+    if let Some(dir) = dest.parent() {
+        fs_err::create_dir_all(dir)?;
+    }
+    Ok(fs_err::write(dest, doc.to_string())?)
 }
 
 /// `file:key=value` for each assignment, one a line.
