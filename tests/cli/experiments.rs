@@ -336,6 +336,9 @@ fn exp_push_and_pull_share_refs_and_data_between_clones() {
     env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&["push", "-q", "origin", "main"]);
     env.mlv(&["push"]).assert().success();
+    // No experiment yet: nothing moves (not the work tree's data either).
+    let none = env.json(&["exp", "push", "origin"]);
+    assert_eq!(none["experiments"], 0);
     env.mlv(&["exp", "run", "-S", "train.rate=0.1,0.3"])
         .assert()
         .success();

@@ -57,6 +57,9 @@ fn commits(repo: &Repo, names: &[String]) -> anyhow::Result<Vec<String>> {
 pub fn push(args: Args, ui: &Ui) -> anyhow::Result<()> {
     let repo = Repo::discover()?;
     let revs = commits(&repo, &args.names)?;
+    if revs.is_empty() {
+        return nothing(ui);
+    }
     let cache = repo.cache()?;
     let (name, engine) = common::engine(&repo, args.remote.as_deref(), args.jobs)?;
     common::check_writable(&repo, &name, "a push")?;
@@ -99,6 +102,9 @@ pub fn pull(args: Args, ui: &Ui) -> anyhow::Result<()> {
     repo.git
         .fetch_refs(&args.git_remote, &refspecs(&args.names)?)?;
     let revs = commits(&repo, &args.names)?;
+    if revs.is_empty() {
+        return nothing(ui);
+    }
     let _cache_lock = common::lock_cache(&repo.cache()?, Access::Shared, ui)?;
     let select = Selector {
         revs: revs.clone(),
@@ -122,6 +128,15 @@ pub fn pull(args: Args, ui: &Ui) -> anyhow::Result<()> {
         &fetched.summary,
         started,
     )
+}
+
+/// No experiment to move: a selector without revisions would mean the work tree's data.
+fn nothing(ui: &Ui) -> anyhow::Result<()> {
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "experiments": 0 }))?;
+    }
+    ui.info("no experiments");
+    Ok(())
 }
 
 fn report_done(
