@@ -422,3 +422,28 @@ fn an_experiment_uses_the_cache_a_relative_local_cache_dir_names() {
             != Some(0)
     );
 }
+
+#[test]
+fn run_all_drops_the_record_of_one_killed_after_its_ref_was_written() {
+    let env = exp_env();
+    env.mlv(&["exp", "run", "-S", "train.rate=0.4"])
+        .assert()
+        .success();
+    let rev = env.git(&["rev-parse", "refs/mlv/exps/exp-1"]);
+    // What a SIGKILL between the ref and the record's removal leaves.
+    let base = env.git(&["rev-parse", "HEAD"]);
+    env.write(
+        ".git/mlv/exps/state/exp-1.json",
+        format!(
+            r#"{{"name": "exp-1", "base": "{}", "params": [], "status": "running"}}"#,
+            base.trim()
+        ),
+    );
+    env.mlv(&["exp", "run", "--run-all"])
+        .assert()
+        .success()
+        .stderr(contains("no queued or interrupted experiment"));
+    assert_eq!(env.git(&["rev-parse", "refs/mlv/exps/exp-1"]), rev);
+    assert!(!env.exists(".git/mlv/exps/state/exp-1.json"));
+    assert_eq!(experiments(&env)[0]["status"], "done");
+}

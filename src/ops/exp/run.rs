@@ -138,13 +138,23 @@ fn names(repo: &Repo, name: Option<&str>, n: usize) -> anyhow::Result<Vec<String
     Ok(wanted)
 }
 
-/// The experiments `--run-all` runs: the queued and the interrupted ones.
+/// The experiments `--run-all` runs: the queued and the interrupted ones. One killed
+/// after its ref was written is finished: its leftover record is dropped instead.
 pub fn pending(repo: &Repo) -> anyhow::Result<Vec<Record>> {
-    Ok(super::store(repo)
-        .list()?
-        .into_iter()
-        .filter(|r| matches!(r.status, Status::Queued | Status::Interrupted))
-        .collect())
+    let store = super::store(repo);
+    let done = repo.git.refs_under(experiment::REF_PREFIX)?;
+    let mut out = Vec::new();
+    for r in store.list()? {
+        if done.iter().any(|(name, _)| *name == r.name) {
+            if r.status != Status::Running {
+                repo.git.worktree_remove(&store.worktree(&r.name))?;
+                store.forget(&r.name)?;
+            }
+        } else if matches!(r.status, Status::Queued | Status::Interrupted) {
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 /// Runs `records`, `jobs` at a time; `exe` is the git-mlv binary each experiment's `run`
