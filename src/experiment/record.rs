@@ -83,6 +83,21 @@ impl Store {
             .map_err(|e| anyhow::anyhow!("writing `{}`: {e}", path.display()))
     }
 
+    /// Saves a new record, claiming its name: when another `exp run` took the name since
+    /// it was checked, this one is refused rather than written over.
+    pub fn create(&self, record: &Record) -> anyhow::Result<()> {
+        let dir = self.dir.join("state");
+        let mut tmp = crate::fsutil::temp_file_in(&dir, crate::fsutil::TEMP_PREFIX, 0o644)?;
+        std::io::Write::write_all(&mut tmp, &serde_json::to_vec_pretty(record)?)?;
+        match tmp.persist_noclobber(self.state(&record.name, "json")) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(super::ExperimentError::Exists(record.name.clone()).into())
+            }
+            Err(e) => Err(e.error.into()),
+        }
+    }
+
     /// The record of `name`, if one is kept, with `running` turned into `interrupted`
     /// when no process holds its lock.
     pub fn load(&self, name: &str) -> anyhow::Result<Option<Record>> {
@@ -150,5 +165,33 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_claimed_once_and_a_free_lock_reads_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let mut r = Record {
+            name: "a".into(),
+            base: "0".repeat(40),
+            params: Vec::new(),
+            status: Status::Queued,
+            error: None,
+        };
+        store.create(&r).unwrap();
+        assert!(store.create(&r).is_err(), "a second claim of `a`");
+        r.status = Status::Running;
+        store.save(&r).unwrap();
+        let held = store.try_lock("a").unwrap().unwrap();
+        assert_eq!(store.load("a").unwrap().unwrap().status, Status::Running);
+        drop(held);
+        assert_eq!(store.list().unwrap()[0].status, Status::Interrupted);
+        store.forget("a").unwrap();
+        assert!(store.list().unwrap().is_empty());
     }
 }

@@ -75,7 +75,7 @@ pub fn queue(repo: &Repo, overrides: &[String], name: Option<&str>) -> anyhow::R
         })
         .collect();
     for r in &records {
-        store.save(r)?;
+        store.create(r)?;
     }
     Ok(records)
 }
