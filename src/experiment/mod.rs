@@ -45,7 +45,7 @@ impl crate::problem::Hinted for ExperimentError {
             }
             ExperimentError::Unknown(_) => "`git mlv exp show` lists the experiments".into(),
             ExperimentError::Exists(name) => format!(
-                "choose another `--name`, or drop the old one with `git mlv exp remove {name}`"
+                "choose another `--name`, or drop the old one with `git mlv exp remove {name}`; `git mlv exp run --run-all` runs the queued and interrupted ones"
             ),
         })
     }

@@ -234,8 +234,25 @@ fn queued_experiments_run_with_run_all() {
         .assert()
         .success();
     assert_eq!(experiments(&env)[0]["status"], "queued");
-    env.mlv(&["exp", "run", "--run-all"]).assert().success();
+    // Running the same request again is refused: the name is taken by the queued one.
+    env.mlv(&[
+        "exp",
+        "run",
+        "--queue",
+        "-S",
+        "train.rate=0.5",
+        "--name",
+        "exp-1",
+    ])
+    .assert()
+    .code(2)
+    .stderr(contains("git mlv exp run --run-all"));
+    let ran = env.json(&["exp", "run", "--run-all"]);
+    assert_eq!(ran["experiments"][0]["name"], "exp-1");
+    assert_eq!(ran["experiments"][0]["status"], "done");
+    let rev = ran["experiments"][0]["rev"].as_str().unwrap();
     assert_eq!(experiments(&env)[0]["status"], "done");
+    assert_eq!(experiments(&env)[0]["rev"], rev);
 }
 
 #[test]
