@@ -230,9 +230,15 @@ fn a_sweep_killed_mid_stage_leaves_the_user_tree_alone_and_a_rerun_completes_it(
 #[test]
 fn queued_experiments_run_with_run_all() {
     let env = exp_env();
+    // An experiment starts from HEAD's commit, and says so when the pipeline has changes.
+    env.write("params.toml", "[train]\nrate = 7\n");
     env.mlv(&["exp", "run", "--queue", "-S", "train.rate=0.4"])
         .assert()
-        .success();
+        .success()
+        .stderr(contains(
+            "uncommitted changes to `params.toml` are not part of them",
+        ));
+    env.git(&["checkout", "params.toml"]);
     assert_eq!(experiments(&env)[0]["status"], "queued");
     // Running the same request again is refused: the name is taken by the queued one.
     env.mlv(&[

@@ -40,6 +40,17 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<()> {
         true => run::pending(&repo)?,
         false => run::queue(&repo, &args.set, args.name.as_deref())?,
     };
+    let uncommitted = run::uncommitted(&repo)?;
+    if !args.run_all && !uncommitted.is_empty() {
+        ui.warn(&format!(
+            "experiments start from HEAD's commit; the uncommitted changes to {} are not part of them",
+            uncommitted
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if args.queue {
         if ui.json {
             let queued: Vec<_> = records.iter().map(|r| ended(r, "queued")).collect();

@@ -28,6 +28,12 @@ pub fn queue(repo: &Repo, overrides: &[String], name: Option<&str>) -> anyhow::R
     let base = repo.git.resolve_commit("HEAD")?;
     let src = Source::Rev(&repo.git, &base);
     let project = Project::load_at(&repo.git, &base)?;
+    if project.stages.is_empty() {
+        return Err(usage_with_hint(
+            "HEAD's mlv.toml defines no stages, so an experiment has nothing to run",
+            "add `[stages.<name>]` tables to mlv.toml and commit it; see docs/pipeline.md",
+        ));
+    }
     let mut resolved = Vec::new();
     let mut keys = None;
     for arg in overrides {
@@ -78,6 +84,32 @@ pub fn queue(repo: &Repo, overrides: &[String], name: Option<&str>) -> anyhow::R
         store.create(r)?;
     }
     Ok(records)
+}
+
+/// The pipeline's files (`mlv.toml` and its params files) whose work tree copy differs
+/// from HEAD's: an experiment starts from HEAD's commit, so these changes are not in it.
+pub fn uncommitted(repo: &Repo) -> anyhow::Result<Vec<String>> {
+    let head = Source::Rev(&repo.git, "HEAD");
+    let work = Source::WorkTree(repo.root());
+    let Some(project) = Project::read_present(head)? else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<String> = project
+        .stages
+        .values()
+        .flat_map(|s| s.params.iter().map(|p| p.file.to_string()))
+        .collect();
+    files.push(crate::project::FILE.to_string());
+    files.sort();
+    files.dedup();
+    let mut out = Vec::new();
+    for f in files {
+        let read = |src: Source| src.read(&f).map_err(|e| e.into_anyhow());
+        if read(head)? != read(work)? {
+            out.push(f);
+        }
+    }
+    Ok(out)
 }
 
 /// The text of each params file `set` edits, as read from `src` and edited; with `only`,
