@@ -156,6 +156,21 @@ impl Store {
         }
     }
 
+    /// Held while a worktree is added or removed, waiting for another holder: the `git
+    /// worktree prune` after a removal must not see a worktree another runner is adding.
+    pub fn lock_worktrees(&self) -> anyhow::Result<RunLock> {
+        fs_err::create_dir_all(&self.dir)?;
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join("worktrees.lock"))?
+            .into_parts()
+            .0;
+        file.lock()?;
+        Ok(RunLock(file))
+    }
+
     /// Forgets the record, log and lock of `name` (its worktree is git's to remove).
     pub fn forget(&self, name: &str) -> anyhow::Result<()> {
         for ext in ["json", "log", "lock"] {

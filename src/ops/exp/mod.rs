@@ -66,6 +66,13 @@ pub fn remove(repo: &Repo, arg: &str) -> anyhow::Result<()> {
     if has_ref {
         repo.git.delete_ref(&experiment::ref_name(name))?;
     }
-    repo.git.worktree_remove(&store.worktree(name))?;
+    remove_worktree(repo, &store, name)?;
     store.forget(name)
+}
+
+/// Removes the worktree of `name` if one is left (see `gitx`'s `worktree_remove`), one
+/// runner at a time.
+fn remove_worktree(repo: &Repo, store: &Store, name: &str) -> anyhow::Result<()> {
+    let _lock = store.lock_worktrees()?;
+    Ok(repo.git.worktree_remove(&store.worktree(name))?)
 }

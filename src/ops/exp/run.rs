@@ -179,7 +179,7 @@ pub fn pending(repo: &Repo) -> anyhow::Result<Vec<Record>> {
     for r in store.list()? {
         if done.iter().any(|(name, _)| *name == r.name) {
             if r.status != Status::Running {
-                repo.git.worktree_remove(&store.worktree(&r.name))?;
+                super::remove_worktree(repo, &store, &r.name)?;
                 store.forget(&r.name)?;
             }
         } else if matches!(r.status, Status::Queued | Status::Interrupted) {
@@ -249,8 +249,8 @@ fn run_one(
     report.started(&record);
     let wt = store.worktree(&record.name);
     let result = in_worktree(&repo, &store, &record, &wt, exe);
-    let cleaned = repo.git.worktree_remove(&wt);
-    match result.and_then(|commit| cleaned.map(|()| commit).map_err(Into::into)) {
+    let cleaned = super::remove_worktree(&repo, &store, &record.name);
+    match result.and_then(|commit| cleaned.map(|()| commit)) {
         Ok(commit) => {
             store.forget(&record.name)?;
             report.finished(&record.name, &Ok(commit));
@@ -273,11 +273,14 @@ fn in_worktree(
     exe: &Path,
 ) -> anyhow::Result<String> {
     // A worktree left by a run that was killed goes first.
-    repo.git.worktree_remove(wt)?;
+    super::remove_worktree(repo, store, &record.name)?;
     if let Some(parent) = wt.parent() {
         fs_err::create_dir_all(parent)?;
     }
-    repo.git.worktree_add(wt, &record.base)?;
+    {
+        let _lock = store.lock_worktrees()?;
+        repo.git.worktree_add(wt, &record.base)?;
+    }
     local_settings(repo, wt)?;
     for (file, text) in edited(&Source::WorkTree(wt), &record.params, None)? {
         fs_err::write(RepoPath::new(file).to_abs(wt), text)?;
