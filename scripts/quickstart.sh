@@ -197,5 +197,15 @@ for tag in $(git tag -l --sort=taggerdate 'model#prod*'); do
   run git mlv deploy --tag "$tag" --to "$work/serving-ci"
 done
 run readlink "$work/serving-ci/model/current"
+
+step "Experiments: a sweep of gamma, each run in a worktree of its own; apply the best one"
+cd "$work/project"
+run git mlv exp run -S train.gamma=0.001,0.0005 -j 2
+run git mlv exp show
+run git status --short
+best=$(git mlv exp show --json --sort-by eval.accuracy --sort-order desc |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["experiments"][0]["name"])')
+run git mlv exp apply "$best"
+run git diff params.toml
 echo
 echo "Quickstart finished: the projects are in $work"

@@ -45,6 +45,7 @@ fn typed<'a>(cause: &'a (dyn Error + 'static)) -> Option<&'a dyn Hinted> {
         crate::cache::CacheError,
         crate::remote::RemoteError,
         crate::ops::read::ReadError,
+        crate::experiment::ExperimentError,
     );
     None
 }

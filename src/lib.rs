@@ -14,6 +14,7 @@ pub mod config;
 pub mod credentials;
 pub mod deploy;
 pub mod diff;
+pub mod experiment;
 pub mod fsutil;
 pub mod gate;
 pub mod gc;

@@ -6,6 +6,7 @@ pub mod common;
 pub mod deploy;
 pub mod diff;
 pub mod doctor;
+pub mod exp;
 pub mod fetch;
 pub mod fsck;
 pub mod gate;
@@ -107,6 +108,8 @@ pub enum Command {
     ImportUrl(import_url::Args),
     /// Check what git-mlv sees here: versions, cache, link types, remotes, hooks; exit 1 when something is broken
     Doctor(doctor::Args),
+    /// Experiments: run the pipeline with params overrides in worktrees of their own, show, apply, share them
+    Exp(exp::Args),
 }
 
 pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
@@ -144,5 +147,6 @@ pub fn run(command: Command, ui: &Ui) -> anyhow::Result<()> {
         Command::Update(args) => update::run(args, ui),
         Command::ImportUrl(args) => import_url::run(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),
+        Command::Exp(args) => exp::run(args, ui),
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 impl GitRepo {
     /// Runs the git binary in this repository (for what hooks hand over as git sees it:
     /// `GIT_INDEX_FILE`, `core.hooksPath`, rev-list ranges) and returns its stdout.
-    fn git(&self, args: &[&str]) -> Result<String, GitError> {
+    pub(super) fn git(&self, args: &[&str]) -> Result<String, GitError> {
         let out = self.git_output(args, &[])?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();

@@ -7,6 +7,7 @@ mod fetch;
 mod read;
 mod source;
 mod tags;
+mod worktree;
 
 pub use command::{AnnotatedTag, CommitInfo, GcRoots, version};
 pub use fetch::FetchFailure;
@@ -66,6 +67,10 @@ impl Hinted for GitError {
         })
     }
 }
+
+/// The ref namespace of finished experiments (see `experiment`): a name that is no other
+/// revision is looked up there.
+pub const EXPERIMENT_REFS: &str = "refs/mlv/exps/";
 
 /// Where a repository keeps things, as `git rev-parse` would say.
 #[derive(Debug, Clone)]

@@ -106,14 +106,21 @@ impl GitRepo {
         Ok(self.commit(rev)?.id.to_string())
     }
 
-    /// The commit `rev` names (a tag or branch peeled to its commit).
+    /// The commit `rev` names (a tag or branch peeled to its commit). An experiment's name
+    /// that names nothing else means its ref, `refs/mlv/exps/<name>`: every command that
+    /// takes a revision reads it through here.
     pub(super) fn commit(&self, rev: &str) -> Result<gix::Commit<'_>, GitError> {
         let bad = |reason: String| GitError::BadRevision {
             rev: rev.to_string(),
             reason,
         };
+        let experiment = || {
+            let name = format!("{}{rev}", super::EXPERIMENT_REFS);
+            self.repo.rev_parse_single(name.as_str()).ok()
+        };
         self.repo
             .rev_parse_single(rev)
+            .or_else(|e| experiment().ok_or(e))
             .map_err(|e| bad(e.to_string()))?
             .object()
             .map_err(|e| bad(e.to_string()))?

@@ -4,6 +4,7 @@ pub mod checkout;
 pub mod deploy;
 pub mod doctor;
 pub mod engine;
+pub mod exp;
 pub mod external;
 pub mod fetch;
 pub mod import;

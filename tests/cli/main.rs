@@ -10,6 +10,7 @@ mod ci_recipes;
 mod deploy;
 mod doctor;
 mod errors;
+mod experiments;
 mod gates;
 mod gc;
 mod hooks;
