@@ -159,7 +159,7 @@ run git mlv lineage model.pkl --rev HEAD~1
 run git mlv push
 
 step "Registry: register the trained model, check the quality gates, promote it to prod"
-run git mlv register model 1.0.0
+run git mlv register model 1.0.0 --message "first digits model"
 run git mlv gate
 run git mlv promote model@v1.0.0 prod
 run git mlv deploy model prod --to "$work/serving"
@@ -170,6 +170,7 @@ run sed -i 's/^gamma = .*/gamma = 0.005/' params.toml
 run git mlv run
 run git add -A
 run git commit -qm "Digits model v3: gamma 0.005"
+run git mlv params diff HEAD~1 HEAD
 run git mlv metrics diff HEAD~1 HEAD
 refused "the new model's accuracy dropped more than the gate allows" git mlv gate
 run git mlv register model 1.1.0
@@ -183,7 +184,7 @@ run git mlv rollback model prod
 run git mlv which model prod
 run readlink "$work/serving/model/current"
 run git mlv models
-run git mlv plots --rev HEAD~2 --rev HEAD~1 --rev HEAD -o "$work/plots.html"
+run git mlv models history model
 
 step "CI closes the loop: the tags go to origin, and a job per tag deploys it (docs/ci.md)"
 run git init -q --bare -b main "$work/origin.git"
@@ -198,7 +199,7 @@ for tag in $(git tag -l --sort=taggerdate 'model#prod*'); do
 done
 run readlink "$work/serving-ci/model/current"
 
-step "Experiments: a sweep of gamma, each run in a worktree of its own; apply the best one"
+step "Experiments: a sweep of gamma, each run in a worktree of its own; apply the best one, plot them all"
 cd "$work/project"
 run git mlv exp run -S train.gamma=0.001,0.0005 -j 2
 run git mlv exp show
@@ -207,5 +208,10 @@ best=$(git mlv exp show --json --sort-by eval.accuracy --sort-order desc |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["experiments"][0]["name"])')
 run git mlv exp apply "$best"
 run git diff params.toml
+# The model commits and both experiments (experiment names work as revisions) on one page.
+revs=$(git mlv exp show --json |
+  python3 -c 'import json, sys; print(" ".join("--rev " + e["name"] for e in json.load(sys.stdin)["experiments"]))')
+# shellcheck disable=SC2086 # one word per --rev and name
+run git mlv plots --rev HEAD~2 --rev HEAD~1 --rev HEAD $revs -o "$work/plots.html"
 echo
 echo "Quickstart finished: the projects are in $work"

@@ -33,7 +33,7 @@ pub struct GlobalArgs {
 
 /// Words DVC and git-lfs users type (with the command above them) and the git-mlv command
 /// that does that job, with what it does. Only commands that exist are named: a word with
-/// no git-mlv command yet (`exp`, `import-url`) keeps clap's own message.
+/// no git-mlv command keeps clap's own message.
 const FOREIGN_WORDS: &[(&str, &str, &str)] = &[
     ("repro", "run", "runs the stale stages of `mlv.toml`"),
     (
