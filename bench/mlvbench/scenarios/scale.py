@@ -1,7 +1,8 @@
 """scale (issue 15): status, add and checkout of one tracked directory from tens of
 thousands to a million 1 KiB files, beside git holding the very same files in its index
 (a second git dir whose work tree is the git-mlv repository: no second copy on disk),
-`cp -r` as the floor for writing the files, and `dvc add` up to --dvc-max files."""
+`cp -r` as the floor for writing the files (peer `cp`: its copy takes as much disk as the
+files), and `dvc add` up to --dvc-max files (peer `dvc`)."""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ from ..tools import commit_all, git_repo, versions
 from ..util import say
 from ..util import run as sh
 
-DEFAULTS = {"file_kib": 1, "prefault_mb": 0, "status_runs": 3}
+DEFAULTS = {"file_kib": 1, "prefault_mb": 0, "status_runs": 3, "peers": "git cp dvc"}
 TOOLS = ["dvc"]
 RSS_MB = 300.0
 TOUCHED = 10
@@ -55,8 +56,9 @@ def _size(bench, cfg, n, log):
     subprocess.call(["sync"])
 
     v = str(n)
-    adds = {"mlv": (mlv, ["git", "mlv", "add", "data"]), "git": (base, git + ["add", "-f", "data"]),
-            "cp": (base, ["cp", "-r", tree, os.path.join(base, "copy")])}
+    with_cp = "cp" in cfg.peers.split()
+    copy = {"cp": (base, ["cp", "-r", tree, os.path.join(base, "copy")])} if with_cp else {}
+    adds = {"mlv": (mlv, ["git", "mlv", "add", "data"]), "git": (base, git + ["add", "-f", "data"]), **copy}
     if with_dvc:
         adds["dvc"] = (dvc, ["dvc", "add", "data"])
     for r in range(1, cfg.repeat + 1):
@@ -87,8 +89,7 @@ def _size(bench, cfg, n, log):
 
         # checkout of the whole directory from the cache, beside cp -r of the same files
         bench.remove_tree(os.path.join(mlv, "data"), os.path.join(base, "copy"))
-        checkout = {"mlv": (mlv, ["git", "mlv", "checkout", "data"]),
-                    "cp": (base, ["cp", "-r", tree, os.path.join(base, "copy")])}
+        checkout = {"mlv": (mlv, ["git", "mlv", "checkout", "data"]), **copy}
         for tool in bench.rotated(list(checkout)):
             bench.timeit("checkout", tool, checkout[tool][0], checkout[tool][1], variant=v)
         if subprocess.call(["git", "mlv", "status", "--check"], cwd=mlv, stdout=subprocess.DEVNULL,
@@ -107,7 +108,7 @@ def run(bench, cfg, meta):
     bench.machine(versions(["dvc"]) + [
         f"workload: {', '.join(f'{n:,}' for n in sizes)} files x {cfg.file_kib} KiB in "
         f"{', '.join(str(_folders(n)) for n in sizes)} folders; {cfg.repeat} repetition(s); "
-        f"status runs {cfg.status_runs}; dvc add up to {cfg.dvc_max:,} files"])
+        f"status runs {cfg.status_runs}; peers: {cfg.peers} (git always); dvc add up to {cfg.dvc_max:,} files"])
     for n in sizes:
         _size(bench, cfg, n, bench.log)
 
