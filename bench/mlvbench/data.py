@@ -1,8 +1,12 @@
-"""Generated workloads (random bytes), kept under <root>/data and reused between runs."""
+"""Generated workloads (random bytes), kept under <root>/data and reused between runs. A
+tree already generated in the shared folder (BENCH_SHARED_DATA, /work/bench-data/data) is
+used from there, read-only: every scenario copies its trees and never writes into them."""
 
 import os
 
 from . import util
+
+SHARED = os.environ.get("BENCH_SHARED_DATA", "/work/bench-data/data")
 
 
 def _gen_tree(root, files, kib, folders, groups):
@@ -23,12 +27,15 @@ def tree(root, files, kib, folders, groups=1):
     top folder holds 1/groups of the files when `folders` is a multiple of `groups`."""
     name = f"tree-{files}x{kib}k-{folders}" + (f"-g{groups}" if groups > 1 else "")
     path = os.path.join(root, "data", name)
+    shared = os.path.join(SHARED, name)
+    if not os.path.exists(path + ".done") and os.path.exists(shared + ".done"):
+        return shared
     if not os.path.exists(path + ".done"):
         util.say(f"generating {files} files of {kib} KiB in {folders} folders ({path})")
         util.rmtree(path)
         _gen_tree(path, files, kib, folders, groups)
         open(path + ".done", "w").close()
-    return path
+    return os.path.realpath(path)  # `cp -r` copies a symlink (to a shared tree) as a link
 
 
 def big(root, mib):

@@ -8,7 +8,8 @@ tool reads from disk and the next from memory); touch and free `prefault_mb` of 
 first write to a page the host took back costs a host fault). Before the first timed
 command of a run: wait until `delete_quiet` seconds have passed since the last large delete
 on disk (ext4 without a journal skips recently freed inodes when it allocates new ones).
-Time is wall-clock; peak memory is max RSS from `/usr/bin/time -f %M`.
+Time is wall-clock, beside the command's CPU time (user + sys, its children included) and
+the servers'; peak memory is max RSS from `/usr/bin/time -f %M`.
 """
 
 import json
@@ -20,7 +21,8 @@ import time
 
 from .util import mem_available_mb, note, on_tmpfs, rmtree, say
 
-HEADER = ["rep", "op", "variant", "tool", "seconds", "max_rss_kib", "rc", "other_cpu_pct", "bytes"]
+HEADER = ["rep", "op", "variant", "tool", "seconds", "max_rss_kib", "rc", "other_cpu_pct", "bytes",
+          "cpu_seconds", "server_cpu_seconds"]
 TICK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
 
@@ -32,13 +34,32 @@ def _cpu():
     return v[0] + v[1] + v[2] + v[5] + v[6] + v[7], sum(v)
 
 
-def _proc_jiffies(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return 0
+def _servers_jiffies(pids):
+    """CPU jiffies used so far by the processes `pids` and all their descendants, the reaped
+    ones included (a server's workers: nginx's, sshd's per-connection children)."""
+    procs = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            # ppid; utime + stime + cutime + cstime
+            procs[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+        except (OSError, IndexError, ValueError):
+            continue
+    kids = {}
+    for pid, (ppid, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    total, todo, seen = 0, [p for p in pids if p in procs], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += procs[pid][1]
+        todo.extend(kids.get(pid, []))
+    return total
 
 
 def prefault(mib):
@@ -186,14 +207,14 @@ class Bench:
             log.write(f"== r{self.rep} {op} {variant} {tool} ({cwd}): {' '.join(cmd)}\n")
         bytes0 = self._proxy_bytes()
         b0, _ = _cpu()
-        s0 = sum(_proc_jiffies(p) for p in self.server_pids)
+        s0 = _servers_jiffies(self.server_pids)
         t0 = time.perf_counter()
         with open(out_path, "w") as out, open(self.log, "a") as log:
             rc = subprocess.call(["/usr/bin/time", "-o", self.time_file, "-f", "%M %U %S", *cmd],
                                  cwd=cwd, stdout=out, stderr=log, env=env)
         secs = time.perf_counter() - t0
         b1, _ = _cpu()
-        s1 = sum(_proc_jiffies(p) for p in self.server_pids)
+        s1 = _servers_jiffies(self.server_pids)
         bytes1 = self._proxy_bytes()
         with open(out_path) as o, open(self.log, "a") as log:
             log.write(o.read())
@@ -212,12 +233,13 @@ class Bench:
             o = ((b1 - b0 - (s1 - s0)) / TICK - own) / (secs * NCPU) * 100
             other = str(max(0, round(o)))
         moved = "" if bytes0 is None or bytes1 is None else str(bytes1 - bytes0)
-        row = [self.rep, op, variant, tool, f"{secs:.4f}", rss, rc, other, moved]
+        server_cpu = f"{(s1 - s0) / TICK:.2f}" if self.server_pids else ""
+        row = [self.rep, op, variant, tool, f"{secs:.4f}", rss, rc, other, moved, f"{own:.2f}", server_cpu]
         with open(self.results, "a") as f:
             f.write("\t".join(str(x) for x in row) + "\n")
         extra = f"  {int(moved) / 1e6:.1f} MB through the proxy" if moved else ""
         fail = "" if rc == 0 else f"  FAILED rc={rc}, see {self.log}"
-        note(f"r{self.rep} {op:13s} {variant:6s} {tool:9s} {secs:9.3f} s {rss / 1024:8.1f} MB"
+        note(f"r{self.rep} {op:13s} {variant:6s} {tool:9s} {secs:9.3f} s (CPU {own:.2f} s) {rss / 1024:8.1f} MB"
              f"  other CPU {other + '%' if other else '':>4}{extra}{fail}")
         return rc
 

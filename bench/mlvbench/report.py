@@ -37,6 +37,8 @@ def load(path):
                 "secs": float(r["seconds"]), "rss": int(r["max_rss_kib"] or 0), "rc": int(r["rc"]),
                 "other": int(r["other_cpu_pct"]) if r.get("other_cpu_pct") else None,
                 "bytes": int(r["bytes"]) if r.get("bytes") else None,
+                "cpu": float(r["cpu_seconds"]) if r.get("cpu_seconds") else None,
+                "server_cpu": float(r["server_cpu_seconds"]) if r.get("server_cpu_seconds") else None,
             })
     return runs
 

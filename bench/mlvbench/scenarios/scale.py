@@ -1,7 +1,8 @@
 """scale (issue 15): status, add and checkout of one tracked directory from tens of
 thousands to a million 1 KiB files, beside git holding the very same files in its index
 (a second git dir whose work tree is the git-mlv repository: no second copy on disk),
-`cp -r` as the floor for writing the files, and `dvc add` up to --dvc-max files."""
+`cp -r` as the floor for writing the files (peer `cp`: its copy takes as much disk as the
+files), and `dvc add` up to --dvc-max files (peer `dvc`)."""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ from ..tools import commit_all, git_repo, versions
 from ..util import say
 from ..util import run as sh
 
-DEFAULTS = {"file_kib": 1, "prefault_mb": 0, "status_runs": 3}
+DEFAULTS = {"file_kib": 1, "prefault_mb": 0, "status_runs": 3, "peers": "git cp dvc"}
 TOOLS = ["dvc"]
 RSS_MB = 300.0
 TOUCHED = 10
@@ -55,8 +56,9 @@ def _size(bench, cfg, n, log):
     subprocess.call(["sync"])
 
     v = str(n)
-    adds = {"mlv": (mlv, ["git", "mlv", "add", "data"]), "git": (base, git + ["add", "-f", "data"]),
-            "cp": (base, ["cp", "-r", tree, os.path.join(base, "copy")])}
+    with_cp = "cp" in cfg.peers.split()
+    copy = {"cp": (base, ["cp", "-r", tree, os.path.join(base, "copy")])} if with_cp else {}
+    adds = {"mlv": (mlv, ["git", "mlv", "add", "data"]), "git": (base, git + ["add", "-f", "data"]), **copy}
     if with_dvc:
         adds["dvc"] = (dvc, ["dvc", "add", "data"])
     for r in range(1, cfg.repeat + 1):
@@ -87,8 +89,7 @@ def _size(bench, cfg, n, log):
 
         # checkout of the whole directory from the cache, beside cp -r of the same files
         bench.remove_tree(os.path.join(mlv, "data"), os.path.join(base, "copy"))
-        checkout = {"mlv": (mlv, ["git", "mlv", "checkout", "data"]),
-                    "cp": (base, ["cp", "-r", tree, os.path.join(base, "copy")])}
+        checkout = {"mlv": (mlv, ["git", "mlv", "checkout", "data"]), **copy}
         for tool in bench.rotated(list(checkout)):
             bench.timeit("checkout", tool, checkout[tool][0], checkout[tool][1], variant=v)
         if subprocess.call(["git", "mlv", "status", "--check"], cwd=mlv, stdout=subprocess.DEVNULL,
@@ -107,26 +108,28 @@ def run(bench, cfg, meta):
     bench.machine(versions(["dvc"]) + [
         f"workload: {', '.join(f'{n:,}' for n in sizes)} files x {cfg.file_kib} KiB in "
         f"{', '.join(str(_folders(n)) for n in sizes)} folders; {cfg.repeat} repetition(s); "
-        f"status runs {cfg.status_runs}; dvc add up to {cfg.dvc_max:,} files"])
+        f"status runs {cfg.status_runs}; peers: {cfg.peers} (git always); dvc add up to {cfg.dvc_max:,} files"])
     for n in sizes:
         _size(bench, cfg, n, bench.log)
 
 
 def rows(meta):
     out = []
+    peers = meta["cfg"]["peers"].split()
+    ran = lambda pairs: [p for p in pairs if all(t in ("mlv", "git") or t in peers for t in p[:2])]
     for n in _sizes(meta["cfg"]):
         v, c = str(n), f"{n:,}"
         out += [
-            Row("add", f"add {c} files", ["mlv", "git", "cp", "dvc"], variant=v,
-                ratios=[("mlv", "git"), ("mlv", "cp"), ("dvc", "mlv")], targets=[("dvc", "mlv", ">=", 8.0)],
+            Row("add", f"add {c} files", ["mlv", "git"] + [t for t in ("cp", "dvc") if t in peers], variant=v,
+                ratios=ran([("mlv", "git"), ("mlv", "cp"), ("dvc", "mlv")]), targets=ran([("dvc", "mlv", ">=", 8.0)]),
                 rss_limit_mb=RSS_MB),
             Row("readd", f"re-add {c} unchanged files", ["mlv"], variant=v, rss_limit_mb=RSS_MB),
             Row("status", f"status, {c} files unchanged", ["mlv", "git"], variant=v,
                 ratios=[("mlv", "git")], targets=[("mlv", "git", "<=", 1.5)], rss_limit_mb=RSS_MB),
             Row("status_touched", f"status, {c} files, {TOUCHED} rewritten", ["mlv", "git"], variant=v,
                 ratios=[("mlv", "git")], targets=[("mlv", "git", "<=", 1.5)], rss_limit_mb=RSS_MB),
-            Row("checkout", f"checkout {c} files from the cache", ["mlv", "cp"], variant=v,
-                ratios=[("mlv", "cp")], targets=[("mlv", "cp", "<=", 1.3)], rss_limit_mb=RSS_MB),
+            Row("checkout", f"checkout {c} files from the cache", ["mlv"] + (["cp"] if "cp" in peers else []),
+                variant=v, ratios=ran([("mlv", "cp")]), targets=ran([("mlv", "cp", "<=", 1.3)]), rss_limit_mb=RSS_MB),
         ]
     return out
 
@@ -144,11 +147,16 @@ def extra_checks(runs, meta):
 
 
 def details(runs, meta):
-    """Cost per file: git-mlv's median time divided by the file count, per operation."""
-    print("\nCost per file (git-mlv median / files, microseconds):")
-    for op in ("add", "readd", "status", "status_touched", "checkout"):
-        cells = []
-        for n in _sizes(meta["cfg"]):
-            m = median(runs, op, "mlv", str(n))
-            cells.append(f"{n:,}: {m / n * 1e6:.2f}" if m is not None else f"{n:,}: -")
-        print(f"  {op:15s} " + "; ".join(cells))
+    """Cost per file: the median wall time, then the median CPU time (user + sys), divided by
+    the file count, per operation, for git-mlv and git (CPU time moves less than wall time
+    when other work shares the machine)."""
+    for key, what in (("secs", "wall"), ("cpu", "CPU")):
+        print(f"\nCost per file ({what} time, median / files, microseconds):")
+        for op in ("add", "readd", "status", "status_touched", "checkout"):
+            for tool in ("mlv", "git"):
+                cells = []
+                for n in _sizes(meta["cfg"]):
+                    m = median(runs, op, tool, str(n), key=key)
+                    cells.append(f"{n:,}: {m / n * 1e6:.2f}" if m is not None else f"{n:,}: -")
+                if any(not c.endswith("-") for c in cells):
+                    print(f"  {op:15s} {tool:4s} " + "; ".join(cells))
