@@ -6,6 +6,7 @@ use super::{Backend, ErrorKind, Held, RemoteError};
 use crate::config::RemoteConfig;
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
@@ -21,8 +22,12 @@ use tokio::io::AsyncReadExt;
 /// Objects above this size are uploaded in parts.
 const MULTIPART_THRESHOLD: u64 = 16 << 20;
 const PART_SIZE: usize = 16 << 20;
-/// Parts of one object in flight at once: bounds memory to ~4 parts per big upload.
+/// Parts of one object in flight at once.
 const PARTS_IN_FLIGHT: usize = 3;
+/// Parts read into memory at once across every upload of a command: four packs (or 32 big
+/// files) each with their parts in flight held 256 MiB (2 GiB), pushing a million small
+/// files to S3 peaked at 359 MB; 8 parts are 128 MiB, still 128 MiB on the wire.
+const PARTS_IN_MEMORY: usize = 8;
 /// Ranges of one big object downloaded at once.
 const RANGES_IN_FLIGHT: usize = 4;
 
@@ -32,6 +37,8 @@ pub struct ObjStore {
     url: String,
     /// The bucket a push creates when a write finds it missing (GCS, Azure).
     creates: Option<super::cloud::Bucket>,
+    /// A permit per part read into memory (`PARTS_IN_MEMORY`), held until the part is sent.
+    parts: Arc<tokio::sync::Semaphore>,
 }
 
 impl ObjStore {
@@ -109,6 +116,7 @@ impl ObjStore {
             prefix,
             url: url.to_string(),
             creates,
+            parts: Arc::new(tokio::sync::Semaphore::new(PARTS_IN_MEMORY)),
         })
     }
 
@@ -169,9 +177,21 @@ impl ObjStore {
             )
         };
         let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
-        let mut in_flight = futures::stream::FuturesUnordered::<object_store::UploadPart>::new();
+        let mut in_flight = futures::stream::FuturesUnordered::<
+            BoxFuture<'static, object_store::Result<()>>,
+        >::new();
         let mut read = 0u64;
         loop {
+            // This upload's parts are sent only while it polls them: waiting for a permit
+            // without polling them would hold theirs forever once every permit is out.
+            let permit = loop {
+                tokio::select! {
+                    permit = Arc::clone(&self.parts).acquire_owned() => {
+                        break permit.expect("the semaphore is never closed");
+                    }
+                    Some(r) = in_flight.next() => r.map_err(|e| self.err(key, e))?,
+                }
+            };
             let mut part = Vec::with_capacity(PART_SIZE);
             while part.len() < PART_SIZE {
                 let n = (&mut file)
@@ -192,7 +212,12 @@ impl ObjStore {
                     r.map_err(|e| self.err(key, e))?;
                 }
             }
-            in_flight.push(upload.put_part(PutPayload::from(part)));
+            let sent = upload.put_part(PutPayload::from(part));
+            in_flight.push(Box::pin(async move {
+                let done = sent.await;
+                drop(permit);
+                done
+            }));
         }
         while let Some(r) = in_flight.next().await {
             r.map_err(|e| self.err(key, e))?;

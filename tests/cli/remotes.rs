@@ -1762,3 +1762,26 @@ fn remote_add_dash_d_makes_the_default_remote_as_in_dvc() {
     assert_eq!(list["remotes"][0]["name"], "store");
     assert_eq!(list["remotes"][0]["default"], true);
 }
+
+/// Many big objects uploaded in parts at once share one budget of parts in memory; an
+/// upload waiting for room keeps sending the parts it has, so the push never stalls.
+#[test]
+fn many_big_objects_in_parts_at_once_all_arrive() {
+    let remote = Remote::start(Kind::S3);
+    let env = TestEnv::new();
+    for n in 0..5u32 {
+        let bytes: Vec<u8> = (0..(34u32 << 20))
+            .map(|i| (i.wrapping_add(n).wrapping_mul(2654435761) >> 9) as u8)
+            .collect();
+        env.write(&format!("models/m{n}.bin"), &bytes);
+    }
+    crate::packs::committed(&env, &["models"], &remote);
+    env.mlv(&["push", "-j", "8"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    let mate = env.clone_repo("mate");
+    remote.credentials(&mate);
+    mate.mlv(&["pull"]).assert().success();
+    crate::packs::assert_same_files(&env, &mate, "models");
+}
