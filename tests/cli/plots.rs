@@ -460,8 +460,9 @@ fn open_uses_the_desktop_opener_or_says_where_the_page_is() {
         .env("PATH", &bin)
         .assert()
         .success();
+    // The opener runs detached: its file exists from the shell's `>` before `echo` fills it.
     for _ in 0..50 {
-        if marker.exists() {
+        if std::fs::read_to_string(&marker).is_ok_and(|s| s.ends_with('\n')) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
