@@ -4,8 +4,9 @@
 
 use crate::remotes::{Kind, Remote};
 use crate::servers::BUCKET;
-use crate::support::TestEnv;
+use crate::support::{TestEnv, stderr_of};
 use predicates::str::contains;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The folder the server keeps the remote in.
@@ -99,30 +100,15 @@ fn an_unknown_host_key_fails_at_once_naming_the_host_and_the_fix() {
     let empty = env.outside().join("known_hosts");
     std::fs::create_dir_all(env.outside()).unwrap();
     std::fs::write(&empty, "").unwrap();
-    env.mlv(&[
-        "remote",
-        "set",
-        "store",
-        "known_hosts",
+    let stderr = push_with_setting_fails_at_once(&env, "known_hosts", &empty);
+    for part in [
+        "host key of `127.0.0.1:",
+        "ssh-keyscan -p",
         empty.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
-    no_ssh_config(&env);
-    let start = Instant::now();
-    env.mlv(&["push"])
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .code(1)
-        .stderr(contains("host key of `127.0.0.1:"))
-        .stderr(contains("ssh-keyscan -p"))
-        .stderr(contains(empty.to_str().unwrap()))
-        .stderr(contains("hint:"));
-    assert!(
-        start.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        start.elapsed()
-    );
+        "hint:",
+    ] {
+        assert!(stderr.contains(part), "{part}: {stderr}");
+    }
     assert_eq!(
         std::fs::read_to_string(&empty).unwrap(),
         "",
@@ -136,28 +122,31 @@ fn a_refused_key_fails_at_once_naming_the_setting() {
     let env = project();
     add(&env, &remote, &remote.url());
     let stranger = remote.ssh.as_ref().unwrap().stranger_key.clone();
-    env.mlv(&[
-        "remote",
-        "set",
-        "store",
-        "identity_file",
-        stranger.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
-    no_ssh_config(&env);
+    let stderr = push_with_setting_fails_at_once(&env, "identity_file", &stranger);
+    for part in ["refused the SSH key", "identity_file"] {
+        assert!(stderr.contains(part), "{part}: {stderr}");
+    }
+}
+
+/// Sets `setting` of the remote `store` to `value` and pushes with no ssh config of the
+/// user's: the push must fail (exit 1) in under 30 s, never waiting on a prompt. Its stderr.
+fn push_with_setting_fails_at_once(env: &TestEnv, setting: &str, value: &Path) -> String {
+    env.mlv(&["remote", "set", "store", setting, value.to_str().unwrap()])
+        .assert()
+        .success();
+    no_ssh_config(env);
     let start = Instant::now();
-    env.mlv(&["push"])
+    let out = env
+        .mlv(&["push"])
         .timeout(Duration::from_secs(60))
         .assert()
-        .code(1)
-        .stderr(contains("refused the SSH key"))
-        .stderr(contains("identity_file"));
+        .code(1);
     assert!(
         start.elapsed() < Duration::from_secs(30),
         "{:?}",
         start.elapsed()
     );
+    stderr_of(out)
 }
 
 #[test]
