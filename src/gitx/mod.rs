@@ -13,7 +13,7 @@ pub use command::{AnnotatedTag, CommitInfo, GcRoots, version};
 pub use fetch::FetchFailure;
 pub use read::IndexedPaths;
 pub use source::{ReadError, Source};
-pub use tags::TagNote;
+pub use tags::{TagNote, utc_time};
 
 use crate::problem::{Hinted, Kind};
 use std::path::{Path, PathBuf};

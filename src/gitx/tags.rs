@@ -3,6 +3,12 @@
 
 use super::{GitError, GitRepo};
 
+/// Seconds since the epoch (a tagger's time) as `YYYY-MM-DDTHH:MM:SS+00:00`, in UTC as GTO
+/// prints it.
+pub fn utc_time(secs: i64) -> String {
+    gix::date::Time::new(secs, 0).format_or_unix(gix::date::time::format::ISO8601_STRICT)
+}
+
 /// The tagger and message of an annotated tag.
 #[derive(Debug, Clone, Default)]
 pub struct TagNote {
@@ -42,5 +48,18 @@ impl GitRepo {
             author_email: tagger.map(|s| s.email.to_string()).unwrap_or_default(),
             message: decoded.message.to_string().trim().to_string(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_time;
+
+    #[test]
+    fn utc_times_print_as_gto_prints_them() {
+        assert_eq!(utc_time(0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(utc_time(1_767_225_600), "2026-01-01T00:00:00+00:00");
+        assert_eq!(utc_time(951_827_696), "2000-02-29T12:34:56+00:00");
+        assert_eq!(utc_time(-1), "1969-12-31T23:59:59+00:00");
     }
 }

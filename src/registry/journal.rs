@@ -58,7 +58,7 @@ impl Registry {
             out.push((
                 rank,
                 JournalEvent {
-                    timestamp: utc(e.time),
+                    timestamp: crate::gitx::utc_time(e.time),
                     time: e.time,
                     artifact: name.to_string(),
                     event,
@@ -75,39 +75,5 @@ impl Registry {
         // Stable: events of the same second and rank keep the counter order.
         out.sort_by_key(|(rank, e)| (e.time, *rank));
         Ok(out.into_iter().rev().map(|(_, e)| e).collect())
-    }
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SS+00:00` (days to a civil date by
-/// Howard Hinnant's algorithm).
-fn utc(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times_print_as_gto_prints_them() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00+00:00");
-        assert_eq!(utc(1_767_225_600), "2026-01-01T00:00:00+00:00");
-        assert_eq!(utc(951_827_696), "2000-02-29T12:34:56+00:00");
-        assert_eq!(utc(-1), "1969-12-31T23:59:59+00:00");
     }
 }
