@@ -3,7 +3,7 @@
 
 use crate::gitx::Source;
 use crate::lockfile::ParamValues;
-use crate::pipeline::param_values;
+use crate::pipeline::{flatten_params, param_values};
 use crate::project::Project;
 use std::collections::BTreeMap;
 
@@ -32,26 +32,12 @@ pub fn read_with(
                 let values = param_values(&text, p, &stage.name)?;
                 let file = out.entry(p.file.to_string()).or_default();
                 for (key, value) in values {
-                    flatten(key, value, file);
+                    flatten_params(&key, &value, file);
                 }
             }
         }
     }
     Ok(out)
-}
-
-/// A value under its dotted key; a table (a params entry that selects one) by its leaves.
-fn flatten(key: String, value: toml::Value, out: &mut ParamValues) {
-    match value {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                flatten(format!("{key}.{k}"), v, out);
-            }
-        }
-        leaf => {
-            out.insert(key, leaf);
-        }
-    }
 }
 
 /// As JSON: `{file: {dotted.key: value}}`, as `metrics show --json` prints metrics.

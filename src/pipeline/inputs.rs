@@ -190,12 +190,14 @@ pub fn param_values(text: &str, p: &ParamRef, stage: &str) -> anyhow::Result<Par
                 })?;
             out.insert(key.clone(), value.clone());
         }
-        None => flatten("", &root, &mut out),
+        None => flatten_params("", &root, &mut out),
     }
     Ok(out)
 }
 
-fn flatten(prefix: &str, v: &toml::Value, out: &mut ParamValues) {
+/// `v` by dotted key below `prefix` (`train.lr`), down to the leaves; a table's own key is
+/// not kept.
+pub fn flatten_params(prefix: &str, v: &toml::Value, out: &mut ParamValues) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
@@ -204,7 +206,7 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut ParamValues) {
                 } else {
                     format!("{prefix}.{k}")
                 };
-                flatten(&key, v, out);
+                flatten_params(&key, v, out);
             }
         }
         leaf => {

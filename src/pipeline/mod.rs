@@ -11,7 +11,7 @@ mod scheduler;
 mod staleness;
 
 pub use graph::{Graph, PipelineError, check_deps};
-pub use inputs::{Content, Inputs, content, param_values};
+pub use inputs::{Content, Inputs, content, flatten_params, param_values};
 pub use report::{Notice, Outcome, RunReport};
 pub use scheduler::Scheduler;
 pub use staleness::{Reason, StageCheck, input_reasons, stale_stages};
